@@ -1,0 +1,68 @@
+/* errors.c: the lookups behind errors.h's two tables. */
+#include "core/errors.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *rn_strerror(int code)
+{
+    switch (code) {
+    case 0:
+        return "success";
+#define X(name, val, text) \
+    case name:             \
+        return text;
+        RN_STATUS_CODES(X)
+#undef X
+    }
+    return "unknown error";
+}
+
+static const struct {
+    const char *type;
+    int status;
+    const char *fmt;
+} rows[RN_AWS_COUNT] = {
+    [RN_AWS_NONE] = {"", 200, NULL},
+#define X(id, t, s, f) [id] = {t, s, f},
+    RN_AWS_ERRORS(X)
+#undef X
+};
+
+int rn_error_vset(rn_error_t *e, rn_aws_code_t code, va_list ap)
+{
+    e->code = code;
+    e->message[0] = 0;
+    e->has_message = 0;
+    if (code > RN_AWS_NONE && code < RN_AWS_COUNT && rows[code].fmt) {
+        vsnprintf(e->message, sizeof e->message, rows[code].fmt, ap);
+        e->has_message = 1;
+    }
+    return -1;
+}
+
+int rn_error_set(rn_error_t *e, rn_aws_code_t code, ...)
+{
+    va_list ap;
+    va_start(ap, code);
+    rn_error_vset(e, code, ap);
+    va_end(ap);
+    return -1;
+}
+
+void rn_error_clear(rn_error_t *e)
+{
+    e->code = RN_AWS_NONE;
+    e->has_message = 0;
+    e->message[0] = 0;
+}
+
+const char *rn_aws_error_type(rn_aws_code_t code)
+{
+    return (code > RN_AWS_NONE && code < RN_AWS_COUNT) ? rows[code].type : "InternalFailure";
+}
+
+int rn_aws_error_status(rn_aws_code_t code)
+{
+    return (code > RN_AWS_NONE && code < RN_AWS_COUNT) ? rows[code].status : 500;
+}

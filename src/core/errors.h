@@ -1,0 +1,139 @@
+/* errors.h: every error runnel can report, defined once.
+ *
+ * Two families share this header:
+ *  - internal status codes (negative ints, RN_E*) returned by functions in
+ *    every module: 0 is success;
+ *  - the AWS-facing error table (RN_AWS_ERRORS): one row per situation, with
+ *    the AWS __type, the HTTP status and the message template, worded as in
+ *    ../shared/KINESIS_CONTRACT.md §6. No handler builds an error string by
+ *    hand: it calls rn_error_set() with the row and the template's arguments.
+ */
+#ifndef RN_ERRORS_H
+#define RN_ERRORS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* ---- internal status codes ------------------------------------------- */
+#define RN_STATUS_CODES(X)                                   \
+    X(RN_ENOMEM, -1, "out of memory")                        \
+    X(RN_ETOOBIG, -2, "size limit exceeded")                 \
+    X(RN_EINVAL, -3, "invalid argument")                     \
+    X(RN_EIO, -4, "input/output error")                      \
+    X(RN_ENOSPC, -5, "no space left on device")              \
+    X(RN_ENOENT, -6, "not found")                            \
+    X(RN_ECORRUPT, -7, "corrupt data")                       \
+    X(RN_EEXIST, -8, "already exists")                       \
+    X(RN_EBUSY, -9, "resource busy")                         \
+    X(RN_EAGAIN, -10, "try again")                           \
+    X(RN_EPROTO, -11, "protocol error")                      \
+    X(RN_ECLOSED, -12, "closed")
+
+enum {
+#define X(name, val, text) name = val,
+    RN_STATUS_CODES(X)
+#undef X
+};
+
+/* A static description of an internal status code. */
+const char *rn_strerror(int code);
+
+/* ---- AWS errors -------------------------------------------------------- */
+/* X(ID, "__type", http_status, "printf template or NULL for no message") */
+#define RN_AWS_ERRORS(X)                                                                              \
+    X(RN_AWS_UNKNOWN_OPERATION, "UnknownOperationException", 400, NULL)                               \
+    X(RN_AWS_SERIALIZATION, "SerializationException", 400, "%s")                                      \
+    X(RN_AWS_SERIALIZATION_BARE, "SerializationException", 400, NULL)                                 \
+    X(RN_AWS_VALIDATION, "ValidationException", 400, "%s")                                            \
+    X(RN_AWS_INVALID_ARGUMENT, "InvalidArgumentException", 400, "%s")                                 \
+    X(RN_AWS_NOT_SUPPORTED, "InvalidArgumentException", 400,                                          \
+      "The operation %s is not supported by runnel yet.")                                             \
+    X(RN_AWS_STREAM_NOT_FOUND, "ResourceNotFoundException", 400,                                      \
+      "Stream %s under account %s not found.")                                                        \
+    X(RN_AWS_SHARD_NOT_FOUND, "ResourceNotFoundException", 400,                                       \
+      "Shard %s in stream %s under account %s does not exist")                                        \
+    X(RN_AWS_SHARD_UNPARSEABLE, "ResourceNotFoundException", 400,                                     \
+      "Could not find shard %s in stream %s under account %s.")                                       \
+    X(RN_AWS_STREAM_EXISTS, "ResourceInUseException", 400, "Stream %s under account %s already exists.") \
+    X(RN_AWS_STREAM_NOT_ACTIVE, "ResourceInUseException", 400,                                        \
+      "Stream %s under account %s not ACTIVE, instead in state %s")                                   \
+    X(RN_AWS_ITER_WITH_SEQ, "InvalidArgumentException", 400,                                          \
+      "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber " \
+      "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a "   \
+      "StartingSequenceNumber.")                                                                      \
+    X(RN_AWS_ITER_WITHOUT_SEQ, "InvalidArgumentException", 400,                                       \
+      "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber " \
+      "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no "       \
+      "StartingSequenceNumber.")                                                                      \
+    X(RN_AWS_ITER_NO_TIMESTAMP, "InvalidArgumentException", 400,                                      \
+      "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request "  \
+      "has no timestamp parameter.")                                                                  \
+    X(RN_AWS_ITER_TS_FUTURE, "InvalidArgumentException", 400,                                         \
+      "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "         \
+      "timestampInMillis: %lld, currentTimestampInMillis: %lld")                                      \
+    X(RN_AWS_BAD_STARTING_SEQ, "InvalidArgumentException", 400,                                       \
+      "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s " \
+      "is invalid.")                                                                                  \
+    X(RN_AWS_SEQ_OTHER_STREAM, "InvalidArgumentException", 400,                                       \
+      "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s " \
+      "is invalid because it did not come from this stream.")                                         \
+    X(RN_AWS_SEQ_OTHER_SHARD, "InvalidArgumentException", 400,                                        \
+      "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s") \
+    X(RN_AWS_INVALID_ITERATOR, "InvalidArgumentException", 400, "Invalid ShardIterator.")             \
+    X(RN_AWS_EXPIRED_ITERATOR, "ExpiredIteratorException", 400,                                       \
+      "Iterator expired. The iterator was created at time %s while right now it is %s which is "      \
+      "further in the future than the tolerated delay of 300000 milliseconds.")                       \
+    X(RN_AWS_EXPLICIT_HASH_KEY, "InvalidArgumentException", 400,                                      \
+      "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value " \
+      "was %s")                                                                                       \
+    X(RN_AWS_BAD_SEQ_FOR_ORDERING, "InvalidArgumentException", 400,                                   \
+      "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.") \
+    X(RN_AWS_RECORD_TOO_LARGE, "InvalidArgumentException", 400,                                       \
+      "Record size %zu bytes (data plus partition key) exceeds the maximum record size of %d KiB for " \
+      "stream %s under account %s.")                                                                  \
+    X(RN_AWS_RECORDS_TOO_LARGE, "InvalidArgumentException", 400, "Records size exceeds 10 MB limit")  \
+    X(RN_AWS_SHARD_LIMIT, "LimitExceededException", 400,                                              \
+      "This request would exceed the shard limit for the account %s in %s. Current shard count for "  \
+      "the account: %d. Limit: %d. Number of additional shards that would have resulted from this "   \
+      "request: %d. Refer to the AWS Service Limits page "                                            \
+      "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits "    \
+      "and how to request higher limits.")                                                            \
+    X(RN_AWS_LIMIT_EXCEEDED, "LimitExceededException", 400, "%s")                                     \
+    X(RN_AWS_EXPIRED_NEXT_TOKEN, "ExpiredNextTokenException", 400, "%s")                              \
+    X(RN_AWS_MISSING_AUTH, "MissingAuthenticationTokenException", 400, "Missing Authentication Token") \
+    X(RN_AWS_INCOMPLETE_SIGNATURE, "IncompleteSignatureException", 400, "%s")                         \
+    X(RN_AWS_INVALID_SIGNATURE, "InvalidSignatureException", 400, "%s")                               \
+    X(RN_AWS_REQUEST_TOO_LARGE, "SerializationException", 413,                                        \
+      "Request body exceeds the limit of %zu bytes.")                                                 \
+    X(RN_AWS_DRY_RUN, "DryRunOperationException", 400,                                                \
+      "The request would have succeeded, but the DryRun parameter was specified.")                    \
+    X(RN_AWS_SERVICE_UNAVAILABLE, "ServiceUnavailable", 503, "%s")                                    \
+    X(RN_AWS_INTERNAL_FAILURE, "InternalFailure", 500, NULL)
+
+typedef enum rn_aws_code {
+    RN_AWS_NONE = 0,
+#define X(id, type, status, fmt) id,
+    RN_AWS_ERRORS(X)
+#undef X
+        RN_AWS_COUNT
+} rn_aws_code_t;
+
+#define RN_ERROR_MESSAGE_MAX 4096
+
+/* An error ready to render: the row and its formatted message. */
+typedef struct rn_error {
+    rn_aws_code_t code;                  /* RN_AWS_NONE when no error */
+    int has_message;                     /* 0 when the row has no message */
+    char message[RN_ERROR_MESSAGE_MAX];  /* NUL-terminated; truncated if longer */
+} rn_error_t;
+
+/* Fill *e from the row `code` and the template's arguments. Returns -1 so
+ * handlers can write `return rn_error_set(e, ...);`. */
+int rn_error_set(rn_error_t *e, rn_aws_code_t code, ...);
+int rn_error_vset(rn_error_t *e, rn_aws_code_t code, va_list ap);
+void rn_error_clear(rn_error_t *e);
+
+const char *rn_aws_error_type(rn_aws_code_t code); /* "ResourceNotFoundException" */
+int rn_aws_error_status(rn_aws_code_t code);       /* 400, 500, ... */
+
+#endif

@@ -1,0 +1,48 @@
+/* iterator.h: shard iterators no client can forge.
+ *
+ * A token seals {version, stream id, stream creation ms, shard index,
+ * counter position, issue time ms, stream name} with AES-256-GCM under a
+ * 32-byte server key (kept in the store's metadata, so tokens survive a
+ * restart), and is written as standard base64 of
+ *   00 00 00 00 00 00 00 01 | nonce(12) | ciphertext | tag(16).
+ * Tokens are at most 512 characters (the model's limit). Opening checks the
+ * tag; a token wrapped in double quotes is accepted, as AWS does. Expiry
+ * (300 s) is the caller's check on issued_ms. */
+#ifndef RN_ITERATOR_H
+#define RN_ITERATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RN_ITERATOR_MAX 512
+#define RN_ITERATOR_TTL_MS 300000
+
+typedef struct rn_iter_key {
+    uint8_t key[32];
+} rn_iter_key_t;
+
+typedef struct rn_iter {
+    uint64_t stream_id;
+    int64_t stream_created_ms;
+    uint32_t shard_index;
+    uint64_t position; /* next counter to read */
+    int64_t issued_ms;
+    char stream_name[129];
+} rn_iter_t;
+
+/* Fill a new random key (OpenSSL RAND_bytes). Returns 0 or RN_EIO. */
+int rn_iter_key_generate(rn_iter_key_t *k);
+
+/* Seal it into out (>= RN_ITERATOR_MAX + 1 bytes, NUL-terminated). Returns
+ * the length, or a negative RN_E* code. */
+int rn_iter_seal(const rn_iter_key_t *k, const rn_iter_t *it, char *out);
+
+/* Open a token. Returns 0, or RN_EINVAL for anything that is not a token
+ * this key sealed (bad base64, wrong length, wrong tag, wrong version). */
+int rn_iter_open(const rn_iter_key_t *k, const char *tok, size_t len, rn_iter_t *out);
+
+/* Java Date.toString() style in UTC, "Fri Mar 15 07:58:30 UTC 2024", for
+ * the ExpiredIteratorException message. buf >= 32 bytes. */
+void rn_format_java_date(int64_t ms, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,84 @@
+/* http.h: runnel's HTTP server: HTTP/1.1 and HTTP/2 (h2c, prior knowledge)
+ * on one listening socket, on libevent + nghttp2. Knows nothing of Kinesis.
+ *
+ * A request is handed to the application once its body is complete, as an
+ * rn_http_exchange_t. The application answers it exactly once with
+ * rn_http_respond(), now or later (from the loop thread). If the connection
+ * goes away first, the exchange stays valid until it is answered; the
+ * answer is then dropped and the exchange freed. So the application never
+ * needs to know whether the peer is still there.
+ *
+ * Limits: request bodies up to cfg->max_body (16 MiB by default); larger
+ * ones get a 413 with an AWS-shaped JSON body before the body is read.
+ * Every response carries x-amzn-RequestId (a UUID made per exchange), Date,
+ * and Content-Length (HTTP/1.1) or END_STREAM (HTTP/2).
+ *
+ * TLS: the connection layer reads through an rn_conn abstraction so that a
+ * later issue can put OpenSSL under it (first byte 0x16) without touching
+ * the HTTP code.
+ */
+#ifndef RN_HTTP_H
+#define RN_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+
+typedef struct rn_http_server rn_http_server_t;
+typedef struct rn_http_exchange rn_http_exchange_t;
+
+typedef struct rn_http_header {
+    const char *name; /* lower-case for HTTP/2; as received for HTTP/1.1 */
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} rn_http_header_t;
+
+/* What the application sees of a request. All pointers stay valid until the
+ * exchange is answered. body is followed by a NUL byte (not counted). */
+typedef struct rn_http_request {
+    const char *method;        /* "POST" */
+    const char *path;          /* "/" (with any query string) */
+    const char *authority;     /* Host or :authority, "" if absent */
+    const rn_http_header_t *headers; /* regular headers (no pseudo-headers) */
+    size_t n_headers;
+    const uint8_t *body;
+    size_t body_len;
+    int http2;                 /* 1 for HTTP/2, 0 for HTTP/1.1 */
+    const char *request_id;    /* the x-amzn-RequestId this exchange will carry */
+    const char *peer;          /* "127.0.0.1:54321" */
+} rn_http_request_t;
+
+/* Case-insensitive lookup of a request header; NULL when absent.
+ * *len gets the value length when len is non-NULL. */
+const char *rn_http_header_get(const rn_http_request_t *req, const char *name, size_t *len);
+
+typedef void (*rn_http_handler_fn)(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *req);
+
+typedef struct rn_http_config {
+    const char *listen;        /* "127.0.0.1:4567", "[::1]:0" */
+    size_t max_body;           /* 0 means 16 MiB */
+    rn_http_handler_fn handler;
+    void *handler_ud;
+} rn_http_config_t;
+
+/* Bind and listen. *bound_port gets the actual port (useful with port 0).
+ * Returns 0 or a negative RN_E* code, *errmsg a static reason. */
+int rn_http_server_create(rn_http_server_t **out, struct event_base *base,
+                          const rn_http_config_t *cfg, int *bound_port, const char **errmsg);
+
+/* Stop accepting; finish in-flight exchanges; send GOAWAY on HTTP/2
+ * connections and close idle ones. Returns at once; rn_http_server_idle()
+ * says when every connection is gone. */
+void rn_http_server_shutdown(rn_http_server_t *srv);
+int rn_http_server_idle(const rn_http_server_t *srv);
+void rn_http_server_destroy(rn_http_server_t *srv);
+
+/* Answer an exchange exactly once. The headers are copied; body ownership
+ * passes to the server (it will free() it); body may be NULL when len is 0.
+ * content_type may be NULL (no Content-Type header). */
+void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_type,
+                     const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len);
+
+#endif

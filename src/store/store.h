@@ -1,0 +1,138 @@
+/* store.h: runnel's storage engine, seen from core.
+ *
+ * The store knows nothing of HTTP, JSON or Kinesis names. It offers:
+ *  - a metadata key/value table (SQLite, in WAL mode; ":memory:" when the
+ *    store is in memory), written synchronously by the caller's thread;
+ *  - one append-only record log per shard, addressed by a 64-bit counter
+ *    that the log assigns (1, 2, 3, ... with no gaps);
+ *  - group commit: rn_store_commit() acknowledges, through a callback, once
+ *    everything appended before the call is durable under the fsync policy.
+ *
+ * Threading: every function here is called from the one event-loop thread,
+ * except as stated. The disk backend runs one background sync thread that
+ * issues fdatasync; it never calls back directly: it calls cfg->wake() (from
+ * its own thread), and the loop thread then calls rn_store_run_completions(),
+ * which runs the commit callbacks in the loop thread.
+ *
+ * Visibility: a record becomes readable (rn_log_read, rn_log_committed) only
+ * once it is durable under the policy (fsync always: after its fdatasync;
+ * interval or never: at once). So a reader can never see a record that a
+ * crash could take back, and counters are never reused for different data.
+ */
+#ifndef RN_STORE_H
+#define RN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rn_store rn_store_t;
+typedef struct rn_log rn_log_t;
+
+typedef enum rn_fsync_mode {
+    RN_FSYNC_ALWAYS = 0,   /* acknowledge after fdatasync */
+    RN_FSYNC_INTERVAL = 1, /* acknowledge at once; fdatasync every interval_ms */
+    RN_FSYNC_NEVER = 2,    /* acknowledge at once; leave it to the kernel */
+} rn_fsync_mode_t;
+
+typedef struct rn_store_config {
+    const char *data_dir;       /* ignored when in_memory */
+    int in_memory;              /* 1: logs in RAM, metadata in SQLite ":memory:" */
+    rn_fsync_mode_t fsync_mode;
+    int fsync_interval_ms;      /* for RN_FSYNC_INTERVAL */
+    uint64_t segment_bytes;     /* roll segments at this size; 0 = 64 MiB */
+    /* Called from the sync thread when completions are ready; must be
+     * async-signal-safe-ish and cheap (e.g. event_active on a libevent event). */
+    void (*wake)(void *ud);
+    void *wake_ud;
+} rn_store_config_t;
+
+/* Open (creating if needed) the store. For the disk backend this takes an
+ * exclusive lock on DATA_DIR/LOCK (flock); a second process gets RN_EBUSY
+ * and *errmsg says so. Returns 0 or a negative RN_E* code. */
+int rn_store_open(rn_store_t **out, const rn_store_config_t *cfg, const char **errmsg);
+
+/* Stop the sync thread after making everything appended durable (whatever the
+ * policy), run the remaining completions, close files. */
+void rn_store_close(rn_store_t *s);
+
+/* ---- metadata key/value ---------------------------------------------- */
+/* Keys are NUL-terminated text; values are bytes. Writes are durable when
+ * they return (synchronous=FULL under fsync always, NORMAL otherwise). */
+int rn_store_kv_put(rn_store_t *s, const char *key, const void *val, size_t len);
+int rn_store_kv_del(rn_store_t *s, const char *key);
+/* *val is malloc'ed (caller frees); RN_ENOENT when missing. */
+int rn_store_kv_get(rn_store_t *s, const char *key, void **val, size_t *len);
+/* Calls fn for every key starting with prefix, in key order. A non-zero
+ * return from fn stops the scan and is returned. */
+int rn_store_kv_scan(rn_store_t *s, const char *prefix,
+                     int (*fn)(void *ud, const char *key, const void *val, size_t len), void *ud);
+
+/* ---- record logs -------------------------------------------------------- */
+/* A record to append. The partition key and data are copied into the log. */
+typedef struct rn_record_in {
+    const uint8_t *pk;    /* partition key bytes (may be NULL when pk_len is 0) */
+    size_t pk_len;        /* <= 65535 */
+    const uint8_t *data;
+    size_t data_len;      /* <= 16 MiB */
+    uint8_t flags;        /* opaque to the store, returned by reads */
+} rn_record_in_t;
+
+/* A record read back. pk and data point into the caller's scratch buffer
+ * and stay valid until that buffer is reset or disposed. */
+typedef struct rn_record_out {
+    uint64_t counter;
+    int64_t arrival_ms;
+    const uint8_t *pk;
+    size_t pk_len;
+    const uint8_t *data;
+    size_t data_len;
+    uint8_t flags;
+} rn_record_out_t;
+
+/* Open the log of (log_id, shard), creating it if absent; recovery of a
+ * disk log (CRC check, torn-tail truncation, counter resumption) happens
+ * here. log_id is any caller-chosen unique number (core uses the stream's
+ * internal id). The handle stays valid until rn_log_close/rn_log_destroy. */
+int rn_log_open(rn_store_t *s, uint64_t log_id, uint32_t shard, rn_log_t **out);
+void rn_log_close(rn_log_t *l);
+/* Close and delete every byte of the log (stream deletion). */
+int rn_log_destroy(rn_log_t *l);
+
+/* Append n records with one arrival time (clamped so arrival times never go
+ * backwards within a log). On success *first is the counter of recs[0]; the
+ * others follow with no gap. The records are readable only after commit.
+ * All-or-nothing: on error nothing was appended (RN_ENOSPC, RN_EIO, ...). */
+int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
+                  uint64_t *first);
+
+/* Counter the next append will get (1 for an empty log). */
+uint64_t rn_log_next(const rn_log_t *l);
+/* One past the last readable counter: records [rn_log_first(l), committed) are readable. */
+uint64_t rn_log_committed(const rn_log_t *l);
+/* Oldest counter still stored (the trim horizon); equals rn_log_next when empty. */
+uint64_t rn_log_first(const rn_log_t *l);
+/* Arrival time of the newest readable record, or 0 when none. */
+int64_t rn_log_last_arrival(const rn_log_t *l);
+
+/* Read readable records with counter >= from, at most max_records, and at
+ * most max_bytes of data+pk (but always at least one record if one exists).
+ * Records land in out[0..*n); their bytes live in *scratch (appended to).
+ * *next is the counter to continue from. */
+int rn_log_read(rn_log_t *l, uint64_t from, size_t max_records, size_t max_bytes,
+                struct rn_buf *scratch, rn_record_out_t *out, size_t *n, uint64_t *next);
+
+/* Counter of the first readable record with arrival_ms >= ts_ms, or
+ * rn_log_committed(l) if none. */
+int rn_log_seek_time(rn_log_t *l, int64_t ts_ms, uint64_t *counter);
+
+/* ---- group commit --------------------------------------------------------- */
+/* Call done(ud, status) once everything appended (to any log) before this
+ * call is durable under the policy (status 0), or failed to be (status < 0:
+ * the records are then not acknowledged and never become readable).
+ * done always runs from rn_store_run_completions() in the loop thread, never
+ * from inside rn_store_commit. */
+int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud);
+/* Run ready completions; call from the loop thread after wake(). */
+void rn_store_run_completions(rn_store_t *s);
+
+#endif
