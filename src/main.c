@@ -1,1 +1,344 @@
-int main(void) { return 0; }
+/* main.c: runnel's command line, configuration, wiring and signals.
+ * Nothing else lives here. */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/errors.h"
+#include "core/model.h"
+#include "net/http.h"
+#include "store/store.h"
+#include "util/log.h"
+
+typedef struct config {
+    const char *listen;
+    const char *data_dir;
+    int in_memory;
+    rn_fsync_mode_t fsync_mode;
+    int fsync_interval_ms;
+    const char *region;
+    const char *account_id;
+    long create_delay_ms;
+    long delete_delay_ms;
+    long shard_limit;
+    const char *log_level;
+} config_t;
+
+static const char usage[] =
+    "usage: runnel serve [options]\n"
+    "       runnel --help | --version\n"
+    "\n"
+    "runnel serves the Amazon Kinesis Data Streams API (AWS JSON 1.1 over HTTP/1.1 and\n"
+    "HTTP/2 on one port) from an embedded on-disk log or from memory.\n"
+    "\n"
+    "options (each also an environment variable RUNNEL_<OPTION>, e.g. RUNNEL_DATA_DIR):\n"
+    "  --listen HOST:PORT           address to serve on (default 127.0.0.1:4567)\n"
+    "  --data-dir DIR               where streams and records live (default ./runnel-data)\n"
+    "  --in-memory                  keep everything in memory; nothing survives a restart\n"
+    "  --fsync always|interval:MS|never\n"
+    "                               when a write is acknowledged (default always: after fdatasync)\n"
+    "  --region REGION              region when a request names none (default us-east-1)\n"
+    "  --account-id ID              12-digit account id (default 000000000000)\n"
+    "  --create-stream-delay MS     time a new stream stays CREATING (default 0)\n"
+    "  --delete-stream-delay MS     time a stream stays DELETING (default 0)\n"
+    "  --shard-limit N              open shards per account and region (default 500)\n"
+    "  --log-level debug|info|warn|error (default info)\n";
+
+/* ---- option parsing -------------------------------------------------------- */
+
+static int parse_long(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *s)
+{
+    return strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0 ||
+           strcasecmp(s, "on") == 0;
+}
+
+static int set_option(config_t *c, const char *name, const char *val)
+{
+    if (strcmp(name, "listen") == 0) {
+        c->listen = val;
+    } else if (strcmp(name, "data-dir") == 0) {
+        c->data_dir = val;
+    } else if (strcmp(name, "in-memory") == 0) {
+        c->in_memory = val ? parse_bool(val) : 1;
+    } else if (strcmp(name, "fsync") == 0) {
+        long ms;
+        if (strcmp(val, "always") == 0)
+            c->fsync_mode = RN_FSYNC_ALWAYS;
+        else if (strcmp(val, "never") == 0)
+            c->fsync_mode = RN_FSYNC_NEVER;
+        else if (strncmp(val, "interval:", 9) == 0 && parse_long(val + 9, &ms) == 0 && ms > 0 &&
+                 ms <= INT_MAX) {
+            c->fsync_mode = RN_FSYNC_INTERVAL;
+            c->fsync_interval_ms = (int)ms;
+        } else {
+            fprintf(stderr, "runnel: --fsync must be always, interval:<ms> or never, not '%s'\n", val);
+            return -1;
+        }
+    } else if (strcmp(name, "region") == 0) {
+        c->region = val;
+    } else if (strcmp(name, "account-id") == 0) {
+        if (strlen(val) != 12 || strspn(val, "0123456789") != 12) {
+            fprintf(stderr, "runnel: --account-id must be 12 digits, not '%s'\n", val);
+            return -1;
+        }
+        c->account_id = val;
+    } else if (strcmp(name, "create-stream-delay") == 0 || strcmp(name, "delete-stream-delay") == 0 ||
+               strcmp(name, "shard-limit") == 0) {
+        long v;
+        if (parse_long(val, &v) != 0) {
+            fprintf(stderr, "runnel: --%s needs a non-negative integer, not '%s'\n", name, val);
+            return -1;
+        }
+        if (name[0] == 'c')
+            c->create_delay_ms = v;
+        else if (name[0] == 'd')
+            c->delete_delay_ms = v;
+        else
+            c->shard_limit = v;
+    } else if (strcmp(name, "log-level") == 0) {
+        if (rn_log_level_parse(val) < 0) {
+            fprintf(stderr, "runnel: --log-level must be debug, info, warn or error\n");
+            return -1;
+        }
+        c->log_level = val;
+    } else {
+        fprintf(stderr, "runnel: unknown option --%s\n%s", name, usage);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *const option_names[] = {"listen", "data-dir", "in-memory", "fsync", "region",
+                                           "account-id", "create-stream-delay", "delete-stream-delay",
+                                           "shard-limit", "log-level"};
+
+/* Environment first, then the command line (which wins). */
+static int load_config(config_t *c, int argc, char **argv)
+{
+    for (size_t i = 0; i < sizeof option_names / sizeof *option_names; i++) {
+        char env[64] = "RUNNEL_";
+        size_t k = 7;
+        for (const char *p = option_names[i]; *p && k < sizeof env - 1; p++)
+            env[k++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        env[k] = 0;
+        const char *v = getenv(env);
+        if (v && *v && set_option(c, option_names[i], v) != 0)
+            return -1;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "runnel: unexpected argument '%s'\n%s", a, usage);
+            return -1;
+        }
+        a += 2;
+        const char *eq = strchr(a, '=');
+        char name[64];
+        const char *val;
+        if (eq) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
+            val = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a);
+            if (strcmp(name, "in-memory") == 0) {
+                val = NULL;
+            } else {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "runnel: --%s needs a value\n", name);
+                    return -1;
+                }
+                val = argv[++i];
+            }
+        }
+        if (set_option(c, name, val) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- the server ----------------------------------------------------------------- */
+
+typedef struct server {
+    struct event_base *base;
+    struct event *wake;
+    struct event *sigterm, *sigint, *drain;
+    rn_store_t *store;
+    rn_registry_t *reg;
+    rn_api_t *api;
+    rn_http_server_t *http;
+    int stopping;
+    int drain_ticks;
+} server_t;
+
+static void on_wake(evutil_socket_t fd, short what, void *ud)
+{
+    server_t *s = ud;
+    rn_store_run_completions(s->store);
+}
+
+static void store_wake(void *ud)
+{
+    event_active((struct event *)ud, EV_READ, 0);
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *ud)
+{
+    server_t *s = ud;
+    s->drain_ticks++;
+    if ((rn_api_pending(s->api) == 0 && rn_http_server_idle(s->http)) || s->drain_ticks > 1000) {
+        event_base_loopbreak(s->base);
+        return;
+    }
+    struct timeval tv = {0, 10000};
+    evtimer_add(s->drain, &tv);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *ud)
+{
+    server_t *s = ud;
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    rn_info("signal %d: stopping", (int)sig);
+    rn_http_server_shutdown(s->http);
+    on_drain(-1, 0, s);
+}
+
+static int serve(const config_t *c)
+{
+    server_t s;
+    memset(&s, 0, sizeof s);
+    int rc = 1;
+    const char *errmsg = NULL;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (evthread_use_pthreads() != 0) {
+        fprintf(stderr, "runnel: libevent has no thread support\n");
+        return 1;
+    }
+    s.base = event_base_new();
+    if (!s.base)
+        return 1;
+    s.wake = event_new(s.base, -1, 0, on_wake, &s);
+    s.drain = evtimer_new(s.base, on_drain, &s);
+
+    rn_store_config_t scfg = {
+        .data_dir = c->data_dir,
+        .in_memory = c->in_memory,
+        .fsync_mode = c->fsync_mode,
+        .fsync_interval_ms = c->fsync_interval_ms,
+        .wake = store_wake,
+        .wake_ud = s.wake,
+    };
+    int err = rn_store_open(&s.store, &scfg, &errmsg);
+    if (err) {
+        fprintf(stderr, "runnel: cannot open the store: %s\n", errmsg ? errmsg : rn_strerror(err));
+        goto out;
+    }
+    rn_registry_config_t rcfg = {
+        .create_delay_ms = c->create_delay_ms,
+        .delete_delay_ms = c->delete_delay_ms,
+        .shard_limit = (int)c->shard_limit,
+    };
+    err = rn_registry_open(&s.reg, s.store, &rcfg);
+    if (err) {
+        fprintf(stderr, "runnel: cannot load the metadata: %s\n", rn_strerror(err));
+        goto out;
+    }
+    rn_api_config_t acfg = {.default_region = c->region, .account_id = c->account_id};
+    if (rn_api_create(&s.api, s.reg, &acfg) != 0)
+        goto out;
+    rn_http_config_t hcfg = {.listen = c->listen, .handler = rn_api_handle, .handler_ud = s.api};
+    int port = 0;
+    err = rn_http_server_create(&s.http, s.base, &hcfg, &port, &errmsg);
+    if (err) {
+        fprintf(stderr, "runnel: cannot listen on %s: %s\n", c->listen, errmsg ? errmsg : rn_strerror(err));
+        goto out;
+    }
+    s.sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
+    s.sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
+    event_add(s.sigterm, NULL);
+    event_add(s.sigint, NULL);
+
+    /* The one line that tells a launcher where runnel listens. */
+    char host[256];
+    snprintf(host, sizeof host, "%s", c->listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = 0;
+    printf("runnel %s listening on http://%s:%d (%s, fsync %s)\n", RUNNEL_VERSION, host, port,
+           c->in_memory ? "in memory" : c->data_dir,
+           c->fsync_mode == RN_FSYNC_ALWAYS ? "always" : c->fsync_mode == RN_FSYNC_NEVER ? "never" : "interval");
+    fflush(stdout);
+
+    event_base_dispatch(s.base);
+    rc = 0;
+out:
+    if (s.reg)
+        rn_registry_close(s.reg);
+    if (s.store)
+        rn_store_close(s.store);
+    if (s.http)
+        rn_http_server_destroy(s.http);
+    if (s.api)
+        rn_api_destroy(s.api);
+    if (s.sigterm)
+        event_free(s.sigterm);
+    if (s.sigint)
+        event_free(s.sigint);
+    if (s.drain)
+        event_free(s.drain);
+    if (s.wake)
+        event_free(s.wake);
+    event_base_free(s.base);
+    if (rc == 0)
+        rn_info("stopped");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("runnel %s\n", RUNNEL_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "serve") != 0) {
+        fprintf(stderr, "runnel: unknown command '%s'\n%s", argv[1], usage);
+        return 2;
+    }
+    config_t c = {
+        .listen = "127.0.0.1:4567",
+        .data_dir = "./runnel-data",
+        .fsync_mode = RN_FSYNC_ALWAYS,
+        .region = "us-east-1",
+        .account_id = "000000000000",
+        .shard_limit = 500,
+        .log_level = "info",
+    };
+    if (load_config(&c, argc - 2, argv + 2) != 0)
+        return 2;
+    rn_log_set_level((rn_log_level_t)rn_log_level_parse(c.log_level));
+    return serve(&c);
+}

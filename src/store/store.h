@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/buf.h"
+
 typedef struct rn_store rn_store_t;
 typedef struct rn_log rn_log_t;
 
@@ -119,7 +121,7 @@ int64_t rn_log_last_arrival(const rn_log_t *l);
  * Records land in out[0..*n); their bytes live in *scratch (appended to).
  * *next is the counter to continue from. */
 int rn_log_read(rn_log_t *l, uint64_t from, size_t max_records, size_t max_bytes,
-                struct rn_buf *scratch, rn_record_out_t *out, size_t *n, uint64_t *next);
+                rn_buf_t *scratch, rn_record_out_t *out, size_t *n, uint64_t *next);
 
 /* Counter of the first readable record with arrival_ms >= ts_ms, or
  * rn_log_committed(l) if none. */

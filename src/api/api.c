@@ -1,0 +1,408 @@
+/* api.c: from an HTTP request to a handler and back.
+ *
+ * Order of checks, as AWS does them (KINESIS_CONTRACT §2.2):
+ *   1. method must be POST (else 403 AccessDenied XML);
+ *   2. X-Amz-Target must name Kinesis_20131202.<op> and the content type an
+ *      AWS JSON (or CBOR) one; an empty body is a SerializationException
+ *      for a known operation, an UnknownOperationException otherwise;
+ *   3. an unknown operation is UnknownOperationException;
+ *   4. authentication: no Authorization header and no presigned query is
+ *      MissingAuthenticationTokenException; a malformed one is
+ *      IncompleteSignatureException (signatures are verified in a later
+ *      issue); the credential scope's region selects the region;
+ *   5. decoding and model validation (wire), then the handler.
+ */
+#include "api/api_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/clock.h"
+#include "util/log.h"
+
+#define TARGET_PREFIX "Kinesis_20131202."
+
+static const rn_op_fn handlers[RN_OP_COUNT] = {
+    [RN_OP_CreateStream] = rn_op_CreateStream,
+    [RN_OP_DeleteStream] = rn_op_DeleteStream,
+    [RN_OP_DescribeStream] = rn_op_DescribeStream,
+    [RN_OP_DescribeStreamSummary] = rn_op_DescribeStreamSummary,
+    [RN_OP_ListStreams] = rn_op_ListStreams,
+    [RN_OP_ListShards] = rn_op_ListShards,
+    [RN_OP_PutRecord] = rn_op_PutRecord,
+    [RN_OP_PutRecords] = rn_op_PutRecords,
+    [RN_OP_GetShardIterator] = rn_op_GetShardIterator,
+    [RN_OP_GetRecords] = rn_op_GetRecords,
+};
+
+int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg)
+{
+    rn_api_t *api = calloc(1, sizeof *api);
+    if (!api)
+        return RN_ENOMEM;
+    api->reg = reg;
+    snprintf(api->default_region, sizeof api->default_region, "%s",
+             cfg->default_region ? cfg->default_region : "us-east-1");
+    snprintf(api->account_id, sizeof api->account_id, "%s",
+             cfg->account_id ? cfg->account_id : "000000000000");
+    *out = api;
+    return 0;
+}
+
+void rn_api_destroy(rn_api_t *api)
+{
+    free(api);
+}
+
+int rn_api_pending(const rn_api_t *api)
+{
+    return api->pending;
+}
+
+/* ---- answers ------------------------------------------------------------------ */
+
+static void send_error(rn_http_exchange_t *ex, rn_proto_t proto, const rn_error_t *err)
+{
+    rn_buf_t b;
+    rn_buf_init(&b, 0);
+    if (rn_wire_encode_error(proto, err, &b) != 0)
+        rn_buf_reset(&b);
+    const char *type = rn_aws_error_type(err->code);
+    rn_http_header_t h = {"x-amzn-ErrorType", 16, type, strlen(type)};
+    size_t len;
+    uint8_t *body = rn_buf_steal(&b, &len);
+    rn_http_respond(ex, rn_aws_error_status(err->code), rn_wire_content_type(proto), &h, 1, body, len);
+}
+
+static void send_xml(rn_http_exchange_t *ex, int status, const char *xml)
+{
+    size_t len = strlen(xml);
+    uint8_t *body = malloc(len ? len : 1);
+    if (body)
+        memcpy(body, xml, len);
+    rn_http_respond(ex, status, "application/xml", NULL, 0, body, body ? len : 0);
+}
+
+static void call_free(rn_call_t *c)
+{
+    if (c->op_state_free)
+        c->op_state_free(c->op_state);
+    json_decref(c->in);
+    c->api->pending--;
+    free(c);
+}
+
+void rn_call_reply(rn_call_t *c, json_t *out)
+{
+    rn_buf_t b;
+    rn_buf_init(&b, 0);
+    int rc = out ? rn_wire_encode(c->proto, out, &b) : 0;
+    json_decref(out);
+    if (rc) {
+        rn_buf_dispose(&b);
+        rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        rn_call_fail(c);
+        return;
+    }
+    size_t len;
+    uint8_t *body = rn_buf_steal(&b, &len);
+    rn_http_respond(c->ex, 200, rn_wire_content_type(c->proto), NULL, 0, body, len);
+    call_free(c);
+}
+
+void rn_call_fail(rn_call_t *c)
+{
+    if (c->err.code == RN_AWS_NONE)
+        rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    send_error(c->ex, c->proto, &c->err);
+    call_free(c);
+}
+
+/* ---- authentication shape checks --------------------------------------------- */
+
+/* Find "name=" in a comma-separated Authorization parameter list; returns the
+ * value and its length, or NULL. */
+static const char *auth_param(const char *h, size_t hlen, const char *name, size_t *vlen)
+{
+    size_t nlen = strlen(name);
+    const char *end = h + hlen;
+    const char *p = h;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == ','))
+            p++;
+        const char *q = p;
+        while (q < end && *q != ',')
+            q++;
+        if ((size_t)(q - p) > nlen && memcmp(p, name, nlen) == 0 && p[nlen] == '=') {
+            *vlen = (size_t)(q - p) - nlen - 1;
+            return p + nlen + 1;
+        }
+        p = q;
+    }
+    return NULL;
+}
+
+/* Checks §2.5 steps 1–3. Sets *region from the credential scope when it has one. */
+static int check_auth(const rn_http_request_t *req, rn_error_t *err, char *region, size_t rcap)
+{
+    size_t hlen = 0;
+    const char *h = rn_http_header_get(req, "authorization", &hlen);
+    int presigned = strstr(req->path, "X-Amz-Algorithm=") != NULL;
+    if (h && presigned)
+        return rn_error_set(err, RN_AWS_INVALID_SIGNATURE,
+                            "Found both 'X-Amz-Algorithm' as a query-string param and "
+                            "'Authorization' as HTTP header.");
+    if (!h && !presigned)
+        return rn_error_set(err, RN_AWS_MISSING_AUTH);
+    if (!h)
+        return 0; /* presigned query: verified with signatures in a later issue */
+
+    const char *alg = "AWS4-HMAC-SHA256 ";
+    size_t alen = strlen(alg);
+    const char *params = h;
+    size_t plen = hlen;
+    if (hlen >= alen && memcmp(h, alg, alen) == 0) {
+        params = h + alen;
+        plen = hlen - alen;
+    }
+    size_t cl = 0, sl = 0, shl = 0;
+    const char *cred = auth_param(params, plen, "Credential", &cl);
+    const char *sig = auth_param(params, plen, "Signature", &sl);
+    const char *sh = auth_param(params, plen, "SignedHeaders", &shl);
+    int has_date = rn_http_header_get(req, "x-amz-date", NULL) || rn_http_header_get(req, "date", NULL);
+    if (!cred || !sig || !sh || !has_date || params == h) {
+        char msg[RN_ERROR_MESSAGE_MAX];
+        size_t n = 0;
+        msg[0] = 0;
+        if (params == h)
+            n += (size_t)snprintf(msg + n, sizeof msg - n,
+                                  "Authorization header requires 'AWS4-HMAC-SHA256' algorithm. ");
+        if (!cred && n < sizeof msg)
+            n += (size_t)snprintf(msg + n, sizeof msg - n,
+                                  "Authorization header requires 'Credential' parameter. ");
+        if (!sig && n < sizeof msg)
+            n += (size_t)snprintf(msg + n, sizeof msg - n,
+                                  "Authorization header requires 'Signature' parameter. ");
+        if (!sh && n < sizeof msg)
+            n += (size_t)snprintf(msg + n, sizeof msg - n,
+                                  "Authorization header requires 'SignedHeaders' parameter. ");
+        if (!has_date && n < sizeof msg)
+            n += (size_t)snprintf(msg + n, sizeof msg - n,
+                                  "Authorization header requires existence of either a 'X-Amz-Date' or "
+                                  "a 'Date' header. ");
+        if (n < sizeof msg)
+            snprintf(msg + n, sizeof msg - n, "Authorization=%.*s", (int)(hlen > 2000 ? 2000 : hlen), h);
+        return rn_error_set(err, RN_AWS_INCOMPLETE_SIGNATURE, msg);
+    }
+    /* Credential=AKID/yyyymmdd/region/service/aws4_request */
+    const char *p = memchr(cred, '/', cl);
+    if (p) {
+        const char *q = memchr(p + 1, '/', (size_t)(cred + cl - p - 1));
+        if (q) {
+            const char *r = memchr(q + 1, '/', (size_t)(cred + cl - q - 1));
+            if (r && r > q + 1 && (size_t)(r - q - 1) < rcap) {
+                memcpy(region, q + 1, (size_t)(r - q - 1));
+                region[r - q - 1] = 0;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------------- */
+
+static int content_type_proto(const rn_http_request_t *req, rn_proto_t *proto)
+{
+    size_t len = 0;
+    const char *ct = rn_http_header_get(req, "content-type", &len);
+    if (!ct)
+        return -1;
+    size_t base = 0;
+    while (base < len && ct[base] != ';' && ct[base] != ' ')
+        base++;
+    if ((base == 26 && strncasecmp(ct, "application/x-amz-json-1.1", 26) == 0) ||
+        (base == 26 && strncasecmp(ct, "application/x-amz-json-1.0", 26) == 0) ||
+        (base == 16 && strncasecmp(ct, "application/json", 16) == 0)) {
+        *proto = RN_PROTO_JSON;
+        return 0;
+    }
+    if (base == 26 && strncasecmp(ct, "application/x-amz-cbor-1.1", 26) == 0) {
+        *proto = RN_PROTO_CBOR;
+        return 0;
+    }
+    return -1;
+}
+
+void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *req)
+{
+    rn_api_t *api = ud;
+    rn_error_t err;
+    rn_error_clear(&err);
+
+    if (strcmp(req->method, "POST") != 0) {
+        send_xml(ex, 403,
+                 "<AccessDeniedException>\n  <Message>Unable to determine service/operation name "
+                 "to be authorized</Message>\n</AccessDeniedException>\n");
+        return;
+    }
+
+    size_t tlen = 0;
+    const char *target = rn_http_header_get(req, "x-amz-target", &tlen);
+    rn_op_t op = RN_OP_NONE;
+    size_t plen = strlen(TARGET_PREFIX);
+    if (target && tlen > plen && memcmp(target, TARGET_PREFIX, plen) == 0)
+        op = rn_op_lookup(target + plen, tlen - plen);
+
+    rn_proto_t proto = RN_PROTO_JSON;
+    if (content_type_proto(req, &proto) != 0) {
+        if (!target)
+            send_xml(ex, 403,
+                     "<AccessDeniedException>\n  <Message>Unable to determine service/operation name "
+                     "to be authorized</Message>\n</AccessDeniedException>\n");
+        else
+            send_xml(ex, 404, "<UnknownOperationException/>\n");
+        return;
+    }
+    if (req->body_len == 0) {
+        rn_error_set(&err, op == RN_OP_NONE ? RN_AWS_UNKNOWN_OPERATION : RN_AWS_SERIALIZATION_BARE);
+        send_error(ex, proto, &err);
+        return;
+    }
+    if (op == RN_OP_NONE) {
+        rn_error_set(&err, RN_AWS_UNKNOWN_OPERATION);
+        send_error(ex, proto, &err);
+        return;
+    }
+
+    char region[64];
+    snprintf(region, sizeof region, "%s", api->default_region);
+    if (check_auth(req, &err, region, sizeof region) != 0) {
+        send_error(ex, proto, &err);
+        return;
+    }
+
+    rn_op_fn fn = handlers[op];
+    if (!fn) {
+        rn_error_set(&err, RN_AWS_NOT_SUPPORTED, rn_op_name(op));
+        send_error(ex, proto, &err);
+        return;
+    }
+
+    rn_call_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        rn_error_set(&err, RN_AWS_INTERNAL_FAILURE);
+        send_error(ex, proto, &err);
+        return;
+    }
+    c->api = api;
+    c->ex = ex;
+    c->proto = proto;
+    c->op = op;
+    c->now_ms = rn_now_ms();
+    snprintf(c->account, sizeof c->account, "%s", api->account_id);
+    snprintf(c->region, sizeof c->region, "%s", region);
+    api->pending++;
+
+    if (rn_wire_decode(op, proto, req->body, req->body_len, &c->in, &c->err) != 0) {
+        rn_call_fail(c);
+        return;
+    }
+    rn_registry_tick(api->reg, c->now_ms);
+    int rc = fn(c);
+    if (rc < 0)
+        rn_call_fail(c);
+}
+
+/* ---- input helpers ------------------------------------------------------------- */
+
+const char *rn_arg_str(const rn_call_t *c, const char *name)
+{
+    return json_string_value(json_object_get(c->in, name));
+}
+
+int rn_arg_int(const rn_call_t *c, const char *name, int64_t *out)
+{
+    json_t *v = json_object_get(c->in, name);
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    if (json_is_real(v)) {
+        *out = (int64_t)floor(json_real_value(v));
+        return 0;
+    }
+    return -1;
+}
+
+int rn_arg_bool(const rn_call_t *c, const char *name)
+{
+    return json_is_true(json_object_get(c->in, name));
+}
+
+int rn_call_stream(rn_call_t *c, rn_stream_t **out)
+{
+    const char *name = rn_arg_str(c, "StreamName");
+    const char *arn = rn_arg_str(c, "StreamARN");
+    char aname[256], aregion[64], aaccount[64];
+    if (arn) {
+        if (rn_parse_stream_arn(arn, aregion, sizeof aregion, aaccount, sizeof aaccount, aname,
+                                sizeof aname) != 0)
+            return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, "Invalid StreamARN.");
+        if (name && strcmp(name, aname) != 0)
+            return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT,
+                                "StreamName and StreamARN do not refer to the same stream.");
+        name = aname;
+    }
+    if (!name)
+        return rn_error_set(&c->err, RN_AWS_VALIDATION,
+                            "1 validation error detected: Value null at 'streamName' failed to "
+                            "satisfy constraint: Member must not be null");
+    rn_stream_t *s = rn_registry_find(c->api->reg, c->account, c->region, name);
+    if (!s)
+        return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, c->account);
+    *out = s;
+    return 0;
+}
+
+/* ---- output helpers -------------------------------------------------------------- */
+
+json_t *rn_json_ts(int64_t ms)
+{
+    return json_real((double)ms / 1000.0);
+}
+
+json_t *rn_json_shard(const rn_stream_t *s, const rn_shard_t *sh)
+{
+    char id[32], a[48], b[48], seq[64];
+    json_t *j = json_object();
+    rn_format_shard_id(sh->index, id, sizeof id);
+    json_object_set_new(j, "ShardId", json_string(id));
+    if (sh->parent >= 0) {
+        rn_format_shard_id((uint32_t)sh->parent, a, sizeof a);
+        json_object_set_new(j, "ParentShardId", json_string(a));
+    }
+    if (sh->adjacent_parent >= 0) {
+        rn_format_shard_id((uint32_t)sh->adjacent_parent, a, sizeof a);
+        json_object_set_new(j, "AdjacentParentShardId", json_string(a));
+    }
+    rn_u128_format(sh->start_hash, a);
+    rn_u128_format(sh->end_hash, b);
+    json_object_set_new(j, "HashKeyRange", json_pack("{s:s,s:s}", "StartingHashKey", a, "EndingHashKey", b));
+    rn_seqnum_t sn = {.shard_created_s = (uint64_t)(sh->created_ms / 1000),
+                      .shard_index = sh->index,
+                      .counter = 0,
+                      .arrival_s = (uint64_t)(sh->created_ms / 1000)};
+    rn_seqnum_format(&sn, seq);
+    json_t *range = json_pack("{s:s}", "StartingSequenceNumber", seq);
+    if (sh->closed_ms) {
+        sn.counter = RN_SEQNUM_COUNTER_MAX;
+        sn.arrival_s = (uint64_t)(sh->closed_ms / 1000);
+        rn_seqnum_format(&sn, seq);
+        json_object_set_new(range, "EndingSequenceNumber", json_string(seq));
+    }
+    json_object_set_new(j, "SequenceNumberRange", range);
+    (void)s;
+    return j;
+}

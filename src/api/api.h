@@ -1,0 +1,28 @@
+/* api.h: the Kinesis API on top of core: one table of operations drives
+ * protocol checks, authentication checks, decoding, dispatch and the
+ * rendering of answers and errors. */
+#ifndef RN_API_H
+#define RN_API_H
+
+#include <stdint.h>
+
+#include "core/model.h"
+#include "net/http.h"
+
+typedef struct rn_api rn_api_t;
+
+typedef struct rn_api_config {
+    const char *default_region; /* when the request names none */
+    const char *account_id;     /* 12 digits */
+} rn_api_config_t;
+
+int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg);
+void rn_api_destroy(rn_api_t *api);
+
+/* The rn_http_handler_fn for the HTTP server; ud is the rn_api_t. */
+void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *req);
+
+/* Requests still waiting for the store (for a clean shutdown). */
+int rn_api_pending(const rn_api_t *api);
+
+#endif

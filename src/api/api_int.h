@@ -1,0 +1,80 @@
+/* api_int.h: what the api module's own files share: the per-request call
+ * context, handler signature, and helpers for reading decoded input and
+ * building answers. Not for other modules. */
+#ifndef RN_API_INT_H
+#define RN_API_INT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "core/seqnum.h"
+#include "core/errors.h"
+#include "core/ops.h"
+#include "wire/wire.h"
+
+struct rn_api {
+    rn_registry_t *reg;
+    char default_region[64];
+    char account_id[16];
+    int pending;
+};
+
+/* One request in flight. Allocated by dispatch, freed by rn_call_reply /
+ * rn_call_fail. */
+typedef struct rn_call {
+    rn_api_t *api;
+    rn_http_exchange_t *ex;
+    rn_proto_t proto;
+    rn_op_t op;
+    json_t *in;           /* decoded, validated input (owned) */
+    char account[16];
+    char region[64];
+    int64_t now_ms;
+    void *op_state;       /* a handler's state across an asynchronous wait */
+    void (*op_state_free)(void *);
+    rn_error_t err;
+} rn_call_t;
+
+/* A handler either answers (rn_call_reply / rn_call_fail) and returns 0, or
+ * returns -1 with c->err set (dispatch renders the error), or returns
+ * RN_CALL_PENDING after arranging to answer later. */
+#define RN_CALL_PENDING 1
+typedef int (*rn_op_fn)(rn_call_t *c);
+
+/* Answer with out (stolen; NULL for an empty body) and free the call. */
+void rn_call_reply(rn_call_t *c, json_t *out);
+/* Answer with c->err and free the call. */
+void rn_call_fail(rn_call_t *c);
+
+/* ---- reading input ---------------------------------------------------------- */
+const char *rn_arg_str(const rn_call_t *c, const char *name);      /* NULL if absent */
+int rn_arg_int(const rn_call_t *c, const char *name, int64_t *out); /* 0 if present */
+int rn_arg_bool(const rn_call_t *c, const char *name);              /* 0 if absent */
+
+/* Resolve StreamName / StreamARN to a stream of the caller's account and
+ * region. Fails with ResourceNotFoundException (or ValidationException when
+ * neither is given, or InvalidArgumentException when they disagree). */
+int rn_call_stream(rn_call_t *c, rn_stream_t **out);
+
+/* ---- building output --------------------------------------------------------- */
+json_t *rn_json_ts(int64_t ms); /* epoch seconds with a millisecond fraction */
+json_t *rn_json_shard(const rn_stream_t *s, const rn_shard_t *sh);
+
+/* Tokens (NextToken for list operations) sealed like iterators. */
+#define RN_TOKEN_LIST_STREAMS 0xF000000000000001ULL
+#define RN_TOKEN_LIST_SHARDS 0xF000000000000002ULL
+
+/* ---- handlers -------------------------------------------------------------------- */
+int rn_op_CreateStream(rn_call_t *c);
+int rn_op_DeleteStream(rn_call_t *c);
+int rn_op_DescribeStream(rn_call_t *c);
+int rn_op_DescribeStreamSummary(rn_call_t *c);
+int rn_op_ListStreams(rn_call_t *c);
+int rn_op_ListShards(rn_call_t *c);
+int rn_op_PutRecord(rn_call_t *c);
+int rn_op_PutRecords(rn_call_t *c);
+int rn_op_GetShardIterator(rn_call_t *c);
+int rn_op_GetRecords(rn_call_t *c);
+
+#endif

@@ -1,0 +1,528 @@
+/* model.c: the stream registry (see model.h): lookups, creation, deletion,
+ * delayed state transitions, and persistence of each stream as one JSON
+ * document in the store's metadata table. */
+#include "core/model.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "util/log.h"
+
+#define KEY_PREFIX "stream/"
+#define ITER_KEY "meta/iterator-key"
+
+struct rn_registry {
+    rn_store_t *store;
+    rn_registry_config_t cfg;
+    rn_iter_key_t iter_key;
+    rn_stream_t **streams; /* unordered */
+    size_t n, cap;
+    uint64_t next_id;
+    int pending; /* streams with a transition due */
+};
+
+const char *rn_stream_status_name(rn_stream_status_t s)
+{
+    switch (s) {
+    case RN_STREAM_CREATING:
+        return "CREATING";
+    case RN_STREAM_DELETING:
+        return "DELETING";
+    case RN_STREAM_ACTIVE:
+        return "ACTIVE";
+    case RN_STREAM_UPDATING:
+        return "UPDATING";
+    }
+    return "ACTIVE";
+}
+
+static int status_parse(const char *s)
+{
+    for (int i = 0; i <= RN_STREAM_UPDATING; i++)
+        if (strcmp(s, rn_stream_status_name((rn_stream_status_t)i)) == 0)
+            return i;
+    return RN_STREAM_ACTIVE;
+}
+
+/* ---- persistence ---------------------------------------------------------- */
+
+static void stream_key(const rn_stream_t *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, KEY_PREFIX "%020" PRIu64, s->id);
+}
+
+static json_t *u128_json(rn_u128 v)
+{
+    char b[48];
+    rn_u128_format(v, b);
+    return json_string(b);
+}
+
+int rn_registry_save(rn_registry_t *r, rn_stream_t *s)
+{
+    json_t *doc = json_object();
+    json_t *shards = json_array();
+    if (!doc || !shards) {
+        json_decref(doc);
+        json_decref(shards);
+        return RN_ENOMEM;
+    }
+    json_object_set_new(doc, "id", json_integer((json_int_t)s->id));
+    json_object_set_new(doc, "account", json_string(s->account));
+    json_object_set_new(doc, "region", json_string(s->region));
+    json_object_set_new(doc, "name", json_string(s->name));
+    json_object_set_new(doc, "status", json_string(rn_stream_status_name(s->status)));
+    json_object_set_new(doc, "created_ms", json_integer(s->created_ms));
+    json_object_set_new(doc, "transition_at_ms", json_integer(s->transition_at_ms));
+    json_object_set_new(doc, "retention_hours", json_integer(s->retention_hours));
+    json_object_set_new(doc, "on_demand", json_boolean(s->on_demand));
+    json_object_set_new(doc, "max_record_kib", json_integer(s->max_record_kib));
+    for (uint32_t i = 0; i < s->n_shards; i++) {
+        const rn_shard_t *sh = &s->shards[i];
+        json_t *j = json_object();
+        json_object_set_new(j, "index", json_integer(sh->index));
+        json_object_set_new(j, "start", u128_json(sh->start_hash));
+        json_object_set_new(j, "end", u128_json(sh->end_hash));
+        json_object_set_new(j, "parent", json_integer(sh->parent));
+        json_object_set_new(j, "adjacent_parent", json_integer(sh->adjacent_parent));
+        json_object_set_new(j, "created_ms", json_integer(sh->created_ms));
+        json_object_set_new(j, "closed_ms", json_integer(sh->closed_ms));
+        json_object_set_new(j, "ending_counter", json_integer((json_int_t)sh->ending_counter));
+        json_array_append_new(shards, j);
+    }
+    json_object_set_new(doc, "shards", shards);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text)
+        return RN_ENOMEM;
+    char key[64];
+    stream_key(s, key, sizeof key);
+    int rc = rn_store_kv_put(r->store, key, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+static int u128_from(json_t *j, rn_u128 *out)
+{
+    const char *t = json_string_value(j);
+    return t ? rn_u128_parse(t, strlen(t), out) : RN_ECORRUPT;
+}
+
+static void stream_free(rn_stream_t *s)
+{
+    if (!s)
+        return;
+    for (uint32_t i = 0; i < s->n_shards; i++)
+        if (s->shards[i].log)
+            rn_log_close(s->shards[i].log);
+    free(s->shards);
+    free(s);
+}
+
+static int stream_load(const char *text, size_t len, rn_stream_t **out)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, 0, &jerr);
+    if (!doc)
+        return RN_ECORRUPT;
+    int rc = RN_ECORRUPT;
+    rn_stream_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        json_decref(doc);
+        return RN_ENOMEM;
+    }
+    const char *account = json_string_value(json_object_get(doc, "account"));
+    const char *region = json_string_value(json_object_get(doc, "region"));
+    const char *name = json_string_value(json_object_get(doc, "name"));
+    const char *status = json_string_value(json_object_get(doc, "status"));
+    json_t *shards = json_object_get(doc, "shards");
+    if (!account || !region || !name || !status || !json_is_array(shards))
+        goto out;
+    s->id = (uint64_t)json_integer_value(json_object_get(doc, "id"));
+    snprintf(s->account, sizeof s->account, "%s", account);
+    snprintf(s->region, sizeof s->region, "%s", region);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->status = (rn_stream_status_t)status_parse(status);
+    s->created_ms = json_integer_value(json_object_get(doc, "created_ms"));
+    s->transition_at_ms = json_integer_value(json_object_get(doc, "transition_at_ms"));
+    s->retention_hours = (int)json_integer_value(json_object_get(doc, "retention_hours"));
+    s->on_demand = json_is_true(json_object_get(doc, "on_demand"));
+    s->max_record_kib = (int)json_integer_value(json_object_get(doc, "max_record_kib"));
+    if (s->max_record_kib <= 0)
+        s->max_record_kib = 1024;
+    s->n_shards = (uint32_t)json_array_size(shards);
+    s->shards = calloc(s->n_shards ? s->n_shards : 1, sizeof *s->shards);
+    if (!s->shards) {
+        rc = RN_ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < s->n_shards; i++) {
+        json_t *j = json_array_get(shards, i);
+        rn_shard_t *sh = &s->shards[i];
+        sh->index = (uint32_t)json_integer_value(json_object_get(j, "index"));
+        if (u128_from(json_object_get(j, "start"), &sh->start_hash) ||
+            u128_from(json_object_get(j, "end"), &sh->end_hash))
+            goto out;
+        sh->parent = json_integer_value(json_object_get(j, "parent"));
+        sh->adjacent_parent = json_integer_value(json_object_get(j, "adjacent_parent"));
+        sh->created_ms = json_integer_value(json_object_get(j, "created_ms"));
+        sh->closed_ms = json_integer_value(json_object_get(j, "closed_ms"));
+        sh->ending_counter = (uint64_t)json_integer_value(json_object_get(j, "ending_counter"));
+    }
+    rc = 0;
+out:
+    json_decref(doc);
+    if (rc) {
+        stream_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+static int registry_add(rn_registry_t *r, rn_stream_t *s)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        rn_stream_t **p = realloc(r->streams, cap * sizeof *p);
+        if (!p)
+            return RN_ENOMEM;
+        r->streams = p;
+        r->cap = cap;
+    }
+    r->streams[r->n++] = s;
+    if (s->id >= r->next_id)
+        r->next_id = s->id + 1;
+    if (s->status == RN_STREAM_CREATING || s->status == RN_STREAM_DELETING)
+        r->pending++;
+    return 0;
+}
+
+static int load_one(void *ud, const char *key, const void *val, size_t len)
+{
+    rn_registry_t *r = ud;
+    rn_stream_t *s;
+    int rc = stream_load(val, len, &s);
+    if (rc) {
+        rn_error("metadata entry %s is unreadable (%s); skipped", key, rn_strerror(rc));
+        return 0;
+    }
+    rc = registry_add(r, s);
+    if (rc)
+        stream_free(s);
+    return rc;
+}
+
+int rn_registry_open(rn_registry_t **out, rn_store_t *store, const rn_registry_config_t *cfg)
+{
+    rn_registry_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return RN_ENOMEM;
+    r->store = store;
+    r->cfg = *cfg;
+    if (r->cfg.shard_limit <= 0)
+        r->cfg.shard_limit = 500;
+    r->next_id = 1;
+
+    void *key = NULL;
+    size_t klen = 0;
+    int rc = rn_store_kv_get(store, ITER_KEY, &key, &klen);
+    if (rc == 0 && klen == sizeof r->iter_key.key) {
+        memcpy(r->iter_key.key, key, klen);
+    } else if (rc == 0 || rc == RN_ENOENT) {
+        rc = rn_iter_key_generate(&r->iter_key);
+        if (rc == 0)
+            rc = rn_store_kv_put(store, ITER_KEY, r->iter_key.key, sizeof r->iter_key.key);
+    }
+    free(key);
+    if (rc == 0)
+        rc = rn_store_kv_scan(store, KEY_PREFIX, load_one, r);
+    if (rc) {
+        rn_registry_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void rn_registry_close(rn_registry_t *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        stream_free(r->streams[i]);
+    free(r->streams);
+    free(r);
+}
+
+const rn_registry_config_t *rn_registry_config(const rn_registry_t *r)
+{
+    return &r->cfg;
+}
+
+const rn_iter_key_t *rn_registry_iter_key(const rn_registry_t *r)
+{
+    return &r->iter_key;
+}
+
+rn_store_t *rn_registry_store(rn_registry_t *r)
+{
+    return r->store;
+}
+
+/* ---- lookups ---------------------------------------------------------------- */
+
+rn_stream_t *rn_registry_find(rn_registry_t *r, const char *account, const char *region,
+                              const char *name)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        rn_stream_t *s = r->streams[i];
+        if (strcmp(s->name, name) == 0 && strcmp(s->account, account) == 0 &&
+            strcmp(s->region, region) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+rn_stream_t *rn_registry_find_id(rn_registry_t *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->streams[i]->id == id)
+            return r->streams[i];
+    return NULL;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    const rn_stream_t *x = *(rn_stream_t *const *)a, *y = *(rn_stream_t *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+int rn_registry_list(rn_registry_t *r, const char *account, const char *region, rn_stream_t ***out,
+                     size_t *n)
+{
+    rn_stream_t **v = malloc((r->n ? r->n : 1) * sizeof *v);
+    if (!v)
+        return RN_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->streams[i]->account, account) == 0 && strcmp(r->streams[i]->region, region) == 0)
+            v[k++] = r->streams[i];
+    qsort(v, k, sizeof *v, by_name);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+int rn_registry_open_shard_count(rn_registry_t *r, const char *account, const char *region)
+{
+    int n = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        rn_stream_t *s = r->streams[i];
+        if (strcmp(s->account, account) || strcmp(s->region, region))
+            continue;
+        for (uint32_t j = 0; j < s->n_shards; j++)
+            n += s->shards[j].closed_ms == 0;
+    }
+    return n;
+}
+
+/* ---- changes -------------------------------------------------------------------- */
+
+int rn_registry_create(rn_registry_t *r, const char *account, const char *region, const char *name,
+                       uint32_t n_shards, int on_demand, int64_t now_ms, rn_stream_t **out)
+{
+    rn_stream_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return RN_ENOMEM;
+    s->shards = calloc(n_shards, sizeof *s->shards);
+    if (!s->shards) {
+        free(s);
+        return RN_ENOMEM;
+    }
+    s->id = r->next_id;
+    snprintf(s->account, sizeof s->account, "%s", account);
+    snprintf(s->region, sizeof s->region, "%s", region);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->created_ms = now_ms;
+    s->retention_hours = 24;
+    s->on_demand = on_demand;
+    s->max_record_kib = 1024;
+    s->n_shards = n_shards;
+    for (uint32_t i = 0; i < n_shards; i++) {
+        rn_shard_t *sh = &s->shards[i];
+        sh->index = i;
+        rn_hashkey_split_even(n_shards, i, &sh->start_hash, &sh->end_hash);
+        sh->parent = sh->adjacent_parent = -1;
+        sh->created_ms = now_ms;
+    }
+    if (r->cfg.create_delay_ms > 0) {
+        s->status = RN_STREAM_CREATING;
+        s->transition_at_ms = now_ms + r->cfg.create_delay_ms;
+    } else {
+        s->status = RN_STREAM_ACTIVE;
+    }
+    int rc = rn_registry_save(r, s);
+    if (rc == 0)
+        rc = registry_add(r, s);
+    if (rc) {
+        stream_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+static void registry_remove(rn_registry_t *r, rn_stream_t *s)
+{
+    char key[64];
+    stream_key(s, key, sizeof key);
+    int rc = rn_store_kv_del(r->store, key);
+    if (rc)
+        rn_error("cannot delete metadata of stream %s: %s", s->name, rn_strerror(rc));
+    for (uint32_t i = 0; i < s->n_shards; i++) {
+        rn_shard_t *sh = &s->shards[i];
+        rn_log_t *l = sh->log;
+        if (!l && rn_log_open(r->store, s->id, sh->index, &l) != 0)
+            continue;
+        sh->log = NULL;
+        if (rn_log_destroy(l) != 0)
+            rn_warn("cannot remove the log of %s shard %u", s->name, sh->index);
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->streams[i] == s) {
+            r->streams[i] = r->streams[--r->n];
+            break;
+        }
+    }
+    stream_free(s);
+}
+
+int rn_registry_delete(rn_registry_t *r, rn_stream_t *s, int64_t now_ms)
+{
+    if (r->cfg.delete_delay_ms <= 0) {
+        if (s->status == RN_STREAM_CREATING || s->status == RN_STREAM_DELETING)
+            r->pending--;
+        registry_remove(r, s);
+        return 0;
+    }
+    if (s->status != RN_STREAM_CREATING && s->status != RN_STREAM_DELETING)
+        r->pending++;
+    s->status = RN_STREAM_DELETING;
+    s->transition_at_ms = now_ms + r->cfg.delete_delay_ms;
+    return rn_registry_save(r, s);
+}
+
+void rn_registry_tick(rn_registry_t *r, int64_t now_ms)
+{
+    if (r->pending <= 0)
+        return;
+    for (size_t i = 0; i < r->n;) {
+        rn_stream_t *s = r->streams[i];
+        if (s->transition_at_ms > now_ms ||
+            (s->status != RN_STREAM_CREATING && s->status != RN_STREAM_DELETING)) {
+            i++;
+            continue;
+        }
+        r->pending--;
+        if (s->status == RN_STREAM_DELETING) {
+            registry_remove(r, s); /* moves the last stream into slot i */
+            continue;
+        }
+        s->status = RN_STREAM_ACTIVE;
+        s->transition_at_ms = 0;
+        int rc = rn_registry_save(r, s);
+        if (rc)
+            rn_error("cannot persist stream %s: %s", s->name, rn_strerror(rc));
+        i++;
+    }
+}
+
+int rn_shard_log(rn_registry_t *r, rn_stream_t *s, rn_shard_t *sh, rn_log_t **out)
+{
+    if (!sh->log) {
+        int rc = rn_log_open(r->store, s->id, sh->index, &sh->log);
+        if (rc) {
+            sh->log = NULL;
+            return rc;
+        }
+    }
+    *out = sh->log;
+    return 0;
+}
+
+rn_shard_t *rn_stream_route(rn_stream_t *s, rn_u128 h)
+{
+    for (uint32_t i = 0; i < s->n_shards; i++) {
+        rn_shard_t *sh = &s->shards[i];
+        if (sh->closed_ms == 0 && h >= sh->start_hash && h <= sh->end_hash)
+            return sh;
+    }
+    return NULL;
+}
+
+void rn_stream_arn(const rn_stream_t *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "arn:aws:kinesis:%s:%s:stream/%s", s->region, s->account, s->name);
+}
+
+int rn_parse_stream_arn(const char *arn, char *region, size_t rcap, char *account, size_t acap,
+                        char *name, size_t ncap)
+{
+    /* arn:<partition>:kinesis:<region>:<account>:stream/<name> */
+    const char *f[6];
+    size_t flen[6];
+    const char *p = arn;
+    for (int i = 0; i < 5; i++) {
+        const char *c = strchr(p, ':');
+        if (!c)
+            return RN_EINVAL;
+        f[i] = p;
+        flen[i] = (size_t)(c - p);
+        p = c + 1;
+    }
+    f[5] = p;
+    flen[5] = strlen(p);
+    if (flen[0] != 3 || memcmp(f[0], "arn", 3) != 0 || flen[2] != 7 || memcmp(f[2], "kinesis", 7) != 0)
+        return RN_EINVAL;
+    if (flen[5] < 8 || memcmp(f[5], "stream/", 7) != 0)
+        return RN_EINVAL;
+    const char *nm = f[5] + 7;
+    size_t nlen = flen[5] - 7;
+    if (memchr(nm, '/', nlen) || flen[3] >= rcap || flen[4] >= acap || nlen >= ncap || nlen == 0)
+        return RN_EINVAL;
+    memcpy(region, f[3], flen[3]);
+    region[flen[3]] = 0;
+    memcpy(account, f[4], flen[4]);
+    account[flen[4]] = 0;
+    memcpy(name, nm, nlen);
+    name[nlen] = 0;
+    return 0;
+}
+
+int rn_parse_shard_id(const char *s, uint32_t *index)
+{
+    const char *d = strchr(s, '-');
+    d = d ? d + 1 : s;
+    if (!*d)
+        return RN_EINVAL;
+    uint64_t v = 0;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9')
+            return RN_EINVAL;
+        v = v * 10 + (uint64_t)(*d - '0');
+        if (v > 2147483647ULL)
+            return RN_EINVAL;
+    }
+    *index = (uint32_t)v;
+    return 0;
+}
+
+void rn_format_shard_id(uint32_t index, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "shardId-%012u", index);
+}

@@ -1,0 +1,425 @@
+/* h1_parse.c: HTTP/1.1 request head parser and chunked body decoder.
+ *
+ * A cursor walks the bytes once; every helper either advances it or reports
+ * RN_EAGAIN (ran out of input) / RN_EPROTO (malformed). See h1_parse.h for
+ * the strictness rules and why.
+ */
+#include "net/h1_parse.h"
+
+#include "core/errors.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* RFC 9110 tchar. */
+static const uint8_t tchar_tab[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+#define FAIL(msg)                  \
+    do {                           \
+        if (reason)                \
+            *reason = (msg);       \
+        return RN_EPROTO;          \
+    } while (0)
+
+static int eq_ci(const char *a, size_t alen, const char *lit)
+{
+    size_t n = strlen(lit);
+    return alen == n && strncasecmp(a, lit, n) == 0;
+}
+
+/* Does the comma-separated token list v contain tok (case-insensitive)? */
+static int list_has(const char *v, size_t len, const char *tok)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < len && v[i] != ',')
+            i++;
+        size_t e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+            e--;
+        if (e > s && eq_ci(v + s, e - s, tok))
+            return 1;
+    }
+    return 0;
+}
+
+/* Content-Length: 1..18 digits (no sign, no list), so the value fits int64. */
+static int parse_cl(const char *v, size_t len, int64_t *out)
+{
+    if (len == 0 || len > 18)
+        return -1;
+    int64_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        n = n * 10 + (v[i] - '0');
+    }
+    *out = n;
+    return 0;
+}
+
+long rn_h1_parse_head(const uint8_t *buf, size_t len, rn_h1_head_t *head, rn_http_header_t *hdrs,
+                      size_t max_hdrs, const char **reason)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    if (max_hdrs > RN_H1_MAX_HEADERS)
+        max_hdrs = RN_H1_MAX_HEADERS;
+    memset(head, 0, sizeof *head);
+    head->content_length = -1;
+    if (reason)
+        *reason = NULL;
+
+    /* RFC 9112 2.2: ignore at least one empty line before the request line. */
+    for (int i = 0; i < 2 && p < end && (*p == '\r' || *p == '\n'); i++) {
+        if (*p == '\n')
+            FAIL("bare LF");
+        if (p + 1 >= end)
+            return RN_EAGAIN;
+        if (p[1] != '\n')
+            FAIL("CR without LF");
+        p += 2;
+    }
+
+    /* method */
+    const uint8_t *s = p;
+    while (p < end && tchar_tab[*p])
+        p++;
+    if (p == end)
+        goto need_more;
+    if (p == s || *p != ' ')
+        FAIL("bad method");
+    head->method = (const char *)s;
+    head->method_len = (size_t)(p - s);
+    p++;
+
+    /* request-target: visible ASCII, at least one byte */
+    s = p;
+    while (p < end && *p > 0x20 && *p < 0x7f)
+        p++;
+    if (p == end)
+        goto need_more;
+    if (p == s || *p != ' ')
+        FAIL("bad request target");
+    head->target = (const char *)s;
+    head->target_len = (size_t)(p - s);
+    p++;
+
+    /* HTTP-version CRLF */
+    static const char ver[] = "HTTP/1.";
+    for (size_t i = 0; i < 7; i++, p++) {
+        if (p == end)
+            goto need_more;
+        if (*p != (uint8_t)ver[i])
+            FAIL("bad HTTP version");
+    }
+    if (p == end)
+        goto need_more;
+    if (*p != '0' && *p != '1')
+        FAIL("unsupported HTTP version");
+    head->minor_version = *p - '0';
+    p++;
+    if (end - p < 2)
+        goto need_more_crlf;
+    if (p[0] != '\r' || p[1] != '\n')
+        FAIL("bad request line ending");
+    p += 2;
+
+    int connection_close = 0, connection_keep_alive = 0, te_seen = 0;
+    for (;;) {
+        if (p == end)
+            goto need_more;
+        if (*p == '\r') {
+            if (p + 1 == end)
+                goto need_more;
+            if (p[1] != '\n')
+                FAIL("CR without LF");
+            p += 2;
+            break;
+        }
+        if (*p == ' ' || *p == '\t')
+            FAIL("obsolete line folding");
+        if ((size_t)(p - buf) > RN_H1_MAX_HEAD_BYTES)
+            goto too_big;
+        /* field-name */
+        s = p;
+        while (p < end && tchar_tab[*p])
+            p++;
+        if (p == end)
+            goto need_more;
+        if (p == s || *p != ':')
+            FAIL("bad header name");
+        const char *name = (const char *)s;
+        size_t name_len = (size_t)(p - s);
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        s = p;
+        /* field-value: VCHAR, obs-text, SP, HTAB; no other controls */
+        while (p < end && (*p >= 0x20 || *p == '\t') && *p != 0x7f)
+            p++;
+        if (p == end)
+            goto need_more;
+        if (*p != '\r')
+            FAIL(*p == '\n' ? "bare LF" : "control character in header value");
+        if (p + 1 == end)
+            goto need_more;
+        if (p[1] != '\n')
+            FAIL("CR without LF");
+        const uint8_t *ve = p;
+        while (ve > s && (ve[-1] == ' ' || ve[-1] == '\t'))
+            ve--;
+        const char *value = (const char *)s;
+        size_t value_len = (size_t)(ve - s);
+        p += 2;
+
+        if (head->n_headers >= max_hdrs) {
+            if (reason)
+                *reason = "too many headers";
+            return RN_ETOOBIG;
+        }
+        rn_http_header_t *h = &hdrs[head->n_headers++];
+        h->name = name;
+        h->name_len = name_len;
+        h->value = value;
+        h->value_len = value_len;
+
+        /* Headers that change framing or connection handling. */
+        switch (name_len) {
+        case 4:
+            if (eq_ci(name, 4, "host")) {
+                if (head->host)
+                    FAIL("duplicate Host");
+                head->host = value;
+                head->host_len = value_len;
+            }
+            break;
+        case 6:
+            if (eq_ci(name, 6, "expect") && eq_ci(value, value_len, "100-continue"))
+                head->expect_continue = head->minor_version == 1;
+            break;
+        case 10:
+            if (eq_ci(name, 10, "connection")) {
+                if (list_has(value, value_len, "close"))
+                    connection_close = 1;
+                if (list_has(value, value_len, "keep-alive"))
+                    connection_keep_alive = 1;
+            }
+            break;
+        case 14:
+            if (eq_ci(name, 14, "content-length")) {
+                int64_t cl;
+                if (parse_cl(value, value_len, &cl) != 0)
+                    FAIL("bad Content-Length");
+                if (head->content_length >= 0 && head->content_length != cl)
+                    FAIL("conflicting Content-Length");
+                head->content_length = cl;
+            }
+            break;
+        case 17:
+            if (eq_ci(name, 17, "transfer-encoding")) {
+                if (te_seen || !eq_ci(value, value_len, "chunked"))
+                    FAIL("unsupported Transfer-Encoding");
+                te_seen = 1;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    if ((size_t)(p - buf) > RN_H1_MAX_HEAD_BYTES)
+        goto too_big;
+    if (te_seen) {
+        if (head->minor_version == 0)
+            FAIL("Transfer-Encoding in HTTP/1.0");
+        if (head->content_length >= 0)
+            FAIL("both Transfer-Encoding and Content-Length");
+        head->chunked = 1;
+    }
+    if (connection_close)
+        head->keep_alive = 0;
+    else
+        head->keep_alive = head->minor_version == 1 || connection_keep_alive;
+    return (long)(p - buf);
+
+need_more_crlf:
+    if (p < end && *p != '\r')
+        FAIL("bad request line ending");
+need_more:
+    if (len > RN_H1_MAX_HEAD_BYTES)
+        goto too_big;
+    return RN_EAGAIN;
+too_big:
+    if (reason)
+        *reason = "request head too large";
+    return RN_ETOOBIG;
+}
+
+/* ---- chunked ----------------------------------------------------------- */
+
+enum {
+    CH_SIZE = 0,   /* hex digits of chunk-size */
+    CH_EXT,        /* optional whitespace / chunk-ext up to CR */
+    CH_SIZE_LF,    /* LF after the size line */
+    CH_DATA,       /* chunk data */
+    CH_DATA_CR,    /* CRLF after chunk data */
+    CH_DATA_LF,
+    CH_TRAILER_START, /* start of a trailer line, or the final CRLF */
+    CH_TRAILER,       /* inside a trailer line */
+    CH_TRAILER_LF,    /* LF ending a trailer line */
+    CH_END_LF,        /* LF of the final CRLF */
+    CH_DONE,
+};
+
+#define CH_MAX_LINE 4096
+#define CH_MAX_TRAILERS (16 * 1024)
+
+void rn_h1_chunked_init(rn_h1_chunked_t *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+static int hexval(uint8_t ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+int rn_h1_chunked_feed(rn_h1_chunked_t *c, const uint8_t *in, size_t len, size_t *consumed,
+                       rn_buf_t *out)
+{
+    size_t i = 0;
+    int rc = 0;
+    while (i < len && c->state != CH_DONE) {
+        uint8_t ch = in[i];
+        switch (c->state) {
+        case CH_SIZE: {
+            int v = hexval(ch);
+            if (v >= 0) {
+                if (++c->digits > 15) { /* > 2^60: no body can be that big */
+                    rc = RN_ETOOBIG;
+                    goto out;
+                }
+                c->remaining = c->remaining * 16 + (uint64_t)v;
+                i++;
+                break;
+            }
+            if (c->digits == 0 || (ch != '\r' && ch != ';' && ch != ' ' && ch != '\t')) {
+                rc = RN_EPROTO;
+                goto out;
+            }
+            if (c->remaining > out->max - out->len) {
+                rc = RN_ETOOBIG;
+                goto out;
+            }
+            c->state = CH_EXT;
+            c->line_bytes = 0;
+            break; /* reprocess ch in CH_EXT */
+        }
+        case CH_EXT:
+            if (ch == '\r') {
+                c->state = CH_SIZE_LF;
+            } else if (ch == '\n' || (ch < 0x20 && ch != '\t') || ch == 0x7f) {
+                rc = RN_EPROTO;
+                goto out;
+            } else if (++c->line_bytes > CH_MAX_LINE) {
+                rc = RN_EPROTO;
+                goto out;
+            }
+            i++;
+            break;
+        case CH_SIZE_LF:
+            if (ch != '\n') {
+                rc = RN_EPROTO;
+                goto out;
+            }
+            i++;
+            c->digits = 0;
+            c->state = c->remaining ? CH_DATA : CH_TRAILER_START;
+            break;
+        case CH_DATA: {
+            size_t n = len - i;
+            if ((uint64_t)n > c->remaining)
+                n = (size_t)c->remaining;
+            rc = rn_buf_append(out, in + i, n);
+            if (rc)
+                goto out;
+            i += n;
+            c->remaining -= n;
+            if (c->remaining == 0)
+                c->state = CH_DATA_CR;
+            break;
+        }
+        case CH_DATA_CR:
+        case CH_DATA_LF:
+            if (ch != (c->state == CH_DATA_CR ? '\r' : '\n')) {
+                rc = RN_EPROTO;
+                goto out;
+            }
+            i++;
+            c->state = c->state == CH_DATA_CR ? CH_DATA_LF : CH_SIZE;
+            break;
+        case CH_TRAILER_START:
+            if (ch == '\r') {
+                c->state = CH_END_LF;
+                i++;
+                break;
+            }
+            if (ch == '\n' || ch == ' ' || ch == '\t') {
+                rc = RN_EPROTO;
+                goto out;
+            }
+            c->state = CH_TRAILER;
+            break;
+        case CH_TRAILER:
+            if (ch == '\r') {
+                c->state = CH_TRAILER_LF;
+            } else if (ch == '\n' || (ch < 0x20 && ch != '\t') || ch == 0x7f) {
+                rc = RN_EPROTO;
+                goto out;
+            }
+            if (++c->trailer_bytes > CH_MAX_TRAILERS) {
+                rc = RN_EPROTO;
+                goto out;
+            }
+            i++;
+            break;
+        case CH_TRAILER_LF:
+        case CH_END_LF:
+            if (ch != '\n') {
+                rc = RN_EPROTO;
+                goto out;
+            }
+            i++;
+            c->state = c->state == CH_END_LF ? CH_DONE : CH_TRAILER_START;
+            break;
+        default:
+            rc = RN_EPROTO;
+            goto out;
+        }
+    }
+    rc = c->state == CH_DONE ? 1 : 0;
+out:
+    *consumed = i;
+    return rc;
+}

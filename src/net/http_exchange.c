@@ -1,0 +1,308 @@
+/* http_exchange.c: the request/response exchange shared by HTTP/1.1 and
+ * HTTP/2: allocation and reuse, request ids, the Date cache, the answer
+ * entry point rn_http_respond(), and the orphaning rule from http.h.
+ *
+ * Exchanges are big (they carry the header array inline) and made per
+ * request, so freed ones are kept on a per-server list for reuse together
+ * with their head and body allocations (up to a size), which keeps the
+ * steady state free of malloc calls for small requests.
+ */
+#include "net/net_int.h"
+
+#include "core/errors.h"
+#include "util/log.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define EX_KEEP_HEAD 16384  /* head allocations kept on reuse */
+#define EX_KEEP_BODY 65536  /* body allocations kept on reuse */
+#define EX_HEAD_MAX (RN_NET_MAX_HEAD_BYTES + 4 * RN_NET_MAX_HEADERS + 1024)
+
+/* ---- random ids ------------------------------------------------------- */
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256**: fast, and seeded from the OS CSPRNG; request ids need
+ * uniqueness, not secrecy. */
+static uint64_t rng_next(uint64_t s[4])
+{
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+void rn_net_rng_seed(uint64_t s[4]);
+void rn_net_rng_seed(uint64_t s[4])
+{
+    if (RAND_bytes((unsigned char *)s, 4 * sizeof s[0]) != 1) {
+        /* Unlikely; fall back on something that still differs per process. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        s[0] = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32);
+        s[1] = (uint64_t)(uintptr_t)s ^ 0x9e3779b97f4a7c15ull;
+        s[2] = (uint64_t)getpid() * 0xbf58476d1ce4e5b9ull;
+        s[3] = 0x94d049bb133111ebull;
+    }
+    if (!(s[0] | s[1] | s[2] | s[3]))
+        s[0] = 1;
+}
+
+static void make_uuid(uint64_t s[4], char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t b[16];
+    uint64_t a = rng_next(s), c = rng_next(s);
+    memcpy(b, &a, 8);
+    memcpy(b + 8, &c, 8);
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = 0;
+}
+
+void rn_net_id2(rn_http_server_t *srv, char out[65])
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint8_t b[48];
+    for (int i = 0; i < 6; i++) {
+        uint64_t r = rng_next(srv->rng);
+        memcpy(b + 8 * i, &r, 8);
+    }
+    char *o = out;
+    for (int i = 0; i < 48; i += 3) {
+        uint32_t v = ((uint32_t)b[i] << 16) | ((uint32_t)b[i + 1] << 8) | b[i + 2];
+        *o++ = b64[(v >> 18) & 63];
+        *o++ = b64[(v >> 12) & 63];
+        *o++ = b64[(v >> 6) & 63];
+        *o++ = b64[v & 63];
+    }
+    *o = 0;
+}
+
+/* ---- Date ------------------------------------------------------------- */
+
+const char *rn_net_date(rn_http_server_t *srv)
+{
+    time_t now = time(NULL);
+    if (now != srv->date_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(srv->date, sizeof srv->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        srv->date_sec = now;
+    }
+    return srv->date;
+}
+
+const char *rn_net_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Request Entity Too Large";
+    case 417: return "Expectation Failed";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+int rn_net_header_ok(const rn_http_header_t *h)
+{
+    if (!h->name || h->name_len == 0 || (h->value_len && !h->value))
+        return 0;
+    for (size_t i = 0; i < h->name_len; i++) {
+        unsigned char ch = (unsigned char)h->name[i];
+        if (ch <= 0x20 || ch == ':' || ch >= 0x7f)
+            return 0;
+    }
+    for (size_t i = 0; i < h->value_len; i++) {
+        unsigned char ch = (unsigned char)h->value[i];
+        if (ch == '\r' || ch == '\n' || ch == 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- exchanges -------------------------------------------------------- */
+
+rn_http_exchange_t *rn_ex_new(rn_http_server_t *srv, rn_conn_t *conn)
+{
+    rn_http_exchange_t *ex = srv->ex_cache;
+    if (ex) {
+        srv->ex_cache = ex->next;
+        srv->n_ex_cache--;
+    } else {
+        ex = malloc(sizeof *ex);
+        if (!ex)
+            return NULL;
+        rn_buf_init(&ex->head, EX_HEAD_MAX);
+        rn_buf_init(&ex->body, srv->max_body);
+    }
+    ex->conn = conn;
+    ex->srv = srv;
+    ex->prev = ex->next = NULL;
+    ex->stream_id = 0;
+    ex->dispatched = ex->answered = ex->too_big = ex->hdr_error = 0;
+    ex->keep_alive = ex->minor = ex->linked = 0;
+    ex->has_method = ex->has_path = ex->has_authority = ex->has_host = 0;
+    ex->resp_body = NULL;
+    ex->resp_len = ex->resp_off = 0;
+    memset(&ex->req, 0, sizeof ex->req);
+    make_uuid(srv->rng, ex->request_id);
+    size_t pl = strlen(conn->peer);
+    memcpy(ex->peer, conn->peer, pl + 1);
+    ex->req.request_id = ex->request_id;
+    ex->req.peer = ex->peer;
+    ex->req.headers = ex->headers;
+    ex->req.method = ex->req.path = ex->req.authority = "";
+    ex->req.body = (const uint8_t *)"";
+    return ex;
+}
+
+void rn_ex_release(rn_http_exchange_t *ex)
+{
+    free(ex->resp_body);
+    ex->resp_body = NULL;
+    rn_http_server_t *srv = ex->srv;
+    if (srv && srv->n_ex_cache < RN_NET_EX_CACHE) {
+        if (ex->head.cap > EX_KEEP_HEAD)
+            rn_buf_dispose(&ex->head);
+        else
+            rn_buf_reset(&ex->head);
+        if (ex->body.cap > EX_KEEP_BODY)
+            rn_buf_dispose(&ex->body);
+        else
+            rn_buf_reset(&ex->body);
+        ex->conn = NULL;
+        ex->next = srv->ex_cache;
+        srv->ex_cache = ex;
+        srv->n_ex_cache++;
+        return;
+    }
+    rn_buf_dispose(&ex->head);
+    rn_buf_dispose(&ex->body);
+    free(ex);
+}
+
+void rn_ex_detach(rn_http_exchange_t *ex)
+{
+    if (ex->dispatched && !ex->answered) {
+        ex->conn = NULL;
+        ex->srv = NULL; /* the server may be destroyed before the answer */
+        return;
+    }
+    rn_ex_release(ex);
+}
+
+void rn_ex_link(rn_conn_t *c, rn_http_exchange_t *ex)
+{
+    ex->prev = NULL;
+    ex->next = c->exchanges;
+    if (c->exchanges)
+        c->exchanges->prev = ex;
+    c->exchanges = ex;
+    ex->linked = 1;
+}
+
+void rn_ex_unlink(rn_http_exchange_t *ex)
+{
+    if (!ex->linked)
+        return;
+    if (ex->prev)
+        ex->prev->next = ex->next;
+    else if (ex->conn)
+        ex->conn->exchanges = ex->next;
+    if (ex->next)
+        ex->next->prev = ex->prev;
+    ex->prev = ex->next = NULL;
+    ex->linked = 0;
+}
+
+void rn_ex_dispatch(rn_http_exchange_t *ex)
+{
+    rn_http_server_t *srv = ex->srv;
+    ex->dispatched = 1;
+    if (ex->body.data) {
+        ex->req.body = ex->body.data;
+        ex->req.body_len = ex->body.len;
+    }
+    /* The handler may answer (and so recycle ex) before it returns. */
+    srv->cfg.handler(srv->cfg.handler_ud, ex, &ex->req);
+}
+
+/* ---- public ----------------------------------------------------------- */
+
+const char *rn_http_header_get(const rn_http_request_t *req, const char *name, size_t *len)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const rn_http_header_t *h = &req->headers[i];
+        if (h->name_len == n && strncasecmp(h->name, name, n) == 0) {
+            if (len)
+                *len = h->value_len;
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_type,
+                     const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len)
+{
+    if (!ex) {
+        free(body);
+        return;
+    }
+    if (ex->answered) {
+        rn_warn("net: exchange %s answered twice; second answer dropped", ex->request_id);
+        free(body);
+        return;
+    }
+    ex->answered = 1;
+    if (!ex->conn) { /* orphaned: the peer left */
+        free(body);
+        rn_ex_release(ex);
+        return;
+    }
+    if (status < 100 || status > 999)
+        status = 500;
+    if (ex->conn->proto == RN_PROTO_H2)
+        rn_h2_respond(ex, status, content_type, extra, n_extra, body, len);
+    else
+        rn_h1_respond(ex, status, content_type, extra, n_extra, body, len);
+}

@@ -1,0 +1,157 @@
+/* net_int.h: shared internals of src/net (the server, connections,
+ * exchanges, the HTTP/1.1 and HTTP/2 engines). Only src/net/*.c include it.
+ *
+ * Ownership in one paragraph: the server owns its connections (a list);
+ * a connection owns the exchanges it is reading or that are in flight on it
+ * (h1: at most one; h2: one per open stream, as nghttp2 stream user data).
+ * When a connection dies, exchanges already handed to the application are
+ * "orphaned" (conn == NULL, srv == NULL) and freed by rn_http_respond();
+ * the others are freed with the connection. Connections are freed only from
+ * top-level libevent callbacks (rn_conn_close_soon() defers), so no code on
+ * the stack ever sees its connection vanish.
+ */
+#ifndef RN_NET_INT_H
+#define RN_NET_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "net/h1_parse.h"
+#include "net/http.h"
+#include "util/buf.h"
+
+struct bufferevent;
+struct evconnlistener;
+struct event;
+struct nghttp2_session;
+
+#define RN_NET_DEFAULT_MAX_BODY ((size_t)16 * 1024 * 1024)
+#define RN_NET_MAX_HEADERS RN_H1_MAX_HEADERS
+#define RN_NET_MAX_HEAD_BYTES RN_H1_MAX_HEAD_BYTES
+#define RN_NET_OUT_HIGH ((size_t)4 * 1024 * 1024) /* stop producing output above */
+#define RN_NET_OUT_LOW ((size_t)1 * 1024 * 1024)  /* resume below */
+#define RN_NET_IN_HIGH ((size_t)256 * 1024)       /* bufferevent read high-water */
+#define RN_NET_H2_MAX_STREAMS 100
+#define RN_NET_H2_WINDOW (16 * 1024 * 1024)
+/* Bodies buffered at once on one HTTP/2 connection, across its streams. */
+#define RN_NET_H2_CONN_BODY_MAX ((size_t)64 * 1024 * 1024)
+#define RN_NET_EX_CACHE 256 /* exchanges kept for reuse per server */
+
+typedef enum { RN_PROTO_UNKNOWN = 0, RN_PROTO_H1, RN_PROTO_H2 } rn_proto_t;
+
+typedef struct rn_conn rn_conn_t;
+
+struct rn_http_exchange {
+    rn_http_request_t req;          /* what the handler sees */
+    rn_conn_t *conn;                /* NULL once orphaned */
+    rn_http_server_t *srv;          /* NULL once orphaned */
+    rn_http_exchange_t *prev, *next; /* on conn->exchanges (h2) */
+    int32_t stream_id;              /* h2 */
+    unsigned dispatched : 1;        /* handed to the handler */
+    unsigned answered : 1;          /* rn_http_respond() called (or 413 sent) */
+    unsigned too_big : 1;           /* h2: body over the limit, data dropped */
+    unsigned hdr_error : 1;         /* h2: header limits exceeded */
+    unsigned keep_alive : 1;        /* h1 */
+    unsigned minor : 1;             /* h1: HTTP/1.<minor> */
+    unsigned linked : 1;            /* on conn->exchanges */
+    char request_id[40];
+    char peer[64];
+    rn_buf_t head;                  /* h1: copy of the request head; h2: header bytes */
+    rn_buf_t body;                  /* request body, NUL-terminated */
+    rn_http_header_t headers[RN_NET_MAX_HEADERS];
+    /* h2 header offsets into head until dispatch (head may move as it grows) */
+    size_t method_off, path_off, authority_off, host_off;
+    int has_method, has_path, has_authority, has_host;
+    /* h2 response body being sent */
+    uint8_t *resp_body;
+    size_t resp_len, resp_off;
+};
+
+typedef struct rn_h1_state {
+    int state;                      /* RN_H1_S_* in http_h1.c */
+    rn_http_exchange_t *ex;         /* request being read or in flight */
+    rn_h1_chunked_t chunked;
+    uint64_t body_left;             /* Content-Length bytes still to read */
+    int in_process;                 /* inside rn_h1_process(): no recursion */
+    int read_eof;                   /* peer half-closed; finish, then close */
+} rn_h1_state_t;
+
+struct rn_conn {
+    rn_http_server_t *srv;
+    struct bufferevent *bev;
+    struct event *kill_ev;          /* deferred free */
+    rn_conn_t *prev, *next;         /* on srv->conns */
+    rn_proto_t proto;
+    int closing;                    /* free once output is flushed */
+    int out_blocked;                /* output over RN_NET_OUT_HIGH: reading paused */
+    char peer[64];
+    rn_http_exchange_t *exchanges;  /* h2 streams with an exchange */
+    rn_h1_state_t h1;
+    struct nghttp2_session *h2;
+    int h2_in_recv;                 /* inside nghttp2_session_mem_recv */
+    int h2_goaway_sent;
+    size_t h2_body_bytes;           /* sum of buffered bodies on this conn */
+};
+
+struct rn_http_server {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    rn_http_config_t cfg;
+    size_t max_body;
+    int shutting_down;
+    size_t n_conns;
+    rn_conn_t *conns;
+    rn_http_exchange_t *ex_cache;   /* free exchanges for reuse (linked by next) */
+    size_t n_ex_cache;
+    uint64_t rng[4];                /* xoshiro256** state, seeded from RAND_bytes */
+    time_t date_sec;
+    char date[40];                  /* cached "Sun, 06 Nov 1994 08:49:37 GMT" */
+    char body_413[160];             /* rendered once from max_body */
+    size_t body_413_len;
+};
+
+/* ---- http_exchange.c -------------------------------------------------- */
+rn_http_exchange_t *rn_ex_new(rn_http_server_t *srv, rn_conn_t *conn);
+/* Free or recycle an exchange (frees resp_body). Unlinks nothing. */
+void rn_ex_release(rn_http_exchange_t *ex);
+/* The connection is going away: orphan ex if the application holds it,
+ * else release it. */
+void rn_ex_detach(rn_http_exchange_t *ex);
+void rn_ex_link(rn_conn_t *c, rn_http_exchange_t *ex);
+void rn_ex_unlink(rn_http_exchange_t *ex);
+void rn_ex_dispatch(rn_http_exchange_t *ex);
+/* Current Date header value (cached per second). */
+const char *rn_net_date(rn_http_server_t *srv);
+/* 64 chars of base64 from 48 random bytes, NUL-terminated into out[65]. */
+void rn_net_id2(rn_http_server_t *srv, char out[65]);
+const char *rn_net_reason(int status);
+/* 1 if a header name/value pair is safe to emit (no CR, LF, NUL). */
+int rn_net_header_ok(const rn_http_header_t *h);
+
+/* ---- http_server.c ---------------------------------------------------- */
+void rn_conn_close_soon(rn_conn_t *c);
+/* Re-evaluate output pressure after writing to c's output. */
+void rn_conn_check_output(rn_conn_t *c);
+
+/* ---- http_h1.c -------------------------------------------------------- */
+void rn_h1_start(rn_conn_t *c);
+void rn_h1_on_read(rn_conn_t *c);
+void rn_h1_on_eof(rn_conn_t *c);
+void rn_h1_respond(rn_http_exchange_t *ex, int status, const char *content_type,
+                   const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len);
+void rn_h1_shutdown(rn_conn_t *c);
+void rn_h1_free(rn_conn_t *c);
+/* Output drained below the low mark: continue with buffered requests. */
+void rn_h1_on_drain(rn_conn_t *c);
+
+/* ---- http_h2.c -------------------------------------------------------- */
+int rn_h2_start(rn_conn_t *c);
+void rn_h2_on_read(rn_conn_t *c);
+void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
+                   const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len);
+void rn_h2_shutdown(rn_conn_t *c);
+void rn_h2_free(rn_conn_t *c);
+void rn_h2_on_drain(rn_conn_t *c);
+
+#endif

@@ -1,0 +1,199 @@
+/* store_int.h: the storage engine's internals, shared by src/store/*.c only.
+ *
+ * Layering inside the module:
+ *   store.c         open/close, the DATA_DIR lock, the registry of logs
+ *   store_kv.c      the metadata table in SQLite
+ *   store_log.c     frames, sparse indexes, append/read/seek, recovery
+ *   store_segio.c   segment I/O: one vtable over a file (disk) or a chunk
+ *                   list (memory), so store_log.c is backend-agnostic
+ *   store_commit.c  group commit: the sync thread and the completion queue
+ *
+ * Frame format (little-endian, no padding between frames; see store_log.c
+ * and docs/storage.md):
+ *   off  size  field
+ *     0     4  len         total frame bytes, this field included (>= 28)
+ *     4     4  crc         CRC32C of bytes [8, len)
+ *     8     8  counter     1, 2, 3, ... with no gaps within a log
+ *    16     8  arrival_ms  signed, non-decreasing within a log
+ *    24     2  pk_len      partition key bytes
+ *    26     1  flags       opaque to the store
+ *    27     1  reserved    0
+ *    28 pk_len pk
+ *     . rest   data        len - 28 - pk_len bytes
+ */
+#ifndef RN_STORE_INT_H
+#define RN_STORE_INT_H
+
+#include "store/store.h"
+#include "util/buf.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#define RN_FRAME_HDR 28u
+#define RN_FRAME_MAX_PK 65535u
+#define RN_FRAME_MAX_DATA (16u << 20)
+#define RN_FRAME_MAX (RN_FRAME_HDR + RN_FRAME_MAX_PK + RN_FRAME_MAX_DATA)
+#define RN_IDX_EVERY_RECORDS 128u
+#define RN_IDX_EVERY_BYTES (64u << 10)
+#define RN_SEGMENT_BYTES_DEFAULT (64ull << 20)
+#define RN_MEM_CHUNK_MAX (1u << 20)
+
+/* ---- sparse index ------------------------------------------------------ */
+typedef struct rn_idx_ent {
+    uint64_t counter;   /* counter of the frame at off */
+    uint64_t off;       /* byte offset of that frame in its segment */
+    int64_t arrival_ms; /* its arrival time */
+} rn_idx_ent_t;
+
+/* ---- segments ------------------------------------------------------------ */
+typedef struct rn_seg {
+    uint64_t base;        /* counter of the first frame (the file's name) */
+    uint64_t end;         /* one past the last counter held */
+    uint64_t size;        /* bytes of valid frames */
+    int64_t last_arrival; /* arrival of the last frame; INT64_MIN when empty */
+    rn_idx_ent_t *idx;    /* sparse index, ascending counter (and arrival) */
+    size_t nidx, idx_cap;
+    int fd;               /* disk: open descriptor or -1 (sealed, not cached) */
+    uint8_t **chunks;     /* memory: chunk_size-byte chunks */
+    size_t nchunks, chunks_cap, chunk_size;
+} rn_seg_t;
+
+typedef struct rn_segio_ops {
+    /* Create the (empty) segment seg->base and make it writable. */
+    int (*create)(rn_log_t *l, rn_seg_t *seg);
+    /* Write total bytes at seg->size. All-or-nothing: on error the segment
+     * is cut back to seg->size. Does not update seg->size. May modify iov. */
+    int (*write)(rn_log_t *l, rn_seg_t *seg, struct iovec *iov, int iovcnt, size_t total);
+    /* Read exactly len bytes at off (RN_ECORRUPT when the segment is shorter). */
+    int (*read)(rn_log_t *l, rn_seg_t *seg, uint64_t off, void *dst, size_t len);
+    int (*truncate)(rn_log_t *l, rn_seg_t *seg, uint64_t size);
+    /* Drop descriptors / memory of the segment. */
+    void (*release)(rn_log_t *l, rn_seg_t *seg);
+} rn_segio_ops_t;
+
+extern const rn_segio_ops_t rn_store__file_ops;
+extern const rn_segio_ops_t rn_store__mem_ops;
+
+/* Fault-injection seams for tests (default: the libc functions). Only ever
+ * set by tests, before the calls they mean to fail. */
+extern ssize_t (*rn_store__pwritev)(int fd, const struct iovec *iov, int cnt, off_t off);
+extern int (*rn_store__fdatasync)(int fd);
+
+/* ---- group commit items ---------------------------------------------------- */
+enum { RN_CITEM_SYNC = 1, RN_CITEM_WAITER = 2 };
+
+typedef struct rn_citem {
+    struct rn_citem *next;
+    int kind;
+    int status;           /* set by the sync thread */
+    uint64_t batch;       /* sync-thread batch number: items of one batch share it */
+    /* RN_CITEM_WAITER */
+    void (*done)(void *ud, int status);
+    void *ud;
+    /* RN_CITEM_SYNC: make log durable up to target. The sync thread never
+     * dereferences log (rn_log_close sets it to NULL under the mutex); it only
+     * touches the descriptors below, which it owns (dup'ed) and closes. */
+    rn_log_t *log;
+    uint64_t target;
+    int64_t target_arrival;
+    uint64_t active_base; /* segment whose dup is in fds (merge dedupe) */
+    int *fds;
+    size_t nfds, fds_cap;
+    int dirfd;            /* -1 or a dup of the log directory to fsync */
+} rn_citem_t;
+
+typedef struct rn_citem_list {
+    rn_citem_t *head, *tail;
+} rn_citem_list_t;
+
+/* ---- logs ------------------------------------------------------------------ */
+struct rn_log {
+    rn_store_t *store;
+    uint64_t log_id;
+    uint32_t shard;
+    int open;                 /* memory logs outlive rn_log_close until destroy */
+    struct rn_log *reg_next;  /* store registry */
+    struct rn_log *reg_prev;
+
+    rn_seg_t *segs;           /* ascending base; the last one is active */
+    size_t nsegs, segs_cap;
+    ssize_t cached;           /* sealed segment whose fd is open, or -1 */
+
+    uint64_t next;            /* counter of the next append */
+    uint64_t committed;       /* one past the last readable counter */
+    int64_t arrival_appended; /* clamp for the next append */
+    int64_t arrival_committed;
+    int failed;               /* 0, or the RN_E* every append now returns */
+
+    char *dir;                /* disk: DATA_DIR/logs/<id>/<shard> */
+    int dirfd;                /* disk: that directory, for fsync */
+
+    rn_buf_t hdrs;            /* append: frame headers + small payloads */
+    struct iovec *iov;        /* append: iovec scratch */
+    size_t iov_cap;
+
+    /* group commit, loop thread only */
+    int dirty;                /* on the store's dirty list */
+    struct rn_log *dirty_next;
+    int unsynced;             /* appended since the last hand-off */
+    int dir_dirty;            /* a segment file was created since the last hand-off */
+    int *handoff;             /* descriptors of sealed segments awaiting sync */
+    size_t nhandoff, handoff_cap;
+    rn_citem_t *pending;      /* our not-yet-taken sync item, if pending_gen matches */
+    uint64_t pending_gen;
+};
+
+/* ---- the store ----------------------------------------------------------- */
+struct rn_store {
+    rn_store_config_t cfg;
+    char *data_dir;           /* NULL when in memory */
+    int lock_fd;
+    const rn_segio_ops_t *io;
+    int durable;              /* fsync always on disk: visibility waits for the sync thread */
+    int sync_thread;          /* 1 when the sync thread runs (disk, always/interval) */
+
+    sqlite3 *db;
+    sqlite3_stmt *st_put, *st_get, *st_del, *st_scan;
+    int scan_busy;
+
+    rn_log_t *logs;           /* registry of every rn_log_t alive */
+    rn_log_t *dirty;          /* logs appended since the last commit */
+    rn_buf_t tmp;             /* loop-thread scratch (seek scans) */
+
+    /* group commit: everything below mu is shared with the sync thread */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    pthread_t thr;
+    int stop;
+    uint64_t take_gen;        /* bumped each time the sync thread takes pending */
+    rn_citem_list_t pend_syncs;
+    rn_citem_list_t pend_waiters;
+    rn_citem_list_t inflight;
+    rn_citem_list_t done;
+    int woken;                /* wake() called, run_completions not yet run */
+    rn_citem_t *freelist;     /* loop thread only */
+};
+
+/* store_log.c */
+void rn_store__log_free(rn_log_t *l);
+int rn_store__log_sync_now(rn_log_t *l);
+
+/* store_commit.c */
+int rn_store__commit_start(rn_store_t *s);
+void rn_store__commit_stop(rn_store_t *s);
+void rn_store__commit_forget_log(rn_store_t *s, rn_log_t *l);
+void rn_store__mark_dirty(rn_store_t *s, rn_log_t *l);
+void rn_store__citem_free_all(rn_store_t *s);
+
+/* store_kv.c */
+int rn_store__kv_open(rn_store_t *s, const char **errmsg);
+void rn_store__kv_close(rn_store_t *s);
+
+/* Map an errno to an RN_E* code. */
+int rn_store__errno(int e);
+
+#endif

@@ -1,0 +1,298 @@
+/* store_segio.c: segment I/O, one vtable per backend.
+ *
+ * A segment is a byte string of frames (format in store_int.h). The disk
+ * backend keeps it in DATA_DIR/logs/<log_id>/<shard>/<base:%020>.seg and
+ * writes with pwritev at the segment's end; the memory backend keeps it in a
+ * list of fixed-size chunks. store_log.c sees only this vtable.
+ *
+ * Descriptors: the active segment's fd stays open (O_RDWR). A sealed
+ * segment is opened O_RDONLY on first read and stays open until another
+ * sealed segment of the same log is read (one cached fd per log: readers of
+ * a shard move forward, so this hits almost always and bounds open files). */
+#include "store/store_int.h"
+#include "core/errors.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static ssize_t default_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+    return pwritev(fd, iov, cnt, off);
+}
+
+ssize_t (*rn_store__pwritev)(int fd, const struct iovec *iov, int cnt, off_t off) = default_pwritev;
+int (*rn_store__fdatasync)(int fd) = fdatasync;
+
+int rn_store__errno(int e)
+{
+    switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+        return RN_ENOSPC;
+    case ENOMEM:
+        return RN_ENOMEM;
+    case ENOENT:
+        return RN_ENOENT;
+    case EEXIST:
+        return RN_EEXIST;
+    case EWOULDBLOCK:
+        return RN_EBUSY;
+    default:
+        return RN_EIO;
+    }
+}
+
+/* ---- disk ---------------------------------------------------------------- */
+
+static int seg_path(const rn_log_t *l, uint64_t base, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%020llu.seg", l->dir, (unsigned long long)base);
+    return (n < 0 || (size_t)n >= cap) ? RN_ETOOBIG : 0;
+}
+
+static int file_create(rn_log_t *l, rn_seg_t *seg)
+{
+    char path[PATH_MAX];
+    int rc = seg_path(l, seg->base, path, sizeof path);
+    if (rc)
+        return rc;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rn_error("store: create %s: %s", path, strerror(errno));
+        return rn_store__errno(errno);
+    }
+    seg->fd = fd;
+    l->dir_dirty = 1;
+    return 0;
+}
+
+static int file_write(rn_log_t *l, rn_seg_t *seg, struct iovec *iov, int iovcnt, size_t total)
+{
+    uint64_t off = seg->size;
+    size_t left = total;
+    int i = 0, err = 0;
+    while (left > 0) {
+        int cnt = iovcnt - i;
+        if (cnt > IOV_MAX)
+            cnt = IOV_MAX;
+        if (cnt <= 0) {
+            err = EIO;
+            goto fail;
+        }
+        ssize_t n = rn_store__pwritev(seg->fd, iov + i, cnt, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            err = errno;
+            goto fail;
+        }
+        if (n == 0) {
+            err = EIO;
+            goto fail;
+        }
+        off += (uint64_t)n;
+        left -= (size_t)n;
+        size_t adv = (size_t)n;
+        while (adv > 0 && i < iovcnt) {
+            if (adv >= iov[i].iov_len) {
+                adv -= iov[i].iov_len;
+                i++;
+            } else {
+                iov[i].iov_base = (uint8_t *)iov[i].iov_base + adv;
+                iov[i].iov_len -= adv;
+                adv = 0;
+            }
+        }
+    }
+    return 0;
+
+fail:
+    rn_error("store: write to log %llu/%u segment %llu: %s", (unsigned long long)l->log_id,
+             l->shard, (unsigned long long)seg->base, strerror(err));
+    /* All-or-nothing: cut whatever part of the batch reached the file. */
+    while (ftruncate(seg->fd, (off_t)seg->size) != 0) {
+        if (errno == EINTR)
+            continue;
+        rn_error("store: cannot truncate log %llu/%u back after a failed write: %s",
+                 (unsigned long long)l->log_id, l->shard, strerror(errno));
+        l->failed = RN_EIO; /* the tail is unknown now: refuse further appends */
+        break;
+    }
+    return rn_store__errno(err);
+}
+
+static int file_ensure_open(rn_log_t *l, rn_seg_t *seg)
+{
+    if (seg->fd >= 0)
+        return 0;
+    char path[PATH_MAX];
+    int rc = seg_path(l, seg->base, path, sizeof path);
+    if (rc)
+        return rc;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rn_error("store: open %s: %s", path, strerror(errno));
+        return rn_store__errno(errno);
+    }
+    ssize_t me = seg - l->segs;
+    if (l->cached >= 0 && l->cached != me && (size_t)l->cached + 1 < l->nsegs) {
+        rn_seg_t *old = &l->segs[l->cached];
+        if (old->fd >= 0) {
+            (void)close(old->fd);
+            old->fd = -1;
+        }
+    }
+    l->cached = me;
+    seg->fd = fd;
+    return 0;
+}
+
+static int file_read(rn_log_t *l, rn_seg_t *seg, uint64_t off, void *dst, size_t len)
+{
+    int rc = file_ensure_open(l, seg);
+    if (rc)
+        return rc;
+    uint8_t *p = dst;
+    while (len > 0) {
+        ssize_t n = pread(seg->fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rn_error("store: read log %llu/%u segment %llu: %s", (unsigned long long)l->log_id,
+                     l->shard, (unsigned long long)seg->base, strerror(errno));
+            return RN_EIO;
+        }
+        if (n == 0)
+            return RN_ECORRUPT; /* shorter than the index says */
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int file_truncate(rn_log_t *l, rn_seg_t *seg, uint64_t size)
+{
+    int rc = file_ensure_open(l, seg);
+    if (rc)
+        return rc;
+    while (ftruncate(seg->fd, (off_t)size) != 0) {
+        if (errno != EINTR)
+            return rn_store__errno(errno);
+    }
+    return 0;
+}
+
+static void file_release(rn_log_t *l, rn_seg_t *seg)
+{
+    if (seg->fd >= 0)
+        (void)close(seg->fd);
+    seg->fd = -1;
+}
+
+const rn_segio_ops_t rn_store__file_ops = {
+    .create = file_create,
+    .write = file_write,
+    .read = file_read,
+    .truncate = file_truncate,
+    .release = file_release,
+};
+
+/* ---- memory ---------------------------------------------------------------- */
+
+static int mem_create(rn_log_t *l, rn_seg_t *seg)
+{
+    uint64_t want = l->store->cfg.segment_bytes;
+    if (want > RN_MEM_CHUNK_MAX)
+        want = RN_MEM_CHUNK_MAX;
+    if (want < 4096)
+        want = 4096;
+    seg->chunk_size = (size_t)want;
+    return 0;
+}
+
+static int mem_write(rn_log_t *l, rn_seg_t *seg, struct iovec *iov, int iovcnt, size_t total)
+{
+    size_t cs = seg->chunk_size;
+    size_t need = (size_t)((seg->size + total + cs - 1) / cs);
+    /* Allocate every chunk first so that the copy below cannot fail. */
+    if (need > seg->chunks_cap) {
+        size_t cap = seg->chunks_cap ? seg->chunks_cap * 2 : 8;
+        while (cap < need)
+            cap *= 2;
+        uint8_t **p = realloc(seg->chunks, cap * sizeof *p);
+        if (!p)
+            return RN_ENOMEM;
+        seg->chunks = p;
+        seg->chunks_cap = cap;
+    }
+    while (seg->nchunks < need) {
+        uint8_t *c = malloc(cs);
+        if (!c)
+            return RN_ENOMEM;
+        seg->chunks[seg->nchunks++] = c;
+    }
+    uint64_t off = seg->size;
+    for (int i = 0; i < iovcnt; i++) {
+        const uint8_t *src = iov[i].iov_base;
+        size_t len = iov[i].iov_len;
+        while (len > 0) {
+            size_t ci = (size_t)(off / cs), co = (size_t)(off % cs);
+            size_t k = cs - co < len ? cs - co : len;
+            memcpy(seg->chunks[ci] + co, src, k);
+            src += k;
+            len -= k;
+            off += k;
+        }
+    }
+    return 0;
+}
+
+static int mem_read(rn_log_t *l, rn_seg_t *seg, uint64_t off, void *dst, size_t len)
+{
+    size_t cs = seg->chunk_size;
+    if (off + len > (uint64_t)seg->nchunks * cs)
+        return RN_ECORRUPT;
+    uint8_t *d = dst;
+    while (len > 0) {
+        size_t ci = (size_t)(off / cs), co = (size_t)(off % cs);
+        size_t k = cs - co < len ? cs - co : len;
+        memcpy(d, seg->chunks[ci] + co, k);
+        d += k;
+        len -= k;
+        off += k;
+    }
+    return 0;
+}
+
+static int mem_truncate(rn_log_t *l, rn_seg_t *seg, uint64_t size)
+{
+    size_t keep = (size_t)((size + seg->chunk_size - 1) / seg->chunk_size);
+    while (seg->nchunks > keep)
+        free(seg->chunks[--seg->nchunks]);
+    return 0;
+}
+
+static void mem_release(rn_log_t *l, rn_seg_t *seg)
+{
+    for (size_t i = 0; i < seg->nchunks; i++)
+        free(seg->chunks[i]);
+    free(seg->chunks);
+    seg->chunks = NULL;
+    seg->nchunks = seg->chunks_cap = 0;
+}
+
+const rn_segio_ops_t rn_store__mem_ops = {
+    .create = mem_create,
+    .write = mem_write,
+    .read = mem_read,
+    .truncate = mem_truncate,
+    .release = mem_release,
+};
