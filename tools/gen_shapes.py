@@ -376,7 +376,22 @@ def lower_first(s):
     return s[:1].lower() + s[1:]
 
 
-def rule_texts(sh, patterns_text):
+# AWS prints an enum's value set in its own (Java set) order, not the model's.
+# Where that order has been observed, it is used in messages (KINESIS_CONTRACT §2.3).
+ENUM_MESSAGE_ORDER = {
+    "ShardIteratorType": ["AFTER_SEQUENCE_NUMBER", "LATEST", "AT_TIMESTAMP", "AT_SEQUENCE_NUMBER",
+                          "TRIM_HORIZON"],
+}
+
+
+def enum_message(name, values):
+    order = ENUM_MESSAGE_ORDER.get(name)
+    if order and sorted(order) == sorted(values):
+        values = order
+    return "[" + ", ".join(values) + "]"
+
+
+def rule_texts(sh, patterns_text, name=None):
     """The rules of a scalar shape, in the order AWS lists them inside
     'Member must satisfy constraint: [...]' (max before min, as observed for
     map keys: KINESIS_CONTRACT §2.3)."""
@@ -395,7 +410,7 @@ def rule_texts(sh, patterns_text):
     if "pattern" in sh:
         r.append("Member must satisfy regular expression pattern: " + sh["pattern"])
     if "enum" in sh:
-        r.append("Member must satisfy enum value set: [" + ", ".join(sh["enum"]) + "]")
+        r.append("Member must satisfy enum value set: " + enum_message(name, sh["enum"]))
     return ", ".join(r)
 
 
@@ -498,7 +513,7 @@ def emit(g, ops):
             w("        .pattern = &rn_wire_patterns[%d]," % pats.index(sh["pattern"]))
         if "enum" in sh:
             w("        .enums = enum_%s, .n_enums = %d," % (n.strip("_"), len(sh["enum"])))
-            w("        .enum_text = %s," % c_str("[" + ", ".join(sh["enum"]) + "]"))
+            w("        .enum_text = %s," % c_str(enum_message(n, sh["enum"])))
         if k == "structure":
             if sh["members"]:
                 w("        .members = members_%s, .n_members = %d," % (n.strip("_"), len(sh["members"])))
@@ -507,7 +522,7 @@ def emit(g, ops):
         elif k == "map":
             w("        .key = %d, .value = %d, /* %s -> %s */" % (
                 index[sh["key"]], index[sh["value"]], sh["key"], sh["value"]))
-        rt = rule_texts(sh, pats)
+        rt = rule_texts(sh, pats, n)
         if rt and k not in ("structure",):
             w("        .rules_text = %s," % c_str(rt))
         w("    },")

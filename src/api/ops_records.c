@@ -38,7 +38,8 @@ static int writable_stream(rn_call_t *c, rn_stream_t **s)
 }
 
 /* Route one record: the hash key from ExplicitHashKey or MD5 of the key. */
-static int route(rn_call_t *c, rn_stream_t *s, const char *pk, const char *ehk, rn_shard_t **out)
+static int route(rn_call_t *c, rn_stream_t *s, const char *pk, size_t pk_len, const char *ehk,
+                 rn_shard_t **out)
 {
     rn_u128 h;
     if (ehk) {
@@ -46,7 +47,7 @@ static int route(rn_call_t *c, rn_stream_t *s, const char *pk, const char *ehk, 
         if (rc)
             return rn_error_set(&c->err, RN_AWS_EXPLICIT_HASH_KEY, ehk);
     } else {
-        h = rn_hashkey_of(pk, strlen(pk));
+        h = rn_hashkey_of(pk, pk_len);
     }
     *out = rn_stream_route(s, h);
     if (!*out)
@@ -110,7 +111,7 @@ int rn_op_PutRecord(rn_call_t *c)
         rn_buf_dispose(&data);
         return rn_error_set(&c->err, RN_AWS_SERIALIZATION_BARE);
     }
-    size_t pk_len = strlen(pk);
+    size_t pk_len = json_string_length(json_object_get(c->in, "PartitionKey"));
     size_t size = data.len + pk_len;
     if (size > (size_t)s->max_record_kib * 1024) {
         rn_buf_dispose(&data);
@@ -118,7 +119,7 @@ int rn_op_PutRecord(rn_call_t *c)
     }
     rn_shard_t *sh;
     rn_log_t *log;
-    if (route(c, s, pk, ehk, &sh) != 0 || rn_shard_log(c->api->reg, s, sh, &log) != 0) {
+    if (route(c, s, pk, pk_len, ehk, &sh) != 0 || rn_shard_log(c->api->reg, s, sh, &log) != 0) {
         rn_buf_dispose(&data);
         if (c->err.code == RN_AWS_NONE)
             rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
@@ -170,13 +171,14 @@ int rn_op_PutRecords(rn_call_t *c)
             size_t l = strlen(data64);
             dlen -= (l >= 1 && data64[l - 1] == '=') + (l >= 2 && data64[l - 2] == '=');
         }
-        size_t size = dlen + strlen(pk);
+        size_t pk_len = json_string_length(json_object_get(r, "PartitionKey"));
+        size_t size = dlen + pk_len;
         if (size > (size_t)s->max_record_kib * 1024) {
             rc = rn_error_set(&c->err, RN_AWS_RECORD_TOO_LARGE, size, s->max_record_kib, s->name, c->account);
             break;
         }
         total += size;
-        rc = route(c, s, pk, json_string_value(json_object_get(r, "ExplicitHashKey")), &shard_of[i]);
+        rc = route(c, s, pk, pk_len, json_string_value(json_object_get(r, "ExplicitHashKey")), &shard_of[i]);
     }
     if (rc == 0 && total > PUT_RECORDS_MAX_BYTES)
         rc = rn_error_set(&c->err, RN_AWS_RECORDS_TOO_LARGE);
@@ -201,7 +203,9 @@ int rn_op_PutRecords(rn_call_t *c)
         if (arc == 0)
             arc = rn_shard_log(c->api->reg, s, sh, &log);
         if (arc == 0) {
-            rn_record_in_t rec = {.pk = (const uint8_t *)pk, .pk_len = strlen(pk), .data = data.data,
+            rn_record_in_t rec = {.pk = (const uint8_t *)pk,
+                                  .pk_len = json_string_length(json_object_get(r, "PartitionKey")),
+                                  .data = data.data,
                                   .data_len = data.len};
             arc = rn_log_append(log, &rec, 1, c->now_ms, &counter);
         }
@@ -253,8 +257,8 @@ static int find_shard(rn_call_t *c, const char *shard_id, rn_stream_t **s, rn_sh
 
 int rn_op_GetShardIterator(rn_call_t *c)
 {
-    rn_stream_t *s;
-    rn_shard_t *sh;
+    rn_stream_t *s = NULL;
+    rn_shard_t *sh = NULL;
     if (find_shard(c, rn_arg_str(c, "ShardId"), &s, &sh) != 0)
         return -1;
     const char *type = rn_arg_str(c, "ShardIteratorType");

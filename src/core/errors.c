@@ -33,11 +33,25 @@ int rn_error_vset(rn_error_t *e, rn_aws_code_t code, va_list ap)
 {
     e->code = code;
     e->message[0] = 0;
+    e->message_len = 0;
     e->has_message = 0;
     if (code > RN_AWS_NONE && code < RN_AWS_COUNT && rows[code].fmt) {
-        vsnprintf(e->message, sizeof e->message, rows[code].fmt, ap);
+        int n = vsnprintf(e->message, sizeof e->message, rows[code].fmt, ap);
+        e->message_len = n < 0 ? 0 : (size_t)n >= sizeof e->message ? sizeof e->message - 1 : (size_t)n;
         e->has_message = 1;
     }
+    return -1;
+}
+
+int rn_error_set_bytes(rn_error_t *e, rn_aws_code_t code, const char *msg, size_t len)
+{
+    e->code = code;
+    if (len >= sizeof e->message)
+        len = sizeof e->message - 1;
+    memcpy(e->message, msg, len);
+    e->message[len] = 0;
+    e->message_len = len;
+    e->has_message = 1;
     return -1;
 }
 
@@ -55,6 +69,7 @@ void rn_error_clear(rn_error_t *e)
     e->code = RN_AWS_NONE;
     e->has_message = 0;
     e->message[0] = 0;
+    e->message_len = 0;
 }
 
 const char *rn_aws_error_type(rn_aws_code_t code)

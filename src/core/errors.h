@@ -125,12 +125,16 @@ typedef struct rn_error {
     rn_aws_code_t code;                  /* RN_AWS_NONE when no error */
     int has_message;                     /* 0 when the row has no message */
     char message[RN_ERROR_MESSAGE_MAX];  /* NUL-terminated; truncated if longer */
+    size_t message_len;                  /* bytes in message (it may hold NUL bytes) */
 } rn_error_t;
 
 /* Fill *e from the row `code` and the template's arguments. Returns -1 so
  * handlers can write `return rn_error_set(e, ...);`. */
 int rn_error_set(rn_error_t *e, rn_aws_code_t code, ...);
 int rn_error_vset(rn_error_t *e, rn_aws_code_t code, va_list ap);
+/* Set a row whose template is "%s" from bytes that may contain NULs
+ * (values echoed in validation messages). Returns -1. */
+int rn_error_set_bytes(rn_error_t *e, rn_aws_code_t code, const char *msg, size_t len);
 void rn_error_clear(rn_error_t *e);
 
 const char *rn_aws_error_type(rn_aws_code_t code); /* "ResourceNotFoundException" */

@@ -22,7 +22,8 @@ int rn_u128_parse(const char *s, size_t len, rn_u128 *out);
 size_t rn_u128_format(rn_u128 v, char *buf);
 
 /* Initial layout for n shards (KINESIS_CONTRACT §3.2): w = floor(2^128/n);
- * shard i covers [i*w, (i+1)*w - 1], the last ends at 2^128-1. */
+ * shard i covers [i*w, (i+1)*w - 1], the last ends at 2^128-1.
+ * Requires n >= 1 and i < n. */
 void rn_hashkey_split_even(uint32_t n, uint32_t i, rn_u128 *start, rn_u128 *end);
 
 #endif

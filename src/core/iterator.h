@@ -34,11 +34,15 @@ typedef struct rn_iter {
 int rn_iter_key_generate(rn_iter_key_t *k);
 
 /* Seal it into out (>= RN_ITERATOR_MAX + 1 bytes, NUL-terminated). Returns
- * the length, or a negative RN_E* code. */
+ * the length, or a negative RN_E* code (RN_EINVAL: stream_name has no NUL
+ * within its 129 bytes; RN_EIO: no randomness; RN_ENOMEM). */
 int rn_iter_seal(const rn_iter_key_t *k, const rn_iter_t *it, char *out);
 
 /* Open a token. Returns 0, or RN_EINVAL for anything that is not a token
- * this key sealed (bad base64, wrong length, wrong tag, wrong version). */
+ * this key sealed (bad base64, wrong length, wrong tag, wrong version), or
+ * RN_ENOMEM when no cipher context can be allocated (not the client's
+ * fault: answer 500, not "Invalid ShardIterator."). *out is written only
+ * on success. */
 int rn_iter_open(const rn_iter_key_t *k, const char *tok, size_t len, rn_iter_t *out);
 
 /* Java Date.toString() style in UTC, "Fri Mar 15 07:58:30 UTC 2024", for

@@ -33,7 +33,9 @@ void rn_seqnum_format(const rn_seqnum_t *s, char *buf);
 
 /* Parse a decimal string. Returns 0 when it is a well-formed version-2
  * number of this layout; RN_EINVAL otherwise (not digits, not 56 digits,
- * wrong leading or version nibble, non-zero reserved bits). */
+ * wrong leading or version nibble, non-zero reserved bits, counter top bit
+ * set, hex digit 10 not the shard index's low nibble). *out is written
+ * only on success. */
 int rn_seqnum_parse(const char *s, size_t len, rn_seqnum_t *out);
 
 /* Compare two decimal sequence numbers numerically (any length, digits

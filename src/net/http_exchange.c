@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #define EX_KEEP_HEAD 16384  /* head allocations kept on reuse */
 #define EX_KEEP_BODY 65536  /* body allocations kept on reuse */
@@ -44,7 +46,6 @@ static uint64_t rng_next(uint64_t s[4])
     return result;
 }
 
-void rn_net_rng_seed(uint64_t s[4]);
 void rn_net_rng_seed(uint64_t s[4])
 {
     if (RAND_bytes((unsigned char *)s, 4 * sizeof s[0]) != 1) {
@@ -301,7 +302,7 @@ void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_typ
     }
     if (status < 100 || status > 999)
         status = 500;
-    if (ex->conn->proto == RN_PROTO_H2)
+    if (ex->conn->proto == RN_NET_PROTO_H2)
         rn_h2_respond(ex, status, content_type, extra, n_extra, body, len);
     else
         rn_h1_respond(ex, status, content_type, extra, n_extra, body, len);

@@ -1,5 +1,5 @@
 /* net_int.h: shared internals of src/net (the server, connections,
- * exchanges, the HTTP/1.1 and HTTP/2 engines). Only src/net/*.c include it.
+ * exchanges, the HTTP/1.1 and HTTP/2 engines). Only the .c files of src/net include it.
  *
  * Ownership in one paragraph: the server owns its connections (a list);
  * a connection owns the exchanges it is reading or that are in flight on it
@@ -38,7 +38,7 @@ struct nghttp2_session;
 #define RN_NET_H2_CONN_BODY_MAX ((size_t)64 * 1024 * 1024)
 #define RN_NET_EX_CACHE 256 /* exchanges kept for reuse per server */
 
-typedef enum { RN_PROTO_UNKNOWN = 0, RN_PROTO_H1, RN_PROTO_H2 } rn_proto_t;
+typedef enum { RN_NET_PROTO_UNKNOWN = 0, RN_NET_PROTO_H1, RN_NET_PROTO_H2 } rn_net_proto_t;
 
 typedef struct rn_conn rn_conn_t;
 
@@ -82,8 +82,10 @@ struct rn_conn {
     struct bufferevent *bev;
     struct event *kill_ev;          /* deferred free */
     rn_conn_t *prev, *next;         /* on srv->conns */
-    rn_proto_t proto;
+    rn_net_proto_t proto;
     int closing;                    /* free once output is flushed */
+    int linger;                     /* half-close and drain input before freeing */
+    int lingering;                  /* doing that now */
     int out_blocked;                /* output over RN_NET_OUT_HIGH: reading paused */
     char peer[64];
     rn_http_exchange_t *exchanges;  /* h2 streams with an exchange */
@@ -112,6 +114,8 @@ struct rn_http_server {
 };
 
 /* ---- http_exchange.c -------------------------------------------------- */
+/* Seed a request-id generator from the OS CSPRNG. */
+void rn_net_rng_seed(uint64_t s[4]);
 rn_http_exchange_t *rn_ex_new(rn_http_server_t *srv, rn_conn_t *conn);
 /* Free or recycle an exchange (frees resp_body). Unlinks nothing. */
 void rn_ex_release(rn_http_exchange_t *ex);

@@ -1,4 +1,4 @@
-/* store_int.h: the storage engine's internals, shared by src/store/*.c only.
+/* store_int.h: the storage engine's internals, shared by the files of src/store only.
  *
  * Layering inside the module:
  *   store.c         open/close, the DATA_DIR lock, the registry of logs
@@ -132,10 +132,6 @@ struct rn_log {
     char *dir;                /* disk: DATA_DIR/logs/<id>/<shard> */
     int dirfd;                /* disk: that directory, for fsync */
 
-    rn_buf_t hdrs;            /* append: frame headers + small payloads */
-    struct iovec *iov;        /* append: iovec scratch */
-    size_t iov_cap;
-
     /* group commit, loop thread only */
     int dirty;                /* on the store's dirty list */
     struct rn_log *dirty_next;
@@ -163,6 +159,9 @@ struct rn_store {
     rn_log_t *logs;           /* registry of every rn_log_t alive */
     rn_log_t *dirty;          /* logs appended since the last commit */
     rn_buf_t tmp;             /* loop-thread scratch (seek scans) */
+    rn_buf_t app_hdrs;        /* append scratch: frame headers + small payloads */
+    struct iovec *app_iov;    /* append scratch: the pwritev vector */
+    size_t app_iov_cap;
 
     /* group commit: everything below mu is shared with the sync thread */
     pthread_mutex_t mu;

@@ -667,8 +667,8 @@ const rn_wire_shape_t rn_wire_shapes[] = {
         .name = "ShardIteratorType",
         .kind = RN_SK_STRING,
         .enums = enum_ShardIteratorType, .n_enums = 5,
-        .enum_text = "[AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]",
-        .rules_text = "Member must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]",
+        .enum_text = "[AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]",
+        .rules_text = "Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]",
     },
     [40] = { /* SequenceNumber */
         .name = "SequenceNumber",

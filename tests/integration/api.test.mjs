@@ -314,6 +314,34 @@ for (const proto of ['http2', 'http1']) {
       assert.ok(records.some((x) => text(x.Data) === 'x' && x.PartitionKey === pk));
     });
 
+    test('partition keys with non-ASCII and NUL characters: routed by MD5 of their UTF-8 bytes, read back intact', T, async () => {
+      const name = await create(uniqueName(`${P}-utf8`), 4);
+      const keys = ['ключ', '€uro', 'キー', 'a\u0000b', '\u0000', 'x\u0000y\u0000z', 'é'.repeat(256)];
+      const want = new Map();
+      for (const pk of keys) {
+        const r = await put(name, pk, `d:${pk}`);
+        assert.equal(r.ShardId, expectedShardForKey(pk, 4), `routing of ${JSON.stringify(pk)}`);
+        want.set(pk, r);
+      }
+      const r = await client.send(new PutRecordsCommand({ StreamName: name, Records: keys.map((pk) => ({ PartitionKey: pk, Data: Buffer.from(`e:${pk}`) })) }));
+      r.Records.forEach((x, i) => assert.equal(x.ShardId, expectedShardForKey(keys[i], 4), `PutRecords routing of ${JSON.stringify(keys[i])}`));
+      for (const pk of keys) {
+        const { records } = await readShard(client, name, expectedShardForKey(pk, 4));
+        const got = records.filter((x) => text(x.Data) === `d:${pk}`);
+        assert.equal(got.length, 1, `record of ${JSON.stringify(pk)}`);
+        assert.equal(got[0].PartitionKey, pk, 'partition key read back intact');
+      }
+      await expectError(put(name, 'é'.repeat(257), 'x'), {
+        name: 'ValidationException',
+        message: validation1('é'.repeat(257), 'partitionKey', 'Member must have length less than or equal to 256'),
+      });
+      // A NUL inside a stream name is a pattern violation, never a different (truncated) stream.
+      await expectError(client.send(new DescribeStreamSummaryCommand({ StreamName: `${name}\u0000x` })), {
+        name: 'ValidationException',
+        message: validation1(`${name}\u0000x`, 'streamName', 'Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+'),
+      });
+    });
+
     test('PutRecord: partition-key validation', T, async () => {
       const name = await create(uniqueName(`${P}-pkv`), 1);
       const long = 'k'.repeat(257);
@@ -587,6 +615,17 @@ for (const proto of ['http2', 'http1']) {
       assert.deepEqual(Buffer.from(records[0].Data), all);
       assert.deepEqual(Buffer.from(records[1].Data), all);
       assert.ok(Buffer.from(records[2].Data).equals(big), '900 KiB record intact');
+    });
+
+    test('one GetRecords response of ~5 MiB (six 900 KiB records) arrives whole', T, async () => {
+      const name = await create(uniqueName(`${P}-bigread`), 1);
+      const recs = Array.from({ length: 6 }, (_, i) => ({ PartitionKey: `p${i}`, Data: Buffer.alloc(900 * 1024, 0x41 + i) }));
+      const pr = await client.send(new PutRecordsCommand({ StreamName: name, Records: recs }));
+      assert.equal(pr.FailedRecordCount, 0);
+      const { ShardIterator } = await client.send(new GetShardIteratorCommand({ StreamName: name, ShardId: shardId(0), ShardIteratorType: 'TRIM_HORIZON' }));
+      const r = await client.send(new GetRecordsCommand({ ShardIterator }));
+      assert.equal(r.Records.length, 6);
+      r.Records.forEach((x, i) => assert.ok(Buffer.from(x.Data).equals(recs[i].Data), `record ${i} intact`));
     });
 
     // ---------------------------------------------------------------- StreamARN in place of StreamName

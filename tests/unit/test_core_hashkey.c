@@ -1,5 +1,6 @@
 /* test_core_hashkey.c: MD5 routing, u128 decimal text and the even split
  * (KINESIS_CONTRACT §3.2). */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -184,6 +185,40 @@ static void test_split(void)
     CHECK(h >= s && h <= e);
 }
 
+/* Each thread has its own reused MD5 context (freed at thread exit, which
+ * LeakSanitizer checks): results must match the main thread's. */
+enum { THREADS = 4, PER_THREAD = 2000 };
+static rn_u128 expected[PER_THREAD];
+
+static void *hash_worker(void *arg)
+{
+    int *mismatches = arg;
+    char key[32];
+    for (int i = 0; i < PER_THREAD; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        if (rn_hashkey_of(key, (size_t)len) != expected[i])
+            (*mismatches)++;
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    char key[32];
+    for (int i = 0; i < PER_THREAD; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        expected[i] = rn_hashkey_of(key, (size_t)len);
+    }
+    pthread_t t[THREADS];
+    int mismatches[THREADS] = {0};
+    for (int i = 0; i < THREADS; i++)
+        CHECK_EQ_INT(pthread_create(&t[i], NULL, hash_worker, &mismatches[i]), 0);
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_EQ_INT(mismatches[i], 0);
+    }
+}
+
 static double now_ns(void)
 {
     struct timespec t;
@@ -219,6 +254,7 @@ int main(void)
     test_parse();
     test_format();
     test_split();
+    test_threads();
     bench();
     return rn_test_done("test_core_hashkey");
 }

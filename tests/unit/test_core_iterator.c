@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -277,6 +279,49 @@ static void test_tamper(const rn_iter_key_t *k)
     CHECK(opens(k, tok, (size_t)n));
 }
 
+/* A forked child must not hand out the parent's pooled nonces: without the
+ * fork handler both would take the same next nonce from the copied pool. */
+static void test_fork_nonces(const rn_iter_key_t *k)
+{
+    rn_iter_t it = sample();
+    char tok[RN_ITERATOR_MAX + 1];
+    uint8_t raw[300], child_nonce[12] = {0};
+    CHECK(rn_iter_seal(k, &it, tok) > 0); /* the pool is now partly used */
+    int fds[2];
+    CHECK_EQ_INT(pipe(fds), 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        int ok = rn_iter_seal(k, &it, tok) > 0 && dec(tok, raw) > 20;
+        ssize_t w = ok ? write(fds[1], raw + 8, 12) : -1;
+        _exit(w == 12 ? 0 : 1);
+    }
+    close(fds[1]);
+    ssize_t r = read(fds[0], child_nonce, sizeof child_nonce);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_INT(r, 12);
+    CHECK(rn_iter_seal(k, &it, tok) > 0);
+    CHECK(dec(tok, raw) > 20);
+    CHECK(memcmp(raw + 8, child_nonce, 12) != 0);
+
+    /* Many tokens in one process: no nonce repeats (pool refills included). */
+    enum { MANY = 200 };
+    static uint8_t seen[MANY][12];
+    int dups = 0;
+    for (int i = 0; i < MANY; i++) {
+        CHECK(rn_iter_seal(k, &it, tok) > 0);
+        CHECK(dec(tok, raw) > 20);
+        memcpy(seen[i], raw + 8, 12);
+        for (int j = 0; j < i; j++)
+            dups += memcmp(seen[i], seen[j], 12) == 0;
+    }
+    CHECK_EQ_INT(dups, 0);
+}
+
 /* ---- hand-built tokens (format documented in iterator.c) ------------------ */
 
 static int build(const rn_iter_key_t *k, const uint8_t *pt, int pt_len, char *out)
@@ -422,6 +467,7 @@ int main(void)
     test_garbage(&k);
     test_tamper(&k);
     test_handmade(&k);
+    test_fork_nonces(&k);
     test_java_date();
     bench(&k);
     return rn_test_done("test_core_iterator");

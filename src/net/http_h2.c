@@ -1,0 +1,463 @@
+/* http_h2.c: HTTP/2 (h2c with prior knowledge) on an rn_conn, via nghttp2.
+ *
+ * nghttp2 does the protocol (HPACK, flow control with automatic
+ * WINDOW_UPDATE, PING, SETTINGS, stream states); this file maps streams to
+ * exchanges. Each request stream gets an exchange as nghttp2 stream user
+ * data when its HEADERS begin; header bytes and DATA accumulate in it and
+ * it is dispatched on END_STREAM. Answers may come in any order and at any
+ * time: rn_h2_respond() submits the response (body sent without a copy
+ * through send_data_callback) and flushes, unless we are inside
+ * nghttp2_session_mem_recv(), in which case the read path flushes after.
+ *
+ * Limits: 100 concurrent streams; 100 headers and 64 KiB of header bytes per
+ * request (else RST_STREAM); bodies over max_body get a 413 and, if the
+ * client is still sending, RST_STREAM(NO_ERROR) after it; the bodies
+ * buffered on one connection are capped at RN_NET_H2_CONN_BODY_MAX
+ * (further streams get RST_STREAM(ENHANCE_YOUR_CALM)).
+ */
+#include "net/net_int.h"
+
+#include "core/errors.h"
+#include "util/log.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RESP_HEADERS 64
+#define LNAME_BUF 4096
+
+static void h2_flush(rn_conn_t *c);
+
+/* ---- sending -------------------------------------------------------------- */
+
+static ssize_t send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *ud)
+{
+    rn_conn_t *c = ud;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) >= RN_NET_OUT_HIGH)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    if (evbuffer_add(out, data, len) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return (ssize_t)len;
+}
+
+static ssize_t data_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, size_t length,
+                            uint32_t *data_flags, nghttp2_data_source *src, void *ud)
+{
+    rn_http_exchange_t *ex = src->ptr;
+    size_t left = ex->resp_len - ex->resp_off;
+    size_t n = left < length ? left : length;
+    *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == left)
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+/* The DATA payload goes from the response body straight into the output. */
+static int send_data_cb(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *framehd,
+                        size_t length, nghttp2_data_source *src, void *ud)
+{
+    rn_conn_t *c = ud;
+    rn_http_exchange_t *ex = src->ptr;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) >= RN_NET_OUT_HIGH)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    size_t padlen = frame->data.padlen;
+    if (evbuffer_add(out, framehd, 9) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (padlen > 0) {
+        uint8_t pl = (uint8_t)(padlen - 1);
+        evbuffer_add(out, &pl, 1);
+    }
+    if (evbuffer_add(out, ex->resp_body + ex->resp_off, length) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    ex->resp_off += length;
+    if (padlen > 1) {
+        static const uint8_t zeros[256];
+        evbuffer_add(out, zeros, padlen - 1);
+    }
+    return 0;
+}
+
+static int frame_send_cb(nghttp2_session *s, const nghttp2_frame *frame, void *ud)
+{
+    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    rn_http_exchange_t *ex = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    /* A 413 went out while the client may still be sending: stop it. */
+    if (ex && ex->too_big && !nghttp2_session_get_stream_remote_close(s, frame->hd.stream_id))
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    return 0;
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+static void h2_body_unaccount(rn_conn_t *c, rn_http_exchange_t *ex)
+{
+    size_t n = ex->body.len;
+    c->h2_body_bytes = c->h2_body_bytes > n ? c->h2_body_bytes - n : 0;
+}
+
+static void h2_reply_413(rn_conn_t *c, rn_http_exchange_t *ex)
+{
+    rn_http_server_t *srv = c->srv;
+    h2_body_unaccount(c, ex);
+    rn_buf_dispose(&ex->body);
+    ex->too_big = 1;
+    ex->answered = 1;
+    uint8_t *body = malloc(srv->body_413_len + 1);
+    size_t len = 0;
+    if (body) {
+        memcpy(body, srv->body_413, srv->body_413_len);
+        len = srv->body_413_len;
+    }
+    rn_h2_respond(ex, 413, "application/x-amz-json-1.1", NULL, 0, body, len);
+}
+
+static int begin_headers_cb(nghttp2_session *s, const nghttp2_frame *frame, void *ud)
+{
+    rn_conn_t *c = ud;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    rn_http_exchange_t *ex = rn_ex_new(c->srv, c);
+    if (!ex) {
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                  NGHTTP2_INTERNAL_ERROR);
+        return 0;
+    }
+    ex->stream_id = frame->hd.stream_id;
+    ex->req.http2 = 1;
+    rn_ex_link(c, ex);
+    nghttp2_session_set_stream_user_data(s, frame->hd.stream_id, ex);
+    return 0;
+}
+
+/* Append "bytes\0" to the head buffer; *off gets where it starts. */
+static int head_put(rn_http_exchange_t *ex, const uint8_t *p, size_t n, size_t *off)
+{
+    *off = ex->head.len;
+    if (rn_buf_append(&ex->head, p, n) != 0 || rn_buf_append(&ex->head, "", 1) != 0)
+        return -1;
+    return 0;
+}
+
+static int header_cb(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name,
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                     void *ud)
+{
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0; /* trailers are ignored */
+    rn_http_exchange_t *ex = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    if (!ex)
+        return 0;
+    size_t off;
+    if (namelen > 0 && name[0] == ':') {
+        int *has = NULL;
+        size_t *where = NULL;
+        if (namelen == 7 && memcmp(name, ":method", 7) == 0) {
+            has = &ex->has_method;
+            where = &ex->method_off;
+        } else if (namelen == 5 && memcmp(name, ":path", 5) == 0) {
+            has = &ex->has_path;
+            where = &ex->path_off;
+        } else if (namelen == 10 && memcmp(name, ":authority", 10) == 0) {
+            has = &ex->has_authority;
+            where = &ex->authority_off;
+        } else {
+            return 0; /* :scheme; nghttp2 validates the set */
+        }
+        if (head_put(ex, value, valuelen, &off) != 0)
+            goto too_big;
+        *has = 1;
+        *where = off;
+        return 0;
+    }
+    if (ex->req.n_headers >= RN_NET_MAX_HEADERS)
+        goto too_big;
+    size_t noff, voff;
+    if (head_put(ex, name, namelen, &noff) != 0 || head_put(ex, value, valuelen, &voff) != 0)
+        goto too_big;
+    /* offsets for now: the buffer may move while it grows */
+    rn_http_header_t *h = &ex->headers[ex->req.n_headers++];
+    h->name = (const char *)(uintptr_t)noff;
+    h->name_len = namelen;
+    h->value = (const char *)(uintptr_t)voff;
+    h->value_len = valuelen;
+    if (namelen == 4 && memcmp(name, "host", 4) == 0) {
+        ex->has_host = 1;
+        ex->host_off = voff;
+    }
+    return 0;
+too_big:
+    ex->hdr_error = 1;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM for this stream only */
+}
+
+/* End of the request headers: turn offsets into pointers, check the length. */
+static void h2_headers_done(rn_conn_t *c, rn_http_exchange_t *ex)
+{
+    const char *base = (const char *)ex->head.data;
+    if (!base)
+        base = "";
+    for (size_t i = 0; i < ex->req.n_headers; i++) {
+        rn_http_header_t *h = &ex->headers[i];
+        h->name = base + (uintptr_t)h->name;
+        h->value = base + (uintptr_t)h->value;
+    }
+    ex->req.method = ex->has_method ? base + ex->method_off : "";
+    ex->req.path = ex->has_path ? base + ex->path_off : "";
+    ex->req.authority = ex->has_authority ? base + ex->authority_off
+                        : ex->has_host    ? base + ex->host_off
+                                          : "";
+    size_t cl_len;
+    const char *cl = rn_http_header_get(&ex->req, "content-length", &cl_len);
+    if (cl && cl_len > 0 && cl_len <= 18) {
+        uint64_t n = 0;
+        for (size_t i = 0; i < cl_len; i++)
+            n = n * 10 + (uint64_t)(cl[i] - '0'); /* nghttp2 checked the digits */
+        if (n > c->srv->max_body) {
+            h2_reply_413(c, ex);
+            return;
+        }
+        /* One allocation for the whole body when its size is announced; on
+         * failure the body simply grows as DATA arrives. */
+        if (n > 0 && c->h2_body_bytes + n <= RN_NET_H2_CONN_BODY_MAX &&
+            rn_buf_reserve(&ex->body, (size_t)n) != 0)
+            rn_debug("net: %s: cannot preallocate a %llu-byte body", c->peer,
+                     (unsigned long long)n);
+    }
+}
+
+static int frame_recv_cb(nghttp2_session *s, const nghttp2_frame *frame, void *ud)
+{
+    rn_conn_t *c = ud;
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+        return 0;
+    rn_http_exchange_t *ex = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    if (!ex)
+        return 0;
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+        h2_headers_done(c, ex);
+    if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !ex->answered && !ex->dispatched &&
+        !ex->hdr_error)
+        rn_ex_dispatch(ex);
+    return 0;
+}
+
+static int data_chunk_cb(nghttp2_session *s, uint8_t flags, int32_t stream_id, const uint8_t *data,
+                         size_t len, void *ud)
+{
+    rn_conn_t *c = ud;
+    rn_http_exchange_t *ex = nghttp2_session_get_stream_user_data(s, stream_id);
+    if (!ex || ex->answered || ex->too_big || ex->dispatched)
+        return 0;
+    if (len > c->srv->max_body - ex->body.len) {
+        h2_reply_413(c, ex);
+        return 0;
+    }
+    if (c->h2_body_bytes + len > RN_NET_H2_CONN_BODY_MAX) {
+        rn_warn("net: %s: too much buffered request body on one connection", c->peer);
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_ENHANCE_YOUR_CALM);
+        ex->hdr_error = 1;
+        return 0;
+    }
+    if (rn_buf_append(&ex->body, data, len) != 0) {
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
+        ex->hdr_error = 1;
+        return 0;
+    }
+    c->h2_body_bytes += len;
+    return 0;
+}
+
+static int stream_close_cb(nghttp2_session *s, int32_t stream_id, uint32_t error_code, void *ud)
+{
+    rn_conn_t *c = ud;
+    rn_http_exchange_t *ex = nghttp2_session_get_stream_user_data(s, stream_id);
+    if (!ex)
+        return 0;
+    nghttp2_session_set_stream_user_data(s, stream_id, NULL);
+    h2_body_unaccount(c, ex);
+    rn_ex_unlink(ex);
+    rn_ex_detach(ex); /* orphaned if the application still holds it */
+    return 0;
+}
+
+/* ---- engine entry points -------------------------------------------------- */
+
+int rn_h2_start(rn_conn_t *c)
+{
+    nghttp2_session_callbacks *cb;
+    if (nghttp2_session_callbacks_new(&cb) != 0)
+        return RN_ENOMEM;
+    nghttp2_session_callbacks_set_send_callback(cb, send_cb);
+    nghttp2_session_callbacks_set_send_data_callback(cb, send_data_cb);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, frame_send_cb);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, begin_headers_cb);
+    nghttp2_session_callbacks_set_on_header_callback(cb, header_cb);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, frame_recv_cb);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, data_chunk_cb);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, stream_close_cb);
+    int rv = nghttp2_session_server_new(&c->h2, cb, c);
+    nghttp2_session_callbacks_del(cb);
+    if (rv != 0)
+        return RN_ENOMEM;
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, RN_NET_H2_MAX_STREAMS},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, RN_NET_H2_WINDOW},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, RN_NET_MAX_HEAD_BYTES},
+    };
+    if (nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]) != 0 ||
+        nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, RN_NET_H2_WINDOW) != 0)
+        return RN_ENOMEM; /* the session is freed with the connection */
+    rn_h2_on_read(c);
+    return 0;
+}
+
+void rn_h2_on_read(rn_conn_t *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    c->h2_in_recv = 1;
+    while (!c->closing && evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v[4];
+        int nv = evbuffer_peek(in, -1, NULL, v, 4);
+        if (nv > 4)
+            nv = 4;
+        size_t used = 0;
+        int failed = 0;
+        for (int i = 0; i < nv; i++) {
+            ssize_t r = nghttp2_session_mem_recv(c->h2, v[i].iov_base, v[i].iov_len);
+            if (r < 0) {
+                rn_debug("net: %s: HTTP/2 error: %s", c->peer, nghttp2_strerror((int)r));
+                failed = 1;
+                break;
+            }
+            used += (size_t)r;
+        }
+        evbuffer_drain(in, used);
+        if (failed) {
+            c->h2_in_recv = 0;
+            /* Let nghttp2 send its GOAWAY, then close. */
+            nghttp2_session_send(c->h2);
+            evbuffer_drain(in, evbuffer_get_length(in));
+            rn_conn_close_soon(c);
+            return;
+        }
+    }
+    c->h2_in_recv = 0;
+    h2_flush(c);
+}
+
+static void h2_flush(rn_conn_t *c)
+{
+    if (c->h2_in_recv || c->closing)
+        return;
+    int rv = nghttp2_session_send(c->h2);
+    if (rv != 0) {
+        rn_debug("net: %s: HTTP/2 send: %s", c->peer, nghttp2_strerror(rv));
+        rn_conn_close_soon(c);
+        return;
+    }
+    rn_conn_check_output(c);
+    if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))
+        rn_conn_close_soon(c);
+}
+
+void rn_h2_on_drain(rn_conn_t *c)
+{
+    h2_flush(c);
+}
+
+void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
+                   const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len)
+{
+    rn_conn_t *c = ex->conn;
+    rn_http_server_t *srv = c->srv;
+    if (n_extra > MAX_RESP_HEADERS) {
+        rn_warn("net: %zu response headers; keeping %d", n_extra, MAX_RESP_HEADERS);
+        n_extra = MAX_RESP_HEADERS;
+    }
+    nghttp2_nv nva[6 + MAX_RESP_HEADERS];
+    size_t n = 0;
+    char st[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                  (char)('0' + status % 10), 0};
+    char cl[24], id2[65];
+    int cl_len = snprintf(cl, sizeof cl, "%zu", len);
+    rn_net_id2(srv, id2);
+    const char *date = rn_net_date(srv);
+#define NV(nm, val, vlen)                                                                    \
+    nva[n++] = (nghttp2_nv){(uint8_t *)(nm), (uint8_t *)(val), sizeof(nm) - 1, (vlen),       \
+                            NGHTTP2_NV_FLAG_NO_COPY_NAME}
+    NV(":status", st, 3);
+    NV("x-amzn-requestid", ex->request_id, strlen(ex->request_id));
+    NV("x-amz-id-2", id2, 64);
+    NV("date", date, strlen(date));
+    if (content_type)
+        NV("content-type", content_type, strlen(content_type));
+    NV("content-length", cl, (size_t)cl_len);
+#undef NV
+    /* HTTP/2 header names are lower case. */
+    char lname[LNAME_BUF];
+    size_t lused = 0;
+    for (size_t i = 0; i < n_extra; i++) {
+        const rn_http_header_t *h = &extra[i];
+        if (!rn_net_header_ok(h) || h->name_len > sizeof lname - lused) {
+            rn_warn("net: dropping an invalid or oversized response header");
+            continue;
+        }
+        char *ln = lname + lused;
+        for (size_t k = 0; k < h->name_len; k++) {
+            char ch = h->name[k];
+            ln[k] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+        }
+        lused += h->name_len;
+        nva[n++] = (nghttp2_nv){(uint8_t *)ln, (uint8_t *)h->value, h->name_len, h->value_len,
+                                NGHTTP2_NV_FLAG_NONE};
+    }
+    free(ex->resp_body);
+    ex->resp_body = body;
+    ex->resp_len = body ? len : 0;
+    ex->resp_off = 0;
+    nghttp2_data_provider prd = {.source = {.ptr = ex}, .read_callback = data_read_cb};
+    int rv = nghttp2_submit_response(c->h2, ex->stream_id, nva, n, ex->resp_len ? &prd : NULL);
+    if (rv != 0) {
+        rn_warn("net: %s: cannot submit a response on stream %d: %s", c->peer, ex->stream_id,
+                nghttp2_strerror(rv));
+        nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, ex->stream_id,
+                                  NGHTTP2_INTERNAL_ERROR);
+    }
+    /* ex is freed when nghttp2 closes the stream (stream_close_cb). */
+    h2_flush(c);
+}
+
+void rn_h2_shutdown(rn_conn_t *c)
+{
+    if (!c->h2_goaway_sent) {
+        c->h2_goaway_sent = 1;
+        nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
+                              NULL, 0);
+    }
+    h2_flush(c);
+}
+
+void rn_h2_free(rn_conn_t *c)
+{
+    rn_http_exchange_t *ex = c->exchanges;
+    c->exchanges = NULL;
+    while (ex) {
+        rn_http_exchange_t *next = ex->next;
+        ex->prev = ex->next = NULL;
+        ex->linked = 0;
+        rn_ex_detach(ex);
+        ex = next;
+    }
+    if (c->h2)
+        nghttp2_session_del(c->h2);
+    c->h2 = NULL;
+}

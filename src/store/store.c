@@ -1,0 +1,198 @@
+/* store.c: opening and closing the store.
+ *
+ * DATA_DIR layout (disk backend):
+ *   DATA_DIR/LOCK                          flock(LOCK_EX|LOCK_NB) while open
+ *   DATA_DIR/runnel.db (+ -wal, -shm)      metadata, SQLite WAL (store_kv.c)
+ *   DATA_DIR/logs/<log_id>/<shard>/<base>.seg
+ *                                          record segments (store_log.c)
+ * The memory backend has none of these: metadata in SQLite ":memory:",
+ * segments in RAM chunks. See docs/storage.md. */
+#include "store/store_int.h"
+#include "core/errors.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* *errmsg points here; valid until the next rn_store_open in this thread. */
+static __thread char open_errmsg[PATH_MAX + 128];
+
+static int mkdir_p(const char *path)
+{
+    char tmp[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp)
+        return RN_EINVAL;
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        char save = tmp[i];
+        tmp[i] = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return rn_store__errno(errno);
+        tmp[i] = save;
+    }
+    return 0;
+}
+
+static void set_errmsg(const char **errmsg, const char *fmt, const char *arg, const char *detail)
+{
+    if (!errmsg)
+        return;
+    (void)snprintf(open_errmsg, sizeof open_errmsg, fmt, arg, detail);
+    *errmsg = open_errmsg;
+}
+
+static int open_data_dir(rn_store_t *s, const char **errmsg)
+{
+    char path[PATH_MAX];
+    int rc = mkdir_p(s->data_dir);
+    if (rc) {
+        set_errmsg(errmsg, "cannot create data directory %s: %s", s->data_dir, rn_strerror(rc));
+        return rc;
+    }
+    int n = snprintf(path, sizeof path, "%s/LOCK", s->data_dir);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        set_errmsg(errmsg, "data directory path too long: %s%s", s->data_dir, "");
+        return RN_ETOOBIG;
+    }
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0) {
+        rc = rn_store__errno(errno);
+        set_errmsg(errmsg, "cannot open %s: %s", path, strerror(errno));
+        return rc;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            set_errmsg(errmsg, "data directory %s is in use by another runnel process%s",
+                       s->data_dir, "");
+            return RN_EBUSY;
+        }
+        rc = rn_store__errno(errno);
+        set_errmsg(errmsg, "cannot lock %s: %s", path, strerror(errno));
+        return rc;
+    }
+    n = snprintf(path, sizeof path, "%s/logs", s->data_dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return RN_ETOOBIG;
+    if (mkdir(path, 0755) == 0) {
+        /* a new logs/ entry must survive a power cut before any log in it */
+        int dfd = open(s->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || (s->cfg.fsync_mode != RN_FSYNC_NEVER && fsync(dfd) != 0)) {
+            rc = rn_store__errno(errno);
+            set_errmsg(errmsg, "cannot sync %s: %s", s->data_dir, strerror(errno));
+            if (dfd >= 0)
+                (void)close(dfd);
+            return rc;
+        }
+        (void)close(dfd);
+    } else if (errno != EEXIST) {
+        rc = rn_store__errno(errno);
+        set_errmsg(errmsg, "cannot create %s: %s", path, strerror(errno));
+        return rc;
+    }
+    return 0;
+}
+
+static void store_free(rn_store_t *s)
+{
+    while (s->logs)
+        rn_store__log_free(s->logs);
+    rn_store__kv_close(s);
+    rn_store__citem_free_all(s);
+    rn_buf_dispose(&s->tmp);
+    rn_buf_dispose(&s->app_hdrs);
+    free(s->app_iov);
+    if (s->lock_fd >= 0)
+        (void)close(s->lock_fd); /* releases the flock */
+    (void)pthread_cond_destroy(&s->cond);
+    (void)pthread_mutex_destroy(&s->mu);
+    free(s->data_dir);
+    free(s);
+}
+
+int rn_store_open(rn_store_t **out, const rn_store_config_t *cfg, const char **errmsg)
+{
+    int rc = 0;
+    if (errmsg)
+        *errmsg = NULL;
+    if (!cfg || (!cfg->in_memory && (!cfg->data_dir || !*cfg->data_dir)))
+        return RN_EINVAL;
+    rn_store_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return RN_ENOMEM;
+    s->cfg = *cfg;
+    s->lock_fd = -1;
+    if (!s->cfg.segment_bytes)
+        s->cfg.segment_bytes = RN_SEGMENT_BYTES_DEFAULT;
+    rn_buf_init(&s->tmp, 0);
+    rn_buf_init(&s->app_hdrs, 0);
+    pthread_condattr_t ca;
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        free(s);
+        return RN_ENOMEM;
+    }
+    if (pthread_condattr_init(&ca) != 0 || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&s->cond, &ca) != 0) {
+        (void)pthread_mutex_destroy(&s->mu);
+        free(s);
+        return RN_ENOMEM;
+    }
+    (void)pthread_condattr_destroy(&ca);
+
+    if (cfg->in_memory) {
+        s->io = &rn_store__mem_ops;
+    } else {
+        s->io = &rn_store__file_ops;
+        s->durable = cfg->fsync_mode == RN_FSYNC_ALWAYS;
+        s->sync_thread = cfg->fsync_mode != RN_FSYNC_NEVER;
+        if (!(s->data_dir = strdup(cfg->data_dir))) {
+            rc = RN_ENOMEM;
+            goto fail;
+        }
+        if ((rc = open_data_dir(s, errmsg)) != 0)
+            goto fail;
+    }
+    if ((rc = rn_store__kv_open(s, errmsg)) != 0)
+        goto fail;
+    if (s->sync_thread && (rc = rn_store__commit_start(s)) != 0) {
+        s->sync_thread = 0;
+        set_errmsg(errmsg, "cannot start the sync thread%s%s", "", "");
+        goto fail;
+    }
+    *out = s;
+    return 0;
+
+fail:
+    if (errmsg && !*errmsg)
+        set_errmsg(errmsg, "cannot open the store: %s%s", rn_strerror(rc), "");
+    store_free(s);
+    return rc;
+}
+
+void rn_store_close(rn_store_t *s)
+{
+    if (!s)
+        return;
+    /* The sync thread drains what is pending, then exits. */
+    if (s->sync_thread)
+        rn_store__commit_stop(s);
+    if (s->data_dir) {
+        for (rn_log_t *l = s->logs; l; l = l->reg_next)
+            if (!l->failed)
+                (void)rn_store__log_sync_now(l);
+        /* fsync never closes sealed segments unsynced: one syncfs covers them. */
+        if (s->cfg.fsync_mode == RN_FSYNC_NEVER && syncfs(s->lock_fd) != 0)
+            rn_error("store: syncfs %s: %s", s->data_dir, strerror(errno));
+    }
+    rn_store_run_completions(s);
+    store_free(s);
+}

@@ -1,0 +1,424 @@
+/* store_commit.c: group commit.
+ *
+ * The loop thread appends (write() into the page cache) and calls
+ * rn_store_commit(); one sync thread per store makes the data durable:
+ *
+ *   loop thread                          sync thread
+ *   -----------                          -----------
+ *   append -> log on s->dirty list
+ *   commit: for each dirty log, merge a
+ *     SYNC item {target = next, dup'ed
+ *     fds of segments written, dir fd}
+ *     into pend_syncs; a WAITER item
+ *     into pend_waiters; signal    ----> takes ALL pending items at once
+ *   (more appends and commits pile up     fdatasync each fd once, fsync dirs
+ *    into the next batch meanwhile)       moves the batch to `done`, wake()
+ *   run_completions  <------------------
+ *     SYNC ok: committed = target (records become readable)
+ *     SYNC failed: log poisoned (appends return RN_EIO; never readable)
+ *     WAITER: done(ud, status of its batch)
+ *
+ * While one batch's fdatasync runs, new appends and commits accumulate into
+ * the next one: that is the group commit. Items for one log are merged while
+ * still pending, so each file is synced once per batch. The sync thread only
+ * touches the descriptors it owns (dup'ed at commit time, closed after the
+ * sync), never a log: rn_log_close clears item->log under the mutex.
+ *
+ * A failed fdatasync is not retried (the kernel may have dropped the dirty
+ * pages: PostgreSQL's "fsyncgate"): the log is poisoned, the waiters of that
+ * batch get the error, and later items of that log are treated as failed.
+ * Waiters of a batch share its status, so a failure in one log fails every
+ * waiter of that batch: conservative (a client retries, maybe duplicating),
+ * never an acknowledgement of something not durable.
+ *
+ * fsync interval: commits complete at once (records are visible at append);
+ * SYNC items are still queued and the thread syncs them every interval_ms.
+ * fsync never and the memory backend: no thread; commits complete at once.
+ * In every mode completions run only from rn_store_run_completions(). */
+#include "store/store_int.h"
+#include "core/errors.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- items and lists -------------------------------------------------------- */
+
+static void list_push(rn_citem_list_t *q, rn_citem_t *it)
+{
+    it->next = NULL;
+    if (q->tail)
+        q->tail->next = it;
+    else
+        q->head = it;
+    q->tail = it;
+}
+
+static void list_concat(rn_citem_list_t *dst, rn_citem_list_t *src)
+{
+    if (!src->head)
+        return;
+    if (dst->tail)
+        dst->tail->next = src->head;
+    else
+        dst->head = src->head;
+    dst->tail = src->tail;
+    src->head = src->tail = NULL;
+}
+
+/* Loop thread: make sure the freelist holds at least n items. */
+static int citem_reserve(rn_store_t *s, size_t n)
+{
+    size_t have = 0;
+    for (rn_citem_t *it = s->freelist; it && have < n; it = it->next)
+        have++;
+    while (have < n) {
+        rn_citem_t *it = calloc(1, sizeof *it);
+        if (!it)
+            return RN_ENOMEM;
+        it->next = s->freelist;
+        s->freelist = it;
+        have++;
+    }
+    return 0;
+}
+
+static rn_citem_t *citem_take(rn_store_t *s, int kind)
+{
+    rn_citem_t *it = s->freelist;
+    s->freelist = it->next;
+    int *fds = it->fds;
+    size_t cap = it->fds_cap;
+    memset(it, 0, sizeof *it);
+    it->fds = fds;
+    it->fds_cap = cap;
+    it->kind = kind;
+    it->dirfd = -1;
+    return it;
+}
+
+static void citem_put(rn_store_t *s, rn_citem_t *it)
+{
+    it->next = s->freelist;
+    s->freelist = it;
+}
+
+void rn_store__citem_free_all(rn_store_t *s)
+{
+    while (s->freelist) {
+        rn_citem_t *it = s->freelist;
+        s->freelist = it->next;
+        free(it->fds);
+        free(it);
+    }
+}
+
+void rn_store__mark_dirty(rn_store_t *s, rn_log_t *l)
+{
+    if (l->dirty)
+        return;
+    l->dirty = 1;
+    l->dirty_next = s->dirty;
+    s->dirty = l;
+}
+
+void rn_store__commit_forget_log(rn_store_t *s, rn_log_t *l)
+{
+    rn_citem_list_t *lists[] = {&s->pend_syncs, &s->inflight, &s->done};
+    (void)pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        for (rn_citem_t *it = lists[i]->head; it; it = it->next)
+            if (it->log == l)
+                it->log = NULL;
+    (void)pthread_mutex_unlock(&s->mu);
+    l->pending = NULL;
+}
+
+/* ---- the sync thread ----------------------------------------------------------- */
+
+static void deadline_after(struct timespec *ts, int ms)
+{
+    (void)clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static int deadline_passed(const struct timespec *ts)
+{
+    struct timespec now;
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+}
+
+/* Sync every descriptor of the batch once; close them. Returns the first error. */
+static int sync_batch(rn_citem_t *head, uint64_t batch)
+{
+    int first_err = 0;
+    for (rn_citem_t *it = head; it; it = it->next) {
+        it->batch = batch;
+        for (size_t i = 0; i < it->nfds; i++) {
+            if (!it->status && rn_store__fdatasync(it->fds[i]) != 0) {
+                int e = errno;
+                rn_error("store: fdatasync failed: %s", strerror(e));
+                it->status = rn_store__errno(e) == RN_ENOSPC ? RN_ENOSPC : RN_EIO;
+            }
+            (void)close(it->fds[i]);
+        }
+        it->nfds = 0;
+        if (it->dirfd >= 0) {
+            if (!it->status && fsync(it->dirfd) != 0) {
+                rn_error("store: directory fsync failed: %s", strerror(errno));
+                it->status = RN_EIO;
+            }
+            (void)close(it->dirfd);
+            it->dirfd = -1;
+        }
+        if (it->status && !first_err)
+            first_err = it->status;
+    }
+    return first_err;
+}
+
+static void *sync_main(void *arg)
+{
+    rn_store_t *s = arg;
+    const int interval = s->cfg.fsync_mode == RN_FSYNC_INTERVAL;
+    const int ms = s->cfg.fsync_interval_ms > 0 ? s->cfg.fsync_interval_ms : 1000;
+    struct timespec deadline;
+    uint64_t batch = 0;
+    deadline_after(&deadline, ms);
+
+    (void)pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->stop && !s->pend_waiters.head) {
+            if (interval && s->pend_syncs.head) {
+                if (deadline_passed(&deadline))
+                    break;
+                (void)pthread_cond_timedwait(&s->cond, &s->mu, &deadline);
+            } else {
+                (void)pthread_cond_wait(&s->cond, &s->mu);
+            }
+        }
+        if (!s->pend_waiters.head && !s->pend_syncs.head) {
+            if (s->stop)
+                break;
+            continue;
+        }
+        rn_citem_list_t syncs = s->pend_syncs, waiters = s->pend_waiters;
+        s->pend_syncs.head = s->pend_syncs.tail = NULL;
+        s->pend_waiters.head = s->pend_waiters.tail = NULL;
+        s->inflight = syncs;
+        s->take_gen++;
+        (void)pthread_mutex_unlock(&s->mu);
+
+        batch++;
+        int st = sync_batch(syncs.head, batch);
+        for (rn_citem_t *w = waiters.head; w; w = w->next) {
+            w->batch = batch;
+            w->status = st;
+        }
+
+        (void)pthread_mutex_lock(&s->mu);
+        s->inflight.head = s->inflight.tail = NULL;
+        list_concat(&s->done, &syncs);
+        list_concat(&s->done, &waiters);
+        int need_wake = !s->woken;
+        s->woken = 1;
+        (void)pthread_mutex_unlock(&s->mu);
+        if (need_wake && s->cfg.wake)
+            s->cfg.wake(s->cfg.wake_ud);
+        deadline_after(&deadline, ms);
+        (void)pthread_mutex_lock(&s->mu);
+    }
+    (void)pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int rn_store__commit_start(rn_store_t *s)
+{
+    if (pthread_create(&s->thr, NULL, sync_main, s) != 0)
+        return RN_ENOMEM;
+    return 0;
+}
+
+void rn_store__commit_stop(rn_store_t *s)
+{
+    (void)pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    (void)pthread_cond_signal(&s->cond);
+    (void)pthread_mutex_unlock(&s->mu);
+    (void)pthread_join(s->thr, NULL);
+}
+
+/* ---- commit --------------------------------------------------------------------- */
+
+static int fds_reserve(rn_citem_t *it, size_t n)
+{
+    if (it->fds_cap - it->nfds >= n)
+        return 0;
+    size_t cap = it->fds_cap ? it->fds_cap * 2 : 4;
+    while (cap - it->nfds < n)
+        cap *= 2;
+    int *p = realloc(it->fds, cap * sizeof *p);
+    if (!p)
+        return RN_ENOMEM;
+    it->fds = p;
+    it->fds_cap = cap;
+    return 0;
+}
+
+/* Under s->mu: fold what l wrote since its last hand-off into its pending
+ * SYNC item (creating one from the reserved freelist if needed). If a
+ * descriptor cannot be handed over, sync right here instead (blocking, but
+ * correct). */
+static void handoff_log(rn_store_t *s, rn_log_t *l)
+{
+    if (!l->unsynced && !l->nhandoff && !l->dir_dirty)
+        return;
+    rn_citem_t *it = l->pending && l->pending_gen == s->take_gen ? l->pending : NULL;
+    if (!it) {
+        it = citem_take(s, RN_CITEM_SYNC);
+        it->log = l;
+        list_push(&s->pend_syncs, it);
+        l->pending = it;
+        l->pending_gen = s->take_gen;
+    }
+    it->target = l->next;
+    it->target_arrival = l->arrival_appended;
+    const rn_seg_t *act = &l->segs[l->nsegs - 1];
+    int ok = fds_reserve(it, l->nhandoff + 1) == 0;
+    if (ok) {
+        if (l->nhandoff)
+            memcpy(it->fds + it->nfds, l->handoff, l->nhandoff * sizeof(int));
+        it->nfds += l->nhandoff;
+        l->nhandoff = 0;
+        if (l->unsynced && it->active_base != act->base) {
+            int d = dup(act->fd);
+            if (d >= 0) {
+                it->fds[it->nfds++] = d;
+                it->active_base = act->base;
+            } else {
+                ok = 0;
+            }
+        }
+        if (ok && l->dir_dirty && it->dirfd < 0) {
+            if ((it->dirfd = dup(l->dirfd)) < 0)
+                ok = 0;
+        }
+    }
+    if (ok) {
+        l->unsynced = 0;
+        l->dir_dirty = 0;
+    } else {
+        rn_warn("store: cannot hand log %llu/%u to the sync thread; syncing inline",
+                (unsigned long long)l->log_id, l->shard);
+        int rc = rn_store__log_sync_now(l);
+        if (rc && !it->status)
+            it->status = rc;
+    }
+}
+
+int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
+{
+    size_t ndirty = 0;
+    for (rn_log_t *l = s->dirty; l; l = l->dirty_next)
+        ndirty++;
+    int rc = citem_reserve(s, 1 + (s->sync_thread ? ndirty : 0));
+    if (rc)
+        return rc;
+    rn_citem_t *w = citem_take(s, RN_CITEM_WAITER);
+    w->done = done;
+    w->ud = ud;
+
+    (void)pthread_mutex_lock(&s->mu);
+    int was_idle = !s->pend_syncs.head;
+    rn_log_t *l = s->dirty;
+    s->dirty = NULL;
+    while (l) {
+        rn_log_t *nx = l->dirty_next;
+        l->dirty = 0;
+        l->dirty_next = NULL;
+        if (s->sync_thread)
+            handoff_log(s, l);
+        else
+            l->unsynced = 0; /* never / memory: nothing to hand over */
+        l = nx;
+    }
+    int need_wake = 0;
+    if (s->durable) {
+        list_push(&s->pend_waiters, w);
+        (void)pthread_cond_signal(&s->cond);
+    } else {
+        /* Visible already: complete through the queue, never from here. */
+        list_push(&s->done, w);
+        need_wake = !s->woken;
+        s->woken = 1;
+        if (s->sync_thread && was_idle && s->pend_syncs.head)
+            (void)pthread_cond_signal(&s->cond); /* start the interval timer */
+    }
+    (void)pthread_mutex_unlock(&s->mu);
+    if (need_wake && s->cfg.wake)
+        s->cfg.wake(s->cfg.wake_ud);
+    return 0;
+}
+
+void rn_store_run_completions(rn_store_t *s)
+{
+    (void)pthread_mutex_lock(&s->mu);
+    rn_citem_t *it = s->done.head;
+    s->done.head = s->done.tail = NULL;
+    s->woken = 0;
+    (void)pthread_mutex_unlock(&s->mu);
+
+    uint64_t cur_batch = 0;
+    int cur_status = 0;
+    while (it) {
+        rn_citem_t *nx = it->next;
+        if (it->kind == RN_CITEM_SYNC) {
+            if (it->batch != cur_batch) {
+                cur_batch = it->batch;
+                cur_status = 0;
+            }
+            int st = it->status;
+            rn_log_t *l = it->log;
+            if (l) {
+                if (st < 0 && !l->failed) {
+                    rn_error("store: log %llu/%u poisoned after a failed sync; counters from %llu "
+                             "are never acknowledged",
+                             (unsigned long long)l->log_id, l->shard,
+                             (unsigned long long)l->committed);
+                    l->failed = RN_EIO;
+                }
+                if (l->failed) {
+                    if (!st)
+                        st = l->failed;
+                } else if (s->durable && it->target > l->committed) {
+                    l->committed = it->target;
+                    l->arrival_committed = it->target_arrival;
+                }
+                if (l->pending == it)
+                    l->pending = NULL;
+            }
+            if (st < 0 && !cur_status)
+                cur_status = st;
+            citem_put(s, it);
+        } else {
+            int st = it->status;
+            if (!st && it->batch && it->batch == cur_batch)
+                st = cur_status;
+            void (*done)(void *, int) = it->done;
+            void *ud = it->ud;
+            citem_put(s, it);
+            if (done)
+                done(ud, st);
+        }
+        it = nx;
+    }
+}

@@ -1,0 +1,260 @@
+/* test_net_h1.c: unit tests of the HTTP/1.1 request parser and the chunked
+ * body decoder (src/net/h1_parse.c). */
+#include "core/errors.h"
+#include "net/h1_parse.h"
+#include "tap.h"
+
+#include <stdlib.h>
+
+static rn_http_header_t hdrs[RN_H1_MAX_HEADERS];
+
+static long parse(const char *s, rn_h1_head_t *hd)
+{
+    const char *why;
+    return rn_h1_parse_head((const uint8_t *)s, strlen(s), hd, hdrs, RN_H1_MAX_HEADERS, &why);
+}
+
+static int field_is(const char *p, size_t n, const char *want)
+{
+    return n == strlen(want) && memcmp(p, want, n) == 0;
+}
+
+static void test_valid(void)
+{
+    const char *req = "POST / HTTP/1.1\r\n"
+                      "Host: kinesis.us-east-1.amazonaws.com\r\n"
+                      "X-Amz-Target: Kinesis_20131202.ListStreams\r\n"
+                      "Content-Type:application/x-amz-json-1.1  \r\n"
+                      "Content-Length: 2\r\n"
+                      "\r\n"
+                      "{}";
+    rn_h1_head_t hd;
+    long r = parse(req, &hd);
+    CHECK_EQ_INT(r, (long)strlen(req) - 2);
+    CHECK(field_is(hd.method, hd.method_len, "POST"));
+    CHECK(field_is(hd.target, hd.target_len, "/"));
+    CHECK_EQ_INT(hd.minor_version, 1);
+    CHECK_EQ_INT(hd.n_headers, 4);
+    CHECK(field_is(hdrs[1].name, hdrs[1].name_len, "X-Amz-Target"));
+    CHECK(field_is(hdrs[1].value, hdrs[1].value_len, "Kinesis_20131202.ListStreams"));
+    CHECK(field_is(hdrs[2].value, hdrs[2].value_len, "application/x-amz-json-1.1"));
+    CHECK_EQ_INT(hd.content_length, 2);
+    CHECK_EQ_INT(hd.chunked, 0);
+    CHECK_EQ_INT(hd.keep_alive, 1);
+    CHECK_EQ_INT(hd.expect_continue, 0);
+    CHECK(hd.host && field_is(hd.host, hd.host_len, "kinesis.us-east-1.amazonaws.com"));
+
+    /* HTTP/1.0: no keep-alive unless asked; Expect ignored */
+    r = parse("GET /x?y=1 HTTP/1.0\r\nExpect: 100-continue\r\n\r\n", &hd);
+    CHECK(r > 0);
+    CHECK_EQ_INT(hd.minor_version, 0);
+    CHECK_EQ_INT(hd.keep_alive, 0);
+    CHECK_EQ_INT(hd.expect_continue, 0);
+    CHECK_EQ_INT(hd.content_length, -1);
+    CHECK(field_is(hd.target, hd.target_len, "/x?y=1"));
+    r = parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &hd);
+    CHECK(r > 0);
+    CHECK_EQ_INT(hd.keep_alive, 1);
+
+    /* Connection: close, Expect: 100-continue */
+    r = parse("POST / HTTP/1.1\r\nConnection: foo, close\r\nExpect: 100-Continue\r\n"
+              "Content-Length: 10\r\n\r\n",
+              &hd);
+    CHECK(r > 0);
+    CHECK_EQ_INT(hd.keep_alive, 0);
+    CHECK_EQ_INT(hd.expect_continue, 1);
+
+    /* one leading empty line is tolerated */
+    r = parse("\r\nGET / HTTP/1.1\r\n\r\n", &hd);
+    CHECK_EQ_INT(r, 20);
+    /* empty header value */
+    r = parse("GET / HTTP/1.1\r\nX-Empty:\r\n\r\n", &hd);
+    CHECK(r > 0);
+    CHECK_EQ_INT(hdrs[0].value_len, 0);
+}
+
+static void test_pipelined(void)
+{
+    const char *two = "POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+                      "POST /b HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+    rn_h1_head_t hd;
+    long r = parse(two, &hd);
+    CHECK_EQ_INT(r, 39);
+    CHECK(field_is(hd.target, hd.target_len, "/a"));
+    CHECK_EQ_INT(hd.content_length, 3);
+    const char *second = two + 42; /* 39-byte head + 3-byte body */
+    CHECK_EQ_INT(r + hd.content_length, 42);
+    r = parse(second, &hd);
+    CHECK_EQ_INT(r, 39);
+    CHECK_EQ_INT(second[r], 0);
+    CHECK(field_is(hd.target, hd.target_len, "/b"));
+    CHECK_EQ_INT(hd.content_length, 0);
+}
+
+static void test_partial(void)
+{
+    const char *req = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n";
+    size_t n = strlen(req);
+    rn_h1_head_t hd;
+    const char *why;
+    for (size_t i = 0; i < n; i++) {
+        long r = rn_h1_parse_head((const uint8_t *)req, i, &hd, hdrs, RN_H1_MAX_HEADERS, &why);
+        if (r != RN_EAGAIN)
+            fprintf(stderr, "prefix %zu: %ld\n", i, r);
+        CHECK_EQ_INT(r, RN_EAGAIN);
+    }
+    CHECK_EQ_INT(rn_h1_parse_head((const uint8_t *)req, n, &hd, hdrs, RN_H1_MAX_HEADERS, &why),
+                 (long)n);
+}
+
+static void test_errors(void)
+{
+    rn_h1_head_t hd;
+    const char *bad[] = {
+        "POST  / HTTP/1.1\r\n\r\n",                 /* double space */
+        "POST / HTTP/2.0\r\n\r\n",                  /* version */
+        "POST / HTTP/1.1\n\r\n",                    /* bare LF */
+        "POST / FOO/1.1\r\n\r\n",
+        "PO(ST / HTTP/1.1\r\n\r\n",                 /* bad method char */
+        "POST /\x01 HTTP/1.1\r\n\r\n",              /* control in target */
+        "POST / HTTP/1.1\r\nBad Name: x\r\n\r\n",   /* space in name */
+        "POST / HTTP/1.1\r\nName : x\r\n\r\n",      /* space before colon */
+        "POST / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
+        "POST / HTTP/1.1\r\nA: b\x01\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 1,1\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: \r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+        "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        "GARBAGE\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        long r = parse(bad[i], &hd);
+        if (r != RN_EPROTO)
+            fprintf(stderr, "bad[%zu]: %ld\n", i, r);
+        CHECK_EQ_INT(r, RN_EPROTO);
+    }
+    /* the same Content-Length twice is accepted */
+    long r = parse("POST / HTTP/1.1\r\nContent-Length: 7\r\ncontent-length: 7\r\n\r\n", &hd);
+    CHECK(r > 0);
+    CHECK_EQ_INT(hd.content_length, 7);
+    /* 18 digits is the longest accepted length */
+    r = parse("POST / HTTP/1.1\r\nContent-Length: 999999999999999999\r\n\r\n", &hd);
+    CHECK(r > 0);
+    CHECK_EQ_INT(hd.content_length, 999999999999999999LL);
+}
+
+static void test_limits(void)
+{
+    rn_h1_head_t hd;
+    const char *why = NULL;
+    /* 101 headers */
+    rn_buf_t b;
+    rn_buf_init(&b, 0);
+    CHECK_EQ_INT(rn_buf_append_str(&b, "POST / HTTP/1.1\r\n"), 0);
+    for (int i = 0; i < 101; i++)
+        CHECK_EQ_INT(rn_buf_printf(&b, "X-H%d: v\r\n", i), 0);
+    CHECK_EQ_INT(rn_buf_append_str(&b, "\r\n"), 0);
+    long r = rn_h1_parse_head(b.data, b.len, &hd, hdrs, RN_H1_MAX_HEADERS, &why);
+    CHECK_EQ_INT(r, RN_ETOOBIG);
+    CHECK(why != NULL);
+    /* exactly 100 is fine */
+    rn_buf_reset(&b);
+    CHECK_EQ_INT(rn_buf_append_str(&b, "POST / HTTP/1.1\r\n"), 0);
+    for (int i = 0; i < 100; i++)
+        CHECK_EQ_INT(rn_buf_printf(&b, "X-H%d: v\r\n", i), 0);
+    CHECK_EQ_INT(rn_buf_append_str(&b, "\r\n"), 0);
+    r = rn_h1_parse_head(b.data, b.len, &hd, hdrs, RN_H1_MAX_HEADERS, &why);
+    CHECK_EQ_INT(r, (long)b.len);
+    CHECK_EQ_INT(hd.n_headers, 100);
+
+    /* a head over 64 KiB, complete or not */
+    rn_buf_reset(&b);
+    CHECK_EQ_INT(rn_buf_append_str(&b, "POST / HTTP/1.1\r\nX-Big: "), 0);
+    static char big[70000];
+    memset(big, 'a', sizeof big);
+    CHECK_EQ_INT(rn_buf_append(&b, big, sizeof big), 0);
+    r = rn_h1_parse_head(b.data, b.len, &hd, hdrs, RN_H1_MAX_HEADERS, &why);
+    CHECK_EQ_INT(r, RN_ETOOBIG); /* incomplete but already over the limit */
+    CHECK_EQ_INT(rn_buf_append_str(&b, "\r\n\r\n"), 0);
+    r = rn_h1_parse_head(b.data, b.len, &hd, hdrs, RN_H1_MAX_HEADERS, &why);
+    CHECK_EQ_INT(r, RN_ETOOBIG);
+    rn_buf_dispose(&b);
+}
+
+static int dechunk(const char *in, size_t max, rn_buf_t *out, size_t *consumed, size_t step)
+{
+    rn_h1_chunked_t c;
+    rn_h1_chunked_init(&c);
+    rn_buf_init(out, max);
+    size_t n = strlen(in), off = 0;
+    int rc = 0;
+    while (off < n) {
+        size_t len = n - off < step ? n - off : step, used = 0;
+        rc = rn_h1_chunked_feed(&c, (const uint8_t *)in + off, len, &used, out);
+        off += used;
+        if (rc != 0)
+            break;
+    }
+    *consumed = off;
+    return rc;
+}
+
+static void test_chunked(void)
+{
+    const char *body = "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\nNEXT";
+    for (size_t step = 1; step <= 64; step *= 2) {
+        rn_buf_t out;
+        size_t used;
+        int rc = dechunk(body, 0, &out, &used, step);
+        CHECK_EQ_INT(rc, 1);
+        CHECK_EQ_INT(used, strlen(body) - 4);
+        CHECK_EQ_STR((const char *)out.data, "hello world");
+        rn_buf_dispose(&out);
+    }
+    rn_buf_t out;
+    size_t used;
+    CHECK_EQ_INT(dechunk("0\r\n\r\n", 0, &out, &used, 100), 1);
+    CHECK_EQ_INT(out.len, 0);
+    rn_buf_dispose(&out);
+    CHECK_EQ_INT(dechunk("A\r\n0123456789\r\n0\r\n\r\n", 0, &out, &used, 100), 1);
+    CHECK_EQ_INT(out.len, 10);
+    rn_buf_dispose(&out);
+    /* partial: all consumed, need more */
+    CHECK_EQ_INT(dechunk("5\r\nhel", 0, &out, &used, 100), 0);
+    CHECK_EQ_INT(used, 6);
+    rn_buf_dispose(&out);
+    /* errors */
+    const char *bad[] = {"x\r\n", "5\r\nhelloX\r\n", "5\nhello\r\n", "5x\r\nhello\r\n",
+                         "\r\n", "0\r\n\n", "0\r\nbad\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = dechunk(bad[i], 0, &out, &used, 100);
+        if (rc != RN_EPROTO)
+            fprintf(stderr, "bad chunked[%zu]: %d\n", i, rc);
+        CHECK_EQ_INT(rc, RN_EPROTO);
+        rn_buf_dispose(&out);
+    }
+    /* over the ceiling: detected at the size line, before buffering */
+    CHECK_EQ_INT(dechunk("10\r\n", 8, &out, &used, 100), RN_ETOOBIG);
+    rn_buf_dispose(&out);
+    CHECK_EQ_INT(dechunk("4\r\nabcd\r\n5\r\n", 8, &out, &used, 100), RN_ETOOBIG);
+    rn_buf_dispose(&out);
+    CHECK_EQ_INT(dechunk("ffffffffffffffffff\r\n", 0, &out, &used, 100), RN_ETOOBIG);
+    rn_buf_dispose(&out);
+}
+
+int main(void)
+{
+    test_valid();
+    test_pipelined();
+    test_partial();
+    test_errors();
+    test_limits();
+    test_chunked();
+    return rn_test_done("test_net_h1");
+}
