@@ -26,6 +26,7 @@ typedef struct config {
     const char *account_id;
     long create_delay_ms;
     long delete_delay_ms;
+    long update_delay_ms;
     long shard_limit;
     const char *log_level;
 } config_t;
@@ -47,6 +48,7 @@ static const char usage[] =
     "  --account-id ID              12-digit account id (default 000000000000)\n"
     "  --create-stream-delay MS     time a new stream stays CREATING (default 0)\n"
     "  --delete-stream-delay MS     time a stream stays DELETING (default 0)\n"
+    "  --update-stream-delay MS     time a changing stream stays UPDATING (default 0)\n"
     "  --shard-limit N              open shards per account and region (default 500)\n"
     "  --log-level debug|info|warn|error (default info)\n";
 
@@ -100,7 +102,7 @@ static int set_option(config_t *c, const char *name, const char *val)
         }
         c->account_id = val;
     } else if (strcmp(name, "create-stream-delay") == 0 || strcmp(name, "delete-stream-delay") == 0 ||
-               strcmp(name, "shard-limit") == 0) {
+               strcmp(name, "update-stream-delay") == 0 || strcmp(name, "shard-limit") == 0) {
         long v;
         if (parse_long(val, &v) != 0) {
             fprintf(stderr, "runnel: --%s needs a non-negative integer, not '%s'\n", name, val);
@@ -110,6 +112,8 @@ static int set_option(config_t *c, const char *name, const char *val)
             c->create_delay_ms = v;
         else if (name[0] == 'd')
             c->delete_delay_ms = v;
+        else if (name[0] == 'u')
+            c->update_delay_ms = v;
         else
             c->shard_limit = v;
     } else if (strcmp(name, "log-level") == 0) {
@@ -127,6 +131,7 @@ static int set_option(config_t *c, const char *name, const char *val)
 
 static const char *const option_names[] = {"listen", "data-dir", "in-memory", "fsync", "region",
                                            "account-id", "create-stream-delay", "delete-stream-delay",
+                                           "update-stream-delay",
                                            "shard-limit", "log-level"};
 
 /* Environment first, then the command line (which wins). */
@@ -255,6 +260,7 @@ static int serve(const config_t *c)
     rn_registry_config_t rcfg = {
         .create_delay_ms = c->create_delay_ms,
         .delete_delay_ms = c->delete_delay_ms,
+        .update_delay_ms = c->update_delay_ms,
         .shard_limit = (int)c->shard_limit,
     };
     err = rn_registry_open(&s.reg, s.store, &rcfg);

@@ -76,5 +76,28 @@ int rn_op_PutRecord(rn_call_t *c);
 int rn_op_PutRecords(rn_call_t *c);
 int rn_op_GetShardIterator(rn_call_t *c);
 int rn_op_GetRecords(rn_call_t *c);
+int rn_op_SplitShard(rn_call_t *c);
+int rn_op_MergeShards(rn_call_t *c);
+int rn_op_UpdateShardCount(rn_call_t *c);
+int rn_op_IncreaseStreamRetentionPeriod(rn_call_t *c);
+int rn_op_DecreaseStreamRetentionPeriod(rn_call_t *c);
+int rn_op_EnableEnhancedMonitoring(rn_call_t *c);
+int rn_op_DisableEnhancedMonitoring(rn_call_t *c);
+int rn_op_DescribeLimits(rn_call_t *c);
+int rn_op_DescribeAccountSettings(rn_call_t *c);
+int rn_op_UpdateAccountSettings(rn_call_t *c);
+int rn_op_UpdateStreamMode(rn_call_t *c);
+int rn_op_UpdateStreamWarmThroughput(rn_call_t *c);
+int rn_op_UpdateMaxRecordSize(rn_call_t *c);
+int rn_op_UpdateStreamRecordDistributionStrategy(rn_call_t *c);
+int rn_op_AddTagsToStream(rn_call_t *c);
+int rn_op_RemoveTagsFromStream(rn_call_t *c);
+int rn_op_ListTagsForStream(rn_call_t *c);
+int rn_op_TagResource(rn_call_t *c);
+int rn_op_UntagResource(rn_call_t *c);
+int rn_op_ListTagsForResource(rn_call_t *c);
+int rn_op_PutResourcePolicy(rn_call_t *c);
+int rn_op_GetResourcePolicy(rn_call_t *c);
+int rn_op_DeleteResourcePolicy(rn_call_t *c);
 
 #endif

@@ -197,7 +197,7 @@ static int registry_add(rn_registry_t *r, rn_stream_t *s)
     r->streams[r->n++] = s;
     if (s->id >= r->next_id)
         r->next_id = s->id + 1;
-    if (s->status == RN_STREAM_CREATING || s->status == RN_STREAM_DELETING)
+    if (s->status != RN_STREAM_ACTIVE)
         r->pending++;
     return 0;
 }
@@ -405,12 +405,12 @@ static void registry_remove(rn_registry_t *r, rn_stream_t *s)
 int rn_registry_delete(rn_registry_t *r, rn_stream_t *s, int64_t now_ms)
 {
     if (r->cfg.delete_delay_ms <= 0) {
-        if (s->status == RN_STREAM_CREATING || s->status == RN_STREAM_DELETING)
+        if (s->status != RN_STREAM_ACTIVE)
             r->pending--;
         registry_remove(r, s);
         return 0;
     }
-    if (s->status != RN_STREAM_CREATING && s->status != RN_STREAM_DELETING)
+    if (s->status == RN_STREAM_ACTIVE)
         r->pending++;
     s->status = RN_STREAM_DELETING;
     s->transition_at_ms = now_ms + r->cfg.delete_delay_ms;
@@ -423,8 +423,7 @@ void rn_registry_tick(rn_registry_t *r, int64_t now_ms)
         return;
     for (size_t i = 0; i < r->n;) {
         rn_stream_t *s = r->streams[i];
-        if (s->transition_at_ms > now_ms ||
-            (s->status != RN_STREAM_CREATING && s->status != RN_STREAM_DELETING)) {
+        if (s->transition_at_ms > now_ms || s->status == RN_STREAM_ACTIVE) {
             i++;
             continue;
         }
@@ -440,6 +439,17 @@ void rn_registry_tick(rn_registry_t *r, int64_t now_ms)
             rn_error("cannot persist stream %s: %s", s->name, rn_strerror(rc));
         i++;
     }
+}
+
+int rn_registry_begin_update(rn_registry_t *r, rn_stream_t *s, int64_t now_ms)
+{
+    if (r->cfg.update_delay_ms > 0) {
+        if (s->status == RN_STREAM_ACTIVE)
+            r->pending++;
+        s->status = RN_STREAM_UPDATING;
+        s->transition_at_ms = now_ms + r->cfg.update_delay_ms;
+    }
+    return rn_registry_save(r, s);
 }
 
 int rn_shard_log(rn_registry_t *r, rn_stream_t *s, rn_shard_t *sh, rn_log_t **out)

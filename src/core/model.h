@@ -8,8 +8,8 @@
  * never reach a newer stream of the same name. Shard logs are opened lazily
  * on first use, so start-up does not scan every log.
  *
- * State transitions with configured delays (CREATING -> ACTIVE, DELETING ->
- * gone) are applied by rn_registry_tick(), which api calls before serving a
+ * State transitions with configured delays (CREATING -> ACTIVE, UPDATING ->
+ * ACTIVE, DELETING -> gone) are applied by rn_registry_tick(), which api calls before serving a
  * request. */
 #ifndef RN_MODEL_H
 #define RN_MODEL_H
@@ -62,6 +62,7 @@ typedef struct rn_registry rn_registry_t;
 typedef struct rn_registry_config {
     int64_t create_delay_ms;
     int64_t delete_delay_ms;
+    int64_t update_delay_ms;  /* how long a changing stream stays UPDATING */
     int shard_limit;          /* per account and region, default 500 */
 } rn_registry_config_t;
 
@@ -97,6 +98,11 @@ int rn_registry_create(rn_registry_t *r, const char *account, const char *region
 
 /* Start deleting (or delete at once when the delay is 0). */
 int rn_registry_delete(rn_registry_t *r, rn_stream_t *s, int64_t now_ms);
+
+/* Put an ACTIVE stream into UPDATING until the update delay has passed
+ * (at once back to ACTIVE when the delay is 0), persisted. The caller has
+ * already applied its change to the stream. */
+int rn_registry_begin_update(rn_registry_t *r, rn_stream_t *s, int64_t now_ms);
 
 /* Persist a changed stream. */
 int rn_registry_save(rn_registry_t *r, rn_stream_t *s);
