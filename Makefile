@@ -4,7 +4,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build run test unit integration faults asan fuzz clean
+.PHONY: all deps test-deps build run test unit integration faults asan fuzz clean bench
 
 all: build
 
@@ -29,6 +29,7 @@ unit: build
 integration: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/integration/
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_boto3.py
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_control.py
 
 faults: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/faults/
@@ -37,6 +38,7 @@ test: build test-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/integration/ tests/faults/
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_boto3.py
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_control.py
 
 # Unit tests and fuzz-corpus replays under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
@@ -47,6 +49,10 @@ asan: deps
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DRUNNEL_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build build-fuzz -j $(JOBS)
+
+# Benchmarks side by side with the peers and the machine's ceilings (docs/benchmarks.md).
+bench:
+	@bench/run.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

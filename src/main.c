@@ -29,6 +29,7 @@ typedef struct config {
     long update_delay_ms;
     long shard_limit;
     const char *log_level;
+    int test_clock;
 } config_t;
 
 static const char usage[] =
@@ -50,7 +51,8 @@ static const char usage[] =
     "  --delete-stream-delay MS     time a stream stays DELETING (default 0)\n"
     "  --update-stream-delay MS     time a changing stream stays UPDATING (default 0)\n"
     "  --shard-limit N              open shards per account and region (default 500)\n"
-    "  --log-level debug|info|warn|error (default info)\n";
+    "  --log-level debug|info|warn|error (default info)\n"
+    "  --enable-test-clock          tests only: honour x-runnel-test-clock-offset-ms\n";
 
 /* ---- option parsing -------------------------------------------------------- */
 
@@ -79,6 +81,8 @@ static int set_option(config_t *c, const char *name, const char *val)
         c->data_dir = val;
     } else if (strcmp(name, "in-memory") == 0) {
         c->in_memory = val ? parse_bool(val) : 1;
+    } else if (strcmp(name, "enable-test-clock") == 0) {
+        c->test_clock = val ? parse_bool(val) : 1;
     } else if (strcmp(name, "fsync") == 0) {
         long ms;
         if (strcmp(val, "always") == 0)
@@ -162,7 +166,7 @@ static int load_config(config_t *c, int argc, char **argv)
             val = eq + 1;
         } else {
             snprintf(name, sizeof name, "%s", a);
-            if (strcmp(name, "in-memory") == 0) {
+            if (strcmp(name, "in-memory") == 0 || strcmp(name, "enable-test-clock") == 0) {
                 val = NULL;
             } else {
                 if (i + 1 >= argc) {
@@ -268,7 +272,8 @@ static int serve(const config_t *c)
         fprintf(stderr, "runnel: cannot load the metadata: %s\n", rn_strerror(err));
         goto out;
     }
-    rn_api_config_t acfg = {.default_region = c->region, .account_id = c->account_id};
+    rn_api_config_t acfg = {.default_region = c->region, .account_id = c->account_id,
+                            .enable_test_clock = c->test_clock};
     if (rn_api_create(&s.api, s.reg, &acfg) != 0)
         goto out;
     rn_http_config_t hcfg = {.listen = c->listen, .handler = rn_api_handle, .handler_ud = s.api};

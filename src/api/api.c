@@ -70,6 +70,7 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
              cfg->default_region ? cfg->default_region : "us-east-1");
     snprintf(api->account_id, sizeof api->account_id, "%s",
              cfg->account_id ? cfg->account_id : "000000000000");
+    api->test_clock = cfg->enable_test_clock;
     *out = api;
     return 0;
 }
@@ -135,6 +136,14 @@ void rn_call_reply(rn_call_t *c, json_t *out)
     call_free(c);
 }
 
+void rn_call_reply_raw(rn_call_t *c, rn_buf_t *body)
+{
+    size_t len;
+    uint8_t *p = rn_buf_steal(body, &len);
+    rn_http_respond(c->ex, 200, rn_wire_content_type(c->proto), NULL, 0, p, len);
+    call_free(c);
+}
+
 void rn_call_fail(rn_call_t *c)
 {
     if (c->err.code == RN_AWS_NONE)
@@ -167,8 +176,10 @@ static const char *auth_param(const char *h, size_t hlen, const char *name, size
     return NULL;
 }
 
-/* Checks §2.5 steps 1–3. Sets *region from the credential scope when it has one. */
-static int check_auth(const rn_http_request_t *req, rn_error_t *err, char *region, size_t rcap)
+/* Checks §2.5 steps 1–3. Sets *region from the credential scope when it has
+ * one, and account to the access key id when that is 12 digits (§7.8). */
+static int check_auth(const rn_http_request_t *req, rn_error_t *err, char *region, size_t rcap,
+                      char account[16])
 {
     size_t hlen = 0;
     const char *h = rn_http_header_get(req, "authorization", &hlen);
@@ -221,6 +232,10 @@ static int check_auth(const rn_http_request_t *req, rn_error_t *err, char *regio
     }
     /* Credential=AKID/yyyymmdd/region/service/aws4_request */
     const char *p = memchr(cred, '/', cl);
+    if (p && p - cred == 12 && strspn(cred, "0123456789") >= 12) {
+        memcpy(account, cred, 12);
+        account[12] = 0;
+    }
     if (p) {
         const char *q = memchr(p + 1, '/', (size_t)(cred + cl - p - 1));
         if (q) {
@@ -299,9 +314,10 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         return;
     }
 
-    char region[64];
+    char region[64], account[16];
     snprintf(region, sizeof region, "%s", api->default_region);
-    if (check_auth(req, &err, region, sizeof region) != 0) {
+    snprintf(account, sizeof account, "%s", api->account_id);
+    if (check_auth(req, &err, region, sizeof region, account) != 0) {
         send_error(ex, proto, &err);
         return;
     }
@@ -323,12 +339,23 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     c->ex = ex;
     c->proto = proto;
     c->op = op;
+    if (api->test_clock) { /* test-only: move the clock (docs/control-plane.md) */
+        size_t olen = 0;
+        const char *off = rn_http_header_get(req, "x-runnel-test-clock-offset-ms", &olen);
+        char num[32];
+        if (off && olen < sizeof num) {
+            memcpy(num, off, olen);
+            num[olen] = 0;
+            rn_clock_set_offset(strtoll(num, NULL, 10));
+        }
+    }
     c->now_ms = rn_now_ms();
-    snprintf(c->account, sizeof c->account, "%s", api->account_id);
+    snprintf(c->account, sizeof c->account, "%s", account);
     snprintf(c->region, sizeof c->region, "%s", region);
     api->pending++;
 
-    if (rn_wire_decode(op, proto, req->body, req->body_len, &c->in, &c->err) != 0) {
+    if (rn_records_fast_decode(c, req->body, req->body_len) != 0 &&
+        rn_wire_decode(op, proto, req->body, req->body_len, &c->in, &c->err) != 0) {
         rn_call_fail(c);
         return;
     }

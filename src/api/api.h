@@ -14,6 +14,7 @@ typedef struct rn_api rn_api_t;
 typedef struct rn_api_config {
     const char *default_region; /* when the request names none */
     const char *account_id;     /* 12 digits */
+    int enable_test_clock;      /* honour x-runnel-test-clock-offset-ms (tests only) */
 } rn_api_config_t;
 
 int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg);

@@ -18,6 +18,7 @@ struct rn_api {
     char default_region[64];
     char account_id[16];
     int pending;
+    int test_clock; /* --enable-test-clock */
 };
 
 /* One request in flight. Allocated by dispatch, freed by rn_call_reply /
@@ -46,6 +47,14 @@ typedef int (*rn_op_fn)(rn_call_t *c);
 void rn_call_reply(rn_call_t *c, json_t *out);
 /* Answer with c->err and free the call. */
 void rn_call_fail(rn_call_t *c);
+/* Answer 200 with a body rendered by the handler (its bytes are taken;
+ * *body is left empty) and free the call. */
+void rn_call_reply_raw(rn_call_t *c, rn_buf_t *body);
+
+/* The record operations' fast decoders (ops_records.c, wire/fast.h): 0 when
+ * one applied (the handler then finds its typed input in c->op_state and
+ * c->in stays NULL), RN_FAST_FALLBACK when dispatch must run rn_wire_decode. */
+int rn_records_fast_decode(rn_call_t *c, const uint8_t *body, size_t len);
 
 /* ---- reading input ---------------------------------------------------------- */
 const char *rn_arg_str(const rn_call_t *c, const char *name);      /* NULL if absent */
@@ -60,6 +69,19 @@ int rn_call_stream(rn_call_t *c, rn_stream_t **out);
 /* ---- building output --------------------------------------------------------- */
 json_t *rn_json_ts(int64_t ms); /* epoch seconds with a millisecond fraction */
 json_t *rn_json_shard(const rn_stream_t *s, const rn_shard_t *sh);
+
+json_t *rn_json_metrics(uint32_t mask); /* ShardLevelMetrics names (ops_control.c) */
+
+/* ---- shared by the families ------------------------------------------------------- */
+/* Validate a Tags map against a stream's current tags (cur NULL: a new
+ * stream): lengths, characters, reserved prefix, the 50-tag limit. Sets c->err,
+ * returns -1 on a bad map (ops_tags.c). */
+int rn_tags_check(rn_call_t *c, json_t *tags, const rn_tagset_t *cur, const char *stream_name);
+/* CreateStream's Tags, MaxRecordSizeInKiB, WarmThroughputMiBps and
+ * RecordDistributionStrategy: check before creating, apply (and save) after
+ * (ops_control.c). Both set c->err and return -1 on failure. */
+int rn_create_options_check(rn_call_t *c, const char *name, int on_demand);
+int rn_create_options_apply(rn_call_t *c, rn_stream_t *s);
 
 /* Tokens (NextToken for list operations) sealed like iterators. */
 #define RN_TOKEN_LIST_STREAMS 0xF000000000000001ULL
@@ -99,5 +121,17 @@ int rn_op_ListTagsForResource(rn_call_t *c);
 int rn_op_PutResourcePolicy(rn_call_t *c);
 int rn_op_GetResourcePolicy(rn_call_t *c);
 int rn_op_DeleteResourcePolicy(rn_call_t *c);
+
+/* ---- resharding (ops_reshard.c) ------------------------------------------------------ */
+/* The ChildShards array GetRecords returns at the end of a closed shard:
+ * [{ShardId, ParentShards: [parent, adjacent parent?], HashKeyRange}], one
+ * entry per child in index order. NULL when sh is open (or has no children
+ * yet). New reference: the caller owns it. */
+json_t *rn_json_child_shards(const rn_stream_t *s, const rn_shard_t *sh);
+/* The same array as JSON text, for answers rendered straight into a buffer:
+ * writes at most RN_CHILD_SHARDS_JSON_MAX bytes at w (no NUL) and returns
+ * the count; 0 (nothing written) when sh has no children. */
+#define RN_CHILD_SHARDS_JSON_MAX 768
+size_t rn_put_child_shards(char *w, const rn_stream_t *s, const rn_shard_t *sh);
 
 #endif

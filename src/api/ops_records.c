@@ -4,33 +4,187 @@
  * Writes append to the shard logs at once (the loop thread, page cache) and
  * answer from the store's group-commit callback, so nothing is acknowledged
  * before it is durable under the fsync policy; reads see only committed
- * records (store.h's visibility rule). */
+ * records (store.h's visibility rule).
+ *
+ * Two ways in, one way through. rn_records_fast_decode() (called by
+ * dispatch before the generic decoder) tries wire/fast.h's strict decoders
+ * on the body; when one applies, the typed input waits in c->op_state and
+ * c->in stays NULL. Otherwise dispatch decodes with rn_wire_decode and the
+ * handler converts the tree into the same typed input. Either way the same
+ * code below checks, routes, appends and answers, so both paths answer
+ * alike by construction (docs/performance.md). Answers are rendered straight
+ * into one buffer (wire/fast.h's writers), not through jansson. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
+#include "core/reshard.h"
 #include "core/seqnum.h"
 #include "util/log.h"
 #include "wire/b64.h"
+#include "wire/fast.h"
 
 #define PUT_RECORDS_MAX_BYTES (10u * 1024 * 1024)
 #define GET_RECORDS_MAX_BYTES (10u * 1024 * 1024)
+#define SHARD_ID_MAX 32
 
-static void seq_text(const rn_shard_t *sh, uint64_t counter, int64_t arrival_ms, char *buf)
+/* ---- typed input ------------------------------------------------------------------ */
+
+/* The decoded input of one record operation, from either decoder. Blob
+ * bytes live in arena; strings point into the request body (fast path) or
+ * into c->in (generic path). */
+typedef struct rec_input {
+    rn_buf_t arena;
+    union {
+        rn_fast_put_records_t put_records;
+        rn_fast_put_record_t put_record;
+        rn_fast_get_records_t get_records;
+        rn_fast_get_shard_iterator_t get_shard_iterator;
+    } u;
+} rec_input_t;
+
+static rec_input_t *input_new(rn_op_t op)
 {
-    rn_seqnum_t sn = {.shard_created_s = (uint64_t)(sh->created_ms / 1000),
-                      .shard_index = sh->index,
-                      .counter = counter,
-                      .arrival_s = (uint64_t)(arrival_ms / 1000)};
-    rn_seqnum_format(&sn, buf);
+    size_t sz = offsetof(rec_input_t, u);
+    switch (op) {
+    case RN_OP_PutRecords:
+        sz += sizeof(rn_fast_put_records_t);
+        break;
+    case RN_OP_PutRecord:
+        sz += sizeof(rn_fast_put_record_t);
+        break;
+    case RN_OP_GetRecords:
+        sz += sizeof(rn_fast_get_records_t);
+        break;
+    default:
+        sz += sizeof(rn_fast_get_shard_iterator_t);
+        break;
+    }
+    rec_input_t *in = malloc(sz);
+    if (in)
+        rn_buf_init(&in->arena, 0);
+    return in;
+}
+
+static void input_free(void *p)
+{
+    rec_input_t *in = p;
+    if (in) {
+        rn_buf_dispose(&in->arena);
+        free(in);
+    }
+}
+
+int rn_records_fast_decode(rn_call_t *c, const uint8_t *body, size_t len)
+{
+    if (c->proto != RN_PROTO_JSON)
+        return RN_FAST_FALLBACK;
+    if (c->op != RN_OP_PutRecords && c->op != RN_OP_PutRecord && c->op != RN_OP_GetRecords &&
+        c->op != RN_OP_GetShardIterator)
+        return RN_FAST_FALLBACK;
+    rec_input_t *in = input_new(c->op);
+    if (!in)
+        return RN_FAST_FALLBACK;
+    int rc;
+    switch (c->op) {
+    case RN_OP_PutRecords:
+        rc = rn_fast_decode_put_records(body, len, &in->u.put_records, &in->arena);
+        break;
+    case RN_OP_PutRecord:
+        rc = rn_fast_decode_put_record(body, len, &in->u.put_record, &in->arena);
+        break;
+    case RN_OP_GetRecords:
+        rc = rn_fast_decode_get_records(body, len, &in->u.get_records);
+        break;
+    default:
+        rc = rn_fast_decode_get_shard_iterator(body, len, &in->u.get_shard_iterator);
+        break;
+    }
+    if (rc) {
+        input_free(in);
+        return RN_FAST_FALLBACK;
+    }
+    c->op_state = in;
+    c->op_state_free = input_free;
+    return 0;
+}
+
+/* The fast decoder's input, detached from the call (the caller frees it),
+ * or NULL when the generic decoder ran. */
+static rec_input_t *take_fast_input(rn_call_t *c)
+{
+    if (c->in)
+        return NULL;
+    rec_input_t *in = c->op_state;
+    c->op_state = NULL;
+    c->op_state_free = NULL;
+    return in;
+}
+
+static rn_fast_str_t tree_str(const json_t *obj, const char *name)
+{
+    const json_t *v = json_object_get(obj, name);
+    rn_fast_str_t s = {json_string_value(v), json_string_length(v)};
+    return s;
+}
+
+/* A string the handlers use as C text (as rn_arg_str + strlen did). */
+static rn_fast_str_t tree_cstr(const json_t *obj, const char *name)
+{
+    const char *p = json_string_value(json_object_get(obj, name));
+    rn_fast_str_t s = {p, p ? strlen(p) : 0};
+    return s;
+}
+
+/* One record from the generic tree: blob decoded into the arena. */
+static int tree_record(const json_t *r, rn_fast_record_t *out, rn_buf_t *arena)
+{
+    out->pk = tree_str(r, "PartitionKey");
+    out->ehk = tree_cstr(r, "ExplicitHashKey");
+    out->data_off = arena->len;
+    out->data_len = 0;
+    rn_fast_str_t d = tree_cstr(r, "Data");
+    if (d.p && rn_wire_blob(d.p, d.len, arena) != 0)
+        return -1;
+    out->data_len = arena->len - out->data_off;
+    return 0;
+}
+
+/* Copy a short validated string into a C string buffer (cap > len). */
+static const char *cstr(const rn_fast_str_t *v, char *buf, size_t cap)
+{
+    if (!v->p)
+        return NULL;
+    size_t n = v->len < cap ? v->len : cap - 1;
+    memcpy(buf, v->p, n);
+    buf[n] = 0;
+    return buf;
+}
+
+/* ---- shared helpers ------------------------------------------------------------------ */
+
+/* The call's stream. The generic path resolves StreamName / StreamARN
+ * through rn_call_stream; the fast path only ever has a StreamName, and
+ * answers exactly as rn_call_stream does for one. */
+static int input_stream(rn_call_t *c, const rn_fast_str_t *name, rn_stream_t **s)
+{
+    if (c->in)
+        return rn_call_stream(c, s);
+    char buf[160];
+    cstr(name, buf, sizeof buf);
+    rn_stream_t *st = rn_registry_find(c->api->reg, c->account, c->region, buf);
+    if (!st)
+        return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, buf, c->account);
+    *s = st;
+    return 0;
 }
 
 /* A stream that accepts writes: CREATING ones are "not found" (§4.1). */
-static int writable_stream(rn_call_t *c, rn_stream_t **s)
+static int writable_stream(rn_call_t *c, const rn_fast_str_t *name, rn_stream_t **s)
 {
-    if (rn_call_stream(c, s) != 0)
+    if (input_stream(c, name, s) != 0)
         return -1;
     if ((*s)->status == RN_STREAM_CREATING)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, (*s)->name, c->account);
@@ -38,16 +192,16 @@ static int writable_stream(rn_call_t *c, rn_stream_t **s)
 }
 
 /* Route one record: the hash key from ExplicitHashKey or MD5 of the key. */
-static int route(rn_call_t *c, rn_stream_t *s, const char *pk, size_t pk_len, const char *ehk,
-                 rn_shard_t **out)
+static int route(rn_call_t *c, rn_stream_t *s, const rn_fast_record_t *r, rn_shard_t **out)
 {
     rn_u128 h;
-    if (ehk) {
-        int rc = rn_u128_parse(ehk, strlen(ehk), &h);
-        if (rc)
+    if (r->ehk.p) {
+        char ehk[64]; /* the model's pattern allows 39 digits */
+        cstr(&r->ehk, ehk, sizeof ehk);
+        if (rn_u128_parse(ehk, strlen(ehk), &h))
             return rn_error_set(&c->err, RN_AWS_EXPLICIT_HASH_KEY, ehk);
     } else {
-        h = rn_hashkey_of(pk, pk_len);
+        h = rn_hashkey_of(r->pk.p, r->pk.len);
     }
     *out = rn_stream_route(s, h);
     if (!*out)
@@ -63,7 +217,48 @@ static int missing_pk(rn_call_t *c, const char *path)
                         path);
 }
 
-/* Completion of a write: answer with the prepared output or fail. */
+/* Write the 56 digits of a record's sequence number (and a NUL). */
+static void put_seq(char *w, const rn_shard_t *sh, uint64_t counter, int64_t arrival_ms)
+{
+    rn_seqnum_t sn = {.shard_created_s = (uint64_t)(sh->created_ms / 1000),
+                      .shard_index = sh->index,
+                      .counter = counter,
+                      .arrival_s = (uint64_t)(arrival_ms / 1000)};
+    rn_seqnum_format(&sn, w);
+}
+
+static char *put_lit(char *w, const char *s, size_t n)
+{
+    memcpy(w, s, n);
+    return w + n;
+}
+#define PUT_LIT(w, s) put_lit((w), (s), sizeof(s) - 1)
+
+/* Room for n more bytes at the end of b, or NULL. */
+static char *room(rn_buf_t *b, size_t n)
+{
+    if (rn_buf_reserve(b, n))
+        return NULL;
+    return (char *)b->data + b->len;
+}
+
+/* Close the text written up to w. */
+static void done_at(rn_buf_t *b, char *w)
+{
+    b->len = (size_t)((uint8_t *)w - b->data);
+    b->data[b->len] = 0;
+}
+
+static void out_free(void *p)
+{
+    rn_buf_t *b = p;
+    if (b) {
+        rn_buf_dispose(b);
+        free(b);
+    }
+}
+
+/* Completion of a write: answer with the prepared body or fail. */
 static void write_done(void *ud, int status)
 {
     rn_call_t *c = ud;
@@ -73,15 +268,24 @@ static void write_done(void *ud, int status)
         rn_call_fail(c);
         return;
     }
-    json_t *out = c->op_state;
+    rn_buf_t *out = c->op_state;
     c->op_state = NULL;
-    rn_call_reply(c, out);
+    c->op_state_free = NULL;
+    rn_call_reply_raw(c, out);
+    out_free(out);
 }
 
-static int commit_then_reply(rn_call_t *c, json_t *out)
+/* Hold the rendered body until the group commit completes. body is moved. */
+static int commit_then_reply(rn_call_t *c, rn_buf_t *body)
 {
+    rn_buf_t *out = malloc(sizeof *out);
+    if (!out) {
+        rn_buf_dispose(body);
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
+    *out = *body;
     c->op_state = out;
-    c->op_state_free = (void (*)(void *))json_decref;
+    c->op_state_free = out_free;
     if (rn_store_commit(rn_registry_store(c->api->reg), write_done, c) != 0)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     return RN_CALL_PENDING;
@@ -89,157 +293,263 @@ static int commit_then_reply(rn_call_t *c, json_t *out)
 
 /* ---- PutRecord ------------------------------------------------------------------- */
 
-int rn_op_PutRecord(rn_call_t *c)
+static int put_record(rn_call_t *c, rn_fast_put_record_t *in, const uint8_t *arena)
 {
     rn_stream_t *s;
-    if (writable_stream(c, &s) != 0)
+    if (writable_stream(c, &in->stream_name, &s) != 0)
         return -1;
-    const char *pk = rn_arg_str(c, "PartitionKey");
-    const char *data64 = rn_arg_str(c, "Data");
-    const char *ehk = rn_arg_str(c, "ExplicitHashKey");
-    const char *sfo = rn_arg_str(c, "SequenceNumberForOrdering");
-    if (!pk)
+    const rn_fast_record_t *r = &in->rec;
+    if (!r->pk.p)
         return missing_pk(c, "partitionKey");
-    if (sfo) {
+    if (in->sfo.p) {
+        char sfo[160]; /* the model's pattern allows 129 digits */
+        cstr(&in->sfo, sfo, sizeof sfo);
         rn_seqnum_t sn;
         if (strcmp(sfo, "0") != 0 && rn_seqnum_parse(sfo, strlen(sfo), &sn) != 0)
             return rn_error_set(&c->err, RN_AWS_BAD_SEQ_FOR_ORDERING, sfo, s->name, c->account);
     }
-    rn_buf_t data;
-    rn_buf_init(&data, 0);
-    if (data64 && rn_wire_blob(data64, strlen(data64), &data) != 0) {
-        rn_buf_dispose(&data);
-        return rn_error_set(&c->err, RN_AWS_SERIALIZATION_BARE);
-    }
-    size_t pk_len = json_string_length(json_object_get(c->in, "PartitionKey"));
-    size_t size = data.len + pk_len;
-    if (size > (size_t)s->max_record_kib * 1024) {
-        rn_buf_dispose(&data);
+    size_t size = r->data_len + r->pk.len;
+    if (size > (size_t)s->max_record_kib * 1024)
         return rn_error_set(&c->err, RN_AWS_RECORD_TOO_LARGE, size, s->max_record_kib, s->name, c->account);
-    }
     rn_shard_t *sh;
     rn_log_t *log;
-    if (route(c, s, pk, pk_len, ehk, &sh) != 0 || rn_shard_log(c->api->reg, s, sh, &log) != 0) {
-        rn_buf_dispose(&data);
+    if (route(c, s, r, &sh) != 0 || rn_shard_log(c->api->reg, s, sh, &log) != 0) {
         if (c->err.code == RN_AWS_NONE)
             rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
         return -1;
     }
-    rn_record_in_t rec = {.pk = (const uint8_t *)pk, .pk_len = pk_len, .data = data.data, .data_len = data.len};
+    rn_record_in_t rec = {.pk = (const uint8_t *)r->pk.p,
+                          .pk_len = r->pk.len,
+                          .data = arena + r->data_off,
+                          .data_len = r->data_len};
     uint64_t counter;
     int rc = rn_log_append(log, &rec, 1, c->now_ms, &counter);
-    rn_buf_dispose(&data);
     if (rc) {
         rn_error("append to %s failed: %s", s->name, rn_strerror(rc));
         return rn_error_set(&c->err, rc == RN_ENOSPC ? RN_AWS_SERVICE_UNAVAILABLE : RN_AWS_INTERNAL_FAILURE,
                             "The server is out of disk space.");
     }
-    char id[32], seq[64];
+    char id[SHARD_ID_MAX];
     rn_format_shard_id(sh->index, id, sizeof id);
-    seq_text(sh, counter, c->now_ms, seq);
-    return commit_then_reply(c, json_pack("{s:s,s:s}", "ShardId", id, "SequenceNumber", seq));
+    rn_buf_t body;
+    rn_buf_init(&body, 0);
+    char *w = room(&body, 128 + RN_SEQNUM_LEN + sizeof id);
+    if (!w) {
+        rn_buf_dispose(&body);
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
+    w = PUT_LIT(w, "{\"ShardId\":\"");
+    w = put_lit(w, id, strlen(id));
+    w = PUT_LIT(w, "\",\"SequenceNumber\":\"");
+    put_seq(w, sh, counter, c->now_ms); /* its NUL is overwritten next: the buffer has room */
+    w += RN_SEQNUM_LEN;
+    w = PUT_LIT(w, "\"}");
+    done_at(&body, w);
+    return commit_then_reply(c, &body);
+}
+
+int rn_op_PutRecord(rn_call_t *c)
+{
+    rec_input_t *in = take_fast_input(c);
+    if (!in) {
+        if (!(in = input_new(RN_OP_PutRecord)))
+            return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        rn_fast_put_record_t *p = &in->u.put_record;
+        p->stream_name.p = NULL; /* the generic path resolves the stream from c->in */
+        p->sfo = tree_cstr(c->in, "SequenceNumberForOrdering");
+        if (tree_record(c->in, &p->rec, &in->arena) != 0) {
+            input_free(in);
+            return rn_error_set(&c->err, RN_AWS_SERIALIZATION_BARE);
+        }
+    }
+    int rc = put_record(c, &in->u.put_record, in->arena.data);
+    input_free(in);
+    return rc;
 }
 
 /* ---- PutRecords ------------------------------------------------------------------- */
 
-int rn_op_PutRecords(rn_call_t *c)
+/* The shards one PutRecords writes to, in order of first appearance. */
+typedef struct group {
+    rn_shard_t *sh;
+    uint32_t count;    /* records for this shard */
+    uint32_t start;    /* their first slot in the batch */
+    uint32_t answered; /* while rendering: records of this shard answered so far */
+    int failed;
+    uint64_t first;    /* counter of the shard's first record */
+    char id[SHARD_ID_MAX];
+    size_t id_len;
+    char seq[RN_SEQNUM_LEN + 1]; /* the sequence number answered last */
+} group_t;
+
+#define PUT_RECORDS_OK_MAX (64 + RN_SEQNUM_LEN + SHARD_ID_MAX)
+#define PUT_RECORDS_FAILED "{\"ErrorCode\":\"InternalFailure\",\"ErrorMessage\":\"Internal Service Failure\"}"
+
+static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *arena)
 {
     rn_stream_t *s;
-    if (writable_stream(c, &s) != 0)
+    if (writable_stream(c, &in->stream_name, &s) != 0)
         return -1;
-    json_t *recs = json_object_get(c->in, "Records");
-    size_t n = json_array_size(recs);
+    size_t n = in->n; /* 1..500: the model's rule, checked by both decoders */
+    if (n > RN_FAST_MAX_RECORDS)
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    rn_shard_t *shard_of[RN_FAST_MAX_RECORDS];
 
     /* Validate everything first: a bad request changes nothing. */
     size_t total = 0;
-    rn_shard_t **shard_of = calloc(n ? n : 1, sizeof *shard_of);
-    if (!shard_of)
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        json_t *r = json_array_get(recs, i);
-        const char *pk = json_string_value(json_object_get(r, "PartitionKey"));
-        const char *data64 = json_string_value(json_object_get(r, "Data"));
-        if (!pk) {
+    for (size_t i = 0; i < n; i++) {
+        const rn_fast_record_t *r = &in->recs[i];
+        if (!r->pk.p) {
             char path[64];
             snprintf(path, sizeof path, "records.%zu.member.partitionKey", i + 1);
-            rc = missing_pk(c, path);
-            break;
+            return missing_pk(c, path);
         }
-        size_t dlen = data64 ? strlen(data64) / 4 * 3 : 0; /* upper bound; exact below */
-        if (data64 && dlen) {
-            size_t l = strlen(data64);
-            dlen -= (l >= 1 && data64[l - 1] == '=') + (l >= 2 && data64[l - 2] == '=');
-        }
-        size_t pk_len = json_string_length(json_object_get(r, "PartitionKey"));
-        size_t size = dlen + pk_len;
-        if (size > (size_t)s->max_record_kib * 1024) {
-            rc = rn_error_set(&c->err, RN_AWS_RECORD_TOO_LARGE, size, s->max_record_kib, s->name, c->account);
-            break;
-        }
+        size_t size = r->data_len + r->pk.len;
+        if (size > (size_t)s->max_record_kib * 1024)
+            return rn_error_set(&c->err, RN_AWS_RECORD_TOO_LARGE, size, s->max_record_kib, s->name, c->account);
         total += size;
-        rc = route(c, s, pk, pk_len, json_string_value(json_object_get(r, "ExplicitHashKey")), &shard_of[i]);
+        if (route(c, s, r, &shard_of[i]) != 0)
+            return -1;
     }
-    if (rc == 0 && total > PUT_RECORDS_MAX_BYTES)
-        rc = rn_error_set(&c->err, RN_AWS_RECORDS_TOO_LARGE);
-    if (rc) {
-        free(shard_of);
-        return -1;
+    if (total > PUT_RECORDS_MAX_BYTES)
+        return rn_error_set(&c->err, RN_AWS_RECORDS_TOO_LARGE);
+
+    /* Group the records by shard (request order kept within a shard) and
+     * append each shard's records with one call. */
+    group_t groups[RN_FAST_MAX_RECORDS];
+    uint16_t group_of[RN_FAST_MAX_RECORDS];
+    size_t ng = 0, last = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t g = last;
+        if (ng == 0 || groups[g].sh != shard_of[i]) {
+            for (g = 0; g < ng && groups[g].sh != shard_of[i]; g++)
+                ;
+            if (g == ng) {
+                groups[ng] = (group_t){.sh = shard_of[i]};
+                ng++;
+            }
+            last = g;
+        }
+        group_of[i] = (uint16_t)g;
+        groups[g].count++;
+    }
+    uint32_t at = 0;
+    for (size_t g = 0; g < ng; g++) {
+        groups[g].start = at;
+        at += groups[g].count;
+    }
+    rn_record_in_t batch[RN_FAST_MAX_RECORDS];
+    for (size_t i = 0; i < n; i++) {
+        const rn_fast_record_t *r = &in->recs[i];
+        group_t *gr = &groups[group_of[i]];
+        batch[gr->start + gr->answered++] = (rn_record_in_t){.pk = (const uint8_t *)r->pk.p,
+                                                             .pk_len = r->pk.len,
+                                                             .data = arena + r->data_off,
+                                                             .data_len = r->data_len};
+    }
+    int failed = 0;
+    for (size_t g = 0; g < ng; g++) {
+        group_t *gr = &groups[g];
+        rn_log_t *log;
+        int rc = rn_shard_log(c->api->reg, s, gr->sh, &log);
+        if (rc == 0)
+            rc = rn_log_append(log, batch + gr->start, gr->count, c->now_ms, &gr->first);
+        if (rc) {
+            rn_error("append to %s failed: %s", s->name, rn_strerror(rc));
+            gr->failed = 1;
+            failed += (int)gr->count;
+        }
+        gr->answered = 0;
+        rn_format_shard_id(gr->sh->index, gr->id, sizeof gr->id);
+        gr->id_len = strlen(gr->id);
     }
 
-    json_t *results = json_array();
-    int failed = 0;
-    rn_buf_t data;
-    rn_buf_init(&data, 0);
+    /* The answer, in request order. */
+    rn_buf_t body;
+    rn_buf_init(&body, 0);
+    size_t per = PUT_RECORDS_OK_MAX > sizeof PUT_RECORDS_FAILED ? PUT_RECORDS_OK_MAX : sizeof PUT_RECORDS_FAILED;
+    char *w = room(&body, 64 + n * (per + 1));
+    if (!w)
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    w = PUT_LIT(w, "{\"FailedRecordCount\":");
+    w = rn_fast_put_int(w, failed);
+    w = PUT_LIT(w, ",\"Records\":[");
     for (size_t i = 0; i < n; i++) {
-        json_t *r = json_array_get(recs, i);
-        const char *pk = json_string_value(json_object_get(r, "PartitionKey"));
-        const char *data64 = json_string_value(json_object_get(r, "Data"));
-        rn_shard_t *sh = shard_of[i];
-        rn_log_t *log;
-        uint64_t counter;
-        rn_buf_reset(&data);
-        int arc = data64 ? rn_wire_blob(data64, strlen(data64), &data) : 0;
-        if (arc == 0)
-            arc = rn_shard_log(c->api->reg, s, sh, &log);
-        if (arc == 0) {
-            rn_record_in_t rec = {.pk = (const uint8_t *)pk,
-                                  .pk_len = json_string_length(json_object_get(r, "PartitionKey")),
-                                  .data = data.data,
-                                  .data_len = data.len};
-            arc = rn_log_append(log, &rec, 1, c->now_ms, &counter);
-        }
-        if (arc) {
-            failed++;
-            json_array_append_new(results, json_pack("{s:s,s:s}", "ErrorCode", "InternalFailure",
-                                                     "ErrorMessage", "Internal Service Failure"));
+        group_t *gr = &groups[group_of[i]];
+        if (i)
+            *w++ = ',';
+        if (gr->failed) {
+            w = PUT_LIT(w, PUT_RECORDS_FAILED);
             continue;
         }
-        char id[32], seq[64];
-        rn_format_shard_id(sh->index, id, sizeof id);
-        seq_text(sh, counter, c->now_ms, seq);
-        json_array_append_new(results, json_pack("{s:s,s:s}", "SequenceNumber", seq, "ShardId", id));
+        uint64_t counter = gr->first + gr->answered++;
+        if (gr->answered > 1 && counter <= RN_SEQNUM_COUNTER_MAX)
+            rn_fast_seq_step(gr->seq); /* counter + 1, same arrival: + 2^80 */
+        else
+            put_seq(gr->seq, gr->sh, counter, c->now_ms);
+        w = PUT_LIT(w, "{\"SequenceNumber\":\"");
+        w = put_lit(w, gr->seq, RN_SEQNUM_LEN);
+        w = PUT_LIT(w, "\",\"ShardId\":\"");
+        w = put_lit(w, gr->id, gr->id_len);
+        w = PUT_LIT(w, "\"}");
     }
-    rn_buf_dispose(&data);
-    free(shard_of);
-    return commit_then_reply(c, json_pack("{s:i,s:o}", "FailedRecordCount", failed, "Records", results));
+    w = PUT_LIT(w, "]}");
+    done_at(&body, w);
+    return commit_then_reply(c, &body);
+}
+
+int rn_op_PutRecords(rn_call_t *c)
+{
+    rec_input_t *in = take_fast_input(c);
+    if (!in) {
+        if (!(in = input_new(RN_OP_PutRecords)))
+            return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        rn_fast_put_records_t *p = &in->u.put_records;
+        json_t *recs = json_object_get(c->in, "Records");
+        p->stream_name.p = NULL; /* the generic path resolves the stream from c->in */
+        p->n = json_array_size(recs);
+        if (p->n > RN_FAST_MAX_RECORDS) {
+            input_free(in);
+            return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        }
+        for (size_t i = 0; i < p->n; i++) {
+            if (tree_record(json_array_get(recs, i), &p->recs[i], &in->arena) != 0) {
+                input_free(in);
+                return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+            }
+        }
+    }
+    int rc = put_records(c, &in->u.put_records, in->arena.data);
+    input_free(in);
+    return rc;
 }
 
 /* ---- GetShardIterator ------------------------------------------------------------- */
 
+/* GetShardIterator's input as C text (absent members NULL). */
+typedef struct gsi_args {
+    const char *name; /* StreamName (the fast path has no StreamARN) */
+    const char *shard_id;
+    const char *type;
+    const char *seq;
+    int has_ts;
+    double ts;
+} gsi_args_t;
+
 /* A readable stream's shard by id, with AWS's two not-found messages. */
-static int find_shard(rn_call_t *c, const char *shard_id, rn_stream_t **s, rn_shard_t **sh)
+static int find_shard(rn_call_t *c, const gsi_args_t *a, rn_stream_t **s, rn_shard_t **sh)
 {
-    const char *name = rn_arg_str(c, "StreamName");
+    const char *name = a->name;
     char aname[256], aregion[64], aaccount[64];
-    const char *arn = rn_arg_str(c, "StreamARN");
+    const char *arn = c->in ? rn_arg_str(c, "StreamARN") : NULL;
     if (!name && arn && rn_parse_stream_arn(arn, aregion, sizeof aregion, aaccount, sizeof aaccount, aname,
                                             sizeof aname) == 0)
         name = aname;
     uint32_t idx;
-    if (rn_parse_shard_id(shard_id, &idx) != 0)
-        return rn_error_set(&c->err, RN_AWS_SHARD_UNPARSEABLE, shard_id, name ? name : "", c->account);
-    if (rn_call_stream(c, s) != 0) {
+    if (rn_parse_shard_id(a->shard_id, &idx) != 0)
+        return rn_error_set(&c->err, RN_AWS_SHARD_UNPARSEABLE, a->shard_id, name ? name : "", c->account);
+    rn_fast_str_t fname = {a->name, a->name ? strlen(a->name) : 0};
+    if (input_stream(c, &fname, s) != 0) {
         if (c->err.code != RN_AWS_STREAM_NOT_FOUND)
             return -1;
     } else if ((*s)->status != RN_STREAM_CREATING) {
@@ -250,20 +560,19 @@ static int find_shard(rn_call_t *c, const char *shard_id, rn_stream_t **s, rn_sh
             }
         }
     }
-    char id[32];
+    char id[SHARD_ID_MAX];
     rn_format_shard_id(idx, id, sizeof id);
     return rn_error_set(&c->err, RN_AWS_SHARD_NOT_FOUND, id, name ? name : "", c->account);
 }
 
-int rn_op_GetShardIterator(rn_call_t *c)
+static int get_shard_iterator(rn_call_t *c, const gsi_args_t *a)
 {
     rn_stream_t *s = NULL;
     rn_shard_t *sh = NULL;
-    if (find_shard(c, rn_arg_str(c, "ShardId"), &s, &sh) != 0)
+    if (find_shard(c, a, &s, &sh) != 0)
         return -1;
-    const char *type = rn_arg_str(c, "ShardIteratorType");
-    const char *seq = rn_arg_str(c, "StartingSequenceNumber");
-    json_t *tsj = json_object_get(c->in, "Timestamp");
+    const char *type = a->type;
+    const char *seq = a->seq;
     int by_seq = strcmp(type, "AT_SEQUENCE_NUMBER") == 0 || strcmp(type, "AFTER_SEQUENCE_NUMBER") == 0;
     if (by_seq && !seq)
         return rn_error_set(&c->err, RN_AWS_ITER_WITHOUT_SEQ, type);
@@ -273,7 +582,7 @@ int rn_op_GetShardIterator(rn_call_t *c)
     rn_log_t *log;
     if (rn_shard_log(c->api->reg, s, sh, &log) != 0)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
-    char id[32];
+    char id[SHARD_ID_MAX];
     rn_format_shard_id(sh->index, id, sizeof id);
     uint64_t pos;
     if (strcmp(type, "TRIM_HORIZON") == 0) {
@@ -281,9 +590,9 @@ int rn_op_GetShardIterator(rn_call_t *c)
     } else if (strcmp(type, "LATEST") == 0) {
         pos = sh->closed_ms ? sh->ending_counter + 1 : rn_log_next(log);
     } else if (strcmp(type, "AT_TIMESTAMP") == 0) {
-        if (!tsj)
+        if (!a->has_ts)
             return rn_error_set(&c->err, RN_AWS_ITER_NO_TIMESTAMP);
-        int64_t ts = (int64_t)llround(json_number_value(tsj) * 1000.0);
+        int64_t ts = (int64_t)llround(a->ts * 1000.0);
         if (ts > c->now_ms)
             return rn_error_set(&c->err, RN_AWS_ITER_TS_FUTURE, (long long)ts, (long long)c->now_ms);
         if (rn_log_seek_time(log, ts, &pos) != 0)
@@ -293,7 +602,7 @@ int rn_op_GetShardIterator(rn_call_t *c)
         if (rn_seqnum_parse(seq, strlen(seq), &sn) != 0)
             return rn_error_set(&c->err, RN_AWS_BAD_STARTING_SEQ, seq, id, s->name, c->account);
         if (sn.shard_index != sh->index) {
-            char other[32];
+            char other[SHARD_ID_MAX];
             rn_format_shard_id(sn.shard_index, other, sizeof other);
             return rn_error_set(&c->err, RN_AWS_SEQ_OTHER_SHARD, other, id);
         }
@@ -310,19 +619,96 @@ int rn_op_GetShardIterator(rn_call_t *c)
                     .issued_ms = c->now_ms};
     snprintf(it.stream_name, sizeof it.stream_name, "%s", s->name);
     char tok[RN_ITERATOR_MAX + 1];
-    if (rn_iter_seal(rn_registry_iter_key(c->api->reg), &it, tok) < 0)
+    int tl = rn_iter_seal(rn_registry_iter_key(c->api->reg), &it, tok);
+    if (tl < 0)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
-    rn_call_reply(c, json_pack("{s:s}", "ShardIterator", tok));
+    rn_buf_t body;
+    rn_buf_init(&body, 0);
+    char *w = room(&body, 32 + RN_FAST_JSON_STRING_MAX(tl));
+    if (!w)
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    w = PUT_LIT(w, "{\"ShardIterator\":");
+    w = rn_fast_put_json_string(w, (const uint8_t *)tok, (size_t)tl);
+    *w++ = '}';
+    done_at(&body, w);
+    rn_call_reply_raw(c, &body);
+    rn_buf_dispose(&body);
     return 0;
+}
+
+int rn_op_GetShardIterator(rn_call_t *c)
+{
+    gsi_args_t a;
+    rec_input_t *in = take_fast_input(c);
+    if (in) {
+        /* Validated on the fast path: names and types are short ASCII. */
+        char name[160], shard_id[160], type[32], seq[160];
+        rn_fast_get_shard_iterator_t *f = &in->u.get_shard_iterator;
+        a.name = cstr(&f->stream_name, name, sizeof name);
+        a.shard_id = cstr(&f->shard_id, shard_id, sizeof shard_id);
+        a.type = cstr(&f->type, type, sizeof type);
+        a.seq = cstr(&f->starting_seq, seq, sizeof seq);
+        a.has_ts = f->has_timestamp;
+        a.ts = f->timestamp;
+        input_free(in);
+        return get_shard_iterator(c, &a);
+    }
+    json_t *tsj = json_object_get(c->in, "Timestamp");
+    a.name = rn_arg_str(c, "StreamName");
+    a.shard_id = rn_arg_str(c, "ShardId");
+    a.type = rn_arg_str(c, "ShardIteratorType");
+    a.seq = rn_arg_str(c, "StartingSequenceNumber");
+    a.has_ts = tsj != NULL;
+    a.ts = json_number_value(tsj);
+    return get_shard_iterator(c, &a);
 }
 
 /* ---- GetRecords --------------------------------------------------------------------- */
 
-int rn_op_GetRecords(rn_call_t *c)
+/* The read buffers of GetRecords, kept between calls (per thread) so that a
+ * steady reader does not fault in fresh pages for every call; at most
+ * READ_CACHE_KEEP bytes of scratch are kept. */
+#define READ_CACHE_KEEP (4u * 1024 * 1024)
+typedef struct read_cache {
+    rn_record_out_t *recs;
+    size_t cap; /* entries in recs */
+    rn_buf_t scratch;
+} read_cache_t;
+static _Thread_local read_cache_t read_cache;
+
+/* Records for up to n entries, and an empty scratch buffer; NULL on ENOMEM. */
+static read_cache_t *read_cache_get(size_t n)
 {
-    const char *tok = rn_arg_str(c, "ShardIterator");
+    read_cache_t *rc = &read_cache;
+    if (rc->scratch.max == 0)
+        rn_buf_init(&rc->scratch, 0); /* first use in this thread */
+    if (rc->cap < n) {
+        rn_record_out_t *p = realloc(rc->recs, n * sizeof *p);
+        if (!p)
+            return NULL;
+        rc->recs = p;
+        rc->cap = n;
+    }
+    rn_buf_reset(&rc->scratch);
+    return rc;
+}
+
+static void read_cache_put(read_cache_t *rc)
+{
+    if (rc->scratch.cap > READ_CACHE_KEEP)
+        rn_buf_dispose(&rc->scratch);
+    else
+        rn_buf_reset(&rc->scratch);
+}
+
+/* Bytes one record can take in a GetRecords answer, beyond its Data and
+ * PartitionKey: the member names, the sequence number, the timestamp. */
+#define GET_RECORD_FIXED 160
+
+static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t limit)
+{
     rn_iter_t it;
-    if (rn_iter_open(rn_registry_iter_key(c->api->reg), tok, strlen(tok), &it) != 0 ||
+    if (rn_iter_open(rn_registry_iter_key(c->api->reg), tok, tok_len, &it) != 0 ||
         it.position > RN_SEQNUM_COUNTER_MAX + 1)
         return rn_error_set(&c->err, RN_AWS_INVALID_ITERATOR);
     if (c->now_ms - it.issued_ms > RN_ITERATOR_TTL_MS) {
@@ -331,7 +717,7 @@ int rn_op_GetRecords(rn_call_t *c)
         rn_format_java_date(c->now_ms, b, sizeof b);
         return rn_error_set(&c->err, RN_AWS_EXPIRED_ITERATOR, a, b);
     }
-    char id[32];
+    char id[SHARD_ID_MAX];
     rn_format_shard_id(it.shard_index, id, sizeof id);
     rn_stream_t *s = rn_registry_find_id(c->api->reg, it.stream_id);
     rn_shard_t *sh = NULL;
@@ -341,8 +727,6 @@ int rn_op_GetRecords(rn_call_t *c)
                 sh = &s->shards[i];
     if (!sh)
         return rn_error_set(&c->err, RN_AWS_SHARD_NOT_FOUND, id, it.stream_name, c->account);
-    int64_t limit = 10000;
-    rn_arg_int(c, "Limit", &limit);
 
     rn_log_t *log;
     if (rn_shard_log(c->api->reg, s, sh, &log) != 0)
@@ -351,64 +735,115 @@ int rn_op_GetRecords(rn_call_t *c)
     if (pos < rn_log_first(log))
         pos = rn_log_first(log);
 
-    rn_record_out_t *recs = malloc((size_t)limit * sizeof *recs);
-    rn_buf_t scratch;
-    rn_buf_init(&scratch, 0);
+    read_cache_t *cache = read_cache_get((size_t)limit);
+    rn_record_out_t *recs = cache ? cache->recs : NULL;
     size_t n = 0;
     uint64_t next = pos;
-    int rc = recs ? rn_log_read(log, pos, (size_t)limit, GET_RECORDS_MAX_BYTES, &scratch, recs, &n, &next)
-                  : RN_ENOMEM;
+    int rc = cache ? rn_log_read(log, pos, (size_t)limit, GET_RECORDS_MAX_BYTES, &cache->scratch, recs, &n, &next)
+                   : RN_ENOMEM;
     if (rc) {
-        free(recs);
-        rn_buf_dispose(&scratch);
+        if (cache)
+            read_cache_put(cache);
         rn_error("read of %s %s failed: %s", s->name, id, rn_strerror(rc));
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     }
-    json_t *arr = json_array();
-    char *b64 = NULL;
-    size_t b64cap = 0;
-    for (size_t i = 0; i < n; i++) {
-        char seq[64];
-        seq_text(sh, recs[i].counter, recs[i].arrival_ms, seq);
-        size_t need = rn_b64_encoded_len(recs[i].data_len) + 1;
-        if (need > b64cap) {
-            char *p = realloc(b64, need);
-            if (!p) {
-                rc = RN_ENOMEM;
-                break;
+
+    /* Render the records straight into the body: one reservation. */
+    size_t need = 64;
+    for (size_t i = 0; i < n; i++)
+        need += GET_RECORD_FIXED + rn_b64_encoded_len(recs[i].data_len) + RN_FAST_JSON_STRING_MAX(recs[i].pk_len);
+    need += 64 + RN_FAST_JSON_STRING_MAX(RN_ITERATOR_MAX) + 24;
+    /* At the end of a closed shard: ChildShards and no NextShardIterator (§3.6). */
+    int at_end = rn_shard_ended(s, sh, next);
+    if (at_end)
+        need += RN_CHILD_SHARDS_JSON_MAX;
+    rn_buf_t body;
+    rn_buf_init(&body, 0);
+    char *w = room(&body, need);
+    if (w) {
+        char ts[RN_FAST_TIMESTAMP_MAX];
+        size_t ts_len = 0;
+        int64_t ts_ms = 0;
+        char seq[RN_SEQNUM_LEN + 1];
+        uint64_t seq_counter = 0;
+        int64_t seq_arrival_s = -1;
+        w = PUT_LIT(w, "{\"Records\":[");
+        for (size_t i = 0; i < n; i++) {
+            const rn_record_out_t *r = &recs[i];
+            if (i)
+                *w++ = ',';
+            int64_t arrival_s = r->arrival_ms / 1000;
+            if (arrival_s == seq_arrival_s && r->counter == seq_counter + 1 && r->counter <= RN_SEQNUM_COUNTER_MAX)
+                rn_fast_seq_step(seq); /* the next counter in the same second: + 2^80 */
+            else
+                put_seq(seq, sh, r->counter, r->arrival_ms);
+            seq_counter = r->counter;
+            seq_arrival_s = arrival_s;
+            w = PUT_LIT(w, "{\"SequenceNumber\":\"");
+            w = put_lit(w, seq, RN_SEQNUM_LEN);
+            w = PUT_LIT(w, "\",\"ApproximateArrivalTimestamp\":");
+            if (ts_len == 0 || r->arrival_ms != ts_ms) { /* records of a batch share one */
+                ts_ms = r->arrival_ms;
+                ts_len = (size_t)(rn_fast_put_timestamp(ts, ts_ms) - ts);
             }
-            b64 = p;
-            b64cap = need;
+            w = put_lit(w, ts, ts_len);
+            w = PUT_LIT(w, ",\"Data\":\"");
+            w += rn_fast_b64_encode(r->data, r->data_len, w);
+            w = PUT_LIT(w, "\",\"PartitionKey\":");
+            w = rn_fast_put_json_string(w, r->pk, r->pk_len);
+            *w++ = '}';
         }
-        size_t bl = rn_b64_encode(recs[i].data, recs[i].data_len, b64);
-        json_t *r = json_object();
-        json_object_set_new(r, "SequenceNumber", json_string(seq));
-        json_object_set_new(r, "ApproximateArrivalTimestamp", rn_json_ts(recs[i].arrival_ms));
-        json_object_set_new(r, "Data", json_stringn_nocheck(b64, bl));
-        json_object_set_new(r, "PartitionKey", json_stringn((const char *)recs[i].pk, recs[i].pk_len));
-        json_array_append_new(arr, r);
+        w = at_end ? PUT_LIT(w, "]") : PUT_LIT(w, "],\"NextShardIterator\":");
     }
-    free(b64);
     int64_t behind = 0;
     if (n > 0 && next < rn_log_committed(log))
         behind = c->now_ms - recs[n - 1].arrival_ms;
     if (behind < 0)
         behind = 0;
-    free(recs);
-    rn_buf_dispose(&scratch);
-    if (rc) {
-        json_decref(arr);
+    read_cache_put(cache);
+    if (!w) {
+        rn_buf_dispose(&body);
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     }
 
+    if (at_end) {
+        w = PUT_LIT(w, ",\"MillisBehindLatest\":0,\"ChildShards\":");
+        w += rn_put_child_shards(w, s, sh);
+        *w++ = '}';
+        done_at(&body, w);
+        rn_call_reply_raw(c, &body);
+        rn_buf_dispose(&body);
+        return 0;
+    }
     it.position = next;
     it.issued_ms = c->now_ms;
     char ntok[RN_ITERATOR_MAX + 1];
-    if (rn_iter_seal(rn_registry_iter_key(c->api->reg), &it, ntok) < 0) {
-        json_decref(arr);
+    int tl = rn_iter_seal(rn_registry_iter_key(c->api->reg), &it, ntok);
+    if (tl < 0) {
+        rn_buf_dispose(&body);
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     }
-    rn_call_reply(c, json_pack("{s:o,s:s,s:I}", "Records", arr, "NextShardIterator", ntok,
-                               "MillisBehindLatest", (json_int_t)behind));
+    w = rn_fast_put_json_string(w, (const uint8_t *)ntok, (size_t)tl);
+    w = PUT_LIT(w, ",\"MillisBehindLatest\":");
+    w = rn_fast_put_int(w, behind);
+    *w++ = '}';
+    done_at(&body, w);
+    rn_call_reply_raw(c, &body);
+    rn_buf_dispose(&body);
     return 0;
+}
+
+int rn_op_GetRecords(rn_call_t *c)
+{
+    rec_input_t *in = take_fast_input(c);
+    if (in) {
+        rn_fast_get_records_t *f = &in->u.get_records;
+        int rc = get_records(c, f->iterator.p, f->iterator.len, f->has_limit ? f->limit : 10000);
+        input_free(in);
+        return rc;
+    }
+    const char *tok = rn_arg_str(c, "ShardIterator");
+    int64_t limit = 10000;
+    rn_arg_int(c, "Limit", &limit);
+    return get_records(c, tok, strlen(tok), limit);
 }

@@ -1,18 +1,233 @@
-/* ops_reshard.c: the resharding family: SplitShard, MergeShards, UpdateShardCount.
- * Not implemented yet: each answers the not-supported error. */
+/* ops_reshard.c: the resharding family: SplitShard, MergeShards,
+ * UpdateShardCount (KINESIS_CONTRACT §4.5), and the ChildShards list that
+ * GetRecords returns at the end of a closed shard (§3.6).
+ *
+ * Checks run in this order, each with AWS's exception and message (§6):
+ * stream found; provisioned (ValidationException for on-demand streams);
+ * ACTIVE (ResourceInUseException); shards found ("Could not find shard");
+ * shards open; the operation's own rules; limits. A rejected call changes
+ * nothing. The change itself is core/reshard.c's; afterwards the stream goes
+ * through UPDATING (rn_registry_begin_update, which also persists it). */
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "api/api_int.h"
+#include "core/reshard.h"
+#include "util/log.h"
+
+#define MAX_SHARDS_PER_STREAM 10000
+
+/* The stream of a resharding call: found, provisioned and ACTIVE. */
+static int reshard_stream(rn_call_t *c, rn_stream_t **out)
+{
+    if (rn_call_stream(c, out) != 0)
+        return -1;
+    rn_stream_t *s = *out;
+    if (s->on_demand)
+        return rn_error_set(&c->err, RN_AWS_ON_DEMAND_STREAM, s->name, c->account);
+    if (s->status != RN_STREAM_ACTIVE)
+        return rn_error_set(&c->err, RN_AWS_STREAM_NOT_ACTIVE, s->name, c->account,
+                            rn_stream_status_name(s->status));
+    return 0;
+}
+
+/* An open shard of s named by the request member `member`; *index gets its
+ * index (pointers are not kept: resharding moves the shard array). */
+static int reshard_shard(rn_call_t *c, rn_stream_t *s, const char *member, uint32_t *index)
+{
+    const char *given = rn_arg_str(c, member);
+    uint32_t idx;
+    if (!given || rn_parse_shard_id(given, &idx) != 0)
+        return rn_error_set(&c->err, RN_AWS_SHARD_UNPARSEABLE, given ? given : "", s->name, c->account);
+    char id[32];
+    rn_format_shard_id(idx, id, sizeof id);
+    const rn_shard_t *sh = rn_stream_shard(s, idx);
+    if (!sh)
+        return rn_error_set(&c->err, RN_AWS_SHARD_UNPARSEABLE, id, s->name, c->account);
+    if (sh->closed_ms)
+        return rn_error_set(&c->err, RN_AWS_SHARD_CLOSED, id, s->name, c->account);
+    *index = idx;
+    return 0;
+}
+
+/* Room for `more` open shards under the account's shard limit (§4.2). */
+static int shard_quota(rn_call_t *c, int64_t more)
+{
+    rn_registry_t *reg = c->api->reg;
+    int limit = rn_registry_config(reg)->shard_limit;
+    int current = rn_registry_open_shard_count(reg, c->account, c->region);
+    if (more > (int64_t)limit - current)
+        return rn_error_set(&c->err, RN_AWS_SHARD_LIMIT, c->account, c->region, current, limit, (int)more);
+    return 0;
+}
+
+/* Enter UPDATING and persist; the change is already applied in memory. */
+static int finish(rn_call_t *c, rn_stream_t *s, json_t *out)
+{
+    int rc = rn_registry_begin_update(c->api->reg, s, c->now_ms);
+    if (rc) {
+        rn_error("cannot persist the resharding of %s: %s", s->name, rn_strerror(rc));
+        json_decref(out);
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
+    rn_call_reply(c, out);
+    return 0;
+}
+
+/* ---- SplitShard -------------------------------------------------------------------- */
 
 int rn_op_SplitShard(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    uint32_t idx;
+    if (reshard_stream(c, &s) != 0 || reshard_shard(c, s, "ShardToSplit", &idx) != 0)
+        return -1;
+    const rn_shard_t *sh = rn_stream_shard(s, idx);
+    const char *key = rn_arg_str(c, "NewStartingHashKey");
+    rn_u128 k;
+    /* The message says "greater than one plus StartingHashKey and less than
+     * EndingHashKey": start + 1 < K < end, so each child has >= 2 keys. A key
+     * of 2^128 or more (the model's pattern allows 39 digits) is out too. */
+    int ok = key && rn_u128_parse(key, strlen(key), &k) == 0 && k > sh->start_hash &&
+             k - sh->start_hash > 1 && k < sh->end_hash;
+    if (!ok) {
+        char id[32], a[48], b[48];
+        rn_format_shard_id(idx, id, sizeof id);
+        rn_u128_format(sh->start_hash, a);
+        rn_u128_format(sh->end_hash, b);
+        return rn_error_set(&c->err, RN_AWS_SPLIT_KEY_RANGE, key ? key : "", id, s->name, c->account, a, b);
+    }
+    if (shard_quota(c, 1) != 0)
+        return -1;
+    int rc = rn_reshard_split(c->api->reg, s, idx, k, c->now_ms, NULL, NULL);
+    if (rc) {
+        rn_error("split of %s shard %u failed: %s", s->name, idx, rn_strerror(rc));
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
+    return finish(c, s, NULL);
 }
+
+/* ---- MergeShards -------------------------------------------------------------------- */
 
 int rn_op_MergeShards(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    uint32_t a, b;
+    if (reshard_stream(c, &s) != 0 || reshard_shard(c, s, "ShardToMerge", &a) != 0 ||
+        reshard_shard(c, s, "AdjacentShardToMerge", &b) != 0)
+        return -1;
+    const rn_shard_t *x = rn_stream_shard(s, a), *y = rn_stream_shard(s, b);
+    int adjacent = a != b && ((x->end_hash != RN_U128_MAX && x->end_hash + 1 == y->start_hash) ||
+                              (y->end_hash != RN_U128_MAX && y->end_hash + 1 == x->start_hash));
+    if (!adjacent) {
+        char ia[32], ib[32];
+        rn_format_shard_id(a, ia, sizeof ia);
+        rn_format_shard_id(b, ib, sizeof ib);
+        return rn_error_set(&c->err, RN_AWS_SHARDS_NOT_ADJACENT, ia, ib, s->name, c->account);
+    }
+    int rc = rn_reshard_merge(c->api->reg, s, a, b, c->now_ms, NULL);
+    if (rc) {
+        rn_error("merge of %s shards %u and %u failed: %s", s->name, a, b, rn_strerror(rc));
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
+    return finish(c, s, NULL);
 }
+
+/* ---- UpdateShardCount ----------------------------------------------------------------- */
 
 int rn_op_UpdateShardCount(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    if (reshard_stream(c, &s) != 0)
+        return -1;
+    int64_t target = 0;
+    rn_arg_int(c, "TargetShardCount", &target); /* required and >= 1: the model checked */
+    uint32_t open = rn_stream_open_count(s);
+    long long t = (long long)target;
+    if (target > MAX_SHARDS_PER_STREAM && target >= (int64_t)open)
+        return rn_error_set(&c->err, RN_AWS_SCALE_MAX_LIMIT, MAX_SHARDS_PER_STREAM, open, t);
+    if (target > 2 * (int64_t)open)
+        return rn_error_set(&c->err, RN_AWS_SCALE_UP_LIMIT, open, t);
+    if (2 * target < (int64_t)open)
+        return rn_error_set(&c->err, RN_AWS_SCALE_DOWN_LIMIT, open, t);
+    if (target > (int64_t)open && shard_quota(c, target - (int64_t)open) != 0)
+        return -1;
+    int done = rn_stream_scalings(s, c->now_ms);
+    if (done >= RN_SCALING_MAX)
+        return rn_error_set(&c->err, RN_AWS_SCALE_RATE_LIMIT, s->name, c->account, done, RN_SCALING_MAX);
+    int rc = rn_reshard_uniform(c->api->reg, s, (uint32_t)target, c->now_ms, NULL);
+    if (rc) {
+        rn_error("scaling %s to %lld shards failed: %s", s->name, t, rn_strerror(rc));
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
+    rn_stream_note_scaling(s, c->now_ms);
+    char arn[512];
+    rn_stream_arn(s, arn, sizeof arn);
+    json_t *out = json_pack("{s:s,s:s,s:I,s:I}", "StreamName", s->name, "StreamARN", arn, "CurrentShardCount",
+                            (json_int_t)open, "TargetShardCount", (json_int_t)target);
+    return finish(c, s, out);
+}
+
+/* ---- ChildShards ------------------------------------------------------------------------ */
+
+json_t *rn_json_child_shards(const rn_stream_t *s, const rn_shard_t *sh)
+{
+    const rn_shard_t *kids[RN_SHARD_CHILDREN_MAX];
+    size_t n;
+    if (sh->closed_ms == 0 || rn_shard_children(s, sh, kids, &n) != 0)
+        return NULL;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const rn_shard_t *k = kids[i];
+        char id[32], p[32], a[48], b[48];
+        json_t *parents = json_array();
+        if (k->parent >= 0) {
+            rn_format_shard_id((uint32_t)k->parent, p, sizeof p);
+            json_array_append_new(parents, json_string(p));
+        }
+        if (k->adjacent_parent >= 0) {
+            rn_format_shard_id((uint32_t)k->adjacent_parent, p, sizeof p);
+            json_array_append_new(parents, json_string(p));
+        }
+        rn_format_shard_id(k->index, id, sizeof id);
+        rn_u128_format(k->start_hash, a);
+        rn_u128_format(k->end_hash, b);
+        json_array_append_new(arr, json_pack("{s:s,s:o,s:{s:s,s:s}}", "ShardId", id, "ParentShards", parents,
+                                             "HashKeyRange", "StartingHashKey", a, "EndingHashKey", b));
+    }
+    return arr;
+}
+
+size_t rn_put_child_shards(char *w, const rn_stream_t *s, const rn_shard_t *sh)
+{
+    const rn_shard_t *kids[RN_SHARD_CHILDREN_MAX];
+    size_t n;
+    if (sh->closed_ms == 0 || rn_shard_children(s, sh, kids, &n) != 0)
+        return 0;
+    /* Per child at most 83 bytes of names and punctuation, 3 shard ids of 20
+     * and 2 hash keys of 39: 281 bytes; two children and brackets fit. */
+    char *p = w;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        const rn_shard_t *k = kids[i];
+        char id[32], par[32], adj[32], a[48], b[48];
+        rn_format_shard_id(k->index, id, sizeof id);
+        par[0] = adj[0] = 0;
+        if (k->parent >= 0)
+            rn_format_shard_id((uint32_t)k->parent, par, sizeof par);
+        if (k->adjacent_parent >= 0)
+            rn_format_shard_id((uint32_t)k->adjacent_parent, adj, sizeof adj);
+        rn_u128_format(k->start_hash, a);
+        rn_u128_format(k->end_hash, b);
+        size_t room = RN_CHILD_SHARDS_JSON_MAX - (size_t)(p - w);
+        int len = snprintf(p, room, "%s{\"ShardId\":\"%s\",\"ParentShards\":[%s%s%s%s%s%s%s],"
+                           "\"HashKeyRange\":{\"StartingHashKey\":\"%s\",\"EndingHashKey\":\"%s\"}}",
+                           i ? "," : "", id, par[0] ? "\"" : "", par, par[0] ? "\"" : "",
+                           par[0] && adj[0] ? "," : "", adj[0] ? "\"" : "", adj, adj[0] ? "\"" : "", a, b);
+        assert(len > 0 && (size_t)len < room);
+        p += len;
+    }
+    *p++ = ']';
+    return (size_t)(p - w);
 }

@@ -1,10 +1,12 @@
 /* ops_streams.c: the stream family: CreateStream, DeleteStream,
  * DescribeStream, DescribeStreamSummary, ListStreams, ListShards. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
+#include "core/reshard.h" /* lineage for ListShards' ShardFilter */
 
 static void add_stream_common(json_t *d, const rn_stream_t *s)
 {
@@ -17,7 +19,7 @@ static void add_stream_common(json_t *d, const rn_stream_t *s)
                         json_pack("{s:s}", "StreamMode", s->on_demand ? "ON_DEMAND" : "PROVISIONED"));
     json_object_set_new(d, "RetentionPeriodHours", json_integer(s->retention_hours));
     json_object_set_new(d, "StreamCreationTimestamp", rn_json_ts(s->created_ms));
-    json_object_set_new(d, "EnhancedMonitoring", json_pack("[{s:[]}]", "ShardLevelMetrics"));
+    json_object_set_new(d, "EnhancedMonitoring", json_pack("[{s:o}]", "ShardLevelMetrics", rn_json_metrics(s->metrics)));
     json_object_set_new(d, "EncryptionType", json_string("NONE"));
 }
 
@@ -48,6 +50,8 @@ int rn_op_CreateStream(rn_call_t *c)
     rn_registry_t *reg = c->api->reg;
     if (rn_registry_find(reg, c->account, c->region, name))
         return rn_error_set(&c->err, RN_AWS_STREAM_EXISTS, name, c->account);
+    if (rn_create_options_check(c, name, on_demand) != 0)
+        return -1;
     int limit = rn_registry_config(reg)->shard_limit;
     int current = rn_registry_open_shard_count(reg, c->account, c->region);
     if (shard_count > limit - current)
@@ -57,6 +61,8 @@ int rn_op_CreateStream(rn_call_t *c)
     if (rn_registry_create(reg, c->account, c->region, name, (uint32_t)shard_count, on_demand,
                            c->now_ms, &s) != 0)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    if (rn_create_options_apply(c, s) != 0)
+        return -1;
     rn_call_reply(c, NULL);
     return 0;
 }
@@ -136,6 +142,13 @@ int rn_op_DescribeStreamSummary(rn_call_t *c)
     json_object_set_new(d, "OpenShardCount", json_integer(open));
     json_object_set_new(d, "ConsumerCount", json_integer(0));
     json_object_set_new(d, "MaxRecordSizeInKiB", json_integer(s->max_record_kib));
+    if (s->on_demand) {
+        json_object_set_new(d, "RecordDistributionStrategy",
+                            json_string(s->distribution_auto ? "AUTO" : "USER_PARTITION_KEY"));
+        if (s->warm_mibps > 0)
+            json_object_set_new(d, "WarmThroughput", json_pack("{s:I,s:I}", "TargetMiBps", (json_int_t)s->warm_mibps,
+                                                               "CurrentMiBps", (json_int_t)s->warm_mibps));
+    }
     rn_call_reply(c, json_pack("{s:o}", "StreamDescriptionSummary", d));
     return 0;
 }
@@ -228,19 +241,24 @@ static int filter_code(const char *t)
     return F_FROM_TRIM_HORIZON;
 }
 
-/* Does the filter keep this shard? ts_ms is the filter's timestamp. */
-static int filter_keeps(int code, const rn_shard_t *sh, int64_t ts_ms)
+/* Does the filter keep this shard? ts_ms is the filter's timestamp. Over the
+ * lineage (KINESIS_CONTRACT §4.4): a shard lives from created_ms to
+ * closed_ms (both included; open shards to now); shards at the trim horizon
+ * (no parent left in the stream) count as alive since the beginning, so a
+ * timestamp older than the stream clamps to the trim horizon. */
+static int filter_keeps(int code, const rn_stream_t *s, const rn_shard_t *sh, int64_t ts_ms)
 {
     switch (code) {
     case F_AT_LATEST:
         return sh->closed_ms == 0;
     case F_AT_TIMESTAMP:
-        return sh->created_ms <= ts_ms && (sh->closed_ms == 0 || sh->closed_ms >= ts_ms);
+        return (sh->created_ms <= ts_ms || rn_shard_at_trim_horizon(s, sh)) &&
+               (sh->closed_ms == 0 || sh->closed_ms >= ts_ms);
     case F_FROM_TIMESTAMP:
         return sh->closed_ms == 0 || sh->closed_ms >= ts_ms;
     case F_AT_TRIM_HORIZON:
-        return sh->parent < 0 || sh->closed_ms == 0; /* refined with lineage in a later issue */
-    default:
+        return rn_shard_at_trim_horizon(s, sh);
+    default: /* FROM_TRIM_HORIZON, AFTER_SHARD_ID: everything still in the stream */
         return 1;
     }
 }
@@ -309,7 +327,7 @@ int rn_op_ListShards(rn_call_t *c)
                                     "Timestamp can only be provided with the AT_TIMESTAMP and "
                                     "FROM_TIMESTAMP ShardFilter types.");
             if (fts)
-                ts_ms = (int64_t)(json_number_value(fts) * 1000.0);
+                ts_ms = (int64_t)llround(json_number_value(fts) * 1000.0);
             if (code == F_AFTER_SHARD_ID) {
                 if (excl)
                     return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT,
@@ -326,7 +344,7 @@ int rn_op_ListShards(rn_call_t *c)
     uint32_t i = first;
     if (s->status != RN_STREAM_CREATING) {
         for (; i < s->n_shards; i++) {
-            if (!filter_keeps(code, &s->shards[i], ts_ms))
+            if (!filter_keeps(code, s, &s->shards[i], ts_ms))
                 continue;
             if ((int64_t)json_array_size(shards) >= max)
                 break;

@@ -1,48 +1,355 @@
-/* ops_tags.c: tags and resource policies.
- * Not implemented yet: each answers the not-supported error. */
+/* ops_tags.c: tags (stream-scoped and ARN-scoped) and resource policies.
+ *
+ * Tags live in the stream (rn_stream_t.tags, sorted by key) and are saved
+ * with its metadata document, so they go with the stream. A change is built
+ * on a copy of the tag set, validated whole, and swapped in only when it
+ * was saved: a failed request changes nothing. Consumer ARNs are accepted by
+ * the resolver but no consumer exists yet, so they answer
+ * ResourceNotFoundException. */
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wctype.h>
+
 #include "api/api_int.h"
+
+#define TAG_KEY_MAX 128
+#define TAG_VALUE_MAX 256
+
+/* ---- tag text ------------------------------------------------------------------------------ */
+
+/* Decode one UTF-8 code point at *p (advanced); -1 when malformed. */
+static long utf8_next(const unsigned char **p)
+{
+    const unsigned char *s = *p;
+    long cp;
+    int n;
+    if (s[0] < 0x80) {
+        *p = s + 1;
+        return s[0];
+    } else if ((s[0] & 0xE0) == 0xC0) {
+        cp = s[0] & 0x1F;
+        n = 1;
+    } else if ((s[0] & 0xF0) == 0xE0) {
+        cp = s[0] & 0x0F;
+        n = 2;
+    } else if ((s[0] & 0xF8) == 0xF0) {
+        cp = s[0] & 0x07;
+        n = 3;
+    } else {
+        return -1;
+    }
+    for (int i = 1; i <= n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return -1;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    *p = s + n + 1;
+    return cp;
+}
+
+/* Unicode letters, digits, white space and _ . : / = + - % @ (§4.10: the
+ * union of the AddTagsToStream and TagResource documentation). Non-ASCII
+ * characters are classified by the C.UTF-8 locale's tables through a
+ * private locale object (the process locale is not touched). *len gets the
+ * length in characters. */
+static int tag_text_ok(const char *text, size_t *len)
+{
+    static locale_t loc = (locale_t)0;
+    static int loc_tried;
+    if (!loc_tried) {
+        loc_tried = 1;
+        loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    }
+    const unsigned char *p = (const unsigned char *)text;
+    *len = 0;
+    while (*p) {
+        long cp = utf8_next(&p);
+        if (cp < 0)
+            return 0;
+        (*len)++;
+        if (cp < 0x80) {
+            if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+                (cp != 0 && strchr(" \t\n\r\v\f_.:/=+-%@", (int)cp)))
+                continue;
+            return 0;
+        }
+        if (loc == (locale_t)0) /* no tables: accept what we cannot classify */
+            continue;
+        if (!iswalnum_l((wint_t)cp, loc) && !iswspace_l((wint_t)cp, loc))
+            return 0;
+    }
+    return 1;
+}
+
+int rn_tags_check(rn_call_t *c, json_t *tags, const rn_tagset_t *cur, const char *stream_name)
+{
+    const char *k;
+    json_t *val;
+    uint32_t added = 0;
+    json_object_foreach(tags, k, val)
+    {
+        const char *v = json_string_value(val) ? json_string_value(val) : "";
+        size_t klen, vlen;
+        int ok = tag_text_ok(k, &klen) & tag_text_ok(v, &vlen);
+        char msg[512];
+        if (klen < 1 || klen > TAG_KEY_MAX) {
+            snprintf(msg, sizeof msg, "Tag key must be between 1 and %d characters long.", TAG_KEY_MAX);
+            return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, msg);
+        }
+        if (vlen > TAG_VALUE_MAX) {
+            snprintf(msg, sizeof msg, "Tag value must be at most %d characters long.", TAG_VALUE_MAX);
+            return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, msg);
+        }
+        if (!ok)
+            return rn_error_set(&c->err, RN_AWS_TAGS_BAD_CHARS);
+        if (strncmp(k, "aws:", 4) == 0)
+            return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT,
+                                "Tag keys starting with 'aws:' are reserved for system use.");
+        if (!cur || !rn_tagset_find(cur, k))
+            added++;
+    }
+    if ((cur ? cur->n : 0) + added > RN_TAGS_MAX)
+        return rn_error_set(&c->err, RN_AWS_TAGS_TOO_MANY, stream_name, c->account);
+    return 0;
+}
+
+static json_t *tag_json(const rn_tag_t *t)
+{
+    return json_pack("{s:s,s:s}", "Key", t->key, "Value", t->value);
+}
+
+/* Add or overwrite every tag of the map (validated) and save. */
+static int tags_add(rn_call_t *c, rn_stream_t *s, json_t *tags)
+{
+    if (rn_tags_check(c, tags, &s->tags, s->name) != 0)
+        return -1;
+    rn_tagset_t next;
+    if (rn_tagset_clone(&s->tags, &next) != 0)
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    const char *k;
+    json_t *val;
+    json_object_foreach(tags, k, val)
+    {
+        if (rn_tagset_put(&next, k, json_string_value(val) ? json_string_value(val) : "") != 0) {
+            rn_tagset_dispose(&next);
+            return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        }
+    }
+    if (rn_registry_save_tags(c->api->reg, s, &next) != 0)
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    return 0;
+}
+
+/* Remove every key of the list (missing keys are ignored) and save. */
+static int tags_remove(rn_call_t *c, rn_stream_t *s, json_t *keys)
+{
+    rn_tagset_t next;
+    if (rn_tagset_clone(&s->tags, &next) != 0)
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        const char *k = json_string_value(json_array_get(keys, i));
+        if (k)
+            rn_tagset_del(&next, k);
+    }
+    if (rn_registry_save_tags(c->api->reg, s, &next) != 0)
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    return 0;
+}
+
+/* Tag changes need an ACTIVE stream (§4.10). */
+static int tags_writable(rn_call_t *c, const rn_stream_t *s)
+{
+    if (s->status == RN_STREAM_ACTIVE)
+        return 0;
+    return rn_error_set(&c->err, RN_AWS_STREAM_NOT_ACTIVE, s->name, c->account,
+                        rn_stream_status_name(s->status));
+}
+
+/* ---- stream-scoped --------------------------------------------------------------------------- */
 
 int rn_op_AddTagsToStream(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    if (rn_call_stream(c, &s) != 0 || tags_writable(c, s) != 0 ||
+        tags_add(c, s, json_object_get(c->in, "Tags")) != 0)
+        return -1;
+    rn_call_reply(c, NULL);
+    return 0;
 }
 
 int rn_op_RemoveTagsFromStream(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    if (rn_call_stream(c, &s) != 0 || tags_writable(c, s) != 0 ||
+        tags_remove(c, s, json_object_get(c->in, "TagKeys")) != 0)
+        return -1;
+    rn_call_reply(c, NULL);
+    return 0;
 }
 
 int rn_op_ListTagsForStream(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    if (rn_call_stream(c, &s) != 0)
+        return -1;
+    int64_t limit = RN_TAGS_MAX;
+    (void)rn_arg_int(c, "Limit", &limit); /* 1..50: wire checked it */
+    const char *after = rn_arg_str(c, "ExclusiveStartTagKey");
+    uint32_t i = 0;
+    if (after)
+        while (i < s->tags.n && strcmp(s->tags.v[i].key, after) <= 0)
+            i++;
+    json_t *list = json_array();
+    for (; i < s->tags.n && (int64_t)json_array_size(list) < limit; i++)
+        json_array_append_new(list, tag_json(&s->tags.v[i]));
+    rn_call_reply(c, json_pack("{s:o,s:b}", "Tags", list, "HasMoreTags", i < s->tags.n));
+    return 0;
+}
+
+/* ---- resources by ARN ------------------------------------------------------------------------- */
+
+/* Resolve a stream or consumer ARN of the caller's account and region.
+ * *consumer is set for a consumer ARN (none exist yet: ResourceNotFound). */
+static int resolve_resource(rn_call_t *c, rn_stream_t **out)
+{
+    const char *arn = rn_arg_str(c, "ResourceARN");
+    char buf[2100], region[64], account[64], name[256];
+    if (!arn || strlen(arn) >= sizeof buf)
+        return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, "Invalid ResourceARN.");
+    snprintf(buf, sizeof buf, "%s", arn);
+    char *consumer = strstr(buf, "/consumer/");
+    if (consumer)
+        *consumer = 0;
+    if (rn_parse_stream_arn(buf, region, sizeof region, account, sizeof account, name, sizeof name) != 0)
+        return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, "Invalid ResourceARN.");
+    rn_stream_t *s = NULL;
+    if (strcmp(account, c->account) == 0 && strcmp(region, c->region) == 0)
+        s = rn_registry_find(c->api->reg, c->account, c->region, name);
+    if (!s)
+        return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, c->account);
+    if (consumer) {
+        char msg[2400];
+        snprintf(msg, sizeof msg, "Consumer %s, account %s not found.", arn, c->account);
+        return rn_error_set(&c->err, RN_AWS_RESOURCE_NOT_FOUND, msg);
+    }
+    *out = s;
+    return 0;
 }
 
 int rn_op_TagResource(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    if (resolve_resource(c, &s) != 0 || tags_writable(c, s) != 0 ||
+        tags_add(c, s, json_object_get(c->in, "Tags")) != 0)
+        return -1;
+    rn_call_reply(c, NULL);
+    return 0;
 }
 
 int rn_op_UntagResource(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    if (resolve_resource(c, &s) != 0 || tags_writable(c, s) != 0 ||
+        tags_remove(c, s, json_object_get(c->in, "TagKeys")) != 0)
+        return -1;
+    rn_call_reply(c, NULL);
+    return 0;
 }
 
 int rn_op_ListTagsForResource(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    if (resolve_resource(c, &s) != 0)
+        return -1;
+    json_t *list = json_array();
+    for (uint32_t i = 0; i < s->tags.n; i++)
+        json_array_append_new(list, tag_json(&s->tags.v[i]));
+    rn_call_reply(c, json_pack("{s:o}", "Tags", list));
+    return 0;
+}
+
+/* ---- resource policies ------------------------------------------------------------------------- */
+
+/* A policy must be a JSON object with a string Version and a Statement that
+ * is a non-empty array of objects or one object (IAM's grammar, checked as
+ * far as its shape). */
+static int policy_check(rn_call_t *c, const char *text)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    const char *why = NULL;
+    if (!doc)
+        why = "Policy is not valid JSON.";
+    else if (!json_is_object(doc))
+        why = "Policy must be a JSON object.";
+    else if (!json_is_string(json_object_get(doc, "Version")))
+        why = "Policy is missing the required Version element.";
+    else {
+        json_t *st = json_object_get(doc, "Statement");
+        int ok = json_is_object(st) || (json_is_array(st) && json_array_size(st) > 0);
+        for (size_t i = 0; ok && json_is_array(st) && i < json_array_size(st); i++)
+            ok = json_is_object(json_array_get(st, i));
+        if (!ok)
+            why = "Policy is missing the required Statement element.";
+    }
+    json_decref(doc);
+    if (why) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "Invalid policy document: %s", why);
+        return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, msg);
+    }
+    return 0;
 }
 
 int rn_op_PutResourcePolicy(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    const char *policy = rn_arg_str(c, "Policy");
+    if (resolve_resource(c, &s) != 0 || policy_check(c, policy ? policy : "") != 0)
+        return -1;
+    char *copy = strdup(policy);
+    if (!copy)
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    char *old = s->policy;
+    s->policy = copy;
+    if (rn_registry_save(c->api->reg, s) != 0) {
+        s->policy = old;
+        free(copy);
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
+    free(old);
+    rn_call_reply(c, NULL);
+    return 0;
 }
 
 int rn_op_GetResourcePolicy(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    if (resolve_resource(c, &s) != 0)
+        return -1;
+    rn_call_reply(c, json_pack("{s:s}", "Policy", s->policy ? s->policy : "{}"));
+    return 0;
 }
 
 int rn_op_DeleteResourcePolicy(rn_call_t *c)
 {
-    return rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(c->op));
+    rn_stream_t *s;
+    if (resolve_resource(c, &s) != 0)
+        return -1;
+    if (!s->policy) {
+        char msg[2400];
+        snprintf(msg, sizeof msg, "No resource policy found for resource %s.", rn_arg_str(c, "ResourceARN"));
+        return rn_error_set(&c->err, RN_AWS_RESOURCE_NOT_FOUND, msg);
+    }
+    char *old = s->policy;
+    s->policy = NULL;
+    if (rn_registry_save(c->api->reg, s) != 0) {
+        s->policy = old;
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
+    free(old);
+    rn_call_reply(c, NULL);
+    return 0;
 }

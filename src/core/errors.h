@@ -57,6 +57,26 @@ const char *rn_strerror(int code);
     X(RN_AWS_STREAM_EXISTS, "ResourceInUseException", 400, "Stream %s under account %s already exists.") \
     X(RN_AWS_STREAM_NOT_ACTIVE, "ResourceInUseException", 400,                                        \
       "Stream %s under account %s not ACTIVE, instead in state %s")                                   \
+    /* retention (§4.6), tags (§4.10), resource policies (§4.11): ops_control.c, ops_tags.c */       \
+    X(RN_AWS_RETENTION_TOO_SHORT, "InvalidArgumentException", 400,                                    \
+      "Minimum allowed retention period is 24 hours. Requested retention period (%lld hours) is too " \
+      "short.")                                                                                       \
+    X(RN_AWS_RETENTION_TOO_LONG, "InvalidArgumentException", 400,                                     \
+      "Maximum allowed retention period is 8760 hours. Requested retention period (%lld hours) is "   \
+      "too long.")                                                                                    \
+    X(RN_AWS_RETENTION_NOT_LONGER, "InvalidArgumentException", 400,                                   \
+      "Requested retention period (%lld hours) for stream %s can not be shorter than existing "       \
+      "retention period (%d hours). Use DecreaseRetentionPeriod API.")                                \
+    X(RN_AWS_RETENTION_NOT_SHORTER, "InvalidArgumentException", 400,                                  \
+      "Requested retention period (%lld hours) for stream %s can not be longer than existing "        \
+      "retention period (%d hours). Use IncreaseRetentionPeriod API.")                                \
+    X(RN_AWS_TAGS_TOO_MANY, "InvalidArgumentException", 400,                                          \
+      "Failed to add tags to stream %s under account %s because a given stream cannot have more "     \
+      "than 50 tags.")                                                                                \
+    X(RN_AWS_TAGS_BAD_CHARS, "InvalidArgumentException", 400,                                         \
+      "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "       \
+      "space, _ . / = + - %% @.")                                                                     \
+    X(RN_AWS_RESOURCE_NOT_FOUND, "ResourceNotFoundException", 400, "%s")                              \
     X(RN_AWS_ITER_WITH_SEQ, "InvalidArgumentException", 400,                                          \
       "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber " \
       "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a "   \
@@ -99,6 +119,31 @@ const char *rn_strerror(int code);
       "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits "    \
       "and how to request higher limits.")                                                            \
     X(RN_AWS_LIMIT_EXCEEDED, "LimitExceededException", 400, "%s")                                     \
+    /* resharding (§4.5) */                                                                          \
+    X(RN_AWS_SPLIT_KEY_RANGE, "InvalidArgumentException", 400,                                        \
+      "NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not "  \
+      "both greater than one plus the shard's StartingHashKey %s and less than the shard's "          \
+      "EndingHashKey %s.")                                                                            \
+    X(RN_AWS_SHARD_CLOSED, "InvalidArgumentException", 400,                                           \
+      "Shard %s in stream %s under account %s has already been merged or split, and thus is not "     \
+      "eligible for merging or splitting.")                                                           \
+    X(RN_AWS_SHARDS_NOT_ADJACENT, "InvalidArgumentException", 400,                                    \
+      "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible "   \
+      "for merging")                                                                                  \
+    X(RN_AWS_ON_DEMAND_STREAM, "ValidationException", 400,                                            \
+      "Request is invalid. Stream %s under account %s is in On-Demand mode.")                         \
+    X(RN_AWS_SCALE_UP_LIMIT, "LimitExceededException", 400,                                           \
+      "UpdateShardCount cannot scale up over double your current open shard count. Current open "     \
+      "shard count: %u Target shard count: %lld")                                                     \
+    X(RN_AWS_SCALE_DOWN_LIMIT, "LimitExceededException", 400,                                         \
+      "UpdateShardCount cannot scale down below half your current open shard count. Current open "    \
+      "shard count: %u Target shard count: %lld")                                                     \
+    X(RN_AWS_SCALE_MAX_LIMIT, "LimitExceededException", 400,                                          \
+      "Target shard count or number of open shards cannot be greater than %d. Current open shard "    \
+      "count: %u Target shard count: %lld")                                                           \
+    X(RN_AWS_SCALE_RATE_LIMIT, "LimitExceededException", 400,                                         \
+      "Stream %s under account %s has already been scaled %d times in the last 24 hours; "            \
+      "UpdateShardCount allows at most %d scaling operations per stream per rolling 24-hour period.") \
     X(RN_AWS_EXPIRED_NEXT_TOKEN, "ExpiredNextTokenException", 400, "%s")                              \
     X(RN_AWS_MISSING_AUTH, "MissingAuthenticationTokenException", 400, "Missing Authentication Token") \
     X(RN_AWS_INCOMPLETE_SIGNATURE, "IncompleteSignatureException", 400, "%s")                         \

@@ -10,10 +10,18 @@
 #include <string.h>
 
 #include "core/errors.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define KEY_PREFIX "stream/"
 #define ITER_KEY "meta/iterator-key"
+#define SWEEP_EVERY_MS 60000 /* retention sweep over open logs (rn_registry_tick) */
+
+const char *const rn_metric_names[RN_METRIC_COUNT] = {
+    "IncomingBytes",  "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
+    "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded",
+    "IteratorAgeMilliseconds",
+};
 
 struct rn_registry {
     rn_store_t *store;
@@ -23,6 +31,7 @@ struct rn_registry {
     size_t n, cap;
     uint64_t next_id;
     int pending; /* streams with a transition due */
+    int64_t last_sweep_ms; /* last retention sweep over open logs */
 };
 
 const char *rn_stream_status_name(rn_stream_status_t s)
@@ -81,6 +90,21 @@ int rn_registry_save(rn_registry_t *r, rn_stream_t *s)
     json_object_set_new(doc, "retention_hours", json_integer(s->retention_hours));
     json_object_set_new(doc, "on_demand", json_boolean(s->on_demand));
     json_object_set_new(doc, "max_record_kib", json_integer(s->max_record_kib));
+    json_object_set_new(doc, "trim_floor_ms", json_integer(s->trim_floor_ms));
+    json_object_set_new(doc, "metrics", json_integer(s->metrics));
+    json_object_set_new(doc, "distribution", json_string(s->distribution_auto ? "AUTO" : "USER_PARTITION_KEY"));
+    json_object_set_new(doc, "warm_mibps", json_integer(s->warm_mibps));
+    if (s->policy)
+        json_object_set_new(doc, "policy", json_string(s->policy));
+    json_t *tags = json_array();
+    for (uint32_t i = 0; i < s->tags.n; i++)
+        json_array_append_new(tags, json_pack("[s,s]", s->tags.v[i].key, s->tags.v[i].value));
+    json_object_set_new(doc, "tags", tags);
+    json_t *scaling = json_array();
+    for (int i = 0; i < RN_SCALING_MAX; i++)
+        if (s->scaling_ms[i])
+            json_array_append_new(scaling, json_integer(s->scaling_ms[i]));
+    json_object_set_new(doc, "scaling_ms", scaling);
     for (uint32_t i = 0; i < s->n_shards; i++) {
         const rn_shard_t *sh = &s->shards[i];
         json_t *j = json_object();
@@ -120,6 +144,8 @@ static void stream_free(rn_stream_t *s)
         if (s->shards[i].log)
             rn_log_close(s->shards[i].log);
     free(s->shards);
+    rn_tagset_dispose(&s->tags);
+    free(s->policy);
     free(s);
 }
 
@@ -154,6 +180,27 @@ static int stream_load(const char *text, size_t len, rn_stream_t **out)
     s->max_record_kib = (int)json_integer_value(json_object_get(doc, "max_record_kib"));
     if (s->max_record_kib <= 0)
         s->max_record_kib = 1024;
+    s->trim_floor_ms = json_integer_value(json_object_get(doc, "trim_floor_ms"));
+    s->metrics = (uint32_t)json_integer_value(json_object_get(doc, "metrics")) & RN_METRICS_ALL;
+    const char *dist = json_string_value(json_object_get(doc, "distribution"));
+    s->distribution_auto = dist && strcmp(dist, "AUTO") == 0;
+    s->warm_mibps = json_integer_value(json_object_get(doc, "warm_mibps"));
+    const char *policy = json_string_value(json_object_get(doc, "policy"));
+    if (policy && !(s->policy = strdup(policy))) {
+        rc = RN_ENOMEM;
+        goto out;
+    }
+    json_t *tags = json_object_get(doc, "tags");
+    for (size_t i = 0; i < json_array_size(tags); i++) {
+        const char *k = json_string_value(json_array_get(json_array_get(tags, i), 0));
+        const char *v = json_string_value(json_array_get(json_array_get(tags, i), 1));
+        if (k && v && (rc = rn_tagset_put(&s->tags, k, v)) != 0)
+            goto out;
+    }
+    rc = RN_ECORRUPT;
+    json_t *scaling = json_object_get(doc, "scaling_ms");
+    for (size_t i = 0; i < json_array_size(scaling) && i < RN_SCALING_MAX; i++)
+        s->scaling_ms[i] = json_integer_value(json_array_get(scaling, i));
     s->n_shards = (uint32_t)json_array_size(shards);
     s->shards = calloc(s->n_shards ? s->n_shards : 1, sizeof *s->shards);
     if (!s->shards) {
@@ -417,8 +464,29 @@ int rn_registry_delete(rn_registry_t *r, rn_stream_t *s, int64_t now_ms)
     return rn_registry_save(r, s);
 }
 
+/* Apply retention to every open log, so expired segments leave the disk
+ * even when nobody reads the shard. Logs never opened since start-up are
+ * trimmed when first opened (rn_shard_log). */
+static void retention_sweep(rn_registry_t *r, int64_t now_ms)
+{
+    r->last_sweep_ms = now_ms;
+    for (size_t i = 0; i < r->n; i++) {
+        rn_stream_t *s = r->streams[i];
+        int64_t cutoff = rn_stream_trim_cutoff(s, now_ms);
+        for (uint32_t j = 0; j < s->n_shards; j++) {
+            rn_log_t *l = s->shards[j].log;
+            int rc = l ? rn_log_trim(l, cutoff) : 0;
+            if (rc)
+                rn_warn("retention: cannot trim %s shard %u: %s", s->name, s->shards[j].index,
+                        rn_strerror(rc));
+        }
+    }
+}
+
 void rn_registry_tick(rn_registry_t *r, int64_t now_ms)
 {
+    if (now_ms - r->last_sweep_ms >= SWEEP_EVERY_MS || now_ms < r->last_sweep_ms)
+        retention_sweep(r, now_ms);
     if (r->pending <= 0)
         return;
     for (size_t i = 0; i < r->n;) {
@@ -461,8 +529,220 @@ int rn_shard_log(rn_registry_t *r, rn_stream_t *s, rn_shard_t *sh, rn_log_t **ou
             return rc;
         }
     }
+    /* A failed trim leaves records readable past their retention; that is
+     * reported, not turned into a failed read. */
+    int rc = rn_log_trim(sh->log, rn_stream_trim_cutoff(s, rn_now_ms()));
+    if (rc)
+        rn_warn("retention: cannot trim %s shard %u: %s", s->name, sh->index, rn_strerror(rc));
     *out = sh->log;
     return 0;
+}
+
+/* ---- retention ----------------------------------------------------------------------- */
+
+int64_t rn_stream_trim_cutoff(const rn_stream_t *s, int64_t now_ms)
+{
+    int64_t cutoff = now_ms - (int64_t)s->retention_hours * 3600000;
+    return cutoff > s->trim_floor_ms ? cutoff : s->trim_floor_ms;
+}
+
+void rn_stream_set_retention(rn_stream_t *s, int hours, int64_t now_ms)
+{
+    int64_t old = rn_stream_trim_cutoff(s, now_ms);
+    if (old > s->trim_floor_ms)
+        s->trim_floor_ms = old;
+    s->retention_hours = hours;
+}
+
+int rn_shard_expired(const rn_stream_t *s, const rn_shard_t *sh, int64_t now_ms)
+{
+    return sh->closed_ms != 0 && sh->closed_ms < rn_stream_trim_cutoff(s, now_ms);
+}
+
+/* ---- tags ------------------------------------------------------------------------------- */
+
+/* Index of key, or of where it would go; *found says which. */
+static uint32_t tag_pos(const rn_tagset_t *t, const char *key, int *found)
+{
+    uint32_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(t->v[mid].key, key);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
+const rn_tag_t *rn_tagset_find(const rn_tagset_t *t, const char *key)
+{
+    int found;
+    uint32_t i = tag_pos(t, key, &found);
+    return found ? &t->v[i] : NULL;
+}
+
+int rn_tagset_put(rn_tagset_t *t, const char *key, const char *value)
+{
+    int found;
+    uint32_t i = tag_pos(t, key, &found);
+    char *v = strdup(value);
+    if (!v)
+        return RN_ENOMEM;
+    if (found) {
+        free(t->v[i].value);
+        t->v[i].value = v;
+        return 0;
+    }
+    char *k = strdup(key);
+    rn_tag_t *nv = k ? realloc(t->v, (t->n + 1) * sizeof *nv) : NULL;
+    if (!nv) {
+        free(k);
+        free(v);
+        return RN_ENOMEM;
+    }
+    t->v = nv;
+    memmove(&t->v[i + 1], &t->v[i], (t->n - i) * sizeof *t->v);
+    t->v[i] = (rn_tag_t){k, v};
+    t->n++;
+    return 0;
+}
+
+void rn_tagset_del(rn_tagset_t *t, const char *key)
+{
+    int found;
+    uint32_t i = tag_pos(t, key, &found);
+    if (!found)
+        return;
+    free(t->v[i].key);
+    free(t->v[i].value);
+    memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof *t->v);
+    t->n--;
+}
+
+void rn_tagset_dispose(rn_tagset_t *t)
+{
+    for (uint32_t i = 0; i < t->n; i++) {
+        free(t->v[i].key);
+        free(t->v[i].value);
+    }
+    free(t->v);
+    t->v = NULL;
+    t->n = 0;
+}
+
+int rn_tagset_clone(const rn_tagset_t *in, rn_tagset_t *out)
+{
+    out->v = NULL;
+    out->n = 0;
+    if (in->n == 0)
+        return 0;
+    out->v = calloc(in->n, sizeof *out->v);
+    if (!out->v)
+        return RN_ENOMEM;
+    for (uint32_t i = 0; i < in->n; i++) {
+        out->v[i].key = strdup(in->v[i].key);
+        out->v[i].value = strdup(in->v[i].value);
+        out->n = i + 1;
+        if (!out->v[i].key || !out->v[i].value) {
+            rn_tagset_dispose(out);
+            return RN_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int rn_registry_save_tags(rn_registry_t *r, rn_stream_t *s, rn_tagset_t *next)
+{
+    rn_tagset_t old = s->tags;
+    s->tags = *next;
+    next->v = NULL;
+    next->n = 0;
+    int rc = rn_registry_save(r, s);
+    if (rc) {
+        rn_tagset_t failed = s->tags;
+        s->tags = old;
+        rn_tagset_dispose(&failed);
+        return rc;
+    }
+    rn_tagset_dispose(&old);
+    return 0;
+}
+
+/* ---- account settings ---------------------------------------------------------------- */
+
+const char *rn_commitment_status_name(rn_commitment_status_t s)
+{
+    switch (s) {
+    case RN_COMMITMENT_ENABLED:
+        return "ENABLED";
+    case RN_COMMITMENT_ENABLED_UNTIL_EARLIEST_ALLOWED_END:
+        return "ENABLED_UNTIL_EARLIEST_ALLOWED_END";
+    case RN_COMMITMENT_DISABLED:
+        break;
+    }
+    return "DISABLED";
+}
+
+static void settings_key(const char *account, const char *region, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "account/%s/%s/settings", account, region);
+}
+
+int rn_account_settings_get(rn_registry_t *r, const char *account, const char *region, int64_t now_ms,
+                            rn_account_settings_t *out)
+{
+    memset(out, 0, sizeof *out);
+    char key[160];
+    settings_key(account, region, key, sizeof key);
+    void *val = NULL;
+    size_t len = 0;
+    int rc = rn_store_kv_get(r->store, key, &val, &len);
+    if (rc == RN_ENOENT)
+        return 0;
+    if (rc)
+        return rc;
+    json_error_t jerr;
+    json_t *doc = json_loadb(val, len, 0, &jerr);
+    free(val);
+    if (!doc)
+        return RN_ECORRUPT;
+    const char *st = json_string_value(json_object_get(doc, "status"));
+    for (int i = 0; st && i <= RN_COMMITMENT_ENABLED_UNTIL_EARLIEST_ALLOWED_END; i++)
+        if (strcmp(st, rn_commitment_status_name((rn_commitment_status_t)i)) == 0)
+            out->status = (rn_commitment_status_t)i;
+    out->started_ms = json_integer_value(json_object_get(doc, "started_ms"));
+    out->ended_ms = json_integer_value(json_object_get(doc, "ended_ms"));
+    out->earliest_end_ms = json_integer_value(json_object_get(doc, "earliest_end_ms"));
+    json_decref(doc);
+    if (out->status == RN_COMMITMENT_ENABLED_UNTIL_EARLIEST_ALLOWED_END && now_ms >= out->earliest_end_ms) {
+        out->status = RN_COMMITMENT_DISABLED;
+        out->ended_ms = out->earliest_end_ms;
+    }
+    return 0;
+}
+
+int rn_account_settings_put(rn_registry_t *r, const char *account, const char *region,
+                            const rn_account_settings_t *in)
+{
+    json_t *doc = json_pack("{s:s,s:I,s:I,s:I}", "status", rn_commitment_status_name(in->status),
+                            "started_ms", (json_int_t)in->started_ms, "ended_ms", (json_int_t)in->ended_ms,
+                            "earliest_end_ms", (json_int_t)in->earliest_end_ms);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text)
+        return RN_ENOMEM;
+    char key[160];
+    settings_key(account, region, key, sizeof key);
+    int rc = rn_store_kv_put(r->store, key, text, strlen(text));
+    free(text);
+    return rc;
 }
 
 rn_shard_t *rn_stream_route(rn_stream_t *s, rn_u128 h)

@@ -42,6 +42,28 @@ typedef struct rn_shard {
     rn_log_t *log;            /* NULL until first use: see rn_shard_log() */
 } rn_shard_t;
 
+/* A stream tag; key and value are malloc'ed, NUL-terminated UTF-8. */
+typedef struct rn_tag {
+    char *key;
+    char *value;
+} rn_tag_t;
+
+/* A stream's tags, sorted by key (byte order), keys unique. */
+typedef struct rn_tagset {
+    rn_tag_t *v;
+    uint32_t n;
+} rn_tagset_t;
+
+#define RN_TAGS_MAX 50 /* per resource (KINESIS_CONTRACT §4.10) */
+
+/* Enhanced monitoring: bit i of rn_stream_t.metrics stands for rn_metric_names[i]. */
+#define RN_METRIC_COUNT 7
+#define RN_METRICS_ALL 0x7Fu
+extern const char *const rn_metric_names[RN_METRIC_COUNT];
+
+/* UpdateShardCount calls allowed per stream per rolling 24 hours. */
+#define RN_SCALING_MAX 10
+
 typedef struct rn_stream {
     uint64_t id;
     char account[16];
@@ -53,6 +75,14 @@ typedef struct rn_stream {
     int retention_hours;
     int on_demand;
     int max_record_kib;
+    int64_t trim_floor_ms;    /* records that arrived before this stay expired (set when the
+                                 retention grows: expired data never comes back) */
+    uint32_t metrics;         /* enhanced monitoring, bits over rn_metric_names */
+    int distribution_auto;    /* record distribution strategy: 1 AUTO, 0 USER_PARTITION_KEY */
+    int64_t warm_mibps;       /* warm throughput target in MiB/s (on-demand), 0 when unset */
+    char *policy;             /* resource policy document as given, NULL when none */
+    rn_tagset_t tags;
+    int64_t scaling_ms[RN_SCALING_MAX]; /* times of recent UpdateShardCount calls, 0 = none (reshard.c) */
     rn_shard_t *shards;
     uint32_t n_shards;
 } rn_stream_t;
@@ -107,8 +137,68 @@ int rn_registry_begin_update(rn_registry_t *r, rn_stream_t *s, int64_t now_ms);
 /* Persist a changed stream. */
 int rn_registry_save(rn_registry_t *r, rn_stream_t *s);
 
-/* The shard's log, opened on first use. Returns 0 or a negative RN_E* code. */
+/* The shard's log, opened on first use, with the stream's retention applied
+ * (rn_log_trim at rn_stream_trim_cutoff(s, now)): nothing a handler reads
+ * through it has expired. Returns 0 or a negative RN_E* code. */
 int rn_shard_log(rn_registry_t *r, rn_stream_t *s, rn_shard_t *sh, rn_log_t **out);
+
+/* ---- retention ------------------------------------------------------------------ */
+
+/* Records that arrived before this time have expired: now - retention, or
+ * the floor left by an earlier, shorter retention if that is later. */
+int64_t rn_stream_trim_cutoff(const rn_stream_t *s, int64_t now_ms);
+
+/* Change the retention period (the caller validated it). Growing it does not
+ * resurrect expired records: the old cutoff becomes the floor. Not saved. */
+void rn_stream_set_retention(rn_stream_t *s, int hours, int64_t now_ms);
+
+/* 1 when sh is closed and every record it can hold has expired (it was
+ * closed before the trim cutoff): such a shard no longer appears in
+ * ListShards / DescribeStream on AWS. Pure; no I/O. */
+int rn_shard_expired(const rn_stream_t *s, const rn_shard_t *sh, int64_t now_ms);
+
+/* ---- tags --------------------------------------------------------------------------- */
+
+/* Deep copy (out is initialised). Returns 0 or RN_ENOMEM. */
+int rn_tagset_clone(const rn_tagset_t *in, rn_tagset_t *out);
+/* Add or overwrite key. Returns 0 or RN_ENOMEM (the set is unchanged then). */
+int rn_tagset_put(rn_tagset_t *t, const char *key, const char *value);
+/* Remove key if present. */
+void rn_tagset_del(rn_tagset_t *t, const char *key);
+/* The tag with key, or NULL. */
+const rn_tag_t *rn_tagset_find(const rn_tagset_t *t, const char *key);
+void rn_tagset_dispose(rn_tagset_t *t);
+
+/* Replace s's tags with *next (taken: *next is emptied) and persist. On
+ * failure the stream keeps its old tags and *next is disposed. */
+int rn_registry_save_tags(rn_registry_t *r, rn_stream_t *s, rn_tagset_t *next);
+
+/* ---- account settings ------------------------------------------------------------- */
+
+typedef enum rn_commitment_status {
+    RN_COMMITMENT_DISABLED = 0,
+    RN_COMMITMENT_ENABLED = 1,
+    RN_COMMITMENT_ENABLED_UNTIL_EARLIEST_ALLOWED_END = 2,
+} rn_commitment_status_t;
+
+const char *rn_commitment_status_name(rn_commitment_status_t s);
+
+/* MinimumThroughputBillingCommitment of an account in a region; times are
+ * epoch ms, 0 when absent. */
+typedef struct rn_account_settings {
+    rn_commitment_status_t status;
+    int64_t started_ms;
+    int64_t ended_ms;
+    int64_t earliest_end_ms;
+} rn_account_settings_t;
+
+/* Read the settings ("account/<acct>/<region>/settings" in the metadata
+ * table; defaults when absent), applying a scheduled end that is due by
+ * now_ms. Returns 0 or a negative RN_E* code. */
+int rn_account_settings_get(rn_registry_t *r, const char *account, const char *region, int64_t now_ms,
+                            rn_account_settings_t *out);
+int rn_account_settings_put(rn_registry_t *r, const char *account, const char *region,
+                            const rn_account_settings_t *in);
 
 /* The open shard whose range contains h; NULL if none (never, for a
  * well-formed stream). */

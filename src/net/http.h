@@ -61,6 +61,16 @@ typedef struct rn_http_config {
     size_t max_body;           /* 0 means 16 MiB */
     rn_http_handler_fn handler;
     void *handler_ud;
+    /* Timeouts in milliseconds; 0 means the default.
+     * idle_timeout_ms (300 s): an HTTP/1.1 connection between requests, or an
+     *   HTTP/2 connection with no open stream (closed with GOAWAY). Streams
+     *   the application holds open (long answers) are never timed out.
+     * read_timeout_ms (60 s): a request head must be complete this long after
+     *   its first byte; a request body (or an HTTP/2 request still being
+     *   received) must not stall longer; output the peer does not read must
+     *   not stall longer. HTTP/1.1 gets 408 and the connection closes. */
+    unsigned idle_timeout_ms;
+    unsigned read_timeout_ms;
 } rn_http_config_t;
 
 /* Bind and listen. *bound_port gets the actual port (useful with port 0).

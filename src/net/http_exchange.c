@@ -82,19 +82,24 @@ static void make_uuid(uint64_t s[4], char out[37])
 
 void rn_net_id2(rn_http_server_t *srv, char out[65])
 {
+    /* 64 base64 digits carry 384 bits: six 64-bit draws, ten digits from
+     * the low 60 bits of each and four more from the six top nibbles. The
+     * result is what base64 of 48 random bytes looks like, made without
+     * the byte shuffle. */
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    uint8_t b[48];
+    char *o = out;
+    uint32_t top = 0;
     for (int i = 0; i < 6; i++) {
         uint64_t r = rng_next(srv->rng);
-        memcpy(b + 8 * i, &r, 8);
+        for (int k = 0; k < 10; k++) {
+            *o++ = b64[r & 63];
+            r >>= 6;
+        }
+        top = (top << 4) | (uint32_t)r;
     }
-    char *o = out;
-    for (int i = 0; i < 48; i += 3) {
-        uint32_t v = ((uint32_t)b[i] << 16) | ((uint32_t)b[i + 1] << 8) | b[i + 2];
-        *o++ = b64[(v >> 18) & 63];
-        *o++ = b64[(v >> 12) & 63];
-        *o++ = b64[(v >> 6) & 63];
-        *o++ = b64[v & 63];
+    for (int k = 0; k < 4; k++) {
+        *o++ = b64[top & 63];
+        top >>= 6;
     }
     *o = 0;
 }

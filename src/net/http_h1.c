@@ -19,7 +19,6 @@
 
 #include <assert.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +69,7 @@ static void h1_write(rn_conn_t *c, int minor, int keep_alive, const char *reques
                      uint8_t *body, size_t len)
 {
     rn_http_server_t *srv = c->srv;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = c->out;
     const char *reason = rn_net_reason(status);
     size_t ctype_len = ctype ? strlen(ctype) : 0;
     char id2[65];
@@ -143,7 +142,7 @@ static void h1_write(rn_conn_t *c, int minor, int keep_alive, const char *reques
         rn_conn_close_soon(c);
         return;
     }
-    rn_conn_check_output(c);
+    rn_conn_output_added(c);
 }
 
 /* Answer a framing error and close; the request (if any) is dropped. */
@@ -279,8 +278,10 @@ static int h1_read_head(rn_conn_t *c, struct evbuffer *in, size_t avail)
         h1_dispatch(c);
         return 1;
     }
-    if (hd.expect_continue && body_waiting)
-        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    if (hd.expect_continue && body_waiting) {
+        evbuffer_add(c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        rn_conn_output_added(c);
+    }
     return 1;
 }
 
@@ -290,7 +291,7 @@ static void h1_process(rn_conn_t *c)
     if (h->in_process)
         return;
     h->in_process = 1;
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = c->in;
     while (!c->closing && !c->out_blocked) {
         size_t avail = evbuffer_get_length(in);
         if (h->state == S_WAIT || h->state == S_DEAD || avail == 0)
@@ -341,6 +342,13 @@ static void h1_process(rn_conn_t *c)
         }
     }
     h->in_process = 0;
+    if (h->state == S_HEAD && evbuffer_get_length(in) > 0) {
+        /* a partial head: it must be complete within the read timeout */
+        if (c->head_start == 0)
+            c->head_start = rn_net_now_ms();
+    } else {
+        c->head_start = 0;
+    }
     if (h->read_eof && h->state != S_WAIT && !c->closing)
         rn_conn_close_soon(c);
 }
@@ -394,10 +402,34 @@ void rn_h1_respond(rn_http_exchange_t *ex, int status, const char *content_type,
 void rn_h1_shutdown(rn_conn_t *c)
 {
     rn_h1_state_t *h = &c->h1;
-    if (h->state == S_HEAD && !h->ex &&
-        evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+    if (h->state == S_HEAD && !h->ex && evbuffer_get_length(c->in) == 0)
         rn_conn_close_soon(c);
     /* otherwise the answer in progress carries Connection: close */
+}
+
+rn_net_tmo_t rn_h1_timeout(rn_conn_t *c, uint64_t *since)
+{
+    rn_h1_state_t *h = &c->h1;
+    switch (h->state) {
+    case S_HEAD:
+        if (evbuffer_get_length(c->in) == 0 || c->head_start == 0) {
+            *since = c->last_active;
+            return RN_NET_TMO_IDLE;
+        }
+        *since = c->head_start; /* the whole head, not just the last byte */
+        return RN_NET_TMO_READ;
+    case S_BODY_CL:
+    case S_BODY_CHUNK:
+        *since = c->last_read;
+        return RN_NET_TMO_READ;
+    default: /* S_WAIT: with the application; S_DEAD: closing */
+        return RN_NET_TMO_NONE;
+    }
+}
+
+void rn_h1_on_timeout(rn_conn_t *c)
+{
+    h1_fail(c, 408, "request not received in time");
 }
 
 void rn_h1_free(rn_conn_t *c)

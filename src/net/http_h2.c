@@ -6,14 +6,19 @@
  * data when its HEADERS begin; header bytes and DATA accumulate in it and
  * it is dispatched on END_STREAM. Answers may come in any order and at any
  * time: rn_h2_respond() submits the response (body sent without a copy
- * through send_data_callback) and flushes, unless we are inside
- * nghttp2_session_mem_recv(), in which case the read path flushes after.
+ * through send_data_callback) and asks the connection layer to write; the
+ * frames are produced by rn_h2_send() right before the one write of the
+ * loop iteration, so the answers of a batch leave together.
  *
  * Limits: 100 concurrent streams; 100 headers and 64 KiB of header bytes per
  * request (else RST_STREAM); bodies over max_body get a 413 and, if the
  * client is still sending, RST_STREAM(NO_ERROR) after it; the bodies
  * buffered on one connection are capped at RN_NET_H2_CONN_BODY_MAX
- * (further streams get RST_STREAM(ENHANCE_YOUR_CALM)).
+ * (further streams get RST_STREAM(ENHANCE_YOUR_CALM)). Floods: PING,
+ * SETTINGS and PRIORITY frames beyond a token bucket end the session with
+ * GOAWAY(ENHANCE_YOUR_CALM); RST_STREAM (rapid reset), queued ACKs,
+ * SETTINGS entries and CONTINUATION frames are capped through nghttp2
+ * options. Timeouts: idle (no stream) and stalled request -> GOAWAY.
  */
 #include "net/net_int.h"
 
@@ -21,7 +26,6 @@
 #include "util/log.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,14 +34,18 @@
 #define MAX_RESP_HEADERS 64
 #define LNAME_BUF 4096
 
-static void h2_flush(rn_conn_t *c);
+/* Control-frame flood guard (PING, SETTINGS, PRIORITY received): a token
+ * bucket per connection; when it runs dry the session ends with GOAWAY
+ * (ENHANCE_YOUR_CALM). Honest clients send a handful. */
+#define CTL_BURST 1000.0
+#define CTL_RATE 100.0 /* tokens per second */
 
 /* ---- sending -------------------------------------------------------------- */
 
 static ssize_t send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *ud)
 {
     rn_conn_t *c = ud;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = c->out;
     if (evbuffer_get_length(out) >= RN_NET_OUT_HIGH)
         return NGHTTP2_ERR_WOULDBLOCK;
     if (evbuffer_add(out, data, len) != 0)
@@ -63,7 +71,7 @@ static int send_data_cb(nghttp2_session *s, nghttp2_frame *frame, const uint8_t 
 {
     rn_conn_t *c = ud;
     rn_http_exchange_t *ex = src->ptr;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = c->out;
     if (evbuffer_get_length(out) >= RN_NET_OUT_HIGH)
         return NGHTTP2_ERR_WOULDBLOCK;
     size_t padlen = frame->data.padlen;
@@ -132,6 +140,7 @@ static int begin_headers_cb(nghttp2_session *s, const nghttp2_frame *frame, void
     }
     ex->stream_id = frame->hd.stream_id;
     ex->req.http2 = 1;
+    c->last_active = c->last_read;
     rn_ex_link(c, ex);
     nghttp2_session_set_stream_user_data(s, frame->hd.stream_id, ex);
     return 0;
@@ -233,9 +242,32 @@ static void h2_headers_done(rn_conn_t *c, rn_http_exchange_t *ex)
     }
 }
 
+/* 0, or -1 when the peer sends control frames faster than CTL_RATE after
+ * a burst of CTL_BURST. */
+static int h2_ctl_take(rn_conn_t *c)
+{
+    uint64_t now = rn_net_now_ms();
+    c->h2_ctl_tokens += (double)(now - c->h2_ctl_at) * (CTL_RATE / 1000.0);
+    if (c->h2_ctl_tokens > CTL_BURST)
+        c->h2_ctl_tokens = CTL_BURST;
+    c->h2_ctl_at = now;
+    if (c->h2_ctl_tokens < 1.0)
+        return -1;
+    c->h2_ctl_tokens -= 1.0;
+    return 0;
+}
+
 static int frame_recv_cb(nghttp2_session *s, const nghttp2_frame *frame, void *ud)
 {
     rn_conn_t *c = ud;
+    if (frame->hd.type == NGHTTP2_PING || frame->hd.type == NGHTTP2_SETTINGS ||
+        frame->hd.type == NGHTTP2_PRIORITY) {
+        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK) && h2_ctl_take(c) != 0) {
+            rn_warn("net: %s: HTTP/2 control frame flood; closing", c->peer);
+            nghttp2_session_terminate_session(s, NGHTTP2_ENHANCE_YOUR_CALM);
+        }
+        return 0;
+    }
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
     rn_http_exchange_t *ex = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
@@ -282,6 +314,7 @@ static int stream_close_cb(nghttp2_session *s, int32_t stream_id, uint32_t error
     if (!ex)
         return 0;
     nghttp2_session_set_stream_user_data(s, stream_id, NULL);
+    c->last_active = rn_net_now_ms();
     h2_body_unaccount(c, ex);
     rn_ex_unlink(ex);
     rn_ex_detach(ex); /* orphaned if the application still holds it */
@@ -303,10 +336,28 @@ int rn_h2_start(rn_conn_t *c)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, frame_recv_cb);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, data_chunk_cb);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, stream_close_cb);
-    int rv = nghttp2_session_server_new(&c->h2, cb, c);
+    nghttp2_option *opt;
+    if (nghttp2_option_new(&opt) != 0) {
+        nghttp2_session_callbacks_del(cb);
+        return RN_ENOMEM;
+    }
+    /* Flood limits, stated rather than left to the library's defaults:
+     * queued SETTINGS/PING ACKs (a backstop: the CTL_BURST bucket ends the
+     * session earlier, with a GOAWAY), SETTINGS entries per frame, CONTINUATION
+     * frames per header block, and the rapid-reset token bucket (burst,
+     * per second) for RST_STREAM received. Closed streams are not kept. */
+    nghttp2_option_set_max_outbound_ack(opt, 4 * (size_t)CTL_BURST); /* ours trips first */
+    nghttp2_option_set_max_settings(opt, 32);
+    nghttp2_option_set_max_continuations(opt, 8);
+    nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
+    nghttp2_option_set_no_closed_streams(opt, 1);
+    int rv = nghttp2_session_server_new2(&c->h2, cb, c, opt);
+    nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
     if (rv != 0)
         return RN_ENOMEM;
+    c->h2_ctl_tokens = CTL_BURST;
+    c->h2_ctl_at = rn_net_now_ms();
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, RN_NET_H2_MAX_STREAMS},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, RN_NET_H2_WINDOW},
@@ -321,7 +372,7 @@ int rn_h2_start(rn_conn_t *c)
 
 void rn_h2_on_read(rn_conn_t *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = c->in;
     c->h2_in_recv = 1;
     while (!c->closing && evbuffer_get_length(in) > 0) {
         struct evbuffer_iovec v[4];
@@ -350,10 +401,10 @@ void rn_h2_on_read(rn_conn_t *c)
         }
     }
     c->h2_in_recv = 0;
-    h2_flush(c);
+    /* the connection layer calls rn_h2_send() and writes once, after this */
 }
 
-static void h2_flush(rn_conn_t *c)
+void rn_h2_send(rn_conn_t *c)
 {
     if (c->h2_in_recv || c->closing)
         return;
@@ -363,14 +414,35 @@ static void h2_flush(rn_conn_t *c)
         rn_conn_close_soon(c);
         return;
     }
-    rn_conn_check_output(c);
     if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))
         rn_conn_close_soon(c);
 }
 
 void rn_h2_on_drain(rn_conn_t *c)
 {
-    h2_flush(c);
+    rn_conn_output_added(c);
+}
+
+rn_net_tmo_t rn_h2_timeout(rn_conn_t *c, uint64_t *since)
+{
+    if (!c->exchanges) {
+        *since = c->last_active;
+        return RN_NET_TMO_IDLE;
+    }
+    for (rn_http_exchange_t *ex = c->exchanges; ex; ex = ex->next) {
+        if (!ex->dispatched && !ex->answered) {
+            *since = c->last_read; /* a request still arriving has stalled */
+            return RN_NET_TMO_READ;
+        }
+    }
+    return RN_NET_TMO_NONE; /* every open stream is with the application */
+}
+
+void rn_h2_on_timeout(rn_conn_t *c)
+{
+    rn_h2_shutdown(c);
+    rn_h2_send(c);
+    rn_conn_close_soon(c);
 }
 
 void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
@@ -387,19 +459,32 @@ void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
     char st[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
                   (char)('0' + status % 10), 0};
     char cl[24], id2[65];
-    int cl_len = snprintf(cl, sizeof cl, "%zu", len);
+    size_t cl_len = 0;
+    {
+        char tmp[24];
+        size_t v = len;
+        do {
+            tmp[cl_len++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        for (size_t i = 0; i < cl_len; i++)
+            cl[i] = tmp[cl_len - 1 - i];
+    }
     rn_net_id2(srv, id2);
     const char *date = rn_net_date(srv);
-#define NV(nm, val, vlen)                                                                    \
+    /* The two ids differ in every response: NO_INDEX keeps them out of the
+     * HPACK dynamic table, where they would only evict useful entries and
+     * cost a table search and insertion each. */
+#define NV(nm, val, vlen, fl)                                                                \
     nva[n++] = (nghttp2_nv){(uint8_t *)(nm), (uint8_t *)(val), sizeof(nm) - 1, (vlen),       \
-                            NGHTTP2_NV_FLAG_NO_COPY_NAME}
-    NV(":status", st, 3);
-    NV("x-amzn-requestid", ex->request_id, strlen(ex->request_id));
-    NV("x-amz-id-2", id2, 64);
-    NV("date", date, strlen(date));
+                            NGHTTP2_NV_FLAG_NO_COPY_NAME | (fl)}
+    NV(":status", st, 3, 0);
+    NV("x-amzn-requestid", ex->request_id, 36, NGHTTP2_NV_FLAG_NO_INDEX);
+    NV("x-amz-id-2", id2, 64, NGHTTP2_NV_FLAG_NO_INDEX);
+    NV("date", date, 29, 0);
     if (content_type)
-        NV("content-type", content_type, strlen(content_type));
-    NV("content-length", cl, (size_t)cl_len);
+        NV("content-type", content_type, strlen(content_type), 0);
+    NV("content-length", cl, cl_len, 0);
 #undef NV
     /* HTTP/2 header names are lower case. */
     char lname[LNAME_BUF];
@@ -432,7 +517,7 @@ void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
                                   NGHTTP2_INTERNAL_ERROR);
     }
     /* ex is freed when nghttp2 closes the stream (stream_close_cb). */
-    h2_flush(c);
+    rn_conn_output_added(c);
 }
 
 void rn_h2_shutdown(rn_conn_t *c)
@@ -443,7 +528,7 @@ void rn_h2_shutdown(rn_conn_t *c)
                               nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
                               NULL, 0);
     }
-    h2_flush(c);
+    rn_conn_output_added(c);
 }
 
 void rn_h2_free(rn_conn_t *c)

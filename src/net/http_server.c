@@ -1,19 +1,34 @@
 /* http_server.c: the listening socket and the connection layer (rn_conn).
  *
- * Flow: accept -> rn_conn with a socket bufferevent -> the first bytes pick
- * the protocol (0x16: TLS, reserved for later; the 24-byte HTTP/2 client
- * preface: h2c via http_h2.c; anything else: HTTP/1.1 via http_h1.c). The
- * HTTP engines only ever use c->bev, so TLS can later be slotted in by
- * wrapping it with bufferevent_openssl_filter_new() in conn_start_tls()
- * and sniffing again on the decrypted stream.
+ * Flow: accept -> rn_conn (socket, input and output evbuffers, a persistent
+ * read event) -> the first bytes pick the protocol (0x16: TLS, reserved for
+ * later; the 24-byte HTTP/2 client preface: h2c via http_h2.c; anything
+ * else: HTTP/1.1 via http_h1.c). The HTTP engines only use c->in and c->out;
+ * the bytes move through c->io, so TLS can later replace the transport in
+ * conn_start_tls() and sniff again on the decrypted stream.
  *
- * Back-pressure: the read high-water mark bounds what one connection can
- * have buffered on input; when its output passes RN_NET_OUT_HIGH we stop
- * reading (and producing) until it drains below RN_NET_OUT_LOW.
+ * Writing: the engines append answers to c->out; nothing is written while a
+ * callback runs. At the end of the connection's read callback the output is
+ * written with one writev(), so all the answers to a batch of pipelined
+ * requests (or to the streams of one HTTP/2 read) leave together. Answers
+ * made elsewhere (another connection's callback, a timer) activate
+ * flush_ev, which writes once later in the same loop iteration. The write
+ * event is added only when the socket is full, so a request costs one read
+ * and one write and no epoll_ctl.
+ *
+ * Back-pressure: reading stops while more than RN_NET_IN_HIGH bytes are
+ * unread, and while the output is over RN_NET_OUT_HIGH (until it drains
+ * below RN_NET_OUT_LOW, when the engine is asked to continue).
+ *
+ * Timeouts: one timer per connection, never re-armed per request. Activity
+ * only stores a timestamp; when the timer fires it asks the engine which
+ * timeout applies (idle, read, none), compares with the timestamps and
+ * either acts or re-arms. It re-arms at most min(idle, read) ahead, so a
+ * deadline that starts later is never missed.
  *
  * Closing: connections are freed only from top-level libevent callbacks.
  * rn_conn_close_soon() stops reading and frees the connection once its
- * output is flushed (or after a timeout); after an error response on
+ * output is flushed (or after CLOSE_TIMEOUT_MS); after an error response on
  * HTTP/1.1 it first half-closes and discards input for a moment ("lingering
  * close") so the client reads the response instead of a reset.
  */
@@ -24,7 +39,6 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -35,17 +49,157 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define H2_PREFACE_LEN 24
-#define CLOSE_TIMEOUT_S 10 /* give up flushing to a peer that does not read */
-#define LINGER_TIMEOUT_S 2 /* discard input this long after an error response */
-#define MAX_SINGLE_READ (64 * 1024)
+#define CLOSE_TIMEOUT_MS 10000 /* give up flushing to a peer that does not read */
+#define LINGER_TIMEOUT_MS 2000 /* discard input this long after an error response */
 
-static void conn_readcb(struct bufferevent *bev, void *arg);
-static void conn_writecb(struct bufferevent *bev, void *arg);
-static void conn_eventcb(struct bufferevent *bev, short what, void *arg);
+static void conn_free(rn_conn_t *c);
+
+uint64_t rn_net_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- transport: plain socket ------------------------------------------- */
+
+/* Read straight into reserved space: no FIONREAD ioctl (evbuffer_read
+ * asks for one per call). */
+static long plain_read(rn_conn_t *c, size_t max)
+{
+    struct evbuffer_iovec v[2];
+    int nv = evbuffer_reserve_space(c->in, (ev_ssize_t)max, v, 2);
+    if (nv < 1) {
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t left = max;
+    for (int i = 0; i < nv; i++) {
+        if (v[i].iov_len > left)
+            v[i].iov_len = left;
+        left -= v[i].iov_len;
+    }
+    ssize_t n;
+    do
+        n = readv(c->fd, (struct iovec *)v, nv);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        int e = errno;
+        evbuffer_commit_space(c->in, v, 0);
+        errno = e;
+        return (long)n;
+    }
+    size_t got = (size_t)n;
+    for (int i = 0; i < nv; i++) {
+        if (v[i].iov_len > got)
+            v[i].iov_len = got;
+        got -= v[i].iov_len;
+    }
+    evbuffer_commit_space(c->in, v, nv);
+    return (long)n;
+}
+
+static long plain_write(rn_conn_t *c)
+{
+    int n;
+    do
+        n = evbuffer_write(c->out, c->fd); /* writev of up to 128 chunks, drained */
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+static const rn_conn_io_t plain_io = {plain_read, plain_write};
+
+/* ---- reading on and off ------------------------------------------------- */
+
+static void conn_update_reading(rn_conn_t *c)
+{
+    int want = !c->read_eof && (c->lingering || (!c->closing && !c->out_blocked &&
+                                                 evbuffer_get_length(c->in) < RN_NET_IN_HIGH));
+    if (want == c->reading)
+        return;
+    c->reading = want;
+    if (want)
+        event_add(c->read_ev, NULL);
+    else
+        event_del(c->read_ev);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void conn_on_drained(rn_conn_t *c);
+
+/* Produce (h2) and write the output. Only from top-level callbacks.
+ * Returns -1 when the connection is dead and must be freed by the caller. */
+static int conn_flush(rn_conn_t *c)
+{
+    if (c->proto == RN_NET_PROTO_H2 && c->h2 && !c->closing)
+        rn_h2_send(c);
+    if (evbuffer_get_length(c->out) == 0 || event_pending(c->write_ev, EV_WRITE, NULL))
+        goto done;
+    long n = c->io->write(c);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        if (!c->lingering)
+            rn_debug("net: %s: write: %s", c->peer, strerror(errno));
+        return -1;
+    }
+    if (evbuffer_get_length(c->out) > 0) {
+        /* The socket is full: wait until it is writable. The stall clock
+         * starts now (conn_write_cb restarts it on each progress). */
+        c->last_write = rn_net_now_ms();
+        event_add(c->write_ev, NULL);
+    }
+done:
+    if (c->out_blocked && evbuffer_get_length(c->out) <= RN_NET_OUT_LOW)
+        conn_on_drained(c);
+    if (c->closing && !c->lingering && evbuffer_get_length(c->out) == 0)
+        event_active(c->kill_ev, EV_TIMEOUT, 0);
+    return 0;
+}
+
+void rn_conn_output_added(rn_conn_t *c)
+{
+    if (!c->in_cb)
+        event_active(c->flush_ev, EV_WRITE, 0);
+    if (c->closing || c->out_blocked)
+        return;
+    size_t out = evbuffer_get_length(c->out);
+    if (out > RN_NET_OUT_HIGH) {
+        c->out_blocked = 1;
+        conn_update_reading(c);
+    }
+}
+
+/* The output fell below the low mark: read and produce again. */
+static void conn_on_drained(rn_conn_t *c)
+{
+    c->out_blocked = 0;
+    conn_update_reading(c);
+    if (c->closing)
+        return;
+    if (c->proto == RN_NET_PROTO_H1)
+        rn_h1_on_drain(c);
+    else if (c->proto == RN_NET_PROTO_H2)
+        rn_h2_on_drain(c);
+}
+
+/* End of a top-level callback: write what it produced, or free the
+ * connection if it died. */
+static void conn_cb_end(rn_conn_t *c)
+{
+    c->in_cb = 0;
+    if (conn_flush(c) != 0) {
+        conn_free(c);
+        return;
+    }
+    conn_update_reading(c);
+}
 
 /* ---- connection lifetime ---------------------------------------------- */
 
@@ -63,10 +217,23 @@ static void conn_free(rn_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->n_conns--;
-    if (c->kill_ev)
-        event_free(c->kill_ev);
-    bufferevent_free(c->bev);
+    struct event *evs[] = {c->read_ev, c->write_ev, c->flush_ev, c->timer_ev, c->kill_ev};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        if (evs[i])
+            event_free(evs[i]);
+    if (c->in)
+        evbuffer_free(c->in);
+    if (c->out)
+        evbuffer_free(c->out);
+    if (c->fd >= 0)
+        evutil_closesocket(c->fd);
     free(c);
+}
+
+static void conn_arm_timer(rn_conn_t *c, uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    event_add(c->timer_ev, &tv);
 }
 
 static void conn_kill_cb(evutil_socket_t fd, short what, void *arg)
@@ -76,11 +243,10 @@ static void conn_kill_cb(evutil_socket_t fd, short what, void *arg)
         /* Output is flushed: half-close, then read and discard a while. */
         c->linger = 0;
         c->lingering = 1;
-        shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-        struct timeval tv = {LINGER_TIMEOUT_S, 0};
-        bufferevent_set_timeouts(c->bev, &tv, NULL);
-        bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-        bufferevent_enable(c->bev, EV_READ);
+        c->close_start = rn_net_now_ms();
+        shutdown(c->fd, SHUT_WR);
+        conn_arm_timer(c, LINGER_TIMEOUT_MS);
+        conn_update_reading(c);
         return;
     }
     conn_free(c);
@@ -91,31 +257,85 @@ void rn_conn_close_soon(rn_conn_t *c)
     if (c->closing)
         return;
     c->closing = 1;
-    bufferevent_disable(c->bev, EV_READ);
-    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    struct timeval tv = {CLOSE_TIMEOUT_S, 0};
-    bufferevent_set_timeouts(c->bev, NULL, &tv);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+    c->close_start = rn_net_now_ms();
+    conn_update_reading(c);
+    conn_arm_timer(c, CLOSE_TIMEOUT_MS);
+    if (evbuffer_get_length(c->out) == 0)
         event_active(c->kill_ev, EV_TIMEOUT, 0);
-    /* else conn_writecb fires once the output is flushed */
+    else if (!c->in_cb)
+        event_active(c->flush_ev, EV_WRITE, 0);
+    /* else the callback's flush writes it; conn_flush frees once it is out */
 }
 
-void rn_conn_check_output(rn_conn_t *c)
+/* ---- timeouts ------------------------------------------------------------ */
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-    if (c->closing || c->out_blocked)
+    rn_conn_t *c = arg;
+    rn_http_server_t *srv = c->srv;
+    uint64_t now = rn_net_now_ms();
+    if (c->closing) {
+        uint64_t limit = c->lingering ? LINGER_TIMEOUT_MS : CLOSE_TIMEOUT_MS;
+        if (now - c->close_start >= limit) {
+            if (!c->lingering)
+                rn_debug("net: %s: peer does not read; dropping the connection", c->peer);
+            conn_free(c);
+        } else {
+            conn_arm_timer(c, c->close_start + limit - now);
+        }
         return;
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > RN_NET_OUT_HIGH) {
-        c->out_blocked = 1;
-        bufferevent_disable(c->bev, EV_READ);
-        bufferevent_setwatermark(c->bev, EV_WRITE, RN_NET_OUT_LOW, 0);
     }
+    uint64_t since = 0, limit = 0;
+    rn_net_tmo_t kind = RN_NET_TMO_NONE;
+    /* Output waits for the socket only while write_ev is pending; output
+     * appended in this loop iteration and not yet flushed is not a stall. */
+    int out_stalled = event_pending(c->write_ev, EV_WRITE, NULL);
+    if (out_stalled) {
+        kind = RN_NET_TMO_READ;
+        since = c->last_write;
+    } else if (c->proto == RN_NET_PROTO_H1) {
+        kind = rn_h1_timeout(c, &since);
+    } else if (c->proto == RN_NET_PROTO_H2) {
+        kind = rn_h2_timeout(c, &since);
+    } else {
+        kind = RN_NET_TMO_READ; /* nothing (or not enough) to pick a protocol */
+        since = c->last_read;
+    }
+    if (kind != RN_NET_TMO_NONE) {
+        limit = kind == RN_NET_TMO_IDLE ? srv->idle_ms : srv->read_ms;
+        if (now >= since + limit) {
+            rn_debug("net: %s: %s timeout", c->peer, kind == RN_NET_TMO_IDLE ? "idle" : "read");
+            c->in_cb = 1;
+            if (out_stalled || c->proto == RN_NET_PROTO_UNKNOWN) {
+                conn_free(c);
+                return;
+            }
+            if (c->proto == RN_NET_PROTO_H1) {
+                if (kind == RN_NET_TMO_IDLE)
+                    rn_conn_close_soon(c);
+                else
+                    rn_h1_on_timeout(c);
+            } else {
+                rn_h2_on_timeout(c);
+            }
+            conn_cb_end(c);
+            return;
+        }
+    }
+    /* Wake up again at the deadline, but never later than the shortest
+     * timeout from now: a deadline that starts after this point is then
+     * caught in time. */
+    uint64_t step = srv->idle_ms < srv->read_ms ? srv->idle_ms : srv->read_ms;
+    uint64_t wait = kind != RN_NET_TMO_NONE ? since + limit - now : step;
+    conn_arm_timer(c, wait < step ? wait : step);
 }
 
 /* ---- protocol selection ------------------------------------------------ */
 
-/* Placeholder for the TLS issue: wrap c->bev in an OpenSSL filter
- * bufferevent (ALPN h2 / http/1.1), reset c->proto to UNKNOWN and sniff the
- * decrypted bytes. Not implemented yet, so TLS connections are refused. */
+/* Placeholder for the TLS issue: set c->io to an OpenSSL transport (ALPN h2
+ * / http/1.1) whose read decrypts into c->in and whose write encrypts
+ * c->out, keep c->proto UNKNOWN and sniff the decrypted bytes. Not
+ * implemented yet, so TLS connections are refused. */
 static int conn_start_tls(rn_conn_t *c)
 {
     rn_debug("net: %s: TLS ClientHello on a cleartext listener; closing", c->peer);
@@ -124,7 +344,7 @@ static int conn_start_tls(rn_conn_t *c)
 
 static void conn_sniff(rn_conn_t *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = c->in;
     size_t n = evbuffer_get_length(in);
     if (n == 0)
         return;
@@ -152,62 +372,75 @@ static void conn_sniff(rn_conn_t *c)
     rn_h1_start(c);
 }
 
-/* ---- bufferevent callbacks --------------------------------------------- */
+/* ---- event callbacks ------------------------------------------------------ */
 
-static void conn_readcb(struct bufferevent *bev, void *arg)
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     rn_conn_t *c = arg;
-    if (c->closing) {
-        /* lingering close (or a late read): discard */
-        struct evbuffer *in = bufferevent_get_input(bev);
-        evbuffer_drain(in, evbuffer_get_length(in));
+    size_t have = evbuffer_get_length(c->in);
+    size_t max = RN_NET_READ_MAX;
+    if (!c->lingering && RN_NET_IN_HIGH - have < max)
+        max = have < RN_NET_IN_HIGH ? RN_NET_IN_HIGH - have : 1;
+    long n = c->io->read(c, max);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    if (c->lingering) { /* discard; the peer's EOF or an error ends it */
+        evbuffer_drain(c->in, evbuffer_get_length(c->in));
+        if (n <= 0)
+            conn_free(c);
         return;
     }
-    switch (c->proto) {
-    case RN_NET_PROTO_UNKNOWN:
-        conn_sniff(c);
-        break;
-    case RN_NET_PROTO_H1:
-        rn_h1_on_read(c);
-        break;
-    case RN_NET_PROTO_H2:
-        rn_h2_on_read(c);
-        break;
+    if (n < 0) {
+        rn_debug("net: %s: read: %s", c->peer, strerror(errno));
+        conn_free(c);
+        return;
     }
+    c->in_cb = 1;
+    if (n == 0) {
+        c->read_eof = 1;
+        if (c->proto == RN_NET_PROTO_H1 && !c->closing) {
+            /* Half-close: answer what is in flight, then close. */
+            rn_h1_on_eof(c);
+            conn_cb_end(c);
+            return;
+        }
+        conn_free(c);
+        return;
+    }
+    c->last_read = rn_net_now_ms();
+    if (c->proto != RN_NET_PROTO_H2)
+        c->last_active = c->last_read;
+    if (c->closing) {
+        evbuffer_drain(c->in, evbuffer_get_length(c->in));
+    } else {
+        switch (c->proto) {
+        case RN_NET_PROTO_UNKNOWN:
+            conn_sniff(c);
+            break;
+        case RN_NET_PROTO_H1:
+            rn_h1_on_read(c);
+            break;
+        case RN_NET_PROTO_H2:
+            rn_h2_on_read(c);
+            break;
+        }
+    }
+    conn_cb_end(c);
 }
 
-static void conn_writecb(struct bufferevent *bev, void *arg)
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
     rn_conn_t *c = arg;
-    size_t out = evbuffer_get_length(bufferevent_get_output(bev));
-    if (c->closing) {
-        if (out == 0 && !c->lingering)
-            conn_kill_cb(-1, 0, c);
-        return;
-    }
-    if (c->out_blocked && out <= RN_NET_OUT_LOW) {
-        c->out_blocked = 0;
-        bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-        bufferevent_enable(bev, EV_READ);
-        if (c->proto == RN_NET_PROTO_H1)
-            rn_h1_on_drain(c);
-        else if (c->proto == RN_NET_PROTO_H2)
-            rn_h2_on_drain(c);
-    }
+    c->last_write = rn_net_now_ms();
+    c->in_cb = 1;
+    conn_cb_end(c);
 }
 
-static void conn_eventcb(struct bufferevent *bev, short what, void *arg)
+static void conn_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     rn_conn_t *c = arg;
-    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !c->closing &&
-        c->proto == RN_NET_PROTO_H1) {
-        /* Half-close: answer what is in flight, then close. */
-        rn_h1_on_eof(c);
-        return;
-    }
-    if ((what & BEV_EVENT_ERROR) && !c->lingering)
-        rn_debug("net: %s: %s", c->peer, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-    conn_free(c);
+    c->in_cb = 1;
+    conn_cb_end(c);
 }
 
 /* ---- accept ------------------------------------------------------------ */
@@ -246,29 +479,31 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    evutil_make_socket_nonblocking(fd); /* the listener makes it so; be sure */
     c->srv = srv;
+    c->fd = fd;
+    c->io = &plain_io;
     format_peer(sa, c->peer, sizeof c->peer);
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->in = evbuffer_new();
+    c->out = evbuffer_new();
+    c->read_ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+    c->write_ev = event_new(srv->base, fd, EV_WRITE, conn_write_cb, c);
+    c->flush_ev = event_new(srv->base, -1, 0, conn_flush_cb, c);
+    c->timer_ev = evtimer_new(srv->base, conn_timer_cb, c);
     c->kill_ev = event_new(srv->base, -1, 0, conn_kill_cb, c);
-    if (!c->bev || !c->kill_ev) {
-        if (c->bev)
-            bufferevent_free(c->bev);
-        else
-            evutil_closesocket(fd);
-        if (c->kill_ev)
-            event_free(c->kill_ev);
-        free(c);
-        return;
-    }
-    bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, RN_NET_IN_HIGH);
-    bufferevent_set_max_single_read(c->bev, MAX_SINGLE_READ);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
+    if (!c->in || !c->out || !c->read_ev || !c->write_ev || !c->flush_ev || !c->timer_ev ||
+        !c->kill_ev) {
+        conn_free(c);
+        return;
+    }
+    c->last_read = c->last_active = c->last_write = rn_net_now_ms();
+    conn_update_reading(c);
+    conn_arm_timer(c, srv->read_ms < srv->idle_ms ? srv->read_ms : srv->idle_ms);
 }
 
 static void accept_error_cb(struct evconnlistener *l, void *arg)
@@ -352,6 +587,8 @@ int rn_http_server_create(rn_http_server_t **out, struct event_base *base,
     srv->cfg = *cfg;
     srv->cfg.listen = NULL; /* not kept: the caller owns the string */
     srv->max_body = cfg->max_body ? cfg->max_body : RN_NET_DEFAULT_MAX_BODY;
+    srv->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : RN_NET_DEFAULT_IDLE_MS;
+    srv->read_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : RN_NET_DEFAULT_READ_MS;
     rn_net_rng_seed(srv->rng);
     int n = snprintf(srv->body_413, sizeof srv->body_413,
                      "{\"__type\":\"SerializationException\",\"message\":\"Request body exceeds the "
@@ -402,6 +639,7 @@ void rn_http_server_shutdown(rn_http_server_t *srv)
             rn_h2_shutdown(c);
         else
             rn_conn_close_soon(c);
+        rn_conn_output_added(c); /* written from flush_ev */
     }
 }
 

@@ -21,7 +21,7 @@
 #include "net/http.h"
 #include "util/buf.h"
 
-struct bufferevent;
+struct evbuffer;
 struct evconnlistener;
 struct event;
 struct nghttp2_session;
@@ -31,7 +31,10 @@ struct nghttp2_session;
 #define RN_NET_MAX_HEAD_BYTES RN_H1_MAX_HEAD_BYTES
 #define RN_NET_OUT_HIGH ((size_t)4 * 1024 * 1024) /* stop producing output above */
 #define RN_NET_OUT_LOW ((size_t)1 * 1024 * 1024)  /* resume below */
-#define RN_NET_IN_HIGH ((size_t)256 * 1024)       /* bufferevent read high-water */
+#define RN_NET_IN_HIGH ((size_t)256 * 1024)       /* unread input: stop reading above */
+#define RN_NET_READ_MAX ((size_t)64 * 1024)      /* bytes asked for by one read */
+#define RN_NET_DEFAULT_IDLE_MS 300000            /* idle keep-alive / h2 without streams */
+#define RN_NET_DEFAULT_READ_MS 60000             /* stalled request head, body or output */
 #define RN_NET_H2_MAX_STREAMS 100
 #define RN_NET_H2_WINDOW (16 * 1024 * 1024)
 /* Bodies buffered at once on one HTTP/2 connection, across its streams. */
@@ -41,6 +44,24 @@ struct nghttp2_session;
 typedef enum { RN_NET_PROTO_UNKNOWN = 0, RN_NET_PROTO_H1, RN_NET_PROTO_H2 } rn_net_proto_t;
 
 typedef struct rn_conn rn_conn_t;
+
+/* The transport under a connection: a plain socket now; TLS later replaces
+ * it (conn_start_tls() in http_server.c) without the HTTP engines noticing.
+ * read: move what the transport has into c->in (at most max bytes); returns
+ *   the number of bytes added, 0 at EOF, -1 with errno (EAGAIN: nothing yet).
+ * write: move as much of c->out as the transport takes; returns the number
+ *   of bytes written (may be 0), -1 with errno (EAGAIN: full). */
+typedef struct rn_conn_io {
+    long (*read)(rn_conn_t *c, size_t max);
+    long (*write)(rn_conn_t *c);
+} rn_conn_io_t;
+
+/* What the timer should do for a connection in its current state. */
+typedef enum {
+    RN_NET_TMO_NONE = 0, /* nothing to time (a request is with the application) */
+    RN_NET_TMO_IDLE,     /* idle: close after the idle timeout */
+    RN_NET_TMO_READ,     /* a request is partly read: close after the read timeout */
+} rn_net_tmo_t;
 
 struct rn_http_exchange {
     rn_http_request_t req;          /* what the handler sees */
@@ -79,7 +100,13 @@ typedef struct rn_h1_state {
 
 struct rn_conn {
     rn_http_server_t *srv;
-    struct bufferevent *bev;
+    int fd;
+    const rn_conn_io_t *io;         /* transport: plain socket (TLS later) */
+    struct evbuffer *in, *out;      /* unread input; output not yet written */
+    struct event *read_ev;          /* EV_READ|EV_PERSIST, added while reading */
+    struct event *write_ev;         /* EV_WRITE, added only while the socket is full */
+    struct event *flush_ev;         /* write output produced outside our callbacks */
+    struct event *timer_ev;         /* timeouts (see conn_timer_cb) */
     struct event *kill_ev;          /* deferred free */
     rn_conn_t *prev, *next;         /* on srv->conns */
     rn_net_proto_t proto;
@@ -87,6 +114,15 @@ struct rn_conn {
     int linger;                     /* half-close and drain input before freeing */
     int lingering;                  /* doing that now */
     int out_blocked;                /* output over RN_NET_OUT_HIGH: reading paused */
+    int reading;                    /* read_ev is added */
+    int read_eof;                   /* the peer half-closed (or the read failed) */
+    int in_cb;                      /* inside one of our callbacks: it flushes on return */
+    /* timeout clocks, ms on a monotonic clock (rn_net_now_ms) */
+    uint64_t last_read;             /* bytes last arrived */
+    uint64_t last_active;           /* last sign of use (h1: read or answer; h2: stream) */
+    uint64_t last_write;            /* output last made progress (or became pending) */
+    uint64_t head_start;            /* h1: first byte of a still incomplete head; 0 = none */
+    uint64_t close_start;           /* closing or lingering since */
     char peer[64];
     rn_http_exchange_t *exchanges;  /* h2 streams with an exchange */
     rn_h1_state_t h1;
@@ -94,6 +130,11 @@ struct rn_conn {
     int h2_in_recv;                 /* inside nghttp2_session_mem_recv */
     int h2_goaway_sent;
     size_t h2_body_bytes;           /* sum of buffered bodies on this conn */
+    /* h2 control-frame flood guard: a token bucket over PING, SETTINGS and
+     * PRIORITY frames received (nghttp2 already limits RST_STREAM and
+     * queued ACKs) */
+    double h2_ctl_tokens;
+    uint64_t h2_ctl_at;
 };
 
 struct rn_http_server {
@@ -101,6 +142,7 @@ struct rn_http_server {
     struct evconnlistener *listener;
     rn_http_config_t cfg;
     size_t max_body;
+    uint64_t idle_ms, read_ms;      /* timeouts, defaults applied */
     int shutting_down;
     size_t n_conns;
     rn_conn_t *conns;
@@ -134,9 +176,14 @@ const char *rn_net_reason(int status);
 int rn_net_header_ok(const rn_http_header_t *h);
 
 /* ---- http_server.c ---------------------------------------------------- */
+/* Milliseconds on a coarse monotonic clock. */
+uint64_t rn_net_now_ms(void);
 void rn_conn_close_soon(rn_conn_t *c);
-/* Re-evaluate output pressure after writing to c's output. */
-void rn_conn_check_output(rn_conn_t *c);
+/* Output was appended to c->out (or an h2 session has frames to send): check
+ * the output pressure and make sure it is written in this loop iteration:
+ * at the end of the current connection callback, or from flush_ev when the
+ * answer comes from elsewhere (another connection's callback, a timer). */
+void rn_conn_output_added(rn_conn_t *c);
 
 /* ---- http_h1.c -------------------------------------------------------- */
 void rn_h1_start(rn_conn_t *c);
@@ -148,6 +195,10 @@ void rn_h1_shutdown(rn_conn_t *c);
 void rn_h1_free(rn_conn_t *c);
 /* Output drained below the low mark: continue with buffered requests. */
 void rn_h1_on_drain(rn_conn_t *c);
+/* Which timeout applies now; *since gets the time it counts from. */
+rn_net_tmo_t rn_h1_timeout(rn_conn_t *c, uint64_t *since);
+/* A read timeout expired: answer 408 and close. */
+void rn_h1_on_timeout(rn_conn_t *c);
 
 /* ---- http_h2.c -------------------------------------------------------- */
 int rn_h2_start(rn_conn_t *c);
@@ -157,5 +208,10 @@ void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
 void rn_h2_shutdown(rn_conn_t *c);
 void rn_h2_free(rn_conn_t *c);
 void rn_h2_on_drain(rn_conn_t *c);
+/* Let nghttp2 produce its pending frames into c->out (called before a write). */
+void rn_h2_send(rn_conn_t *c);
+rn_net_tmo_t rn_h2_timeout(rn_conn_t *c, uint64_t *since);
+/* The idle or read timeout expired: GOAWAY, then close. */
+void rn_h2_on_timeout(rn_conn_t *c);
 
 #endif

@@ -111,7 +111,9 @@ int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arr
 uint64_t rn_log_next(const rn_log_t *l);
 /* One past the last readable counter: records [rn_log_first(l), committed) are readable. */
 uint64_t rn_log_committed(const rn_log_t *l);
-/* Oldest counter still stored (the trim horizon); equals rn_log_next when empty. */
+/* Oldest readable counter (the trim horizon); equals rn_log_next when empty.
+ * Starts at the first segment's base when the log is opened, and only moves
+ * forward, through rn_log_trim. */
 uint64_t rn_log_first(const rn_log_t *l);
 /* Arrival time of the newest readable record, or 0 when none. */
 int64_t rn_log_last_arrival(const rn_log_t *l);
@@ -124,8 +126,22 @@ int rn_log_read(rn_log_t *l, uint64_t from, size_t max_records, size_t max_bytes
                 rn_buf_t *scratch, rn_record_out_t *out, size_t *n, uint64_t *next);
 
 /* Counter of the first readable record with arrival_ms >= ts_ms, or
- * rn_log_committed(l) if none. */
+ * rn_log_committed(l) if none. Never below rn_log_first(l). */
 int rn_log_seek_time(rn_log_t *l, int64_t ts_ms, uint64_t *counter);
+
+/* Retention: make every record that arrived before cutoff_ms unreadable.
+ * rn_log_first advances to the first readable record at or after the cutoff
+ * (never past rn_log_committed), and whole segments holding only trimmed
+ * records are deleted (disk: unlinked; memory: freed). The active segment
+ * is deleted too once every record in it is trimmed and nothing is waiting
+ * for commit: the log first rolls to a new, empty segment, so counters keep
+ * ascending across a restart. The trim point itself is not persisted: a
+ * reopened log starts at its first remaining segment, and the caller applies
+ * its (monotonic) cutoff again before serving reads (core does this in
+ * rn_shard_log). O(1) when the cutoff has not passed the oldest readable
+ * record; otherwise a time seek. Returns 0 or a negative RN_E* code (the log
+ * stays consistent; a segment that could not be deleted is kept). */
+int rn_log_trim(rn_log_t *l, int64_t cutoff_ms);
 
 /* ---- group commit --------------------------------------------------------- */
 /* Call done(ud, status) once everything appended (to any log) before this

@@ -125,6 +125,10 @@ struct rn_log {
 
     uint64_t next;            /* counter of the next append */
     uint64_t committed;       /* one past the last readable counter */
+    uint64_t first;           /* trim horizon: oldest readable counter (rn_log_trim) */
+    int64_t trim_ok_ms;       /* every record >= first arrived at or after this (a lower
+                                 bound, INT64_MIN when unknown): a trim cutoff up to it
+                                 has nothing to do (rn_log_trim's O(1) path) */
     int64_t arrival_appended; /* clamp for the next append */
     int64_t arrival_committed;
     int failed;               /* 0, or the RN_E* every append now returns */

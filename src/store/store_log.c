@@ -586,6 +586,8 @@ int rn_log_open(rn_store_t *s, uint64_t log_id, uint32_t shard, rn_log_t **out)
         if ((rc = log_recover(l)) != 0)
             goto fail;
     }
+    l->first = l->segs[0].base;
+    l->trim_ok_ms = INT64_MIN;
     l->open = 1;
     *out = l;
     return 0;
@@ -833,7 +835,7 @@ int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arr
 
 uint64_t rn_log_next(const rn_log_t *l) { return l->next; }
 uint64_t rn_log_committed(const rn_log_t *l) { return l->committed; }
-uint64_t rn_log_first(const rn_log_t *l) { return l->nsegs ? l->segs[0].base : l->next; }
+uint64_t rn_log_first(const rn_log_t *l) { return l->first; }
 int64_t rn_log_last_arrival(const rn_log_t *l)
 {
     return l->committed > rn_log_first(l) ? l->arrival_committed : 0;
@@ -980,11 +982,14 @@ out:
 
 /* ---- time seek ------------------------------------------------------------------- */
 
-int rn_log_seek_time(rn_log_t *l, int64_t ts_ms, uint64_t *counter)
+/* The time seek over every stored segment (ignoring the trim horizon).
+ * *arrival is the found record's arrival when known, else INT64_MIN. */
+static int seek_time(rn_log_t *l, int64_t ts_ms, uint64_t *counter, int64_t *arrival)
 {
     rn_store_t *s = l->store;
     const uint64_t end = l->committed;
     *counter = end;
+    *arrival = INT64_MIN;
     if (rn_log_first(l) >= end)
         return 0;
     /* First non-empty segment whose last frame arrived at or after ts. */
@@ -1015,6 +1020,8 @@ int rn_log_seek_time(rn_log_t *l, int64_t ts_ms, uint64_t *counter)
     }
     if (a == 0) {
         *counter = seg->base;
+        if (seg->nidx)
+            *arrival = seg->idx[0].arrival_ms;
         return 0;
     }
     uint64_t off = seg->idx[a - 1].off, fc = seg->idx[a - 1].counter;
@@ -1038,6 +1045,7 @@ int rn_log_seek_time(rn_log_t *l, int64_t ts_ms, uint64_t *counter)
                 return RN_ECORRUPT;
             if (h.arrival >= ts_ms) {
                 *counter = fc;
+                *arrival = h.arrival;
                 return 0;
             }
             p += h.len;
@@ -1047,4 +1055,77 @@ int rn_log_seek_time(rn_log_t *l, int64_t ts_ms, uint64_t *counter)
     }
     *counter = fc < end ? fc : end;
     return 0;
+}
+
+int rn_log_seek_time(rn_log_t *l, int64_t ts_ms, uint64_t *counter)
+{
+    int64_t arrival;
+    int rc = seek_time(l, ts_ms, counter, &arrival);
+    if (rc == 0 && *counter < l->first)
+        *counter = l->first;
+    return rc;
+}
+
+/* ---- retention --------------------------------------------------------------------- */
+
+/* Delete segs[0], a sealed segment every record of which precedes l->first. */
+static int seg_drop_front(rn_log_t *l)
+{
+    rn_seg_t *seg = &l->segs[0];
+    if (l->dir) {
+        char path[PATH_MAX];
+        int n = snprintf(path, sizeof path, "%s/%020llu.seg", l->dir, (unsigned long long)seg->base);
+        if (n < 0 || (size_t)n >= sizeof path)
+            return RN_ETOOBIG;
+        if (unlink(path) != 0 && errno != ENOENT) {
+            int rc = rn_store__errno(errno);
+            rn_error("store: cannot delete expired segment %s: %s", path, strerror(errno));
+            return rc;
+        }
+        l->dir_dirty = 1; /* the next hand-off fsyncs the directory */
+    }
+    seg_dispose(l, seg);
+    memmove(l->segs, l->segs + 1, (l->nsegs - 1) * sizeof *l->segs);
+    l->nsegs--;
+    if (l->cached == 0)
+        l->cached = -1; /* its descriptor went with seg_dispose */
+    else if (l->cached > 0)
+        l->cached--;
+    return 0;
+}
+
+int rn_log_trim(rn_log_t *l, int64_t cutoff_ms)
+{
+    int rc = 0;
+    if (l->first < l->committed && cutoff_ms > l->trim_ok_ms) {
+        uint64_t c;
+        int64_t arrival;
+        if ((rc = seek_time(l, cutoff_ms, &c, &arrival)) != 0)
+            return rc;
+        if (c < l->first) {
+            /* The cutoff went back (a retention increase): records from
+             * first on are all at or after it. */
+            l->trim_ok_ms = cutoff_ms;
+        } else {
+            l->first = c;
+            if (c < l->committed)
+                l->trim_ok_ms = arrival != INT64_MIN ? arrival : cutoff_ms;
+            else /* all trimmed: later records arrive no earlier than the last one */
+                l->trim_ok_ms = l->arrival_committed;
+        }
+    }
+    /* Sealed segments wholly before the horizon. */
+    while (l->nsegs > 1 && l->segs[1].base <= l->first)
+        if ((rc = seg_drop_front(l)) != 0)
+            return rc;
+    /* The active segment, once wholly trimmed with nothing awaiting commit:
+     * roll to an empty one (keeping the counter sequence) and drop it. */
+    rn_seg_t *a = active(l);
+    if (l->nsegs == 1 && !l->failed && a->end > a->base && a->end <= l->first &&
+        l->next == l->committed) {
+        if ((rc = log_roll(l)) != 0)
+            return rc;
+        rc = seg_drop_front(l);
+    }
+    return rc;
 }

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AddTagsToStreamCommand, CreateStreamCommand, DeleteStreamCommand, DescribeStreamCommand,
+  CreateStreamCommand, DeleteStreamCommand, DescribeStreamCommand,
   DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand,
   ListStreamsCommand, MergeShardsCommand, PutRecordCommand, PutRecordsCommand,
   RegisterStreamConsumerCommand, SplitShardCommand,
@@ -724,9 +724,6 @@ for (const proto of ['http2', 'http1']) {
         message: validation1('bad name!', 'streamName', 'Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+'),
       });
       const unsupported = [
-        ['SplitShard', new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(0), NewStartingHashKey: '1000' })],
-        ['MergeShards', new MergeShardsCommand({ StreamName: name, ShardToMerge: shardId(0), AdjacentShardToMerge: shardId(1) })],
-        ['AddTagsToStream', new AddTagsToStreamCommand({ StreamName: name, Tags: { a: 'b' } })],
         ['RegisterStreamConsumer', new RegisterStreamConsumerCommand({ StreamARN: streamArn(name), ConsumerName: 'c' })],
       ];
       for (const [op, cmd] of unsupported) {

@@ -199,10 +199,10 @@ const ERROR_CASES = [
   },
   {
     name: 'unsupported operation with valid auth → InvalidArgumentException naming it',
-    req: { target: 'SplitShard', body: '{"StreamName":"x","ShardToSplit":"shardId-000000000000","NewStartingHashKey":"5"}' },
+    req: { target: 'RegisterStreamConsumer', body: '{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/x","ConsumerName":"c"}' },
     check(r, p) {
       assertJsonError(r, 400, 'InvalidArgumentException', p);
-      assert.equal(r.json.message, 'The operation SplitShard is not supported by runnel yet.');
+      assert.equal(r.json.message, 'The operation RegisterStreamConsumer is not supported by runnel yet.');
     },
   },
 ];

@@ -338,6 +338,35 @@ static void test_h1_pipelined(void)
     close(fd);
 }
 
+/* 64 pipelined requests in one send, every 8th answered asynchronously:
+ * the answers are batched into few writes but must stay in request order. */
+static void test_h1_pipelined_many(void)
+{
+    int fd = connect_srv();
+    resp_t r;
+    char v[64], req[256], all[64 * 256];
+    size_t len = 0;
+    rb.len = 0;
+    for (int i = 0; i < 64; i++) {
+        int n = snprintf(req, sizeof req,
+                         "POST /p%d HTTP/1.1\r\nX-Test: n%d\r\n%sContent-Length: 2\r\n\r\n%02d", i,
+                         i, i % 8 == 3 ? "X-Async: 2\r\n" : "", i);
+        memcpy(all + len, req, (size_t)n);
+        len += (size_t)n;
+    }
+    send_all(fd, all, len);
+    for (int i = 0; i < 64; i++) {
+        char want[16], body[8];
+        snprintf(want, sizeof want, "n%d", i);
+        snprintf(body, sizeof body, "%02d", i);
+        CHECK(read_resp(fd, &rb, &r));
+        CHECK_EQ_INT(r.status, 200);
+        CHECK_EQ_STR(hget(r.head, "x-echo", v, sizeof v), want);
+        CHECK_EQ_STR(r.body, body);
+    }
+    close(fd);
+}
+
 static void test_h1_chunked_continue(void)
 {
     int fd = connect_srv();
@@ -718,6 +747,7 @@ static void *client_main(void *arg)
 {
     test_h1_keepalive();
     test_h1_pipelined();
+    test_h1_pipelined_many();
     test_h1_chunked_continue();
     test_h1_errors();
     test_h1_orphan();

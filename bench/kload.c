@@ -1,0 +1,1129 @@
+/* kload.c: runnel's benchmark load client (HTTP/1.1 keep-alive and h2c with
+ * prior knowledge through nghttp2). One thread, poll(), several requests in
+ * flight; reports throughput, latency percentiles and its own CPU time as one
+ * JSON line on stdout, so the harness can show whether the client is the
+ * bottleneck.
+ *
+ *   kload put    --port P [--proto h1|h2] [--inflight 64] [--conns N] --stream S
+ *                --op PutRecord|PutRecords [--records 500] [--size 100]
+ *                [--seconds 5] [--total-records N] [--max-seconds 60]
+ *   kload drain  --port P [--proto h1|h2] --stream S [--expect N] [--limit 10000]
+ *                [--seconds 60] [--follow]      (GetRecords from TRIM_HORIZON)
+ *   kload create --port P --prefix NAME --count N --shards K [--inflight 16]
+ *   kload call   --port P --target Op --body JSON     (one request, prints status+body)
+ *   kload startup --port P [--timeout-ms 20000] -- CMD ARGS...
+ *                spawn CMD, poll ListStreams until 200; prints ms; SIGTERM + wait.
+ *
+ * Requests carry a well-formed (unverified) SigV4 Authorization header with
+ * the credential scope us-east-1/kinesis, which is what every peer routes on.
+ * GetRecords responses are counted with a byte scan (count of
+ * "SequenceNumber" keys, NextShardIterator pulled out with memmem); the
+ * first response of each shard is also parsed with jansson and the counts
+ * compared, so the fast path is checked against a real JSON parser.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AUTH                                                                                   \
+    "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20240101/us-east-1/kinesis/aws4_request, "          \
+    "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "                                \
+    "Signature=0000000000000000000000000000000000000000000000000000000000000000"
+#define AMZDATE "20240101T000000Z"
+#define CTYPE "application/x-amz-json-1.1"
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kload: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(2);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- growable buffer -------------------------------------------------------- */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} buf_t;
+
+static void buf_reserve(buf_t *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    size_t nc = b->cap ? b->cap : 4096;
+    while (nc < b->len + extra + 1)
+        nc *= 2;
+    b->p = realloc(b->p, nc);
+    if (!b->p)
+        die("out of memory");
+    b->cap = nc;
+}
+static void buf_add(buf_t *b, const void *d, size_t n)
+{
+    buf_reserve(b, n);
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+static void buf_printf(buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    buf_reserve(b, (size_t)n);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    b->len += (size_t)n;
+}
+static void buf_consume(buf_t *b, size_t n)
+{
+    memmove(b->p, b->p + n, b->len - n);
+    b->len -= n;
+    if (b->p)
+        b->p[b->len] = 0;
+}
+
+/* ---- options ---------------------------------------------------------------- */
+static int opt_port, opt_h2, opt_inflight = 64, opt_conns = 0, opt_records = 500, opt_size = 100;
+static double opt_seconds = 5, opt_max_seconds = 60;
+static long opt_total_records = 0, opt_expect = 0, opt_limit = 10000, opt_count = 0, opt_shards = 4;
+static int opt_follow = 0, opt_timeout_ms = 20000;
+static const char *opt_stream = "bench", *opt_op = "PutRecord", *opt_prefix = "bench-s";
+static const char *opt_target = NULL, *opt_body = NULL;
+
+/* ---- connections and slots -------------------------------------------------- */
+typedef struct slot slot_t;
+typedef struct conn conn_t;
+
+struct slot {
+    int idx;
+    conn_t *c;
+    int busy;
+    double t0, wake;
+    int status;
+    buf_t resp;
+    const char *target;
+    const char *body;
+    size_t blen, boff;
+    int32_t sid;
+};
+
+struct conn {
+    int fd;
+    int h2;
+    nghttp2_session *ses;
+    buf_t wbuf; /* h1: bytes still to write */
+    size_t woff;
+    buf_t rbuf;
+    slot_t *cur; /* h1: the slot waiting on this connection */
+    int nbusy;
+    int dead;
+};
+
+typedef struct workload workload_t;
+struct workload {
+    int (*next)(workload_t *w, slot_t *s); /* fills s->target/body/blen; 0 = nothing now */
+    void (*done)(workload_t *w, slot_t *s, double lat);
+    int (*finished)(workload_t *w);
+};
+
+static conn_t *conns;
+static int nconns;
+static slot_t *slots;
+static int nslots;
+static long n_ok, n_err, n_done;
+static char first_err[600];
+
+static int connect_port(int port, int nonblock)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+    if (fd < 0)
+        die("socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void complete(workload_t *w, slot_t *s)
+{
+    double lat = now_s() - s->t0;
+    s->busy = 0;
+    s->c->nbusy--;
+    n_done++;
+    if (s->status == 200)
+        n_ok++;
+    else {
+        n_err++;
+        if (!first_err[0])
+            snprintf(first_err, sizeof first_err, "HTTP %d: %.500s", s->status,
+                     s->resp.p ? s->resp.p : "");
+    }
+    w->done(w, s, lat);
+    s->resp.len = 0;
+}
+
+/* -- HTTP/2 -- */
+static ssize_t h2_read_body(nghttp2_session *ses, int32_t sid, uint8_t *out, size_t len,
+                            uint32_t *flags, nghttp2_data_source *src, void *ud)
+{
+    slot_t *s = src->ptr;
+    size_t n = s->blen - s->boff;
+    if (n > len)
+        n = len;
+    memcpy(out, s->body + s->boff, n);
+    s->boff += n;
+    if (s->boff == s->blen)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+static int h2_on_header(nghttp2_session *ses, const nghttp2_frame *fr, const uint8_t *name,
+                        size_t nlen, const uint8_t *val, size_t vlen, uint8_t flags, void *ud)
+{
+    slot_t *s = nghttp2_session_get_stream_user_data(ses, fr->hd.stream_id);
+    if (s && nlen == 7 && memcmp(name, ":status", 7) == 0)
+        s->status = atoi((const char *)val);
+    return 0;
+}
+static int h2_on_data(nghttp2_session *ses, uint8_t flags, int32_t sid, const uint8_t *d,
+                      size_t len, void *ud)
+{
+    slot_t *s = nghttp2_session_get_stream_user_data(ses, sid);
+    if (s)
+        buf_add(&s->resp, d, len);
+    return 0;
+}
+static workload_t *g_w;
+static int h2_on_close(nghttp2_session *ses, int32_t sid, uint32_t code, void *ud)
+{
+    slot_t *s = nghttp2_session_get_stream_user_data(ses, sid);
+    if (s && s->busy) {
+        if (code != 0 && !s->status)
+            s->status = -1;
+        complete(g_w, s);
+    }
+    return 0;
+}
+
+static void conn_open(conn_t *c, int h2)
+{
+    memset(c, 0, sizeof *c);
+    c->h2 = h2;
+    c->fd = connect_port(opt_port, 1);
+    if (c->fd < 0)
+        die("connect 127.0.0.1:%d: %s", opt_port, strerror(errno));
+    if (h2) {
+        nghttp2_session_callbacks *cb;
+        nghttp2_session_callbacks_new(&cb);
+        nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, h2_on_data);
+        nghttp2_session_callbacks_set_on_stream_close_callback(cb, h2_on_close);
+        nghttp2_session_client_new(&c->ses, cb, c);
+        nghttp2_session_callbacks_del(cb);
+        nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
+                                       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (1u << 31) - 1}};
+        nghttp2_submit_settings(c->ses, NGHTTP2_FLAG_NONE, iv, 2);
+        nghttp2_session_set_local_window_size(c->ses, NGHTTP2_FLAG_NONE, 0, (1 << 30));
+    }
+}
+
+static void issue(slot_t *s, const char *authority)
+{
+    conn_t *c = s->c;
+    s->busy = 1;
+    s->status = 0;
+    s->resp.len = 0;
+    s->boff = 0;
+    s->t0 = now_s();
+    c->nbusy++;
+    char clen[32];
+    snprintf(clen, sizeof clen, "%zu", s->blen);
+    if (c->h2) {
+        char tgt[128];
+        snprintf(tgt, sizeof tgt, "Kinesis_20131202.%s", s->target);
+#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+        nghttp2_nv nva[] = {NV(":method", "POST"),       NV(":scheme", "http"),
+                            NV(":authority", authority), NV(":path", "/"),
+                            NV("content-type", CTYPE),   NV("x-amz-target", tgt),
+                            NV("x-amz-date", AMZDATE),   NV("authorization", AUTH),
+                            NV("content-length", clen)};
+        nghttp2_data_provider prd = {.source.ptr = s, .read_callback = h2_read_body};
+        s->sid = nghttp2_submit_request(c->ses, NULL, nva, sizeof nva / sizeof nva[0], &prd, s);
+        if (s->sid < 0)
+            die("nghttp2_submit_request: %s", nghttp2_strerror(s->sid));
+    } else {
+        c->cur = s;
+        buf_printf(&c->wbuf,
+                   "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: " CTYPE
+                   "\r\nX-Amz-Target: Kinesis_20131202.%s\r\nX-Amz-Date: " AMZDATE
+                   "\r\nAuthorization: " AUTH "\r\nContent-Length: %zu\r\n\r\n",
+                   authority, s->target, s->blen);
+        buf_add(&c->wbuf, s->body, s->blen);
+        ssize_t n = write(c->fd, c->wbuf.p + c->woff, c->wbuf.len - c->woff);
+        if (n > 0) {
+            c->woff += (size_t)n;
+            if (c->woff == c->wbuf.len)
+                c->wbuf.len = c->woff = 0;
+        }
+    }
+}
+
+/* h1: try to parse one response from c->rbuf. 1 = complete, 0 = need more. */
+static int h1_parse(conn_t *c, int eof, int *close_after)
+{
+    char *hend = memmem(c->rbuf.p, c->rbuf.len, "\r\n\r\n", 4);
+    if (!hend)
+        return 0;
+    size_t hlen = (size_t)(hend - c->rbuf.p) + 4;
+    slot_t *s = c->cur;
+    int status = 0, http10 = 0;
+    if (c->rbuf.len >= 12)
+        status = atoi(c->rbuf.p + 9);
+    if (strncmp(c->rbuf.p, "HTTP/1.0", 8) == 0)
+        http10 = 1;
+    long clen = -1;
+    int chunked = 0, closehdr = 0, keepalive = 0;
+    for (char *l = memchr(c->rbuf.p, '\n', hlen); l && l < hend; l = memchr(l + 1, '\n', (size_t)(hend - l))) {
+        char *h = l + 1;
+        if (strncasecmp(h, "content-length:", 15) == 0)
+            clen = strtol(h + 15, NULL, 10);
+        else if (strncasecmp(h, "transfer-encoding:", 18) == 0 && strstr(h, "chunked") &&
+                 strstr(h, "chunked") < hend)
+            chunked = 1;
+        else if (strncasecmp(h, "connection:", 11) == 0) {
+            char *e = memchr(h, '\r', (size_t)(hend - h) + 2);
+            if (e && memmem(h, (size_t)(e - h), "close", 5))
+                closehdr = 1;
+            if (e && memmem(h, (size_t)(e - h), "eep-alive", 9))
+                keepalive = 1;
+        }
+    }
+    *close_after = closehdr || (http10 && !keepalive);
+    if (status == 100) { /* skip interim */
+        buf_consume(&c->rbuf, hlen);
+        return h1_parse(c, eof, close_after);
+    }
+    if (clen >= 0) {
+        if (c->rbuf.len < hlen + (size_t)clen)
+            return 0;
+        if (s) {
+            s->resp.len = 0;
+            buf_add(&s->resp, c->rbuf.p + hlen, (size_t)clen);
+        }
+        buf_consume(&c->rbuf, hlen + (size_t)clen);
+    } else if (chunked) {
+        size_t off = hlen;
+        buf_t body = {0};
+        for (;;) {
+            char *le = memmem(c->rbuf.p + off, c->rbuf.len - off, "\r\n", 2);
+            if (!le) {
+                free(body.p);
+                return 0;
+            }
+            size_t n = strtoul(c->rbuf.p + off, NULL, 16);
+            size_t dstart = (size_t)(le - c->rbuf.p) + 2;
+            if (c->rbuf.len < dstart + n + 2) {
+                free(body.p);
+                return 0;
+            }
+            if (n == 0) { /* no trailers expected */
+                off = dstart + 2;
+                break;
+            }
+            buf_add(&body, c->rbuf.p + dstart, n);
+            off = dstart + n + 2;
+        }
+        if (s) {
+            s->resp.len = 0;
+            if (body.len)
+                buf_add(&s->resp, body.p, body.len);
+        }
+        free(body.p);
+        buf_consume(&c->rbuf, off);
+    } else {
+        if (!eof)
+            return 0;
+        if (s) {
+            s->resp.len = 0;
+            buf_add(&s->resp, c->rbuf.p + hlen, c->rbuf.len - hlen);
+        }
+        c->rbuf.len = 0;
+        *close_after = 1;
+    }
+    if (s)
+        s->status = status;
+    return 1;
+}
+
+static void h1_reconnect(conn_t *c)
+{
+    close(c->fd);
+    c->fd = connect_port(opt_port, 1);
+    if (c->fd < 0)
+        die("reconnect: %s", strerror(errno));
+    c->rbuf.len = 0;
+    c->wbuf.len = 0;
+    c->woff = 0;
+}
+
+static void conn_io(workload_t *w, conn_t *c, short rev)
+{
+    if (c->h2) {
+        if (rev & (POLLIN | POLLHUP | POLLERR)) {
+            uint8_t tmp[1 << 16];
+            for (;;) {
+                ssize_t n = read(c->fd, tmp, sizeof tmp);
+                if (n > 0) {
+                    ssize_t r = nghttp2_session_mem_recv(c->ses, tmp, (size_t)n);
+                    if (r < 0)
+                        die("nghttp2 recv: %s", nghttp2_strerror((int)r));
+                    if (n < (ssize_t)sizeof tmp)
+                        break;
+                } else if (n == 0) {
+                    die("h2 connection closed by server (%s)", first_err);
+                } else if (errno == EAGAIN)
+                    break;
+                else if (errno != EINTR)
+                    die("h2 read: %s", strerror(errno));
+            }
+        }
+        return;
+    }
+    if (rev & POLLOUT && c->woff < c->wbuf.len) {
+        ssize_t n = write(c->fd, c->wbuf.p + c->woff, c->wbuf.len - c->woff);
+        if (n > 0) {
+            c->woff += (size_t)n;
+            if (c->woff == c->wbuf.len)
+                c->wbuf.len = c->woff = 0;
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            die("h1 write: %s", strerror(errno));
+        }
+    }
+    if (rev & (POLLIN | POLLHUP | POLLERR)) {
+        int eof = 0;
+        for (;;) {
+            buf_reserve(&c->rbuf, 1 << 16);
+            ssize_t n = read(c->fd, c->rbuf.p + c->rbuf.len, c->rbuf.cap - c->rbuf.len - 1);
+            if (n > 0) {
+                size_t asked = c->rbuf.cap - c->rbuf.len - 1;
+                c->rbuf.len += (size_t)n;
+                c->rbuf.p[c->rbuf.len] = 0;
+                if ((size_t)n < asked)
+                    break;
+            } else if (n == 0) {
+                eof = 1;
+                break;
+            } else if (errno == EAGAIN)
+                break;
+            else if (errno == EINTR)
+                continue;
+            else {
+                eof = 1;
+                break;
+            }
+        }
+        int close_after = 0;
+        if (c->cur && h1_parse(c, eof, &close_after)) {
+            slot_t *s = c->cur;
+            c->cur = NULL;
+            if (close_after || eof)
+                h1_reconnect(c);
+            complete(w, s);
+        } else if (eof) {
+            if (c->cur)
+                die("h1 connection closed by server mid-response");
+            h1_reconnect(c);
+        }
+    }
+}
+
+/* Runs the workload until it says finished or the deadline passes. */
+static void run(workload_t *w, int h2, int nconn, int nslot, double deadline)
+{
+    g_w = w;
+    nconns = nconn;
+    nslots = nslot;
+    conns = calloc((size_t)nconns, sizeof *conns);
+    slots = calloc((size_t)nslots, sizeof *slots);
+    for (int i = 0; i < nconns; i++)
+        conn_open(&conns[i], h2);
+    for (int i = 0; i < nslots; i++) {
+        slots[i].idx = i;
+        slots[i].c = &conns[i % nconns];
+    }
+    char authority[64];
+    snprintf(authority, sizeof authority, "127.0.0.1:%d", opt_port);
+    struct pollfd *pfd = calloc((size_t)nconns, sizeof *pfd);
+    for (;;) {
+        double t = now_s();
+        if (t >= deadline || w->finished(w))
+            break;
+        int busy = 0;
+        double next_wake = 0;
+        for (int i = 0; i < nslots; i++) {
+            slot_t *s = &slots[i];
+            if (!s->busy && s->wake <= t && !(t >= deadline)) {
+                if (w->next(w, s))
+                    issue(s, authority);
+            }
+            if (s->busy)
+                busy++;
+            else if (s->wake > t && (!next_wake || s->wake < next_wake))
+                next_wake = s->wake;
+        }
+        if (!busy && !next_wake)
+            break; /* nothing left to do */
+        for (int i = 0; i < nconns; i++) {
+            conn_t *c = &conns[i];
+            pfd[i].fd = c->fd;
+            pfd[i].events = POLLIN;
+            if (c->h2) {
+                /* flush what nghttp2 has */
+                if (c->woff == c->wbuf.len)
+                    c->wbuf.len = c->woff = 0;
+                for (;;) { /* gather every pending frame, then one write */
+                    const uint8_t *d;
+                    ssize_t n = nghttp2_session_mem_send(c->ses, &d);
+                    if (n < 0)
+                        die("nghttp2 send: %s", nghttp2_strerror((int)n));
+                    if (n == 0)
+                        break;
+                    buf_add(&c->wbuf, d, (size_t)n);
+                }
+                while (c->woff < c->wbuf.len) {
+                    ssize_t n = write(c->fd, c->wbuf.p + c->woff, c->wbuf.len - c->woff);
+                    if (n > 0)
+                        c->woff += (size_t)n;
+                    else if (n < 0 && (errno == EAGAIN || errno == ENOTCONN))
+                        break;
+                    else if (n < 0 && errno != EINTR)
+                        die("h2 write: %s", strerror(errno));
+                }
+                if (c->woff < c->wbuf.len)
+                    pfd[i].events |= POLLOUT;
+            } else if (c->woff < c->wbuf.len) {
+                pfd[i].events |= POLLOUT;
+            }
+        }
+        int timeout = 100;
+        if (next_wake) {
+            int ms = (int)((next_wake - now_s()) * 1000) + 1;
+            if (ms < timeout)
+                timeout = ms < 0 ? 0 : ms;
+        }
+        int r = poll(pfd, (nfds_t)nconns, timeout);
+        if (r < 0 && errno != EINTR)
+            die("poll: %s", strerror(errno));
+        for (int i = 0; i < nconns && r > 0; i++)
+            if (pfd[i].revents)
+                conn_io(w, &conns[i], pfd[i].revents);
+    }
+    free(pfd);
+}
+
+/* ---- blocking one-shot call (setup) ------------------------------------------ */
+static int call_once(const char *target, const char *body, buf_t *out);
+static int call(const char *target, const char *body, buf_t *out)
+{
+    int st = -1;
+    for (int i = 0; i < 5 && st < 0; i++) {
+        if (i)
+            usleep(100000);
+        st = call_once(target, body, out);
+    }
+    return st;
+}
+static int call_once(const char *target, const char *body, buf_t *out)
+{
+    out->len = 0;
+    int fd = connect_port(opt_port, 0);
+    if (fd < 0)
+        return -1;
+    buf_t req = {0};
+    buf_printf(&req,
+               "POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: " CTYPE
+               "\r\nX-Amz-Target: Kinesis_20131202.%s\r\nX-Amz-Date: " AMZDATE
+               "\r\nAuthorization: " AUTH "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+               opt_port, target, strlen(body), body);
+    size_t off = 0;
+    while (off < req.len) {
+        ssize_t n = write(fd, req.p + off, req.len - off);
+        if (n <= 0) {
+            close(fd);
+            free(req.p);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    free(req.p);
+    conn_t c = {.fd = fd};
+    slot_t s = {0};
+    c.cur = &s;
+    int close_after;
+    for (;;) {
+        buf_reserve(&c.rbuf, 1 << 16);
+        ssize_t n = read(fd, c.rbuf.p + c.rbuf.len, c.rbuf.cap - c.rbuf.len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n > 0) {
+            c.rbuf.len += (size_t)n;
+            c.rbuf.p[c.rbuf.len] = 0;
+        }
+        if (h1_parse(&c, n <= 0, &close_after))
+            break;
+        if (n <= 0) {
+            close(fd);
+            free(c.rbuf.p);
+            return -1;
+        }
+    }
+    close(fd);
+    free(c.rbuf.p);
+    out->len = 0;
+    if (s.resp.len)
+        buf_add(out, s.resp.p, s.resp.len);
+    else
+        buf_add(out, "", 0);
+    free(s.resp.p);
+    return s.status;
+}
+
+/* ---- latencies ------------------------------------------------------------- */
+static float *lats;
+static size_t nlats, caplats;
+static void lat_add(double s)
+{
+    if (nlats == caplats) {
+        caplats = caplats ? caplats * 2 : 1 << 16;
+        lats = realloc(lats, caplats * sizeof *lats);
+    }
+    lats[nlats++] = (float)(s * 1e6);
+}
+static int fcmp(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+static double pct(double p)
+{
+    if (!nlats)
+        return 0;
+    size_t i = (size_t)(p * (double)(nlats - 1) + 0.5);
+    return lats[i];
+}
+
+static void cpu_times(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+    *sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* ---- base64 ----------------------------------------------------------------- */
+static void b64(const uint8_t *in, size_t n, buf_t *out)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    buf_reserve(out, (n + 2) / 3 * 4);
+    char *o = out->p + out->len;
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        *o++ = t[v >> 18];
+        *o++ = t[(v >> 12) & 63];
+        *o++ = t[(v >> 6) & 63];
+        *o++ = t[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+        *o++ = t[v >> 18];
+        *o++ = t[(v >> 12) & 63];
+        *o++ = i + 1 < n ? t[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    out->len = (size_t)(o - out->p);
+    out->p[out->len] = 0;
+}
+
+/* ---- put workload ------------------------------------------------------------ */
+#define NBODIES 64
+typedef struct {
+    workload_t w;
+    buf_t bodies[NBODIES];
+    int per_req;
+    long sent_records, ok_records, failed_records, bytes_ok;
+    long issued_records;
+    unsigned next_body;
+} put_t;
+
+static int put_next(workload_t *w, slot_t *s)
+{
+    put_t *p = (put_t *)w;
+    if (opt_total_records && p->issued_records >= opt_total_records)
+        return 0;
+    buf_t *b = &p->bodies[p->next_body++ % NBODIES];
+    s->target = opt_op;
+    s->body = b->p;
+    s->blen = b->len;
+    p->issued_records += p->per_req;
+    return 1;
+}
+static long json_int_after(const char *body, size_t len, const char *key)
+{
+    const char *k = memmem(body, len, key, strlen(key));
+    if (!k)
+        return -1;
+    k += strlen(key);
+    while (*k == '"' || *k == ':' || *k == ' ')
+        k++;
+    return strtol(k, NULL, 10);
+}
+static void put_done(workload_t *w, slot_t *s, double lat)
+{
+    put_t *p = (put_t *)w;
+    lat_add(lat);
+    if (s->status != 200) {
+        p->failed_records += p->per_req;
+        return;
+    }
+    long failed = 0;
+    if (p->per_req > 1) {
+        failed = json_int_after(s->resp.p, s->resp.len, "\"FailedRecordCount\"");
+        if (failed < 0)
+            failed = p->per_req;
+        if (failed && !first_err[0])
+            snprintf(first_err, sizeof first_err, "PutRecords FailedRecordCount: %.400s", s->resp.p);
+    }
+    p->failed_records += failed;
+    p->ok_records += p->per_req - failed;
+    p->bytes_ok += (p->per_req - failed) * (long)opt_size;
+}
+static int put_finished(workload_t *w)
+{
+    put_t *p = (put_t *)w;
+    return opt_total_records && p->ok_records + p->failed_records >= opt_total_records;
+}
+
+static int cmd_put(void)
+{
+    put_t p = {.w = {put_next, put_done, put_finished}};
+    int multi = strcmp(opt_op, "PutRecords") == 0;
+    p.per_req = multi ? opt_records : 1;
+    uint8_t *data = malloc((size_t)opt_size);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int b = 0; b < NBODIES; b++) {
+        buf_t *o = &p.bodies[b];
+        if (multi)
+            buf_printf(o, "{\"StreamName\":\"%s\",\"Records\":[", opt_stream);
+        for (int r = 0; r < p.per_req; r++) {
+            for (int i = 0; i < opt_size; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                data[i] = (uint8_t)x;
+            }
+            if (multi)
+                buf_printf(o, "%s{\"PartitionKey\":\"pk-%d-%d\",\"Data\":\"", r ? "," : "", b, r);
+            else
+                buf_printf(o, "{\"StreamName\":\"%s\",\"PartitionKey\":\"pk-%d\",\"Data\":\"",
+                           opt_stream, b);
+            b64(data, (size_t)opt_size, o);
+            buf_add(o, multi ? "\"}" : "\"}", 2);
+        }
+        if (multi)
+            buf_add(o, "]}", 2);
+    }
+    int nconn = opt_conns ? opt_conns : (opt_h2 ? 1 : opt_inflight);
+    double u0, s0, u1, s1;
+    cpu_times(&u0, &s0);
+    double t0 = now_s();
+    double secs = opt_total_records ? opt_max_seconds : opt_seconds;
+    run(&p.w, opt_h2, nconn, opt_inflight, t0 + secs);
+    double el = now_s() - t0;
+    cpu_times(&u1, &s1);
+    qsort(lats, nlats, sizeof *lats, fcmp);
+    double cpu = (u1 - u0) + (s1 - s0);
+    printf("{\"requests\":%ld,\"ok\":%ld,\"errors\":%ld,\"elapsed\":%.4f,\"req_per_s\":%.1f,"
+           "\"records_ok\":%ld,\"records_failed\":%ld,\"records_per_s\":%.1f,\"mb_per_s\":%.3f,"
+           "\"p50_us\":%.1f,\"p99_us\":%.1f,\"client_cpu\":%.4f,\"first_error\":",
+           n_done, n_ok, n_err, el, n_ok / el, p.ok_records, p.failed_records, p.ok_records / el,
+           p.bytes_ok / el / 1e6, pct(0.5), pct(0.99), cpu);
+    json_t *e = json_string(first_err);
+    char *es = json_dumps(e, JSON_ENCODE_ANY);
+    printf("%s}\n", es);
+    return n_err && !n_ok ? 1 : 0;
+}
+
+/* ---- drain workload ----------------------------------------------------------- */
+typedef struct {
+    char *iter;
+    char *body;
+    long count;
+    int done;
+    int checked;
+} shard_t;
+typedef struct {
+    workload_t w;
+    shard_t *sh;
+    int nsh;
+    long total;
+    long responses;
+    long empty_polls;
+    int mismatch;
+} drain_t;
+
+static int drain_next(workload_t *w, slot_t *s)
+{
+    drain_t *d = (drain_t *)w;
+    shard_t *sh = &d->sh[s->idx];
+    if (sh->done || !sh->iter)
+        return 0;
+    free(sh->body);
+    size_t n = strlen(sh->iter) + 64;
+    sh->body = malloc(n);
+    snprintf(sh->body, n, "{\"ShardIterator\":\"%s\",\"Limit\":%ld}", sh->iter, opt_limit);
+    s->target = "GetRecords";
+    s->body = sh->body;
+    s->blen = strlen(sh->body);
+    return 1;
+}
+static long count_records(const char *p, size_t len)
+{
+    long n = 0;
+    const char *end = p + len;
+    while ((p = memmem(p, (size_t)(end - p), "\"SequenceNumber\"", 16))) {
+        n++;
+        p += 16;
+    }
+    return n;
+}
+static char *find_next_iter(const char *p, size_t len)
+{
+    const char *k = memmem(p, len, "\"NextShardIterator\"", 19);
+    if (!k)
+        return NULL;
+    k += 19;
+    while (*k == ' ' || *k == ':')
+        k++;
+    if (*k != '"')
+        return NULL;
+    k++;
+    const char *e = k;
+    while (*e && *e != '"')
+        e += (*e == '\\' && e[1]) ? 2 : 1;
+    if (!*e)
+        return NULL;
+    return strndup(k, (size_t)(e - k));
+}
+static void drain_done(workload_t *w, slot_t *s, double lat)
+{
+    drain_t *d = (drain_t *)w;
+    shard_t *sh = &d->sh[s->idx];
+    d->responses++;
+    lat_add(lat);
+    if (s->status != 200) {
+        /* throttling peers: back off a little and retry the same iterator */
+        s->wake = now_s() + 0.05;
+        return;
+    }
+    long n = count_records(s->resp.p, s->resp.len);
+    if (!sh->checked && n > 0) {
+        sh->checked = 1;
+        json_error_t je;
+        json_t *j = json_loadb(s->resp.p, s->resp.len, 0, &je);
+        json_t *recs = j ? json_object_get(j, "Records") : NULL;
+        if (!recs || (long)json_array_size(recs) != n) {
+            d->mismatch = 1;
+            fprintf(stderr, "kload: scan count %ld != jansson count %zu\n", n,
+                    recs ? json_array_size(recs) : 0);
+        }
+        json_decref(j);
+    }
+    sh->count += n;
+    d->total += n;
+    char *it = find_next_iter(s->resp.p, s->resp.len);
+    long behind = json_int_after(s->resp.p, s->resp.len, "\"MillisBehindLatest\"");
+    free(sh->iter);
+    sh->iter = it;
+    if (!it)
+        sh->done = 1;
+    else if (n == 0) {
+        d->empty_polls++;
+        if (!opt_follow && behind <= 0 && (!opt_expect || d->total >= opt_expect))
+            sh->done = 1;
+        else
+            s->wake = now_s() + (opt_follow ? 0.002 : 0.0005);
+    }
+}
+static int drain_finished(workload_t *w)
+{
+    drain_t *d = (drain_t *)w;
+    if (opt_follow)
+        return 0;
+    if (opt_expect && d->total >= opt_expect)
+        return 1;
+    for (int i = 0; i < d->nsh; i++)
+        if (!d->sh[i].done)
+            return 0;
+    return 1;
+}
+
+static int cmd_drain(void)
+{
+    drain_t d = {.w = {drain_next, drain_done, drain_finished}};
+    buf_t out = {0};
+    char body[512];
+    snprintf(body, sizeof body, "{\"StreamName\":\"%s\"}", opt_stream);
+    int st = call("ListShards", body, &out);
+    if (st != 200)
+        die("ListShards: %d %s", st, out.p);
+    json_error_t je;
+    json_t *j = json_loads(out.p, 0, &je);
+    json_t *arr = json_object_get(j, "Shards");
+    d.nsh = (int)json_array_size(arr);
+    if (!d.nsh)
+        die("no shards: %s", out.p);
+    d.sh = calloc((size_t)d.nsh, sizeof *d.sh);
+    for (int i = 0; i < d.nsh; i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(arr, (size_t)i), "ShardId"));
+        snprintf(body, sizeof body,
+                 "{\"StreamName\":\"%s\",\"ShardId\":\"%s\",\"ShardIteratorType\":\"TRIM_HORIZON\"}",
+                 opt_stream, id);
+        st = call("GetShardIterator", body, &out);
+        if (st != 200)
+            die("GetShardIterator: %d %s", st, out.p);
+        json_t *g = json_loads(out.p, 0, &je);
+        /* keep iterators in their JSON-escaped form, as the byte scan sees them */
+        char *esc = json_dumps(json_object_get(g, "ShardIterator"), JSON_ENCODE_ANY);
+        if (!esc || esc[0] != '"')
+            die("GetShardIterator: no iterator in %s", out.p);
+        esc[strlen(esc) - 1] = 0;
+        d.sh[i].iter = strdup(esc + 1);
+        free(esc);
+        json_decref(g);
+    }
+    json_decref(j);
+    double u0, s0, u1, s1;
+    cpu_times(&u0, &s0);
+    double t0 = now_s();
+    int nconn = opt_h2 ? 1 : d.nsh;
+    run(&d.w, opt_h2, nconn, d.nsh, t0 + (opt_follow ? opt_seconds : opt_max_seconds));
+    double el = now_s() - t0;
+    cpu_times(&u1, &s1);
+    qsort(lats, nlats, sizeof *lats, fcmp);
+    printf("{\"records\":%ld,\"shards\":%d,\"responses\":%ld,\"empty_polls\":%ld,\"errors\":%ld,"
+           "\"elapsed\":%.4f,\"records_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+           "\"client_cpu\":%.4f,\"scan_check\":%s,\"complete\":%s,\"first_error\":",
+           d.total, d.nsh, d.responses, d.empty_polls, n_err, el, d.total / el, pct(0.5),
+           pct(0.99), (u1 - u0) + (s1 - s0), d.mismatch ? "false" : "true",
+           (!opt_expect || d.total >= opt_expect) ? "true" : "false");
+    json_t *e = json_string(first_err);
+    char *es = json_dumps(e, JSON_ENCODE_ANY);
+    printf("%s}\n", es);
+    return d.mismatch ? 1 : 0;
+}
+
+/* ---- create workload ------------------------------------------------------------ */
+typedef struct {
+    workload_t w;
+    long issued, done_ok, done_err;
+    char bodies[1024][256];
+} create_t;
+static int create_next(workload_t *w, slot_t *s)
+{
+    create_t *c = (create_t *)w;
+    if (c->issued >= opt_count)
+        return 0;
+    char *b = c->bodies[s->idx % 1024];
+    snprintf(b, 256, "{\"StreamName\":\"%s-%ld\",\"ShardCount\":%ld}", opt_prefix, c->issued,
+             opt_shards);
+    c->issued++;
+    s->target = "CreateStream";
+    s->body = b;
+    s->blen = strlen(b);
+    return 1;
+}
+static void create_done(workload_t *w, slot_t *s, double lat)
+{
+    create_t *c = (create_t *)w;
+    if (s->status == 200)
+        c->done_ok++;
+    else
+        c->done_err++;
+}
+static int create_finished(workload_t *w)
+{
+    create_t *c = (create_t *)w;
+    return c->done_ok + c->done_err >= opt_count;
+}
+static int cmd_create(void)
+{
+    static create_t c = {.w = {create_next, create_done, create_finished}};
+    if (opt_inflight > 1024)
+        opt_inflight = 1024;
+    double t0 = now_s();
+    run(&c.w, 0, opt_inflight, opt_inflight, t0 + opt_max_seconds);
+    double el = now_s() - t0;
+    printf("{\"created\":%ld,\"errors\":%ld,\"elapsed\":%.4f,\"first_error\":", c.done_ok,
+           c.done_err, el);
+    json_t *e = json_string(first_err);
+    printf("%s}\n", json_dumps(e, JSON_ENCODE_ANY));
+    return c.done_err ? 1 : 0;
+}
+
+/* ---- startup ------------------------------------------------------------------- */
+static int cmd_startup(char **argv)
+{
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int dn = open("/dev/null", O_WRONLY);
+        dup2(dn, 1);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    buf_t out = {0};
+    double ms = -1;
+    int st = 0;
+    while ((now_s() - t0) * 1000 < opt_timeout_ms) {
+        st = call_once("ListStreams", "{}", &out);
+        if (st == 200) {
+            ms = (now_s() - t0) * 1000;
+            break;
+        }
+        int wst;
+        if (waitpid(pid, &wst, WNOHANG) == pid)
+            die("server exited before answering");
+        usleep(200);
+    }
+    kill(pid, SIGTERM);
+    int wst;
+    for (int i = 0; i < 500; i++) {
+        if (waitpid(pid, &wst, WNOHANG) == pid)
+            break;
+        usleep(10000);
+        if (i == 499) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &wst, 0);
+        }
+    }
+    printf("{\"startup_ms\":%.2f,\"status\":%d}\n", ms, st);
+    return ms < 0;
+}
+
+static int cmd_call(void)
+{
+    buf_t out = {0};
+    int st = call(opt_target, opt_body ? opt_body : "{}", &out);
+    printf("%d %s\n", st, out.p ? out.p : "");
+    return st == 200 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2)
+        die("usage: kload put|drain|create|call|startup [options]");
+    const char *cmd = argv[1];
+    int i = 2;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define O(name) (strcmp(a, name) == 0 && v && ++i)
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else if (O("--port"))
+            opt_port = atoi(v);
+        else if (O("--proto"))
+            opt_h2 = strcmp(v, "h2") == 0;
+        else if (O("--inflight"))
+            opt_inflight = atoi(v);
+        else if (O("--conns"))
+            opt_conns = atoi(v);
+        else if (O("--records"))
+            opt_records = atoi(v);
+        else if (O("--size"))
+            opt_size = atoi(v);
+        else if (O("--seconds"))
+            opt_seconds = atof(v);
+        else if (O("--max-seconds"))
+            opt_max_seconds = atof(v);
+        else if (O("--total-records"))
+            opt_total_records = atol(v);
+        else if (O("--expect"))
+            opt_expect = atol(v);
+        else if (O("--limit"))
+            opt_limit = atol(v);
+        else if (O("--count"))
+            opt_count = atol(v);
+        else if (O("--shards"))
+            opt_shards = atol(v);
+        else if (O("--stream"))
+            opt_stream = v;
+        else if (O("--op"))
+            opt_op = v;
+        else if (O("--prefix"))
+            opt_prefix = v;
+        else if (O("--target"))
+            opt_target = v;
+        else if (O("--body"))
+            opt_body = v;
+        else if (O("--timeout-ms"))
+            opt_timeout_ms = atoi(v);
+        else if (strcmp(a, "--follow") == 0)
+            opt_follow = 1;
+        else
+            die("unknown option %s", a);
+    }
+    if (!opt_port)
+        die("--port is required");
+    if (strcmp(cmd, "put") == 0)
+        return cmd_put();
+    if (strcmp(cmd, "drain") == 0)
+        return cmd_drain();
+    if (strcmp(cmd, "create") == 0)
+        return cmd_create();
+    if (strcmp(cmd, "call") == 0)
+        return cmd_call();
+    if (strcmp(cmd, "startup") == 0) {
+        if (i >= argc)
+            die("startup needs -- CMD");
+        return cmd_startup(argv + i);
+    }
+    die("unknown command %s", cmd);
+}

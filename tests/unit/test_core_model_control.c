@@ -1,0 +1,138 @@
+/* test_core_model_control.c: the registry's control-plane state: retention
+ * cutoffs (the floor left by a retention increase), rn_shard_expired, tag
+ * sets, persistence of every new stream field and of account settings
+ * through a reopen of the registry on a memory store, and rn_shard_log
+ * applying the retention to the log. */
+#include "core/model.h"
+#include "core/errors.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "tap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HOUR 3600000LL
+
+static void wake(void *ud)
+{
+    (void)ud;
+}
+
+static void test_retention(void)
+{
+    rn_stream_t s;
+    memset(&s, 0, sizeof s);
+    s.retention_hours = 24;
+    int64_t now = 1000 * HOUR;
+    CHECK_EQ_INT(rn_stream_trim_cutoff(&s, now), now - 24 * HOUR);
+    rn_stream_set_retention(&s, 48, now); /* growing: the old cutoff becomes the floor */
+    CHECK_EQ_INT(s.retention_hours, 48);
+    CHECK_EQ_INT(rn_stream_trim_cutoff(&s, now), now - 24 * HOUR);
+    CHECK_EQ_INT(rn_stream_trim_cutoff(&s, now + 10 * HOUR), now - 24 * HOUR);
+    CHECK_EQ_INT(rn_stream_trim_cutoff(&s, now + 30 * HOUR), now - 18 * HOUR);
+    rn_stream_set_retention(&s, 24, now + 30 * HOUR); /* shrinking: the cutoff jumps forward */
+    CHECK_EQ_INT(rn_stream_trim_cutoff(&s, now + 30 * HOUR), now + 6 * HOUR);
+
+    rn_shard_t sh;
+    memset(&sh, 0, sizeof sh);
+    CHECK_EQ_INT(rn_shard_expired(&s, &sh, now + 100 * HOUR), 0); /* open: never */
+    sh.closed_ms = now;
+    CHECK_EQ_INT(rn_shard_expired(&s, &sh, now + 24 * HOUR), 0);
+    CHECK_EQ_INT(rn_shard_expired(&s, &sh, now + 24 * HOUR + 1), 1);
+}
+
+static void test_tagset(void)
+{
+    rn_tagset_t t = {0};
+    CHECK_EQ_INT(rn_tagset_put(&t, "m", "1"), 0);
+    CHECK_EQ_INT(rn_tagset_put(&t, "a", "2"), 0);
+    CHECK_EQ_INT(rn_tagset_put(&t, "z", "3"), 0);
+    CHECK_EQ_INT(rn_tagset_put(&t, "m", "4"), 0);
+    CHECK_EQ_INT(t.n, 3);
+    CHECK_EQ_STR(t.v[0].key, "a");
+    CHECK_EQ_STR(t.v[1].value, "4");
+    CHECK_EQ_STR(t.v[2].key, "z");
+    rn_tagset_t u;
+    CHECK_EQ_INT(rn_tagset_clone(&t, &u), 0);
+    rn_tagset_del(&u, "a");
+    rn_tagset_del(&u, "nope");
+    CHECK_EQ_INT(u.n, 2);
+    CHECK_EQ_INT(t.n, 3);
+    CHECK(rn_tagset_find(&u, "a") == NULL);
+    CHECK_EQ_STR(rn_tagset_find(&u, "z")->value, "3");
+    rn_tagset_dispose(&u);
+    rn_tagset_dispose(&t);
+    CHECK_EQ_INT(t.n, 0);
+}
+
+static void test_persistence(void)
+{
+    rn_store_config_t scfg = {.in_memory = 1, .fsync_mode = RN_FSYNC_NEVER, .wake = wake};
+    rn_store_t *st;
+    const char *err;
+    CHECK_EQ_INT(rn_store_open(&st, &scfg, &err), 0);
+    rn_registry_config_t rcfg = {0};
+    rn_registry_t *r;
+    CHECK_EQ_INT(rn_registry_open(&r, st, &rcfg), 0);
+    int64_t now = rn_now_ms();
+    rn_stream_t *s;
+    CHECK_EQ_INT(rn_registry_create(r, "111111111111", "eu-west-1", "s", 1, 1, now, &s), 0);
+    rn_stream_set_retention(s, 48, now);
+    s->metrics = 0x5;
+    s->distribution_auto = 1;
+    s->warm_mibps = 77;
+    s->policy = strdup("{\"Version\":\"1\"}");
+    rn_tagset_t next = {0};
+    CHECK_EQ_INT(rn_tagset_put(&next, "k", "v"), 0);
+    CHECK_EQ_INT(rn_registry_save_tags(r, s, &next), 0);
+    rn_account_settings_t as = {RN_COMMITMENT_ENABLED_UNTIL_EARLIEST_ALLOWED_END, now - 10, now + 1000, now + 1000};
+    CHECK_EQ_INT(rn_account_settings_put(r, "111111111111", "eu-west-1", &as), 0);
+
+    /* A record older than the retention is trimmed by rn_shard_log. */
+    rn_log_t *l;
+    CHECK_EQ_INT(rn_log_open(st, s->id, 0, &s->shards[0].log), 0);
+    l = s->shards[0].log;
+    uint8_t d = 1;
+    rn_record_in_t rec = {.pk = &d, .pk_len = 1, .data = &d, .data_len = 1};
+    uint64_t first;
+    CHECK_EQ_INT(rn_log_append(l, &rec, 1, now - 50 * HOUR, &first), 0);
+    CHECK_EQ_INT(rn_log_append(l, &rec, 1, now - 1 * HOUR, &first), 0);
+    CHECK_EQ_INT(rn_shard_log(r, s, &s->shards[0], &l), 0);
+    CHECK_EQ_INT(rn_log_first(l), 2);
+
+    rn_registry_close(r);
+    CHECK_EQ_INT(rn_registry_open(&r, st, &rcfg), 0);
+    s = rn_registry_find(r, "111111111111", "eu-west-1", "s");
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_EQ_INT(s->retention_hours, 48);
+        CHECK(s->trim_floor_ms > 0);
+        CHECK_EQ_INT(s->metrics, 0x5);
+        CHECK_EQ_INT(s->distribution_auto, 1);
+        CHECK_EQ_INT(s->warm_mibps, 77);
+        CHECK_EQ_STR(s->policy, "{\"Version\":\"1\"}");
+        CHECK_EQ_INT(s->tags.n, 1);
+        if (s->tags.n)
+            CHECK_EQ_STR(s->tags.v[0].key, "k");
+    }
+    rn_account_settings_t got;
+    CHECK_EQ_INT(rn_account_settings_get(r, "111111111111", "eu-west-1", now, &got), 0);
+    CHECK_EQ_INT(got.status, RN_COMMITMENT_ENABLED_UNTIL_EARLIEST_ALLOWED_END);
+    CHECK_EQ_INT(rn_account_settings_get(r, "111111111111", "eu-west-1", now + 2000, &got), 0);
+    CHECK_EQ_INT(got.status, RN_COMMITMENT_DISABLED);
+    CHECK_EQ_INT(got.ended_ms, now + 1000);
+    CHECK_EQ_INT(rn_account_settings_get(r, "222222222222", "eu-west-1", now, &got), 0);
+    CHECK_EQ_INT(got.status, RN_COMMITMENT_DISABLED);
+    CHECK_EQ_INT(got.started_ms, 0);
+    rn_registry_close(r);
+    rn_store_close(st);
+}
+
+int main(void)
+{
+    test_retention();
+    test_tagset();
+    test_persistence();
+    return rn_test_done("test_core_model_control");
+}
