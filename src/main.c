@@ -4,6 +4,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,9 @@
 #include "api/api.h"
 #include "core/errors.h"
 #include "core/model.h"
+#include "core/recordcrypt.h"
 #include "net/http.h"
+#include "net/tls.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -28,12 +31,21 @@ typedef struct config {
     long delete_delay_ms;
     long update_delay_ms;
     long shard_limit;
+    long consumer_delay_ms;      /* --consumer-delay: CREATING -> ACTIVE */
+    long subscription_lifetime_ms; /* --subscription-lifetime (default 5 min) */
     const char *log_level;
     int test_clock;
+    const char *tls_cert;    /* --tls-cert, --tls-key, --tls-self-signed, --tls-listen */
+    const char *tls_key;
+    const char *tls_listen;
+    int tls_self_signed;
+    int enforce_limits;
+    const char *master_key_file; /* wraps the streams' data keys (recordcrypt.h) */
 } config_t;
 
 static const char usage[] =
     "usage: runnel serve [options]\n"
+    "       runnel cert [--out-cert FILE] [--out-key FILE] [--days N]\n"
     "       runnel --help | --version\n"
     "\n"
     "runnel serves the Amazon Kinesis Data Streams API (AWS JSON 1.1 over HTTP/1.1 and\n"
@@ -51,8 +63,20 @@ static const char usage[] =
     "  --delete-stream-delay MS     time a stream stays DELETING (default 0)\n"
     "  --update-stream-delay MS     time a changing stream stays UPDATING (default 0)\n"
     "  --shard-limit N              open shards per account and region (default 500)\n"
+    "  --consumer-delay MS          time a new consumer stays CREATING (default 0)\n"
+    "  --subscription-lifetime MS   how long a SubscribeToShard stream lasts (default 300000)\n"
     "  --log-level debug|info|warn|error (default info)\n"
-    "  --enable-test-clock          tests only: honour x-runnel-test-clock-offset-ms\n";
+    "  --master-key-file FILE       wrap encrypted streams' data keys under SHA-256(FILE)\n"
+    "  --enforce-limits             throttle as AWS does: per-shard rates, control-plane TPS,\n"
+    "                               on-demand stream count (default off)\n"
+    "  --enable-test-clock          tests only: honour x-runnel-test-clock-offset-ms\n"
+    "  --tls-cert FILE              PEM certificate (chain): serve TLS too, on the same port\n"
+    "  --tls-key FILE               PEM private key for --tls-cert (default: the cert file)\n"
+    "  --tls-self-signed            make a development certificate in memory at start-up\n"
+    "  --tls-listen HOST:PORT       also serve TLS only on this address\n"
+    "\n"
+    "runnel cert writes a development certificate (EC P-256, for localhost, 127.0.0.1, ::1;\n"
+    "default runnel-cert.pem and runnel-key.pem, 365 days) for --tls-cert and for clients to trust.\n";
 
 /* ---- option parsing -------------------------------------------------------- */
 
@@ -83,6 +107,16 @@ static int set_option(config_t *c, const char *name, const char *val)
         c->in_memory = val ? parse_bool(val) : 1;
     } else if (strcmp(name, "enable-test-clock") == 0) {
         c->test_clock = val ? parse_bool(val) : 1;
+    } else if (strcmp(name, "tls-self-signed") == 0) {
+        c->tls_self_signed = val ? parse_bool(val) : 1;
+    } else if (strcmp(name, "tls-cert") == 0) {
+        c->tls_cert = val;
+    } else if (strcmp(name, "tls-key") == 0) {
+        c->tls_key = val;
+    } else if (strcmp(name, "tls-listen") == 0) {
+        c->tls_listen = val;
+    } else if (strcmp(name, "enforce-limits") == 0) {
+        c->enforce_limits = val ? parse_bool(val) : 1;
     } else if (strcmp(name, "fsync") == 0) {
         long ms;
         if (strcmp(val, "always") == 0)
@@ -120,6 +154,18 @@ static int set_option(config_t *c, const char *name, const char *val)
             c->update_delay_ms = v;
         else
             c->shard_limit = v;
+    } else if (strcmp(name, "consumer-delay") == 0 || strcmp(name, "subscription-lifetime") == 0) {
+        long v;
+        if (parse_long(val, &v) != 0) {
+            fprintf(stderr, "runnel: --%s needs a non-negative integer, not '%s'\n", name, val);
+            return -1;
+        }
+        if (name[0] == 'c')
+            c->consumer_delay_ms = v;
+        else
+            c->subscription_lifetime_ms = v;
+    } else if (strcmp(name, "master-key-file") == 0) {
+        c->master_key_file = val;
     } else if (strcmp(name, "log-level") == 0) {
         if (rn_log_level_parse(val) < 0) {
             fprintf(stderr, "runnel: --log-level must be debug, info, warn or error\n");
@@ -135,8 +181,11 @@ static int set_option(config_t *c, const char *name, const char *val)
 
 static const char *const option_names[] = {"listen", "data-dir", "in-memory", "fsync", "region",
                                            "account-id", "create-stream-delay", "delete-stream-delay",
-                                           "update-stream-delay",
-                                           "shard-limit", "log-level"};
+                                           "update-stream-delay", "consumer-delay",
+                                           "subscription-lifetime",
+                                           "shard-limit", "log-level", "enforce-limits",
+                                           "master-key-file",
+                                           "tls-cert", "tls-key", "tls-self-signed", "tls-listen"};
 
 /* Environment first, then the command line (which wins). */
 static int load_config(config_t *c, int argc, char **argv)
@@ -166,7 +215,8 @@ static int load_config(config_t *c, int argc, char **argv)
             val = eq + 1;
         } else {
             snprintf(name, sizeof name, "%s", a);
-            if (strcmp(name, "in-memory") == 0 || strcmp(name, "enable-test-clock") == 0) {
+            if (strcmp(name, "in-memory") == 0 || strcmp(name, "tls-self-signed") == 0 || strcmp(name, "enable-test-clock") == 0 ||
+                strcmp(name, "enforce-limits") == 0) {
                 val = NULL;
             } else {
                 if (i + 1 >= argc) {
@@ -226,6 +276,7 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
         return;
     s->stopping = 1;
     rn_info("signal %d: stopping", (int)sig);
+    rn_api_shutdown(s->api); /* end every SubscribeToShard stream */
     rn_http_server_shutdown(s->http);
     on_drain(-1, 0, s);
 }
@@ -238,6 +289,11 @@ static int serve(const config_t *c)
     const char *errmsg = NULL;
 
     signal(SIGPIPE, SIG_IGN);
+    /* GetRecords answers run to several MiB: let glibc keep up to 16 MiB of
+     * freed memory rather than unmapping and faulting it in again on every
+     * request (docs/performance.md); a bounded cache, not growth. */
+    mallopt(M_MMAP_THRESHOLD, 16 << 20);
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
     if (evthread_use_pthreads() != 0) {
         fprintf(stderr, "runnel: libevent has no thread support\n");
         return 1;
@@ -267,16 +323,33 @@ static int serve(const config_t *c)
         .update_delay_ms = c->update_delay_ms,
         .shard_limit = (int)c->shard_limit,
     };
+    uint8_t master_key[32];
+    if (c->master_key_file) {
+        err = rn_master_key_load(c->master_key_file, master_key);
+        if (err) {
+            fprintf(stderr, "runnel: cannot read --master-key-file %s: %s\n", c->master_key_file,
+                    err == RN_EINVAL ? "empty or larger than 1 MiB" : rn_strerror(err));
+            goto out;
+        }
+        rcfg.master_key = master_key;
+    }
     err = rn_registry_open(&s.reg, s.store, &rcfg);
     if (err) {
         fprintf(stderr, "runnel: cannot load the metadata: %s\n", rn_strerror(err));
         goto out;
     }
     rn_api_config_t acfg = {.default_region = c->region, .account_id = c->account_id,
-                            .enable_test_clock = c->test_clock};
+                            .enable_test_clock = c->test_clock,
+                            .enforce_limits = c->enforce_limits, .base = s.base,
+                            .consumer_delay_ms = c->consumer_delay_ms,
+                            .subscription_lifetime_ms = c->subscription_lifetime_ms};
     if (rn_api_create(&s.api, s.reg, &acfg) != 0)
         goto out;
-    rn_http_config_t hcfg = {.listen = c->listen, .handler = rn_api_handle, .handler_ud = s.api};
+    int tls_port = 0;
+    rn_http_config_t hcfg = {.listen = c->listen, .handler = rn_api_handle, .handler_ud = s.api,
+                             .tls_cert_file = c->tls_cert, .tls_key_file = c->tls_key,
+                             .tls_self_signed = c->tls_self_signed, .tls_listen = c->tls_listen,
+                             .tls_bound_port = &tls_port};
     int port = 0;
     err = rn_http_server_create(&s.http, s.base, &hcfg, &port, &errmsg);
     if (err) {
@@ -294,7 +367,21 @@ static int serve(const config_t *c)
     char *colon = strrchr(host, ':');
     if (colon)
         *colon = 0;
-    printf("runnel %s listening on http://%s:%d (%s, fsync %s)\n", RUNNEL_VERSION, host, port,
+    /* With TLS: "... on http://H:P and https://H:P[ and https://H2:P2] (...)"; the
+     * http:// URL stays first (launchers parse it). */
+    char tls_urls[600] = "";
+    if (c->tls_cert || c->tls_self_signed) {
+        int k = snprintf(tls_urls, sizeof tls_urls, " and https://%s:%d", host, port);
+        if (c->tls_listen && k > 0 && (size_t)k < sizeof tls_urls) {
+            char th[256];
+            snprintf(th, sizeof th, "%s", c->tls_listen);
+            char *tc = strrchr(th, ':');
+            if (tc)
+                *tc = 0;
+            snprintf(tls_urls + k, sizeof tls_urls - (size_t)k, " and https://%s:%d", th, tls_port);
+        }
+    }
+    printf("runnel %s listening on http://%s:%d%s (%s, fsync %s)\n", RUNNEL_VERSION, host, port, tls_urls,
            c->in_memory ? "in memory" : c->data_dir,
            c->fsync_mode == RN_FSYNC_ALWAYS ? "always" : c->fsync_mode == RN_FSYNC_NEVER ? "never" : "interval");
     fflush(stdout);
@@ -324,6 +411,56 @@ out:
     return rc;
 }
 
+/* runnel cert [--out-cert FILE] [--out-key FILE] [--days N] */
+static int cert_command(int argc, char **argv)
+{
+    const char *cert = "runnel-cert.pem", *key = "runnel-key.pem";
+    long days = 365;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq = strchr(a, '=');
+        char name[32];
+        const char *val;
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "runnel: unexpected argument '%s'\n%s", a, usage);
+            return 2;
+        }
+        if (eq) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a - 2), a + 2);
+            val = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a + 2);
+            if (i + 1 >= argc) {
+                fprintf(stderr, "runnel: --%s needs a value\n", name);
+                return 2;
+            }
+            val = argv[++i];
+        }
+        if (strcmp(name, "out-cert") == 0) {
+            cert = val;
+        } else if (strcmp(name, "out-key") == 0) {
+            key = val;
+        } else if (strcmp(name, "days") == 0) {
+            if (parse_long(val, &days) != 0 || days < 1 || days > 36500) {
+                fprintf(stderr, "runnel: --days must be 1 to 36500, not '%s'\n", val);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "runnel: unknown option --%s\n%s", name, usage);
+            return 2;
+        }
+    }
+    const char *errmsg = NULL;
+    errno = 0;
+    if (rn_tls_dev_cert_write((int)days, cert, key, &errmsg) != 0) {
+        fprintf(stderr, "runnel: cert: %s (%s, %s): %s\n", errmsg, cert, key, strerror(errno));
+        return 1;
+    }
+    printf("runnel: wrote %s and %s (EC P-256, localhost, 127.0.0.1, ::1; %ld days)\n", cert, key,
+           days);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
@@ -335,6 +472,8 @@ int main(int argc, char **argv)
         printf("runnel %s\n", RUNNEL_VERSION);
         return 0;
     }
+    if (strcmp(argv[1], "cert") == 0)
+        return cert_command(argc - 2, argv + 2);
     if (strcmp(argv[1], "serve") != 0) {
         fprintf(stderr, "runnel: unknown command '%s'\n%s", argv[1], usage);
         return 2;

@@ -13,6 +13,7 @@
  *   5. decoding and model validation (wire), then the handler.
  */
 #include "api/api_int.h"
+#include "api/limits.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -58,6 +59,13 @@ static const rn_op_fn handlers[RN_OP_COUNT] = {
     [RN_OP_PutResourcePolicy] = rn_op_PutResourcePolicy,
     [RN_OP_GetResourcePolicy] = rn_op_GetResourcePolicy,
     [RN_OP_DeleteResourcePolicy] = rn_op_DeleteResourcePolicy,
+    [RN_OP_StartStreamEncryption] = rn_op_StartStreamEncryption,
+    [RN_OP_StopStreamEncryption] = rn_op_StopStreamEncryption,
+    [RN_OP_RegisterStreamConsumer] = rn_op_RegisterStreamConsumer,
+    [RN_OP_DeregisterStreamConsumer] = rn_op_DeregisterStreamConsumer,
+    [RN_OP_DescribeStreamConsumer] = rn_op_DescribeStreamConsumer,
+    [RN_OP_ListStreamConsumers] = rn_op_ListStreamConsumers,
+    [RN_OP_SubscribeToShard] = rn_op_SubscribeToShard,
 };
 
 int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg)
@@ -71,12 +79,29 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
     snprintf(api->account_id, sizeof api->account_id, "%s",
              cfg->account_id ? cfg->account_id : "000000000000");
     api->test_clock = cfg->enable_test_clock;
+    api->base = cfg->base;
+    api->consumer_delay_ms = cfg->consumer_delay_ms > 0 ? cfg->consumer_delay_ms : 0;
+    api->sub_lifetime_ms = cfg->subscription_lifetime_ms > 0 ? cfg->subscription_lifetime_ms : 300000;
+    if (cfg->enforce_limits && rn_limits_create(&api->limits) != 0) {
+        free(api);
+        return RN_ENOMEM;
+    }
     *out = api;
     return 0;
 }
 
+void rn_api_shutdown(rn_api_t *api)
+{
+    rn_subs_end_all(api);
+}
+
 void rn_api_destroy(rn_api_t *api)
 {
+    if (api) {
+        rn_subs_end_all(api);
+        rn_consumers_free(api);
+        rn_limits_destroy(api->limits);
+    }
     free(api);
 }
 
@@ -122,7 +147,7 @@ void rn_call_reply(rn_call_t *c, json_t *out)
 {
     rn_buf_t b;
     rn_buf_init(&b, 0);
-    int rc = out ? rn_wire_encode(c->proto, out, &b) : 0;
+    int rc = out ? rn_wire_encode_op(c->op, c->proto, out, &b) : 0;
     json_decref(out);
     if (rc) {
         rn_buf_dispose(&b);
@@ -138,9 +163,27 @@ void rn_call_reply(rn_call_t *c, json_t *out)
 
 void rn_call_reply_raw(rn_call_t *c, rn_buf_t *body)
 {
+    if (c->proto == RN_PROTO_CBOR) { /* handlers render JSON text: transcode it */
+        rn_buf_t cb;
+        rn_buf_init(&cb, 0);
+        int rc = rn_wire_transcode_json_to_cbor(c->op, body->data, body->len, &cb);
+        rn_buf_dispose(body);
+        if (rc) {
+            rn_buf_dispose(&cb);
+            rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+            rn_call_fail(c);
+            return;
+        }
+        *body = cb;
+    }
     size_t len;
     uint8_t *p = rn_buf_steal(body, &len);
     rn_http_respond(c->ex, 200, rn_wire_content_type(c->proto), NULL, 0, p, len);
+    call_free(c);
+}
+
+void rn_call_detach(rn_call_t *c)
+{
     call_free(c);
 }
 
@@ -360,9 +403,15 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         return;
     }
     rn_registry_tick(api->reg, c->now_ms);
+    if (api->limits && rn_limits_control(c) != 0) { /* --enforce-limits: control-plane rates */
+        rn_call_fail(c);
+        return;
+    }
     int rc = fn(c);
     if (rc < 0)
         rn_call_fail(c);
+    if (op == RN_OP_SplitShard || op == RN_OP_MergeShards || op == RN_OP_UpdateShardCount)
+        rn_subs_poke(api); /* a closed shard's subscribers send its end (no append wakes them) */
 }
 
 /* ---- input helpers ------------------------------------------------------------- */

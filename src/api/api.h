@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+struct event_base;
+
 #include "core/model.h"
 #include "net/http.h"
 
@@ -15,6 +17,10 @@ typedef struct rn_api_config {
     const char *default_region; /* when the request names none */
     const char *account_id;     /* 12 digits */
     int enable_test_clock;      /* honour x-runnel-test-clock-offset-ms (tests only) */
+    int enforce_limits;         /* --enforce-limits: throttle as AWS does (api/limits.h) */
+    struct event_base *base;    /* for SubscribeToShard's timers and wake-ups */
+    long consumer_delay_ms;     /* how long a new consumer stays CREATING (and DELETING) */
+    long subscription_lifetime_ms; /* 0: 5 minutes */
 } rn_api_config_t;
 
 int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg);
@@ -25,5 +31,8 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
 
 /* Requests still waiting for the store (for a clean shutdown). */
 int rn_api_pending(const rn_api_t *api);
+
+/* Server shutdown: end every SubscribeToShard stream cleanly. */
+void rn_api_shutdown(rn_api_t *api);
 
 #endif

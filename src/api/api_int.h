@@ -19,6 +19,14 @@ struct rn_api {
     char account_id[16];
     int pending;
     int test_clock; /* --enable-test-clock */
+    struct rn_limits *limits; /* --enforce-limits state; NULL when off (limits.h) */
+    /* enhanced fan-out (ops_consumers.c) */
+    struct event_base *base;
+    int64_t consumer_delay_ms;
+    int64_t sub_lifetime_ms;
+    struct rn_consumer *consumers; /* every registered consumer, loaded on first use */
+    int consumers_loaded;
+    struct rn_sub *subs;           /* open SubscribeToShard streams */
 };
 
 /* One request in flight. Allocated by dispatch, freed by rn_call_reply /
@@ -50,6 +58,9 @@ void rn_call_fail(rn_call_t *c);
 /* Answer 200 with a body rendered by the handler (its bytes are taken;
  * *body is left empty) and free the call. */
 void rn_call_reply_raw(rn_call_t *c, rn_buf_t *body);
+/* Free the call without answering: the handler took the exchange over
+ * (SubscribeToShard's event stream). */
+void rn_call_detach(rn_call_t *c);
 
 /* The record operations' fast decoders (ops_records.c, wire/fast.h): 0 when
  * one applied (the handler then finds its typed input in c->op_state and
@@ -121,6 +132,39 @@ int rn_op_ListTagsForResource(rn_call_t *c);
 int rn_op_PutResourcePolicy(rn_call_t *c);
 int rn_op_GetResourcePolicy(rn_call_t *c);
 int rn_op_DeleteResourcePolicy(rn_call_t *c);
+int rn_op_RegisterStreamConsumer(rn_call_t *c);
+int rn_op_DeregisterStreamConsumer(rn_call_t *c);
+int rn_op_DescribeStreamConsumer(rn_call_t *c);
+int rn_op_ListStreamConsumers(rn_call_t *c);
+int rn_op_SubscribeToShard(rn_call_t *c);
+
+/* ---- consumers (ops_consumers.c) ------------------------------------------------------ */
+/* Consumers of s not yet gone (CREATING, ACTIVE, DELETING). */
+int rn_consumers_count(rn_api_t *api, const rn_stream_t *s, int64_t now_ms);
+/* s is being deleted: forget its consumers and end their subscriptions. */
+void rn_consumers_drop_stream(rn_api_t *api, const rn_stream_t *s);
+/* End every subscription (server shutdown) and free the consumers' memory
+ * when final. */
+void rn_subs_end_all(rn_api_t *api);
+/* Wake every subscription to look at its shard again (after resharding). */
+void rn_subs_poke(rn_api_t *api);
+void rn_consumers_free(rn_api_t *api);
+int rn_op_StartStreamEncryption(rn_call_t *c);
+int rn_op_StopStreamEncryption(rn_call_t *c);
+
+/* ---- records at rest (ops_encryption.c) ------------------------------------------------ */
+/* Seal n records of an encrypted stream bound for one shard (s->encrypted,
+ * s->has_datakey): each recs[i] is rewritten to point at its sealed frame
+ * (empty partition key, RN_RECORD_ENCRYPTED). The frames live in a
+ * per-thread buffer until the next call in this thread: append them before
+ * sealing again. Returns 0 or a negative RN_E* code (nothing to append). */
+int rn_records_seal(const rn_stream_t *s, uint32_t shard_index, rn_record_in_t *recs, size_t n);
+/* Open, in place, the sealed records among n records just read from a
+ * shard of s (the frames are in the caller's scratch buffer): pk and data
+ * then point at the plaintext; flags keeps RN_RECORD_ENCRYPTED so answers
+ * can say EncryptionType KMS. Unsealed records are left as they are.
+ * Returns 0 or RN_ECORRUPT (logged) for a frame that fails to open. */
+int rn_records_open(const rn_stream_t *s, uint32_t shard_index, rn_record_out_t *recs, size_t n);
 
 /* ---- resharding (ops_reshard.c) ------------------------------------------------------ */
 /* The ChildShards array GetRecords returns at the end of a closed shard:

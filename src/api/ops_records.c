@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "api/limits.h"
+#include "core/recordcrypt.h"
 #include "core/reshard.h"
 #include "core/seqnum.h"
 #include "util/log.h"
@@ -191,9 +193,35 @@ static int writable_stream(rn_call_t *c, const rn_fast_str_t *name, rn_stream_t 
     return 0;
 }
 
+/* AUTO distribution (§4.7): neither the key nor ExplicitHashKey places a
+ * record; the stream's open shards take turns. A bad ExplicitHashKey is
+ * still a bad request. */
+static int auto_route(rn_call_t *c, rn_stream_t *s, const rn_fast_record_t *r, rn_shard_t **out)
+{
+    if (r->ehk.p) {
+        char ehk[64];
+        rn_u128 h;
+        cstr(&r->ehk, ehk, sizeof ehk);
+        if (rn_u128_parse(ehk, strlen(ehk), &h))
+            return rn_error_set(&c->err, RN_AWS_EXPLICIT_HASH_KEY, ehk);
+    }
+    uint32_t n = s->n_shards;
+    for (uint32_t k = 1; k <= n; k++) {
+        uint32_t i = (uint32_t)(((uint64_t)s->auto_next + k) % n);
+        if (!s->shards[i].closed_ms) {
+            s->auto_next = i;
+            *out = &s->shards[i];
+            return 0;
+        }
+    }
+    return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+}
+
 /* Route one record: the hash key from ExplicitHashKey or MD5 of the key. */
 static int route(rn_call_t *c, rn_stream_t *s, const rn_fast_record_t *r, rn_shard_t **out)
 {
+    if (s->distribution_auto)
+        return auto_route(c, s, r, out);
     rn_u128 h;
     if (r->ehk.p) {
         char ehk[64]; /* the model's pattern allows 39 digits */
@@ -211,10 +239,12 @@ static int route(rn_call_t *c, rn_stream_t *s, const rn_fast_record_t *r, rn_sha
 
 static int missing_pk(rn_call_t *c, const char *path)
 {
-    return rn_error_set(&c->err, RN_AWS_VALIDATION,
-                        "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
-                        "Member must not be null",
-                        path);
+    char msg[256]; /* the row's template is "%s": the path goes in here */
+    snprintf(msg, sizeof msg,
+             "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
+             "Member must not be null",
+             path);
+    return rn_error_set(&c->err, RN_AWS_VALIDATION, msg);
 }
 
 /* Write the 56 digits of a record's sequence number (and a NUL). */
@@ -299,8 +329,10 @@ static int put_record(rn_call_t *c, rn_fast_put_record_t *in, const uint8_t *are
     if (writable_stream(c, &in->stream_name, &s) != 0)
         return -1;
     const rn_fast_record_t *r = &in->rec;
-    if (!r->pk.p)
+    if (!r->pk.p && !s->distribution_auto) /* optional only under AUTO (§3.2) */
         return missing_pk(c, "partitionKey");
+    if (in->sfo.p && s->distribution_auto)
+        return rn_error_set(&c->err, RN_AWS_AUTO_ORDERING, s->name, c->account);
     if (in->sfo.p) {
         char sfo[160]; /* the model's pattern allows 129 digits */
         cstr(&in->sfo, sfo, sizeof sfo);
@@ -318,12 +350,16 @@ static int put_record(rn_call_t *c, rn_fast_put_record_t *in, const uint8_t *are
             rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
         return -1;
     }
+    if (c->api->limits && rn_limits_put(c, sh, size) != 0) /* --enforce-limits */
+        return rn_limits_put_fail(c, s, sh);
     rn_record_in_t rec = {.pk = (const uint8_t *)r->pk.p,
                           .pk_len = r->pk.len,
                           .data = arena + r->data_off,
                           .data_len = r->data_len};
     uint64_t counter;
-    int rc = rn_log_append(log, &rec, 1, c->now_ms, &counter);
+    int rc = s->encrypted ? rn_records_seal(s, sh->index, &rec, 1) : 0;
+    if (rc == 0)
+        rc = rn_log_append(log, &rec, 1, c->now_ms, &counter);
     if (rc) {
         rn_error("append to %s failed: %s", s->name, rn_strerror(rc));
         return rn_error_set(&c->err, rc == RN_ENOSPC ? RN_AWS_SERVICE_UNAVAILABLE : RN_AWS_INTERNAL_FAILURE,
@@ -343,7 +379,7 @@ static int put_record(rn_call_t *c, rn_fast_put_record_t *in, const uint8_t *are
     w = PUT_LIT(w, "\",\"SequenceNumber\":\"");
     put_seq(w, sh, counter, c->now_ms); /* its NUL is overwritten next: the buffer has room */
     w += RN_SEQNUM_LEN;
-    w = PUT_LIT(w, "\"}");
+    w = s->encrypted ? PUT_LIT(w, "\",\"EncryptionType\":\"KMS\"}") : PUT_LIT(w, "\"}");
     done_at(&body, w);
     return commit_then_reply(c, &body);
 }
@@ -382,6 +418,7 @@ typedef struct group {
     char seq[RN_SEQNUM_LEN + 1]; /* the sequence number answered last */
 } group_t;
 
+#define NO_GROUP UINT16_MAX /* group_of[] of a throttled record */
 #define PUT_RECORDS_OK_MAX (64 + RN_SEQNUM_LEN + SHARD_ID_MAX)
 #define PUT_RECORDS_FAILED "{\"ErrorCode\":\"InternalFailure\",\"ErrorMessage\":\"Internal Service Failure\"}"
 
@@ -399,7 +436,7 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         const rn_fast_record_t *r = &in->recs[i];
-        if (!r->pk.p) {
+        if (!r->pk.p && !s->distribution_auto) {
             char path[64];
             snprintf(path, sizeof path, "records.%zu.member.partitionKey", i + 1);
             return missing_pk(c, path);
@@ -413,6 +450,10 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
     }
     if (total > PUT_RECORDS_MAX_BYTES)
         return rn_error_set(&c->err, RN_AWS_RECORDS_TOO_LARGE);
+    /* --enforce-limits: records over their shard's rate are answered
+     * ProvisionedThroughputExceededException and not written (NO_GROUP). */
+    uint8_t throttled[RN_FAST_MAX_RECORDS];
+    int n_throttled = c->api->limits ? rn_limits_put_records(c, in, shard_of, throttled) : 0;
 
     /* Group the records by shard (request order kept within a shard) and
      * append each shard's records with one call. */
@@ -420,6 +461,10 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
     uint16_t group_of[RN_FAST_MAX_RECORDS];
     size_t ng = 0, last = 0;
     for (size_t i = 0; i < n; i++) {
+        if (n_throttled && throttled[i]) {
+            group_of[i] = NO_GROUP;
+            continue;
+        }
         size_t g = last;
         if (ng == 0 || groups[g].sh != shard_of[i]) {
             for (g = 0; g < ng && groups[g].sh != shard_of[i]; g++)
@@ -441,17 +486,21 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
     rn_record_in_t batch[RN_FAST_MAX_RECORDS];
     for (size_t i = 0; i < n; i++) {
         const rn_fast_record_t *r = &in->recs[i];
+        if (group_of[i] == NO_GROUP)
+            continue;
         group_t *gr = &groups[group_of[i]];
         batch[gr->start + gr->answered++] = (rn_record_in_t){.pk = (const uint8_t *)r->pk.p,
                                                              .pk_len = r->pk.len,
                                                              .data = arena + r->data_off,
                                                              .data_len = r->data_len};
     }
-    int failed = 0;
+    int failed = n_throttled;
     for (size_t g = 0; g < ng; g++) {
         group_t *gr = &groups[g];
         rn_log_t *log;
         int rc = rn_shard_log(c->api->reg, s, gr->sh, &log);
+        if (rc == 0 && s->encrypted)
+            rc = rn_records_seal(s, gr->sh->index, batch + gr->start, gr->count);
         if (rc == 0)
             rc = rn_log_append(log, batch + gr->start, gr->count, c->now_ms, &gr->first);
         if (rc) {
@@ -468,16 +517,22 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
     rn_buf_t body;
     rn_buf_init(&body, 0);
     size_t per = PUT_RECORDS_OK_MAX > sizeof PUT_RECORDS_FAILED ? PUT_RECORDS_OK_MAX : sizeof PUT_RECORDS_FAILED;
-    char *w = room(&body, 64 + n * (per + 1));
+    if (n_throttled && per < RN_LIMITS_PUT_ENTRY_MAX)
+        per = RN_LIMITS_PUT_ENTRY_MAX;
+    char *w = room(&body, 96 + n * (per + 1)); /* 96: the frame, EncryptionType included */
     if (!w)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     w = PUT_LIT(w, "{\"FailedRecordCount\":");
     w = rn_fast_put_int(w, failed);
     w = PUT_LIT(w, ",\"Records\":[");
     for (size_t i = 0; i < n; i++) {
-        group_t *gr = &groups[group_of[i]];
         if (i)
             *w++ = ',';
+        if (group_of[i] == NO_GROUP) {
+            w += rn_limits_put_entry(w, c, s, shard_of[i]);
+            continue;
+        }
+        group_t *gr = &groups[group_of[i]];
         if (gr->failed) {
             w = PUT_LIT(w, PUT_RECORDS_FAILED);
             continue;
@@ -493,7 +548,7 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
         w = put_lit(w, gr->id, gr->id_len);
         w = PUT_LIT(w, "\"}");
     }
-    w = PUT_LIT(w, "]}");
+    w = s->encrypted ? PUT_LIT(w, "],\"EncryptionType\":\"KMS\"}") : PUT_LIT(w, "]}");
     done_at(&body, w);
     return commit_then_reply(c, &body);
 }
@@ -570,6 +625,8 @@ static int get_shard_iterator(rn_call_t *c, const gsi_args_t *a)
     rn_stream_t *s = NULL;
     rn_shard_t *sh = NULL;
     if (find_shard(c, a, &s, &sh) != 0)
+        return -1;
+    if (c->api->limits && rn_limits_iterator(c, s, sh) != 0) /* --enforce-limits */
         return -1;
     const char *type = a->type;
     const char *seq = a->seq;
@@ -704,6 +761,7 @@ static void read_cache_put(read_cache_t *rc)
 /* Bytes one record can take in a GetRecords answer, beyond its Data and
  * PartitionKey: the member names, the sequence number, the timestamp. */
 #define GET_RECORD_FIXED 160
+#define GET_RECORD_KMS 24 /* ,"EncryptionType":"KMS" */
 
 static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t limit)
 {
@@ -727,6 +785,8 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
                 sh = &s->shards[i];
     if (!sh)
         return rn_error_set(&c->err, RN_AWS_SHARD_NOT_FOUND, id, it.stream_name, c->account);
+    if (c->api->limits && rn_limits_get(c, s, sh) != 0) /* --enforce-limits */
+        return -1;
 
     rn_log_t *log;
     if (rn_shard_log(c->api->reg, s, sh, &log) != 0)
@@ -748,10 +808,24 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     }
 
+    /* Sealed records are opened in place, in the scratch buffer. */
+    if (s->has_datakey && rn_records_open(s, sh->index, recs, n) != 0) {
+        read_cache_put(cache);
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
+
+    if (c->api->limits) { /* --enforce-limits: the read's bytes */
+        size_t got = 0;
+        for (size_t i = 0; i < n; i++)
+            got += recs[i].data_len + recs[i].pk_len;
+        rn_limits_got(c, sh, got);
+    }
+
     /* Render the records straight into the body: one reservation. */
     size_t need = 64;
     for (size_t i = 0; i < n; i++)
-        need += GET_RECORD_FIXED + rn_b64_encoded_len(recs[i].data_len) + RN_FAST_JSON_STRING_MAX(recs[i].pk_len);
+        need += GET_RECORD_FIXED + GET_RECORD_KMS + rn_b64_encoded_len(recs[i].data_len) +
+                RN_FAST_JSON_STRING_MAX(recs[i].pk_len);
     need += 64 + RN_FAST_JSON_STRING_MAX(RN_ITERATOR_MAX) + 24;
     /* At the end of a closed shard: ChildShards and no NextShardIterator (§3.6). */
     int at_end = rn_shard_ended(s, sh, next);
@@ -789,8 +863,13 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
             w = put_lit(w, ts, ts_len);
             w = PUT_LIT(w, ",\"Data\":\"");
             w += rn_fast_b64_encode(r->data, r->data_len, w);
-            w = PUT_LIT(w, "\",\"PartitionKey\":");
-            w = rn_fast_put_json_string(w, r->pk, r->pk_len);
+            *w++ = '"';
+            if (r->pk_len) { /* a keyless record (AUTO distribution) has none (§3.7) */
+                w = PUT_LIT(w, ",\"PartitionKey\":");
+                w = rn_fast_put_json_string(w, r->pk, r->pk_len);
+            }
+            if (r->flags & RN_RECORD_ENCRYPTED)
+                w = PUT_LIT(w, ",\"EncryptionType\":\"KMS\"");
             *w++ = '}';
         }
         w = at_end ? PUT_LIT(w, "]") : PUT_LIT(w, "],\"NextShardIterator\":");

@@ -20,7 +20,9 @@ static void add_stream_common(json_t *d, const rn_stream_t *s)
     json_object_set_new(d, "RetentionPeriodHours", json_integer(s->retention_hours));
     json_object_set_new(d, "StreamCreationTimestamp", rn_json_ts(s->created_ms));
     json_object_set_new(d, "EnhancedMonitoring", json_pack("[{s:o}]", "ShardLevelMetrics", rn_json_metrics(s->metrics)));
-    json_object_set_new(d, "EncryptionType", json_string("NONE"));
+    json_object_set_new(d, "EncryptionType", json_string(s->encrypted ? "KMS" : "NONE"));
+    if (s->encrypted && s->key_id)
+        json_object_set_new(d, "KeyId", json_string(s->key_id));
 }
 
 /* ---- CreateStream ------------------------------------------------------------------ */
@@ -58,8 +60,11 @@ int rn_op_CreateStream(rn_call_t *c)
         return rn_error_set(&c->err, RN_AWS_SHARD_LIMIT, c->account, c->region, current, limit,
                             (int)(shard_count > 1000000 ? 1000000 : shard_count));
     rn_stream_t *s;
-    if (rn_registry_create(reg, c->account, c->region, name, (uint32_t)shard_count, on_demand,
-                           c->now_ms, &s) != 0)
+    int rc = rn_registry_create(reg, c->account, c->region, name, (uint32_t)shard_count, on_demand,
+                                c->now_ms, &s);
+    if (rc == RN_ENOSPC)
+        return rn_error_set(&c->err, RN_AWS_SERVICE_UNAVAILABLE, "The server is out of disk space.");
+    if (rc)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     if (rn_create_options_apply(c, s) != 0)
         return -1;
@@ -76,6 +81,15 @@ int rn_op_DeleteStream(rn_call_t *c)
         return -1;
     if (s->status == RN_STREAM_DELETING)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, s->name, c->account);
+    if (rn_consumers_count(c->api, s, c->now_ms) > 0) {
+        if (!rn_arg_bool(c, "EnforceConsumerDeletion")) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "Stream %s under account %s has registered consumers.",
+                     s->name, c->account);
+            return rn_error_set(&c->err, RN_AWS_RESOURCE_IN_USE, msg);
+        }
+        rn_consumers_drop_stream(c->api, s);
+    }
     if (rn_registry_delete(c->api->reg, s, c->now_ms) != 0)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     rn_call_reply(c, NULL);
@@ -115,6 +129,8 @@ int rn_op_DescribeStream(rn_call_t *c)
     int more = 0;
     if (s->status != RN_STREAM_CREATING) {
         for (uint32_t i = first; i < s->n_shards; i++) {
+            if (rn_shard_expired(s, &s->shards[i], c->now_ms))
+                continue;
             if ((int64_t)json_array_size(shards) >= limit) {
                 more = 1;
                 break;
@@ -140,7 +156,7 @@ int rn_op_DescribeStreamSummary(rn_call_t *c)
         for (uint32_t i = 0; i < s->n_shards; i++)
             open += s->shards[i].closed_ms == 0;
     json_object_set_new(d, "OpenShardCount", json_integer(open));
-    json_object_set_new(d, "ConsumerCount", json_integer(0));
+    json_object_set_new(d, "ConsumerCount", json_integer(rn_consumers_count(c->api, s, c->now_ms)));
     json_object_set_new(d, "MaxRecordSizeInKiB", json_integer(s->max_record_kib));
     if (s->on_demand) {
         json_object_set_new(d, "RecordDistributionStrategy",
@@ -246,18 +262,37 @@ static int filter_code(const char *t)
  * closed_ms (both included; open shards to now); shards at the trim horizon
  * (no parent left in the stream) count as alive since the beginning, so a
  * timestamp older than the stream clamps to the trim horizon. */
-static int filter_keeps(int code, const rn_stream_t *s, const rn_shard_t *sh, int64_t ts_ms)
+/* A parent that retention has expired no longer counts as lineage. */
+static int parent_gone(const rn_stream_t *s, int64_t idx, int64_t now_ms)
 {
+    if (idx < 0)
+        return 1;
+    const rn_shard_t *p = rn_stream_shard_const(s, (uint32_t)idx);
+    return !p || rn_shard_expired(s, p, now_ms);
+}
+
+static int at_trim_horizon(const rn_stream_t *s, const rn_shard_t *sh, int64_t now_ms)
+{
+    return rn_shard_at_trim_horizon(s, sh) ||
+           (parent_gone(s, sh->parent, now_ms) && parent_gone(s, sh->adjacent_parent, now_ms));
+}
+
+/* Does the filter keep this shard? ts_ms is the filter's timestamp. Shards
+ * whose every record has expired are never listed (§3.3). */
+static int filter_keeps(int code, const rn_stream_t *s, const rn_shard_t *sh, int64_t ts_ms, int64_t now_ms)
+{
+    if (rn_shard_expired(s, sh, now_ms))
+        return 0;
     switch (code) {
     case F_AT_LATEST:
         return sh->closed_ms == 0;
     case F_AT_TIMESTAMP:
-        return (sh->created_ms <= ts_ms || rn_shard_at_trim_horizon(s, sh)) &&
+        return (sh->created_ms <= ts_ms || at_trim_horizon(s, sh, now_ms)) &&
                (sh->closed_ms == 0 || sh->closed_ms >= ts_ms);
     case F_FROM_TIMESTAMP:
         return sh->closed_ms == 0 || sh->closed_ms >= ts_ms;
     case F_AT_TRIM_HORIZON:
-        return rn_shard_at_trim_horizon(s, sh);
+        return at_trim_horizon(s, sh, now_ms);
     default: /* FROM_TRIM_HORIZON, AFTER_SHARD_ID: everything still in the stream */
         return 1;
     }
@@ -344,7 +379,7 @@ int rn_op_ListShards(rn_call_t *c)
     uint32_t i = first;
     if (s->status != RN_STREAM_CREATING) {
         for (; i < s->n_shards; i++) {
-            if (!filter_keeps(code, s, &s->shards[i], ts_ms))
+            if (!filter_keeps(code, s, &s->shards[i], ts_ms, c->now_ms))
                 continue;
             if ((int64_t)json_array_size(shards) >= max)
                 break;

@@ -77,6 +77,7 @@ const char *rn_strerror(int code);
       "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "       \
       "space, _ . / = + - %% @.")                                                                     \
     X(RN_AWS_RESOURCE_NOT_FOUND, "ResourceNotFoundException", 400, "%s")                              \
+    X(RN_AWS_RESOURCE_IN_USE, "ResourceInUseException", 400, "%s")                                    \
     X(RN_AWS_ITER_WITH_SEQ, "InvalidArgumentException", 400,                                          \
       "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber " \
       "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a "   \
@@ -119,6 +120,20 @@ const char *rn_strerror(int code);
       "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits "    \
       "and how to request higher limits.")                                                            \
     X(RN_AWS_LIMIT_EXCEEDED, "LimitExceededException", 400, "%s")                                     \
+    /* limit emulation, --enforce-limits (§5, §3.6) */                                               \
+    X(RN_AWS_SHARD_THROTTLED, "ProvisionedThroughputExceededException", 400,                          \
+      "Rate exceeded for shard %s in stream %s under account %s.")                                    \
+    X(RN_AWS_READ_THROTTLED, "ProvisionedThroughputExceededException", 400,                           \
+      "Rate exceeded for Shard - %s/%s/%s")                                                           \
+    X(RN_AWS_STREAM_RATE, "LimitExceededException", 400,                                              \
+      "Rate exceeded for stream %s under account %s.")                                                \
+    X(RN_AWS_ACCOUNT_RATE, "LimitExceededException", 400, "Rate exceeded for account %s.")            \
+    X(RN_AWS_ON_DEMAND_LIMIT, "LimitExceededException", 400,                                          \
+      "Account %s has reached the limit of %d streams in ON_DEMAND mode in region %s.")               \
+    /* AUTO record distribution (§4.7) */                                                            \
+    X(RN_AWS_AUTO_ORDERING, "InvalidArgumentException", 400,                                          \
+      "SequenceNumberForOrdering is not supported for stream %s under account %s because its "        \
+      "RecordDistributionStrategy is AUTO.")                                                          \
     /* resharding (§4.5) */                                                                          \
     X(RN_AWS_SPLIT_KEY_RANGE, "InvalidArgumentException", 400,                                        \
       "NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not "  \
@@ -152,6 +167,7 @@ const char *rn_strerror(int code);
       "Request body exceeds the limit of %zu bytes.")                                                 \
     X(RN_AWS_DRY_RUN, "DryRunOperationException", 400,                                                \
       "The request would have succeeded, but the DryRun parameter was specified.")                    \
+    X(RN_AWS_KMS_NOT_FOUND, "KMSNotFoundException", 400, "%s")                                        \
     X(RN_AWS_SERVICE_UNAVAILABLE, "ServiceUnavailable", 503, "%s")                                    \
     X(RN_AWS_INTERNAL_FAILURE, "InternalFailure", 500, NULL)
 

@@ -5,11 +5,13 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/errors.h"
+#include "core/recordcrypt.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -32,6 +34,7 @@ struct rn_registry {
     uint64_t next_id;
     int pending; /* streams with a transition due */
     int64_t last_sweep_ms; /* last retention sweep over open logs */
+    uint8_t master_key[32]; /* cfg.master_key points here when one was given */
 };
 
 const char *rn_stream_status_name(rn_stream_status_t s)
@@ -96,6 +99,21 @@ int rn_registry_save(rn_registry_t *r, rn_stream_t *s)
     json_object_set_new(doc, "warm_mibps", json_integer(s->warm_mibps));
     if (s->policy)
         json_object_set_new(doc, "policy", json_string(s->policy));
+    if (s->encrypted)
+        json_object_set_new(doc, "encryption", json_string("KMS"));
+    if (s->key_id)
+        json_object_set_new(doc, "key_id", json_string(s->key_id));
+    if (s->has_datakey) {
+        char dk[RN_DATAKEY_TEXT_MAX];
+        int drc = rn_datakey_to_text(r->cfg.master_key, (const rn_datakey_t *)s->datakey, dk);
+        if (drc) {
+            json_decref(doc);
+            json_decref(shards);
+            return drc;
+        }
+        json_object_set_new(doc, "datakey", json_string(dk));
+        OPENSSL_cleanse(dk, sizeof dk);
+    }
     json_t *tags = json_array();
     for (uint32_t i = 0; i < s->tags.n; i++)
         json_array_append_new(tags, json_pack("[s,s]", s->tags.v[i].key, s->tags.v[i].value));
@@ -146,10 +164,12 @@ static void stream_free(rn_stream_t *s)
     free(s->shards);
     rn_tagset_dispose(&s->tags);
     free(s->policy);
+    free(s->key_id);
+    OPENSSL_cleanse(s->datakey, sizeof s->datakey);
     free(s);
 }
 
-static int stream_load(const char *text, size_t len, rn_stream_t **out)
+static int stream_load(const rn_registry_t *r, const char *text, size_t len, rn_stream_t **out)
 {
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, 0, &jerr);
@@ -189,6 +209,24 @@ static int stream_load(const char *text, size_t len, rn_stream_t **out)
     if (policy && !(s->policy = strdup(policy))) {
         rc = RN_ENOMEM;
         goto out;
+    }
+    s->encrypted = json_string_value(json_object_get(doc, "encryption")) != NULL;
+    const char *key_id = json_string_value(json_object_get(doc, "key_id"));
+    if (key_id && !(s->key_id = strdup(key_id))) {
+        rc = RN_ENOMEM;
+        goto out;
+    }
+    const char *dk = json_string_value(json_object_get(doc, "datakey"));
+    if (dk) {
+        rc = rn_datakey_from_text(r->cfg.master_key, dk, (rn_datakey_t *)s->datakey);
+        if (rc) {
+            rn_error("stream %s: cannot read its data key: %s", name,
+                     rc == RN_ENOENT ? "it is wrapped and no --master-key-file was given"
+                     : rc == RN_ECORRUPT ? "wrong master key" : rn_strerror(rc));
+            rc = RN_EPROTO; /* load_one stops start-up: never skip an encrypted stream */
+            goto out;
+        }
+        s->has_datakey = 1;
     }
     json_t *tags = json_object_get(doc, "tags");
     for (size_t i = 0; i < json_array_size(tags); i++) {
@@ -253,7 +291,9 @@ static int load_one(void *ud, const char *key, const void *val, size_t len)
 {
     rn_registry_t *r = ud;
     rn_stream_t *s;
-    int rc = stream_load(val, len, &s);
+    int rc = stream_load(r, val, len, &s);
+    if (rc == RN_EPROTO)
+        return rc; /* a data key that cannot be read (logged): refuse to start */
     if (rc) {
         rn_error("metadata entry %s is unreadable (%s); skipped", key, rn_strerror(rc));
         return 0;
@@ -271,6 +311,10 @@ int rn_registry_open(rn_registry_t **out, rn_store_t *store, const rn_registry_c
         return RN_ENOMEM;
     r->store = store;
     r->cfg = *cfg;
+    if (cfg->master_key) {
+        memcpy(r->master_key, cfg->master_key, sizeof r->master_key);
+        r->cfg.master_key = r->master_key;
+    }
     if (r->cfg.shard_limit <= 0)
         r->cfg.shard_limit = 500;
     r->next_id = 1;
@@ -303,6 +347,7 @@ void rn_registry_close(rn_registry_t *r)
     for (size_t i = 0; i < r->n; i++)
         stream_free(r->streams[i]);
     free(r->streams);
+    OPENSSL_cleanse(r->master_key, sizeof r->master_key);
     free(r);
 }
 

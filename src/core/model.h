@@ -30,6 +30,18 @@ typedef enum rn_stream_status {
 
 const char *rn_stream_status_name(rn_stream_status_t s);
 
+/* A token bucket of limit emulation (api/limits.c), in thousandths of a
+ * unit; at_ms 0: never used (full). */
+typedef struct rn_bucket {
+    int64_t level;
+    int64_t at_ms;
+} rn_bucket_t;
+
+/* A shard's rates under --enforce-limits (not persisted; zero = unused). */
+typedef struct rn_shard_rates {
+    rn_bucket_t put_bytes, put_records, get_calls, get_bytes, iterators;
+} rn_shard_rates_t;
+
 typedef struct rn_shard {
     uint32_t index;           /* shardId-%012u */
     rn_u128 start_hash;
@@ -40,6 +52,7 @@ typedef struct rn_shard {
     int64_t closed_ms;        /* 0 while open */
     uint64_t ending_counter;  /* valid when closed */
     rn_log_t *log;            /* NULL until first use: see rn_shard_log() */
+    rn_shard_rates_t rates;   /* --enforce-limits (api/limits.c) */
 } rn_shard_t;
 
 /* A stream tag; key and value are malloc'ed, NUL-terminated UTF-8. */
@@ -79,8 +92,14 @@ typedef struct rn_stream {
                                  retention grows: expired data never comes back) */
     uint32_t metrics;         /* enhanced monitoring, bits over rn_metric_names */
     int distribution_auto;    /* record distribution strategy: 1 AUTO, 0 USER_PARTITION_KEY */
+    uint32_t auto_next;       /* AUTO: position in shards of the last shard written (not persisted) */
     int64_t warm_mibps;       /* warm throughput target in MiB/s (on-demand), 0 when unset */
     char *policy;             /* resource policy document as given, NULL when none */
+    int encrypted;            /* EncryptionType KMS: new records are sealed (core/recordcrypt.h) */
+    char *key_id;             /* the KMS KeyId of the last StartStreamEncryption, NULL when none */
+    int has_datakey;          /* datakey is set: made by the first StartStreamEncryption and kept
+                                 after StopStreamEncryption, so sealed records stay readable */
+    uint8_t datakey[32];      /* the stream's record key (rn_datakey_t) */
     rn_tagset_t tags;
     int64_t scaling_ms[RN_SCALING_MAX]; /* times of recent UpdateShardCount calls, 0 = none (reshard.c) */
     rn_shard_t *shards;
@@ -94,6 +113,8 @@ typedef struct rn_registry_config {
     int64_t delete_delay_ms;
     int64_t update_delay_ms;  /* how long a changing stream stays UPDATING */
     int shard_limit;          /* per account and region, default 500 */
+    const uint8_t *master_key; /* 32 bytes (--master-key-file) wrapping the streams' data keys in
+                                  the metadata, or NULL: data keys are stored as they are */
 } rn_registry_config_t;
 
 /* Load every stream from the store's metadata; make or load the iterator

@@ -71,6 +71,19 @@ typedef struct rn_http_config {
      *   not stall longer. HTTP/1.1 gets 408 and the connection closes. */
     unsigned idle_timeout_ms;
     unsigned read_timeout_ms;
+    /* TLS (OpenSSL, ALPN h2 and http/1.1); all zero means off, and a TLS
+     * ClientHello is then answered by closing the connection. With a
+     * certificate, TLS is served on `listen` too (a first byte of 0x16 starts
+     * a handshake; anything else is cleartext), and on tls_listen (TLS only)
+     * when that is set. tls_cert_file/tls_key_file: PEM files (the cert file
+     * may hold a chain). tls_self_signed: make an EC P-256 certificate for
+     * localhost, 127.0.0.1 and ::1 in memory at start-up (used when no files
+     * are given). tls_bound_port, when non-NULL, receives tls_listen's port. */
+    const char *tls_cert_file;
+    const char *tls_key_file;
+    int tls_self_signed;
+    const char *tls_listen;
+    int *tls_bound_port;
 } rn_http_config_t;
 
 /* Bind and listen. *bound_port gets the actual port (useful with port 0).
@@ -90,5 +103,36 @@ void rn_http_server_destroy(rn_http_server_t *srv);
  * content_type may be NULL (no Content-Type header). */
 void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_type,
                      const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len);
+
+/* ---- streaming responses (HTTP/2 only) -----------------------------------
+ * For answers that run long (SubscribeToShard's event stream): headers now,
+ * DATA as the application pushes it, END_STREAM when it ends. Instead of
+ * rn_http_respond():
+ *   rn_http_stream_start() sends the status and headers (no content-length)
+ *     and returns 0; on HTTP/1.1 or an orphaned exchange it returns -1 and
+ *     the exchange is still to be answered with rn_http_respond().
+ *   rn_http_stream_push() queues bytes (copied). Memory is bounded by the
+ *     application: push only while rn_http_stream_queued() is below what it
+ *     is willing to hold; bytes leave as the peer's HTTP/2 flow-control
+ *     window allows. When the queue drains below RN_HTTP_STREAM_LOW after
+ *     having been at or above it, fn(ud, RN_HTTP_STREAM_WRITABLE) runs.
+ *   rn_http_stream_end() ends the stream after the queued bytes and gives
+ *     the exchange back: the application must not touch ex afterwards. It
+ *     must be called exactly once, also after RN_HTTP_STREAM_CLOSED.
+ * fn(ud, RN_HTTP_STREAM_CLOSED) runs once if the peer resets the stream or
+ * the connection goes; pushes then do nothing. fn runs from inside the
+ * HTTP layer: it should only note the event and defer work (event_active);
+ * it must not call rn_http_stream_* itself. An open stream is never idle
+ * (the idle timeout does not apply); on server shutdown the connection
+ * sends GOAWAY and waits for the application to end its streams. */
+#define RN_HTTP_STREAM_WRITABLE 1
+#define RN_HTTP_STREAM_CLOSED 2
+#define RN_HTTP_STREAM_LOW ((size_t)64 * 1024)
+typedef void (*rn_http_stream_fn)(void *ud, int event);
+int rn_http_stream_start(rn_http_exchange_t *ex, int status, const char *content_type,
+                         rn_http_stream_fn fn, void *ud);
+void rn_http_stream_push(rn_http_exchange_t *ex, const uint8_t *p, size_t n);
+size_t rn_http_stream_queued(const rn_http_exchange_t *ex);
+void rn_http_stream_end(rn_http_exchange_t *ex);
 
 #endif

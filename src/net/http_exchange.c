@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "util/log.h"
 
+#include <event2/buffer.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,11 @@ rn_http_exchange_t *rn_ex_new(rn_http_server_t *srv, rn_conn_t *conn)
     ex->has_method = ex->has_path = ex->has_authority = ex->has_host = 0;
     ex->resp_body = NULL;
     ex->resp_len = ex->resp_off = 0;
+    ex->sq = NULL;
+    ex->stream_fn = NULL;
+    ex->stream_ud = NULL;
+    ex->streaming = ex->stream_ending = ex->stream_deferred = ex->stream_high = 0;
+    ex->stream_closed = 0;
     memset(&ex->req, 0, sizeof ex->req);
     make_uuid(srv->rng, ex->request_id);
     size_t pl = strlen(conn->peer);
@@ -204,6 +210,10 @@ void rn_ex_release(rn_http_exchange_t *ex)
 {
     free(ex->resp_body);
     ex->resp_body = NULL;
+    if (ex->sq) {
+        evbuffer_free(ex->sq);
+        ex->sq = NULL;
+    }
     rn_http_server_t *srv = ex->srv;
     if (srv && srv->n_ex_cache < RN_NET_EX_CACHE) {
         if (ex->head.cap > EX_KEEP_HEAD)
@@ -230,6 +240,10 @@ void rn_ex_detach(rn_http_exchange_t *ex)
     if (ex->dispatched && !ex->answered) {
         ex->conn = NULL;
         ex->srv = NULL; /* the server may be destroyed before the answer */
+        if (ex->streaming && !ex->stream_closed && ex->stream_fn) {
+            ex->stream_closed = 1;
+            ex->stream_fn(ex->stream_ud, RN_HTTP_STREAM_CLOSED);
+        }
         return;
     }
     rn_ex_release(ex);
@@ -311,4 +325,56 @@ void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_typ
         rn_h2_respond(ex, status, content_type, extra, n_extra, body, len);
     else
         rn_h1_respond(ex, status, content_type, extra, n_extra, body, len);
+}
+
+/* ---- streaming responses ------------------------------------------------ */
+
+int rn_http_stream_start(rn_http_exchange_t *ex, int status, const char *content_type,
+                         rn_http_stream_fn fn, void *ud)
+{
+    if (!ex || ex->answered || ex->streaming || !ex->conn || ex->conn->proto != RN_NET_PROTO_H2)
+        return -1;
+    if (!(ex->sq = evbuffer_new()))
+        return -1;
+    ex->stream_fn = fn;
+    ex->stream_ud = ud;
+    ex->streaming = 1;
+    if (rn_h2_stream_start(ex, status, content_type) != 0) {
+        ex->streaming = 0;
+        ex->stream_fn = NULL;
+        evbuffer_free(ex->sq);
+        ex->sq = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void rn_http_stream_push(rn_http_exchange_t *ex, const uint8_t *p, size_t n)
+{
+    if (!ex || !ex->streaming || ex->answered || ex->stream_ending || !ex->conn || n == 0)
+        return;
+    if (evbuffer_add(ex->sq, p, n) != 0)
+        return;
+    if (evbuffer_get_length(ex->sq) >= RN_HTTP_STREAM_LOW)
+        ex->stream_high = 1;
+    rn_h2_stream_kick(ex);
+}
+
+size_t rn_http_stream_queued(const rn_http_exchange_t *ex)
+{
+    return ex && ex->sq ? evbuffer_get_length(ex->sq) : 0;
+}
+
+void rn_http_stream_end(rn_http_exchange_t *ex)
+{
+    if (!ex || !ex->streaming || ex->answered)
+        return;
+    ex->answered = 1;
+    ex->stream_fn = NULL;
+    if (!ex->conn) { /* orphaned: the peer left */
+        rn_ex_release(ex);
+        return;
+    }
+    ex->stream_ending = 1;
+    rn_h2_stream_kick(ex); /* ex is freed when nghttp2 closes the stream */
 }

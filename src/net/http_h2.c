@@ -57,6 +57,29 @@ static ssize_t data_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
                             uint32_t *data_flags, nghttp2_data_source *src, void *ud)
 {
     rn_http_exchange_t *ex = src->ptr;
+    if (ex->streaming) {
+        /* Streaming: copy what was pushed; wait (DEFERRED) when nothing is. */
+        size_t q = evbuffer_get_length(ex->sq);
+        if (q == 0) {
+            if (ex->stream_ending) {
+                *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+                return 0;
+            }
+            ex->stream_deferred = 1;
+            return NGHTTP2_ERR_DEFERRED;
+        }
+        size_t take = q < length ? q : length;
+        if (evbuffer_remove(ex->sq, buf, take) != (int)take)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        if (ex->stream_ending && take == q)
+            *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (ex->stream_high && q - take < RN_HTTP_STREAM_LOW) {
+            ex->stream_high = 0;
+            if (ex->stream_fn)
+                ex->stream_fn(ex->stream_ud, RN_HTTP_STREAM_WRITABLE);
+        }
+        return (ssize_t)take;
+    }
     size_t left = ex->resp_len - ex->resp_off;
     size_t n = left < length ? left : length;
     *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
@@ -517,6 +540,52 @@ void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
                                   NGHTTP2_INTERNAL_ERROR);
     }
     /* ex is freed when nghttp2 closes the stream (stream_close_cb). */
+    rn_conn_output_added(c);
+}
+
+/* Start a streaming response: headers now, DATA from ex->sq as it comes
+ * (data_read_cb defers while the queue is empty). */
+int rn_h2_stream_start(rn_http_exchange_t *ex, int status, const char *content_type)
+{
+    rn_conn_t *c = ex->conn;
+    rn_http_server_t *srv = c->srv;
+    char st[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                  (char)('0' + status % 10), 0};
+    char id2[65];
+    rn_net_id2(srv, id2);
+    const char *date = rn_net_date(srv);
+    nghttp2_nv nva[5];
+    size_t n = 0;
+#define NV(nm, val, vlen, fl)                                                                \
+    nva[n++] = (nghttp2_nv){(uint8_t *)(nm), (uint8_t *)(val), sizeof(nm) - 1, (vlen),       \
+                            NGHTTP2_NV_FLAG_NO_COPY_NAME | (fl)}
+    NV(":status", st, 3, 0);
+    NV("x-amzn-requestid", ex->request_id, 36, NGHTTP2_NV_FLAG_NO_INDEX);
+    NV("x-amz-id-2", id2, 64, NGHTTP2_NV_FLAG_NO_INDEX);
+    NV("date", date, 29, 0);
+    if (content_type)
+        NV("content-type", content_type, strlen(content_type), 0);
+#undef NV
+    nghttp2_data_provider prd = {.source = {.ptr = ex}, .read_callback = data_read_cb};
+    int rv = nghttp2_submit_response(c->h2, ex->stream_id, nva, n, &prd);
+    if (rv != 0) {
+        rn_warn("net: %s: cannot start a streaming response on stream %d: %s", c->peer,
+                ex->stream_id, nghttp2_strerror(rv));
+        return -1;
+    }
+    rn_conn_output_added(c);
+    return 0;
+}
+
+void rn_h2_stream_kick(rn_http_exchange_t *ex)
+{
+    rn_conn_t *c = ex->conn;
+    if (!c || !c->h2)
+        return;
+    if (ex->stream_deferred) {
+        ex->stream_deferred = 0;
+        (void)nghttp2_session_resume_data(c->h2, ex->stream_id);
+    }
     rn_conn_output_added(c);
 }
 

@@ -1,11 +1,14 @@
 /* http_server.c: the listening socket and the connection layer (rn_conn).
  *
  * Flow: accept -> rn_conn (socket, input and output evbuffers, a persistent
- * read event) -> the first bytes pick the protocol (0x16: TLS, reserved for
- * later; the 24-byte HTTP/2 client preface: h2c via http_h2.c; anything
- * else: HTTP/1.1 via http_h1.c). The HTTP engines only use c->in and c->out;
- * the bytes move through c->io, so TLS can later replace the transport in
- * conn_start_tls() and sniff again on the decrypted stream.
+ * read event) -> the first bytes pick the protocol (0x16: TLS when the
+ * server has a certificate, else closed; the 24-byte HTTP/2 client preface:
+ * h2c via http_h2.c; anything else: HTTP/1.1 via http_h1.c). The HTTP
+ * engines only use c->in and c->out; the bytes move through c->io, which
+ * conn_start_tls() switches to the TLS transport of tls.c, and the
+ * decrypted stream is sniffed again. A connection from cfg->tls_listen
+ * must start with 0x16. Without TLS, c->tls is NULL and the plain
+ * transport is exactly what it was: one readv, one writev.
  *
  * Writing: the engines append answers to c->out; nothing is written while a
  * callback runs. At the end of the connection's read callback the output is
@@ -133,6 +136,13 @@ static void conn_update_reading(rn_conn_t *c)
 
 /* ---- writing ------------------------------------------------------------ */
 
+/* Output not yet on the socket: c->out, and with TLS the encrypted bytes
+ * (handshake records included). */
+static size_t conn_unsent(const rn_conn_t *c)
+{
+    return evbuffer_get_length(c->out) + (c->tls ? rn_tls_pending(c) : 0);
+}
+
 static void conn_on_drained(rn_conn_t *c);
 
 /* Produce (h2) and write the output. Only from top-level callbacks.
@@ -141,7 +151,7 @@ static int conn_flush(rn_conn_t *c)
 {
     if (c->proto == RN_NET_PROTO_H2 && c->h2 && !c->closing)
         rn_h2_send(c);
-    if (evbuffer_get_length(c->out) == 0 || event_pending(c->write_ev, EV_WRITE, NULL))
+    if (conn_unsent(c) == 0 || event_pending(c->write_ev, EV_WRITE, NULL))
         goto done;
     long n = c->io->write(c);
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -149,7 +159,7 @@ static int conn_flush(rn_conn_t *c)
             rn_debug("net: %s: write: %s", c->peer, strerror(errno));
         return -1;
     }
-    if (evbuffer_get_length(c->out) > 0) {
+    if (conn_unsent(c) > 0) {
         /* The socket is full: wait until it is writable. The stall clock
          * starts now (conn_write_cb restarts it on each progress). */
         c->last_write = rn_net_now_ms();
@@ -158,7 +168,7 @@ static int conn_flush(rn_conn_t *c)
 done:
     if (c->out_blocked && evbuffer_get_length(c->out) <= RN_NET_OUT_LOW)
         conn_on_drained(c);
-    if (c->closing && !c->lingering && evbuffer_get_length(c->out) == 0)
+    if (c->closing && !c->lingering && conn_unsent(c) == 0)
         event_active(c->kill_ev, EV_TIMEOUT, 0);
     return 0;
 }
@@ -221,6 +231,8 @@ static void conn_free(rn_conn_t *c)
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i])
             event_free(evs[i]);
+    if (c->tls)
+        rn_tls_conn_free(c); /* close_notify, best effort */
     if (c->in)
         evbuffer_free(c->in);
     if (c->out)
@@ -244,6 +256,8 @@ static void conn_kill_cb(evutil_socket_t fd, short what, void *arg)
         c->linger = 0;
         c->lingering = 1;
         c->close_start = rn_net_now_ms();
+        if (c->tls)
+            rn_tls_close_notify(c);
         shutdown(c->fd, SHUT_WR);
         conn_arm_timer(c, LINGER_TIMEOUT_MS);
         conn_update_reading(c);
@@ -260,7 +274,7 @@ void rn_conn_close_soon(rn_conn_t *c)
     c->close_start = rn_net_now_ms();
     conn_update_reading(c);
     conn_arm_timer(c, CLOSE_TIMEOUT_MS);
-    if (evbuffer_get_length(c->out) == 0)
+    if (conn_unsent(c) == 0)
         event_active(c->kill_ev, EV_TIMEOUT, 0);
     else if (!c->in_cb)
         event_active(c->flush_ev, EV_WRITE, 0);
@@ -332,14 +346,17 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- protocol selection ------------------------------------------------ */
 
-/* Placeholder for the TLS issue: set c->io to an OpenSSL transport (ALPN h2
- * / http/1.1) whose read decrypts into c->in and whose write encrypts
- * c->out, keep c->proto UNKNOWN and sniff the decrypted bytes. Not
- * implemented yet, so TLS connections are refused. */
+/* A ClientHello: switch c->io to TLS (tls.c); c->proto stays UNKNOWN and
+ * the decrypted bytes are sniffed like cleartext ones, whatever ALPN chose
+ * (after ALPN h2 the client still sends the preface). Without a
+ * certificate the connection is refused. */
 static int conn_start_tls(rn_conn_t *c)
 {
-    rn_debug("net: %s: TLS ClientHello on a cleartext listener; closing", c->peer);
-    return RN_EPROTO;
+    if (!c->srv->ssl_ctx) {
+        rn_debug("net: %s: TLS ClientHello but TLS is off; closing", c->peer);
+        return RN_EPROTO;
+    }
+    return rn_tls_conn_start(c);
 }
 
 static void conn_sniff(rn_conn_t *c)
@@ -351,11 +368,19 @@ static void conn_sniff(rn_conn_t *c)
     uint8_t b[H2_PREFACE_LEN];
     size_t m = n < H2_PREFACE_LEN ? n : H2_PREFACE_LEN;
     evbuffer_copyout(in, b, m);
-    if (b[0] == 0x16) {
+    if (b[0] == 0x16 && !c->tls) {
         if (conn_start_tls(c) != 0) {
-            evbuffer_drain(in, n);
+            evbuffer_drain(in, evbuffer_get_length(in));
             rn_conn_close_soon(c);
+        } else if (evbuffer_get_length(in) > 0) {
+            conn_sniff(c); /* plaintext already (c->tls is set: no recursion) */
         }
+        return;
+    }
+    if (c->tls_only && !c->tls) {
+        rn_debug("net: %s: cleartext on the TLS listener; closing", c->peer);
+        evbuffer_drain(in, n);
+        rn_conn_close_soon(c);
         return;
     }
     if (memcmp(b, h2_preface, m) == 0) {
@@ -382,8 +407,13 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
     if (!c->lingering && RN_NET_IN_HIGH - have < max)
         max = have < RN_NET_IN_HIGH ? RN_NET_IN_HIGH - have : 1;
     long n = c->io->read(c, max);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (c->tls && !c->lingering && rn_tls_pending(c) > 0) {
+            c->in_cb = 1; /* handshake records to send */
+            conn_cb_end(c);
+        }
         return;
+    }
     if (c->lingering) { /* discard; the peer's EOF or an error ends it */
         evbuffer_drain(c->in, evbuffer_get_length(c->in));
         if (n <= 0)
@@ -483,6 +513,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->srv = srv;
     c->fd = fd;
     c->io = &plain_io;
+    c->tls_only = l == srv->tls_listener;
     format_peer(sa, c->peer, sizeof c->peer);
     c->in = evbuffer_new();
     c->out = evbuffer_new();
@@ -557,6 +588,19 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, int *sslen)
     return 0;
 }
 
+static int listener_port(struct evconnlistener *l)
+{
+    struct sockaddr_storage b;
+    socklen_t blen = sizeof b;
+    if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&b, &blen) == 0) {
+        if (b.ss_family == AF_INET)
+            return ntohs(((struct sockaddr_in *)&b)->sin_port);
+        if (b.ss_family == AF_INET6)
+            return ntohs(((struct sockaddr_in6 *)&b)->sin6_port);
+    }
+    return 0;
+}
+
 /* ---- public ------------------------------------------------------------ */
 
 int rn_http_server_create(rn_http_server_t **out, struct event_base *base,
@@ -586,6 +630,8 @@ int rn_http_server_create(rn_http_server_t **out, struct event_base *base,
     srv->base = base;
     srv->cfg = *cfg;
     srv->cfg.listen = NULL; /* not kept: the caller owns the string */
+    srv->cfg.tls_cert_file = srv->cfg.tls_key_file = srv->cfg.tls_listen = NULL;
+    srv->cfg.tls_bound_port = NULL;
     srv->max_body = cfg->max_body ? cfg->max_body : RN_NET_DEFAULT_MAX_BODY;
     srv->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : RN_NET_DEFAULT_IDLE_MS;
     srv->read_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : RN_NET_DEFAULT_READ_MS;
@@ -595,27 +641,51 @@ int rn_http_server_create(rn_http_server_t **out, struct event_base *base,
                      "limit of %zu bytes.\"}",
                      srv->max_body);
     srv->body_413_len = (size_t)n;
+    if (cfg->tls_cert_file || cfg->tls_self_signed) {
+        srv->ssl_ctx = rn_tls_ctx_new(cfg, errmsg);
+        if (!srv->ssl_ctx) {
+            free(srv);
+            return RN_EINVAL;
+        }
+    } else if (cfg->tls_key_file || cfg->tls_listen) {
+        *errmsg = "TLS needs a certificate (tls_cert_file or tls_self_signed)";
+        free(srv);
+        return RN_EINVAL;
+    }
     srv->listener = evconnlistener_new_bind(
         base, accept_cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
         1024, (struct sockaddr *)&ss, sslen);
     if (!srv->listener) {
         rn_error("net: cannot listen on %s: %s", cfg->listen, strerror(errno));
         *errmsg = "cannot bind or listen on the address";
+        rn_tls_ctx_free(srv->ssl_ctx);
         free(srv);
         return RN_EIO;
     }
     evconnlistener_set_error_cb(srv->listener, accept_error_cb);
-    if (bound_port) {
-        struct sockaddr_storage b;
-        socklen_t blen = sizeof b;
-        *bound_port = 0;
-        if (getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&b, &blen) == 0) {
-            if (b.ss_family == AF_INET)
-                *bound_port = ntohs(((struct sockaddr_in *)&b)->sin_port);
-            else if (b.ss_family == AF_INET6)
-                *bound_port = ntohs(((struct sockaddr_in6 *)&b)->sin6_port);
+    if (cfg->tls_listen) {
+        struct sockaddr_storage ts;
+        int tslen = 0;
+        if (parse_listen(cfg->tls_listen, &ts, &tslen) != 0) {
+            *errmsg = "bad TLS listen address (want host:port or [v6]:port)";
+            rn_http_server_destroy(srv);
+            return RN_EINVAL;
         }
+        srv->tls_listener = evconnlistener_new_bind(
+            base, accept_cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+            1024, (struct sockaddr *)&ts, tslen);
+        if (!srv->tls_listener) {
+            rn_error("net: cannot listen on %s: %s", cfg->tls_listen, strerror(errno));
+            *errmsg = "cannot bind or listen on the TLS address";
+            rn_http_server_destroy(srv);
+            return RN_EIO;
+        }
+        evconnlistener_set_error_cb(srv->tls_listener, accept_error_cb);
+        if (cfg->tls_bound_port)
+            *cfg->tls_bound_port = listener_port(srv->tls_listener);
     }
+    if (bound_port)
+        *bound_port = listener_port(srv->listener);
     *out = srv;
     return 0;
 }
@@ -628,6 +698,10 @@ void rn_http_server_shutdown(rn_http_server_t *srv)
     if (srv->listener) {
         evconnlistener_free(srv->listener);
         srv->listener = NULL;
+    }
+    if (srv->tls_listener) {
+        evconnlistener_free(srv->tls_listener);
+        srv->tls_listener = NULL;
     }
     /* No connection is freed synchronously here, so the walk is safe. */
     for (rn_conn_t *c = srv->conns; c; c = c->next) {
@@ -654,6 +728,8 @@ void rn_http_server_destroy(rn_http_server_t *srv)
         return;
     if (srv->listener)
         evconnlistener_free(srv->listener);
+    if (srv->tls_listener)
+        evconnlistener_free(srv->tls_listener);
     while (srv->conns)
         conn_free(srv->conns);
     while (srv->ex_cache) {
@@ -663,5 +739,6 @@ void rn_http_server_destroy(rn_http_server_t *srv)
         rn_buf_dispose(&ex->body);
         free(ex);
     }
+    rn_tls_ctx_free(srv->ssl_ctx);
     free(srv);
 }

@@ -25,6 +25,8 @@ struct evbuffer;
 struct evconnlistener;
 struct event;
 struct nghttp2_session;
+struct rn_tls_conn;
+struct ssl_ctx_st;
 
 #define RN_NET_DEFAULT_MAX_BODY ((size_t)16 * 1024 * 1024)
 #define RN_NET_MAX_HEADERS RN_H1_MAX_HEADERS
@@ -87,6 +89,15 @@ struct rn_http_exchange {
     /* h2 response body being sent */
     uint8_t *resp_body;
     size_t resp_len, resp_off;
+    /* h2 streaming response (rn_http_stream_*) */
+    struct evbuffer *sq;            /* bytes pushed, not yet in DATA frames */
+    rn_http_stream_fn stream_fn;
+    void *stream_ud;
+    unsigned streaming : 1;         /* started; answered is set by rn_http_stream_end */
+    unsigned stream_ending : 1;     /* END_STREAM after sq drains */
+    unsigned stream_deferred : 1;   /* nghttp2 waits for data (NGHTTP2_ERR_DEFERRED) */
+    unsigned stream_high : 1;       /* sq reached RN_HTTP_STREAM_LOW: tell when below */
+    unsigned stream_closed : 1;     /* RN_HTTP_STREAM_CLOSED delivered */
 };
 
 typedef struct rn_h1_state {
@@ -101,7 +112,9 @@ typedef struct rn_h1_state {
 struct rn_conn {
     rn_http_server_t *srv;
     int fd;
-    const rn_conn_io_t *io;         /* transport: plain socket (TLS later) */
+    const rn_conn_io_t *io;         /* transport: plain socket or TLS (tls.c) */
+    struct rn_tls_conn *tls;        /* TLS state once a ClientHello came; else NULL */
+    int tls_only;                   /* accepted on the --tls-listen socket */
     struct evbuffer *in, *out;      /* unread input; output not yet written */
     struct event *read_ev;          /* EV_READ|EV_PERSIST, added while reading */
     struct event *write_ev;         /* EV_WRITE, added only while the socket is full */
@@ -140,6 +153,8 @@ struct rn_conn {
 struct rn_http_server {
     struct event_base *base;
     struct evconnlistener *listener;
+    struct evconnlistener *tls_listener; /* cfg->tls_listen (TLS only); NULL if none */
+    struct ssl_ctx_st *ssl_ctx;     /* NULL: TLS off (a ClientHello is closed) */
     rn_http_config_t cfg;
     size_t max_body;
     uint64_t idle_ms, read_ms;      /* timeouts, defaults applied */
@@ -185,6 +200,24 @@ void rn_conn_close_soon(rn_conn_t *c);
  * answer comes from elsewhere (another connection's callback, a timer). */
 void rn_conn_output_added(rn_conn_t *c);
 
+/* ---- tls.c --------------------------------------------------------------- */
+/* The server's SSL_CTX from cfg (tls_cert_file/tls_key_file or
+ * tls_self_signed), with ALPN h2 and http/1.1. NULL with *errmsg when the
+ * files cannot be used. Call only when TLS is configured. */
+struct ssl_ctx_st *rn_tls_ctx_new(const rn_http_config_t *cfg, const char **errmsg);
+void rn_tls_ctx_free(struct ssl_ctx_st *ctx);
+/* A ClientHello starts c->in: move those bytes into a new TLS session and
+ * switch c->io to the TLS transport. c->in is empty afterwards unless
+ * plaintext was already decrypted. Returns 0 or a negative RN_E* code. */
+int rn_tls_conn_start(rn_conn_t *c);
+/* Encrypted bytes waiting for the socket (0 without TLS). Handshake
+ * records count, so the connection layer flushes them like answers. */
+size_t rn_tls_pending(const rn_conn_t *c);
+/* Send close_notify (best effort, never blocks) once. */
+void rn_tls_close_notify(rn_conn_t *c);
+/* close_notify if not sent, then free the TLS state. */
+void rn_tls_conn_free(rn_conn_t *c);
+
 /* ---- http_h1.c -------------------------------------------------------- */
 void rn_h1_start(rn_conn_t *c);
 void rn_h1_on_read(rn_conn_t *c);
@@ -211,6 +244,8 @@ void rn_h2_on_drain(rn_conn_t *c);
 /* Let nghttp2 produce its pending frames into c->out (called before a write). */
 void rn_h2_send(rn_conn_t *c);
 rn_net_tmo_t rn_h2_timeout(rn_conn_t *c, uint64_t *since);
+int rn_h2_stream_start(rn_http_exchange_t *ex, int status, const char *content_type);
+void rn_h2_stream_kick(rn_http_exchange_t *ex); /* more queued data, or the end */
 /* The idle or read timeout expired: GOAWAY, then close. */
 void rn_h2_on_timeout(rn_conn_t *c);
 

@@ -153,4 +153,21 @@ int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
 /* Run ready completions; call from the loop thread after wake(). */
 void rn_store_run_completions(rn_store_t *s);
 
+/* ---- commit listeners ------------------------------------------------------ */
+/* A waiter on a log: fn(ud) runs in the loop thread, from
+ * rn_store_run_completions(), after the log's committed watermark
+ * (rn_log_committed) has advanced, so a reader can be woken by the append
+ * rather than by polling. It also runs once, with w->log already NULL,
+ * when the log is closed or destroyed. fn must not watch or unwatch other
+ * waiters of the same log (deferring the work to an event is the intended
+ * use). The waiter belongs to the caller and must stay valid while watched. */
+typedef struct rn_log_waiter {
+    void (*fn)(void *ud);
+    void *ud;
+    rn_log_t *log; /* set while watched */
+    struct rn_log_waiter *prev, *next;
+} rn_log_waiter_t;
+void rn_log_watch(rn_log_t *l, rn_log_waiter_t *w);
+void rn_log_unwatch(rn_log_waiter_t *w); /* no-op when not watched */
+
 #endif

@@ -402,6 +402,7 @@ void rn_store_run_completions(rn_store_t *s)
                 } else if (s->durable && it->target > l->committed) {
                     l->committed = it->target;
                     l->arrival_committed = it->target_arrival;
+                    rn_store__notify_queue(s, l);
                 }
                 if (l->pending == it)
                     l->pending = NULL;
@@ -421,4 +422,73 @@ void rn_store_run_completions(rn_store_t *s)
         }
         it = nx;
     }
+    /* Wake the readers of logs that advanced, after the acknowledgements. */
+    while (s->notify) {
+        rn_log_t *l = s->notify;
+        s->notify = l->notify_next;
+        l->notify_next = NULL;
+        l->notify_queued = 0;
+        for (rn_log_waiter_t *w = l->waiters; w;) {
+            rn_log_waiter_t *wn = w->next; /* fn may unwatch w itself */
+            w->fn(w->ud);
+            w = wn;
+        }
+    }
+}
+
+/* ---- commit listeners -------------------------------------------------------------- */
+
+void rn_store__notify_queue(rn_store_t *s, rn_log_t *l)
+{
+    if (!l->waiters || l->notify_queued)
+        return;
+    l->notify_queued = 1;
+    l->notify_next = s->notify;
+    s->notify = l;
+}
+
+void rn_store__notify_forget(rn_store_t *s, rn_log_t *l)
+{
+    if (l->notify_queued) {
+        for (rn_log_t **pp = &s->notify; *pp; pp = &(*pp)->notify_next) {
+            if (*pp == l) {
+                *pp = l->notify_next;
+                break;
+            }
+        }
+        l->notify_queued = 0;
+        l->notify_next = NULL;
+    }
+    while (l->waiters) {
+        rn_log_waiter_t *w = l->waiters;
+        rn_log_unwatch(w);
+        w->fn(w->ud);
+    }
+}
+
+void rn_log_watch(rn_log_t *l, rn_log_waiter_t *w)
+{
+    if (w->log)
+        rn_log_unwatch(w);
+    w->log = l;
+    w->prev = NULL;
+    w->next = l->waiters;
+    if (l->waiters)
+        l->waiters->prev = w;
+    l->waiters = w;
+}
+
+void rn_log_unwatch(rn_log_waiter_t *w)
+{
+    rn_log_t *l = w->log;
+    if (!l)
+        return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        l->waiters = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->prev = w->next = NULL;
+    w->log = NULL;
 }

@@ -145,6 +145,11 @@ struct rn_log {
     size_t nhandoff, handoff_cap;
     rn_citem_t *pending;      /* our not-yet-taken sync item, if pending_gen matches */
     uint64_t pending_gen;
+
+    /* commit listeners (rn_log_watch), loop thread only */
+    rn_log_waiter_t *waiters;
+    int notify_queued;        /* on the store's notify list */
+    struct rn_log *notify_next;
 };
 
 /* ---- the store ----------------------------------------------------------- */
@@ -179,6 +184,7 @@ struct rn_store {
     rn_citem_list_t done;
     int woken;                /* wake() called, run_completions not yet run */
     rn_citem_t *freelist;     /* loop thread only */
+    rn_log_t *notify;         /* logs whose watermark advanced, waiters to run */
 };
 
 /* store_log.c */
@@ -191,6 +197,11 @@ void rn_store__commit_stop(rn_store_t *s);
 void rn_store__commit_forget_log(rn_store_t *s, rn_log_t *l);
 void rn_store__mark_dirty(rn_store_t *s, rn_log_t *l);
 void rn_store__citem_free_all(rn_store_t *s);
+/* The log's committed watermark advanced: run its waiters at the end of
+ * rn_store_run_completions. */
+void rn_store__notify_queue(rn_store_t *s, rn_log_t *l);
+/* The log is going away: drop it from the notify list, tell its waiters. */
+void rn_store__notify_forget(rn_store_t *s, rn_log_t *l);
 
 /* store_kv.c */
 int rn_store__kv_open(rn_store_t *s, const char **errmsg);

@@ -504,6 +504,7 @@ static rn_log_t *registry_find(rn_store_t *s, uint64_t log_id, uint32_t shard)
 void rn_store__log_free(rn_log_t *l)
 {
     rn_store_t *s = l->store;
+    rn_store__notify_forget(s, l);
     for (size_t i = 0; i < l->nsegs; i++)
         seg_dispose(l, &l->segs[i]);
     free(l->segs);
@@ -826,6 +827,7 @@ int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arr
     if (!s->durable) {
         l->committed = c;
         l->arrival_committed = arrival;
+        rn_store__notify_queue(s, l); /* waiters run with the commit's completions */
     }
     rn_store__mark_dirty(s, l);
     return 0;

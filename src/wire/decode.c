@@ -2,7 +2,8 @@
  *
  * Three steps, as AWS's Coral front end takes them (KINESIS_CONTRACT §2.2,
  * §2.3):
- *   parse   json_loadb; an empty body, bad JSON or a non-object is a bare
+ *   parse   json_loadb (CBOR: rn_cbor_to_json, wire/cbor.c); an empty
+ *           body, bad JSON or CBOR, or a non-object is a bare
  *           SerializationException. jansson caps nesting at
  *           JSON_PARSER_MAX_DEPTH (2048), so deep input cannot exhaust the
  *           stack, here or in json_decref.
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "wire/b64.h"
+#include "wire/cbor.h"
 #include "wire/shapes_int.h"
 
 #define MAX_ITEMS 10
@@ -538,21 +540,24 @@ int rn_wire_decode(rn_op_t op, rn_proto_t proto, const uint8_t *body, size_t len
         return rn_error_set(err, RN_AWS_UNKNOWN_OPERATION);
     if (len == 0)
         return rn_error_set(err, RN_AWS_SERIALIZATION_BARE);
-    if (proto == RN_PROTO_CBOR)
-        return ser_error(err, "CBOR is not supported yet");
-
-    json_error_t jerr;
-    json_t *root = json_loadb((const char *)body, len, JSON_ALLOW_NUL, &jerr);
-    if (!root && json_error_code(&jerr) == json_error_numeric_overflow)
-        root = json_loadb((const char *)body, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
-    if (!root)
-        return rn_error_set(err, RN_AWS_SERIALIZATION_BARE);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return rn_error_set(err, RN_AWS_SERIALIZATION_BARE);
+    const rn_wire_shape_t *sh = &rn_wire_shapes[rn_wire_op_input[op]];
+    json_t *root;
+    if (proto == RN_PROTO_CBOR) {
+        if (rn_cbor_to_json(sh, body, len, &root, err))
+            return -1;
+    } else {
+        json_error_t jerr;
+        root = json_loadb((const char *)body, len, JSON_ALLOW_NUL, &jerr);
+        if (!root && json_error_code(&jerr) == json_error_numeric_overflow)
+            root = json_loadb((const char *)body, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+        if (!root)
+            return rn_error_set(err, RN_AWS_SERIALIZATION_BARE);
+        if (!json_is_object(root)) {
+            json_decref(root);
+            return rn_error_set(err, RN_AWS_SERIALIZATION_BARE);
+        }
     }
 
-    const rn_wire_shape_t *sh = &rn_wire_shapes[rn_wire_op_input[op]];
     if (coerce_struct(sh, root, err)) {
         json_decref(root);
         return -1;

@@ -6,12 +6,15 @@
  * (KINESIS_CONTRACT §2.2). Error bodies are written by hand: the message may
  * have been cut at RN_ERROR_MESSAGE_MAX in the middle of a UTF-8 sequence,
  * and this writer replaces any invalid byte with U+FFFD instead of failing.
- * CBOR (§2.4) is a later issue: until then both kinds of body are JSON. */
+ * CBOR bodies (§2.4) are written by wire/cbor.c: rn_wire_encode_op follows
+ * the operation's output shape; rn_wire_encode, which knows no operation,
+ * writes CBOR without one (strings as text, reals as floats). */
 #include "wire/wire.h"
 
 #include <string.h>
 
 #include "wire/b64.h"
+#include "wire/cbor.h"
 
 const char *rn_wire_content_type(rn_proto_t proto)
 {
@@ -32,9 +35,10 @@ static int dump_cb(const char *buf, size_t size, void *data)
 
 int rn_wire_encode(rn_proto_t proto, const json_t *obj, rn_buf_t *dst)
 {
-    (void)proto; /* CBOR: a later issue; JSON for now (docs/wire.md) */
     if (!obj)
         return 0;
+    if (proto == RN_PROTO_CBOR)
+        return rn_cbor_from_json(NULL, obj, dst);
     size_t mark = dst->len;
     dump_ctx_t d = {dst, 0};
     if (json_dump_callback(obj, dump_cb, &d, JSON_COMPACT | JSON_REAL_PRECISION(13)) != 0) {
@@ -44,6 +48,28 @@ int rn_wire_encode(rn_proto_t proto, const json_t *obj, rn_buf_t *dst)
         return d.rc ? d.rc : RN_ENOMEM;
     }
     return 0;
+}
+
+int rn_wire_encode_op(rn_op_t op, rn_proto_t proto, const json_t *obj, rn_buf_t *dst)
+{
+    if (proto != RN_PROTO_CBOR || !obj || op < 0 || op >= RN_OP_COUNT)
+        return rn_wire_encode(proto, obj, dst);
+    return rn_cbor_from_json(&rn_wire_shapes[rn_wire_op_output[op]], obj, dst);
+}
+
+int rn_wire_transcode_json_to_cbor(rn_op_t op, const uint8_t *json, size_t len, rn_buf_t *dst)
+{
+    if (len == 0)
+        return 0;
+    json_error_t jerr;
+    json_t *v = json_loadb((const char *)json, len, JSON_ALLOW_NUL, &jerr);
+    if (!v && json_error_code(&jerr) == json_error_numeric_overflow)
+        v = json_loadb((const char *)json, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+    if (!v)
+        return RN_EINVAL;
+    int rc = rn_wire_encode_op(op, RN_PROTO_CBOR, v, dst);
+    json_decref(v);
+    return rc;
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
@@ -121,7 +147,8 @@ static int append_json_string(rn_buf_t *b, const char *s, size_t n)
 
 int rn_wire_encode_error(rn_proto_t proto, const rn_error_t *err, rn_buf_t *dst)
 {
-    (void)proto; /* CBOR errors are JSON until CBOR lands (docs/wire.md) */
+    if (proto == RN_PROTO_CBOR)
+        return rn_cbor_error(err, dst);
     size_t mark = dst->len;
     int rc = rn_buf_append_str(dst, "{\"__type\":");
     if (!rc)

@@ -3,7 +3,8 @@
  *
  * Shapes are referenced by index into rn_wire_shapes[]; every operation's
  * input shape is rn_wire_shapes[rn_wire_op_input[op]] (a structure; an
- * operation without input has a structure with no members). All tables are
+ * operation without input has a structure with no members), its output
+ * shape rn_wire_shapes[rn_wire_op_output[op]]. All tables are
  * const and built by tools/gen_shapes.py from the AWS models. */
 #ifndef RN_WIRE_SHAPES_INT_H
 #define RN_WIRE_SHAPES_INT_H
@@ -72,6 +73,9 @@ extern const int rn_wire_regex_count;
 extern const rn_wire_shape_t rn_wire_shapes[];
 extern const int rn_wire_shape_count;
 extern const uint16_t rn_wire_op_input[RN_OP_COUNT];
+/* Every operation's output structure (an empty one when it has no output);
+ * these come after all input shapes in rn_wire_shapes[]. */
+extern const uint16_t rn_wire_op_output[RN_OP_COUNT];
 
 /* 1 when the whole of s[0..len) matches p, else 0. Thread-safe; regexes are
  * compiled once, at first use. */

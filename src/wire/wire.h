@@ -15,6 +15,9 @@
  *      "N validation error(s) detected: ...", at most 10 items (§2.3).
  * Integers that arrive as floats are truncated toward floor, as AWS does.
  * Blob members stay base64 text in the tree; rn_wire_blob() decodes them.
+ * A CBOR body is first turned into the tree its JSON twin would give (byte
+ * strings -> base64 text, tag-1 milliseconds -> seconds; wire/cbor.h), then
+ * checked by the same steps 2 and 3, so both protocols answer alike.
  */
 #ifndef RN_WIRE_H
 #define RN_WIRE_H
@@ -29,7 +32,7 @@
 
 typedef enum rn_proto {
     RN_PROTO_JSON = 0, /* application/x-amz-json-1.1 */
-    RN_PROTO_CBOR = 1, /* application/x-amz-cbor-1.1 (a later issue) */
+    RN_PROTO_CBOR = 1, /* application/x-amz-cbor-1.1 (KINESIS_CONTRACT §2.4, wire/cbor.h) */
 } rn_proto_t;
 
 /* Decode and validate a request body for op. On success *out is a new
@@ -46,6 +49,16 @@ int rn_wire_blob(const char *b64, size_t b64_len, rn_buf_t *dst);
 /* Render a response body. `obj` may be NULL for operations with empty
  * output (the body is then empty). Returns 0 or RN_ENOMEM. */
 int rn_wire_encode(rn_proto_t proto, const json_t *obj, rn_buf_t *dst);
+
+/* Render a response body for op: as rn_wire_encode, but CBOR follows the
+ * operation's output shape (blobs as byte strings, timestamps as tag 1 with
+ * integer milliseconds). Returns 0 or a negative RN_E* code. */
+int rn_wire_encode_op(rn_op_t op, rn_proto_t proto, const json_t *obj, rn_buf_t *dst);
+
+/* Append the CBOR form of op's answer rendered as JSON text (json[0..len),
+ * empty for an empty answer) to *dst. Returns 0, or RN_EINVAL when the text
+ * is not JSON, or RN_ENOMEM. */
+int rn_wire_transcode_json_to_cbor(rn_op_t op, const uint8_t *json, size_t len, rn_buf_t *dst);
 
 /* Render an error body ({"__type":...,"message":...}) for the protocol. */
 int rn_wire_encode_error(rn_proto_t proto, const rn_error_t *err, rn_buf_t *dst);

@@ -9,7 +9,7 @@ import {
   CreateStreamCommand, DeleteStreamCommand, DescribeStreamCommand,
   DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand,
   ListStreamsCommand, MergeShardsCommand, PutRecordCommand, PutRecordsCommand,
-  RegisterStreamConsumerCommand, SplitShardCommand,
+  SplitShardCommand, UpdateChannelCommand,
 } from '@aws-sdk/client-kinesis';
 import {
   ACCOUNT, kinesisClient, sleep, startRunnel, streamArn, uniqueName,
@@ -724,7 +724,7 @@ for (const proto of ['http2', 'http1']) {
         message: validation1('bad name!', 'streamName', 'Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+'),
       });
       const unsupported = [
-        ['RegisterStreamConsumer', new RegisterStreamConsumerCommand({ StreamARN: streamArn(name), ConsumerName: 'c' })],
+        ['UpdateChannel', new UpdateChannelCommand({ ChannelARN: `arn:aws:kinesis:us-east-1:000000000000:channel/${name}` })],
       ];
       for (const [op, cmd] of unsupported) {
         await expectError(client.send(cmd), {

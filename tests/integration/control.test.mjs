@@ -472,3 +472,30 @@ test('accounts and regions: a 12-digit access key selects the account; isolation
     name: 'ResourceNotFoundException', message: 'Stream shared-name under account 222222222222 not found.',
   });
 });
+
+test('retention expires closed shards: they leave ListShards and DescribeStream, children move to the trim horizon', T, async (t) => {
+  const clock = { offset: 0 };
+  const srv = await startRunnel({ inMemory: true, args: ['--enable-test-clock'] });
+  t.after(() => srv.stop());
+  const c = clockedClient(srv.endpoint, clock);
+  const name = uniqueName('expire-lineage');
+  await send(c, 'CreateStream', { StreamName: name, ShardCount: 1 });
+  await send(c, 'PutRecord', { StreamName: name, PartitionKey: 'k', Data: text('old') });
+  await send(c, 'SplitShard', {
+    StreamName: name, ShardToSplit: shardId(0), NewStartingHashKey: (1n << 127n).toString(),
+  });
+  const before = (await send(c, 'ListShards', { StreamName: name })).Shards.map((s) => s.ShardId);
+  assert.deepEqual(before, [shardId(0), shardId(1), shardId(2)]);
+  const horizon0 = await send(c, 'ListShards', { StreamName: name, ShardFilter: { Type: 'AT_TRIM_HORIZON' } });
+  assert.deepEqual(horizon0.Shards.map((s) => s.ShardId), [shardId(0)]);
+
+  clock.offset = 25 * HOUR; // past the 24-hour retention of everything shard 0 ever held
+  const after = (await send(c, 'ListShards', { StreamName: name })).Shards.map((s) => s.ShardId);
+  assert.deepEqual(after, [shardId(1), shardId(2)]);
+  const horizon = await send(c, 'ListShards', { StreamName: name, ShardFilter: { Type: 'AT_TRIM_HORIZON' } });
+  assert.deepEqual(horizon.Shards.map((s) => s.ShardId), [shardId(1), shardId(2)]);
+  const d = await describe(c, name);
+  assert.deepEqual(d.Shards.map((s) => s.ShardId), [shardId(1), shardId(2)]);
+  clock.offset = 0;
+  await send(c, 'ListStreams', {}); // puts the server's clock back
+});

@@ -199,10 +199,10 @@ const ERROR_CASES = [
   },
   {
     name: 'unsupported operation with valid auth → InvalidArgumentException naming it',
-    req: { target: 'RegisterStreamConsumer', body: '{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/x","ConsumerName":"c"}' },
+    req: { target: 'UpdateChannel', body: '{"ChannelARN":"arn:aws:kinesis:us-east-1:000000000000:channel/x"}' },
     check(r, p) {
       assertJsonError(r, 400, 'InvalidArgumentException', p);
-      assert.equal(r.json.message, 'The operation RegisterStreamConsumer is not supported by runnel yet.');
+      assert.equal(r.json.message, 'The operation UpdateChannel is not supported by runnel yet.');
     },
   },
 ];
