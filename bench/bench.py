@@ -313,6 +313,11 @@ def bench_target(kind):
                        timeout=120)
             loaded = ld.get("records_ok", 0)
             rss_loaded = rss_mib(srv.pid)
+            # One untimed drain checks the client's byte-scan counting against jansson.
+            chk = kload("drain", "--port", srv.port, "--proto", "h1", "--stream", "drain", "--expect", loaded,
+                        "--max-seconds", 60, "--check", timeout=120)
+            if not chk.get("scan_check", False) or not chk.get("complete", False):
+                raise RuntimeError("drain check failed: %s" % chk)
             runs = []
             for i in range(RUNS):
                 runs.append(measured(srv, lambda: kload("drain", "--port", srv.port, "--proto", "h1", "--stream", "drain",

@@ -51,7 +51,7 @@ cmake --build "$RB" -j "$(nproc)" --target runnel
 
 # the helpers: load client, empty-200 ceiling, disk ceiling, loopback bind shim
 CFLAGS="-O2 -g -Wall -Wextra -Wno-unused-parameter"
-PKGS="libevent_core libevent_pthreads libnghttp2 jansson libcrypto sqlite3"
+PKGS="libevent_core libevent_pthreads libnghttp2 jansson libssl libcrypto sqlite3"
 cc $CFLAGS -o "$B/kload" bench/kload.c $(pkg-config --cflags --libs libnghttp2 jansson)
 cc $CFLAGS -D_GNU_SOURCE -I"$SRC/src" -o "$B/empty200" bench/empty200.c \
   -Wl,--start-group "$RB/librn_net.a" "$RB/librn_core.a" "$RB/librn_store.a" "$RB/librn_util.a" -Wl,--end-group \
