@@ -149,6 +149,21 @@ void rn_subs_end_all(rn_api_t *api);
 /* Wake every subscription to look at its shard again (after resharding). */
 void rn_subs_poke(rn_api_t *api);
 void rn_consumers_free(rn_api_t *api);
+/* The consumer <name> of s created at created_s (epoch seconds, as in its
+ * ARN), DELETING ones included; NULL when there is none. */
+struct rn_consumer *rn_consumer_lookup(rn_call_t *c, const rn_stream_t *s, const char *name,
+                                       long long created_s);
+/* A consumer's tags and resource policy, changed in place by ops_tags.c and
+ * then persisted with rn_consumer_save (which refuses a DELETING consumer:
+ * its entry is gone). */
+typedef struct rn_consumer_res {
+    rn_tagset_t *tags;
+    char **policy;
+    const char *name;
+    int deleting;
+} rn_consumer_res_t;
+rn_consumer_res_t rn_consumer_res(struct rn_consumer *k);
+int rn_consumer_save(rn_api_t *api, struct rn_consumer *k);
 int rn_op_StartStreamEncryption(rn_call_t *c);
 int rn_op_StopStreamEncryption(rn_call_t *c);
 

@@ -4,7 +4,11 @@
  *
  * Consumers live in memory (api->consumers) and each is persisted as the
  * metadata entry "consumer/<20-digit stream id>/<name>" = {"created_ms",
- * "active_ms"}; they are loaded on first use. Stream ids are never reused,
+ * "active_ms"[, "tags": {key: value}][, "policy": "<document>"]} (entries
+ * without tags or policy, as older versions wrote them, stay readable); they
+ * are loaded on first use. The tags and the resource policy (TagResource,
+ * PutResourcePolicy... on a consumer ARN, ops_tags.c) live in that entry, so
+ * they go with the consumer. Stream ids are never reused,
  * so entries of a deleted stream can never reach a new one; they are
  * removed when the stream is deleted. Status is a function of time:
  * CREATING until active_ms (--consumer-delay), then ACTIVE; after
@@ -44,6 +48,7 @@
 #define SUB_READ_RECORDS 10000
 #define SUB_HEARTBEAT_MS 5000
 #define SUB_TAKEOVER_MS 5000
+#define SUB_CALL_INTERVAL_MS 1000 /* one SubscribeToShard per second per consumer and shard */
 #define REC_FIXED 160
 
 typedef struct rn_consumer {
@@ -52,6 +57,8 @@ typedef struct rn_consumer {
     int64_t created_ms;
     int64_t active_ms;
     int64_t gone_ms; /* DELETING until then; 0 while registered */
+    rn_tagset_t tags;
+    char *policy;    /* resource policy document, NULL when none */
     struct rn_consumer *next;
 } rn_consumer_t;
 
@@ -68,6 +75,8 @@ typedef struct rn_sub {
     int64_t last_event_ms;
     int need_event;             /* send an event even with no records */
     int closed;                 /* the peer left (RN_HTTP_STREAM_CLOSED) */
+    int cbor;                   /* the caller spoke CBOR: event payloads in CBOR */
+    int64_t last_call_ms;       /* last SubscribeToShard for this consumer and shard */
     struct event *pump_ev, *beat_ev, *life_ev;
     rn_log_waiter_t waiter;
     struct rn_sub *prev, *next;
@@ -103,6 +112,16 @@ static int load_one(void *ud, const char *key, const void *val, size_t len)
         snprintf(k->name, sizeof k->name, "%s", key + off);
         k->created_ms = json_integer_value(json_object_get(j, "created_ms"));
         k->active_ms = json_integer_value(json_object_get(j, "active_ms"));
+        const char *tk;
+        json_t *tv;
+        json_object_foreach(json_object_get(j, "tags"), tk, tv)
+        {
+            if (json_is_string(tv) && rn_tagset_put(&k->tags, tk, json_string_value(tv)) != 0)
+                rn_warn("cannot load the tags of consumer %s", key);
+        }
+        const char *pol = json_string_value(json_object_get(j, "policy"));
+        if (pol && !(k->policy = strdup(pol)))
+            rn_warn("cannot load the policy of consumer %s", key);
         k->next = api->consumers;
         api->consumers = k;
     }
@@ -121,11 +140,34 @@ static void consumers_load(rn_api_t *api)
 
 static int consumer_save(rn_api_t *api, const rn_consumer_t *k)
 {
-    char key[200], val[96];
+    char key[200];
     kv_key(key, sizeof key, k->stream_id, k->name);
-    int n = snprintf(val, sizeof val, "{\"created_ms\":%lld,\"active_ms\":%lld}",
-                     (long long)k->created_ms, (long long)k->active_ms);
-    return rn_store_kv_put(rn_registry_store(api->reg), key, val, (size_t)n);
+    json_t *doc = json_pack("{s:I,s:I}", "created_ms", (json_int_t)k->created_ms, "active_ms",
+                            (json_int_t)k->active_ms);
+    if (!doc)
+        return -1;
+    if (k->tags.n) {
+        json_t *tags = json_object();
+        for (uint32_t i = 0; i < k->tags.n; i++)
+            json_object_set_new(tags, k->tags.v[i].key, json_string(k->tags.v[i].value));
+        json_object_set_new(doc, "tags", tags);
+    }
+    if (k->policy)
+        json_object_set_new(doc, "policy", json_string(k->policy));
+    char *val = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!val)
+        return -1;
+    int rc = rn_store_kv_put(rn_registry_store(api->reg), key, val, strlen(val));
+    free(val);
+    return rc;
+}
+
+static void consumer_free(rn_consumer_t *k)
+{
+    rn_tagset_dispose(&k->tags);
+    free(k->policy);
+    free(k);
 }
 
 /* Drop consumers whose DELETING time is over. */
@@ -135,7 +177,7 @@ static void consumers_reap(rn_api_t *api, int64_t now)
         rn_consumer_t *k = *pp;
         if (k->gone_ms && now >= k->gone_ms) {
             *pp = k->next;
-            free(k);
+            consumer_free(k);
         } else {
             pp = &k->next;
         }
@@ -155,7 +197,7 @@ void rn_consumers_free(rn_api_t *api)
     while (api->consumers) {
         rn_consumer_t *k = api->consumers;
         api->consumers = k->next;
-        free(k);
+        consumer_free(k);
     }
 }
 
@@ -205,7 +247,7 @@ void rn_consumers_drop_stream(rn_api_t *api, const rn_stream_t *s)
             kv_key(key, sizeof key, k->stream_id, k->name);
             (void)rn_store_kv_del(rn_registry_store(api->reg), key);
             *pp = k->next;
-            free(k);
+            consumer_free(k);
         } else {
             pp = &k->next;
         }
@@ -290,6 +332,30 @@ static int resolve_input(rn_call_t *c, rn_stream_t **s, rn_consumer_t **k)
     return 0;
 }
 
+/* ---- tags and policy of a consumer (ops_tags.c) ------------------------------------- */
+
+struct rn_consumer *rn_consumer_lookup(rn_call_t *c, const rn_stream_t *s, const char *name,
+                                       long long created_s)
+{
+    consumers_load(c->api);
+    consumers_reap(c->api, c->now_ms);
+    rn_consumer_t *k = consumer_find(c->api, s->id, name);
+    return k && k->created_ms / 1000 == created_s ? k : NULL;
+}
+
+rn_consumer_res_t rn_consumer_res(struct rn_consumer *k)
+{
+    rn_consumer_res_t r = {&k->tags, &k->policy, k->name, k->gone_ms != 0};
+    return r;
+}
+
+int rn_consumer_save(rn_api_t *api, struct rn_consumer *k)
+{
+    if (k->gone_ms) /* its entry is gone: never bring it back */
+        return -1;
+    return consumer_save(api, k);
+}
+
 /* ---- the four control operations ------------------------------------------------------ */
 
 int rn_op_RegisterStreamConsumer(rn_call_t *c)
@@ -332,6 +398,9 @@ int rn_op_RegisterStreamConsumer(rn_call_t *c)
                  c->account, CONSUMERS_CREATING_MAX);
         return rn_error_set(&c->err, RN_AWS_LIMIT_EXCEEDED, msg);
     }
+    json_t *tags = json_object_get(c->in, "Tags");
+    if (tags && rn_tags_check(c, tags, NULL, name) != 0)
+        return -1;
     rn_consumer_t *k = calloc(1, sizeof *k);
     if (!k)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
@@ -339,8 +408,17 @@ int rn_op_RegisterStreamConsumer(rn_call_t *c)
     snprintf(k->name, sizeof k->name, "%s", name);
     k->created_ms = c->now_ms;
     k->active_ms = c->now_ms + c->api->consumer_delay_ms;
+    const char *tk;
+    json_t *tv;
+    json_object_foreach(tags, tk, tv)
+    {
+        if (rn_tagset_put(&k->tags, tk, json_string_value(tv) ? json_string_value(tv) : "") != 0) {
+            consumer_free(k);
+            return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        }
+    }
     if (consumer_save(c->api, k) != 0) {
-        free(k);
+        consumer_free(k);
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     }
     k->next = c->api->consumers;
@@ -496,24 +574,43 @@ static void push_message(rn_sub_t *sub, const rn_es_header_t *h, size_t nh, cons
 
 #define ES_H(n, v) {n, sizeof(n) - 1, v, strlen(v), 7}
 
+/* p[0..n) is the event as JSON text; CBOR callers get it transcoded by the
+ * event's shape (Data as a byte string, timestamps as tag 1 + ms, §2.6). */
 static void push_event(rn_sub_t *sub, const char *type, const uint8_t *p, size_t n)
 {
-    rn_es_header_t h[] = {ES_H(":event-type", type), ES_H(":content-type", "application/json"),
+    rn_es_header_t h[] = {ES_H(":event-type", type),
+                          ES_H(":content-type", rn_wire_content_type(sub->cbor ? RN_PROTO_CBOR : RN_PROTO_JSON)),
                           ES_H(":message-type", "event")};
-    push_message(sub, h, 3, p, n);
+    if (!sub->cbor) {
+        push_message(sub, h, 3, p, n);
+        return;
+    }
+    rn_buf_t cb;
+    rn_buf_init(&cb, 0);
+    int rc = strcmp(type, "initial-response") == 0
+                 ? rn_wire_transcode_json_to_cbor(RN_OP_SubscribeToShard, p, n, &cb)
+                 : rn_wire_transcode_event_to_cbor(RN_OP_SubscribeToShard, type, p, n, &cb);
+    if (rc == 0)
+        push_message(sub, h, 3, cb.data ? cb.data : (const uint8_t *)"", cb.len);
+    else
+        rn_warn("SubscribeToShard: cannot encode a %s event in CBOR", type);
+    rn_buf_dispose(&cb);
 }
 
 /* An exception event, then the end of the stream (§2.6). */
 static void push_exception(rn_sub_t *sub, const char *type, const char *message)
 {
     json_t *j = json_pack("{s:s}", "message", message);
-    char *txt = json_dumps(j, JSON_COMPACT);
+    rn_proto_t proto = sub->cbor ? RN_PROTO_CBOR : RN_PROTO_JSON;
+    rn_buf_t b;
+    rn_buf_init(&b, 0);
+    int rc = j ? rn_wire_encode(proto, j, &b) : RN_ENOMEM;
     json_decref(j);
-    rn_es_header_t h[] = {ES_H(":exception-type", type), ES_H(":content-type", "application/json"),
+    rn_es_header_t h[] = {ES_H(":exception-type", type), ES_H(":content-type", rn_wire_content_type(proto)),
                           ES_H(":message-type", "exception")};
-    if (txt)
-        push_message(sub, h, 3, (const uint8_t *)txt, strlen(txt));
-    free(txt);
+    if (rc == 0)
+        push_message(sub, h, 3, b.data, b.len);
+    rn_buf_dispose(&b);
 }
 
 static char *put_lit(char *w, const char *s, size_t n)
@@ -773,18 +870,26 @@ int rn_op_SubscribeToShard(rn_call_t *c)
     uint64_t pos;
     if (start_position(c, s, sh, log, &pos) != 0)
         return -1;
-    /* One subscription per (consumer, shard): a newer one within 5 s is
-     * refused; later, it takes over. */
+    /* One subscription per (consumer, shard): one call per second (more:
+     * LimitExceededException); a newer one within 5 s is refused; later, it
+     * takes over and the older one gets a ResourceInUseException event
+     * before it ends (§2.6). The rate is counted against the open
+     * subscription, so a call after it ended is not limited. */
     for (rn_sub_t *o = api->subs; o; o = o->next) {
         if (o->stream_id != s->id || o->shard_index != idx || strcmp(o->consumer, k->name) != 0)
             continue;
-        if (c->now_ms - o->started_ms < SUB_TAKEOVER_MS) {
-            char msg[512];
-            snprintf(msg, sizeof msg,
-                     "Another active subscription exists for this consumer: %s:%s:%s:%s",
-                     c->account, s->name, id, k->name);
-            return rn_error_set(&c->err, RN_AWS_RESOURCE_IN_USE, msg);
+        char msg[512];
+        if (c->now_ms - o->last_call_ms < SUB_CALL_INTERVAL_MS) {
+            /* AWS's wording is not recorded (guess). */
+            snprintf(msg, sizeof msg, "Rate exceeded for consumer %s and shard %s", arn, id);
+            return rn_error_set(&c->err, RN_AWS_LIMIT_EXCEEDED, msg);
         }
+        o->last_call_ms = c->now_ms;
+        snprintf(msg, sizeof msg, "Another active subscription exists for this consumer: %s:%s:%s:%s",
+                 c->account, s->name, id, k->name);
+        if (c->now_ms - o->started_ms < SUB_TAKEOVER_MS)
+            return rn_error_set(&c->err, RN_AWS_RESOURCE_IN_USE, msg);
+        push_exception(o, "ResourceInUseException", msg);
         sub_end(o);
         break;
     }
@@ -799,7 +904,8 @@ int rn_op_SubscribeToShard(rn_call_t *c)
     snprintf(sub->consumer, sizeof sub->consumer, "%s", k->name);
     sub->consumer_created_ms = k->created_ms;
     sub->pos = pos;
-    sub->started_ms = c->now_ms;
+    sub->started_ms = sub->last_call_ms = c->now_ms;
+    sub->cbor = c->proto == RN_PROTO_CBOR;
     sub->need_event = 1;
     sub->waiter.fn = sub_wake;
     sub->waiter.ud = sub;

@@ -3,9 +3,10 @@
  * Tags live in the stream (rn_stream_t.tags, sorted by key) and are saved
  * with its metadata document, so they go with the stream. A change is built
  * on a copy of the tag set, validated whole, and swapped in only when it
- * was saved: a failed request changes nothing. Consumer ARNs are accepted by
- * the resolver but no consumer exists yet, so they answer
- * ResourceNotFoundException. */
+ * was saved: a failed request changes nothing. A consumer's tags and policy
+ * live in its entry (ops_consumers.c: rn_consumer_res, rn_consumer_save), so
+ * they go with the consumer; every operation here works on a res_t, the
+ * stream's or the consumer's. */
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,13 +121,53 @@ static json_t *tag_json(const rn_tag_t *t)
     return json_pack("{s:s,s:s}", "Key", t->key, "Value", t->value);
 }
 
-/* Add or overwrite every tag of the map (validated) and save. */
-static int tags_add(rn_call_t *c, rn_stream_t *s, json_t *tags)
+/* A resource that holds tags and a policy: a stream, or a consumer of it. */
+typedef struct res {
+    rn_stream_t *s;
+    struct rn_consumer *k; /* NULL: the stream itself */
+    rn_tagset_t *tags;
+    char **policy;
+    const char *name;      /* the stream's or the consumer's */
+    int deleting;          /* a DELETING consumer */
+} res_t;
+
+static res_t res_of_stream(rn_stream_t *s)
 {
-    if (rn_tags_check(c, tags, &s->tags, s->name) != 0)
+    res_t r = {s, NULL, &s->tags, &s->policy, s->name, 0};
+    return r;
+}
+
+static int res_save(rn_call_t *c, res_t *r)
+{
+    return r->k ? rn_consumer_save(c->api, r->k) : rn_registry_save(c->api->reg, r->s);
+}
+
+/* Replace r's tags with *next (taken) and persist; on failure r keeps its tags. */
+static int res_save_tags(rn_call_t *c, res_t *r, rn_tagset_t *next)
+{
+    if (!r->k)
+        return rn_registry_save_tags(c->api->reg, r->s, next);
+    rn_tagset_t old = *r->tags;
+    *r->tags = *next;
+    next->v = NULL;
+    next->n = 0;
+    if (rn_consumer_save(c->api, r->k) != 0) {
+        rn_tagset_t failed = *r->tags;
+        *r->tags = old;
+        rn_tagset_dispose(&failed);
+        return -1;
+    }
+    rn_tagset_dispose(&old);
+    return 0;
+}
+
+/* Add or overwrite every tag of the map (validated) and save. */
+static int tags_add(rn_call_t *c, res_t *r, json_t *tags)
+{
+    if (rn_tags_check(c, tags, r->tags, r->name) != 0)
         return -1;
     rn_tagset_t next;
-    if (rn_tagset_clone(&s->tags, &next) != 0)
+    if (rn_tagset_clone(r->tags, &next) != 0)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     const char *k;
     json_t *val;
@@ -137,34 +178,45 @@ static int tags_add(rn_call_t *c, rn_stream_t *s, json_t *tags)
             return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
         }
     }
-    if (rn_registry_save_tags(c->api->reg, s, &next) != 0)
+    if (res_save_tags(c, r, &next) != 0)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     return 0;
 }
 
 /* Remove every key of the list (missing keys are ignored) and save. */
-static int tags_remove(rn_call_t *c, rn_stream_t *s, json_t *keys)
+static int tags_remove(rn_call_t *c, res_t *r, json_t *keys)
 {
     rn_tagset_t next;
-    if (rn_tagset_clone(&s->tags, &next) != 0)
+    if (rn_tagset_clone(r->tags, &next) != 0)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     for (size_t i = 0; i < json_array_size(keys); i++) {
         const char *k = json_string_value(json_array_get(keys, i));
         if (k)
             rn_tagset_del(&next, k);
     }
-    if (rn_registry_save_tags(c->api->reg, s, &next) != 0)
+    if (res_save_tags(c, r, &next) != 0)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     return 0;
 }
 
-/* Tag changes need an ACTIVE stream (§4.10). */
-static int tags_writable(rn_call_t *c, const rn_stream_t *s)
+/* Tag changes need an ACTIVE stream (§4.10), or a consumer that is not
+ * DELETING (CREATING and ACTIVE consumers take tags; the stream's state does
+ * not matter). */
+static int tags_writable(rn_call_t *c, const res_t *r)
 {
-    if (s->status == RN_STREAM_ACTIVE)
+    if (r->k) {
+        if (!r->deleting)
+            return 0;
+        char msg[1024];
+        snprintf(msg, sizeof msg,
+                 "Consumer %s under stream %s, account %s not ACTIVE, instead in state DELETING.",
+                 r->name, r->s->name, c->account);
+        return rn_error_set(&c->err, RN_AWS_RESOURCE_IN_USE, msg);
+    }
+    if (r->s->status == RN_STREAM_ACTIVE)
         return 0;
-    return rn_error_set(&c->err, RN_AWS_STREAM_NOT_ACTIVE, s->name, c->account,
-                        rn_stream_status_name(s->status));
+    return rn_error_set(&c->err, RN_AWS_STREAM_NOT_ACTIVE, r->s->name, c->account,
+                        rn_stream_status_name(r->s->status));
 }
 
 /* ---- stream-scoped --------------------------------------------------------------------------- */
@@ -172,8 +224,10 @@ static int tags_writable(rn_call_t *c, const rn_stream_t *s)
 int rn_op_AddTagsToStream(rn_call_t *c)
 {
     rn_stream_t *s;
-    if (rn_call_stream(c, &s) != 0 || tags_writable(c, s) != 0 ||
-        tags_add(c, s, json_object_get(c->in, "Tags")) != 0)
+    if (rn_call_stream(c, &s) != 0)
+        return -1;
+    res_t r = res_of_stream(s);
+    if (tags_writable(c, &r) != 0 || tags_add(c, &r, json_object_get(c->in, "Tags")) != 0)
         return -1;
     rn_call_reply(c, NULL);
     return 0;
@@ -182,8 +236,10 @@ int rn_op_AddTagsToStream(rn_call_t *c)
 int rn_op_RemoveTagsFromStream(rn_call_t *c)
 {
     rn_stream_t *s;
-    if (rn_call_stream(c, &s) != 0 || tags_writable(c, s) != 0 ||
-        tags_remove(c, s, json_object_get(c->in, "TagKeys")) != 0)
+    if (rn_call_stream(c, &s) != 0)
+        return -1;
+    res_t r = res_of_stream(s);
+    if (tags_writable(c, &r) != 0 || tags_remove(c, &r, json_object_get(c->in, "TagKeys")) != 0)
         return -1;
     rn_call_reply(c, NULL);
     return 0;
@@ -210,9 +266,12 @@ int rn_op_ListTagsForStream(rn_call_t *c)
 
 /* ---- resources by ARN ------------------------------------------------------------------------- */
 
-/* Resolve a stream or consumer ARN of the caller's account and region.
- * *consumer is set for a consumer ARN (none exist yet: ResourceNotFound). */
-static int resolve_resource(rn_call_t *c, rn_stream_t **out)
+/* Resolve a stream or consumer ARN ("<stream ARN>/consumer/<name>:<creation
+ * epoch seconds>") of the caller's account and region. A missing stream
+ * answers the stream-not-found message first; a consumer that does not exist
+ * (or whose creation time differs) answers moto's observed
+ * "Consumer <arn>, account <acct> not found.". */
+static int resolve_resource(rn_call_t *c, res_t *out)
 {
     const char *arn = rn_arg_str(c, "ResourceARN");
     char buf[2100], region[64], account[64], name[256];
@@ -229,20 +288,37 @@ static int resolve_resource(rn_call_t *c, rn_stream_t **out)
         s = rn_registry_find(c->api->reg, c->account, c->region, name);
     if (!s)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, c->account);
-    if (consumer) {
+    *out = res_of_stream(s);
+    if (!consumer)
+        return 0;
+    const char *np = consumer + 10, *colon = strrchr(np, ':');
+    struct rn_consumer *k = NULL;
+    if (colon && colon > np && colon - np < 256 && colon[1] && s->status != RN_STREAM_DELETING &&
+        strspn(colon + 1, "0123456789") == strlen(colon + 1) && strlen(colon + 1) <= 18) {
+        char cname[256];
+        memcpy(cname, np, (size_t)(colon - np));
+        cname[colon - np] = 0;
+        k = rn_consumer_lookup(c, s, cname, strtoll(colon + 1, NULL, 10));
+    }
+    if (!k) {
         char msg[2400];
         snprintf(msg, sizeof msg, "Consumer %s, account %s not found.", arn, c->account);
         return rn_error_set(&c->err, RN_AWS_RESOURCE_NOT_FOUND, msg);
     }
-    *out = s;
+    rn_consumer_res_t cr = rn_consumer_res(k);
+    out->k = k;
+    out->tags = cr.tags;
+    out->policy = cr.policy;
+    out->name = cr.name;
+    out->deleting = cr.deleting;
     return 0;
 }
 
 int rn_op_TagResource(rn_call_t *c)
 {
-    rn_stream_t *s;
-    if (resolve_resource(c, &s) != 0 || tags_writable(c, s) != 0 ||
-        tags_add(c, s, json_object_get(c->in, "Tags")) != 0)
+    res_t r;
+    if (resolve_resource(c, &r) != 0 || tags_writable(c, &r) != 0 ||
+        tags_add(c, &r, json_object_get(c->in, "Tags")) != 0)
         return -1;
     rn_call_reply(c, NULL);
     return 0;
@@ -250,9 +326,9 @@ int rn_op_TagResource(rn_call_t *c)
 
 int rn_op_UntagResource(rn_call_t *c)
 {
-    rn_stream_t *s;
-    if (resolve_resource(c, &s) != 0 || tags_writable(c, s) != 0 ||
-        tags_remove(c, s, json_object_get(c->in, "TagKeys")) != 0)
+    res_t r;
+    if (resolve_resource(c, &r) != 0 || tags_writable(c, &r) != 0 ||
+        tags_remove(c, &r, json_object_get(c->in, "TagKeys")) != 0)
         return -1;
     rn_call_reply(c, NULL);
     return 0;
@@ -260,12 +336,12 @@ int rn_op_UntagResource(rn_call_t *c)
 
 int rn_op_ListTagsForResource(rn_call_t *c)
 {
-    rn_stream_t *s;
-    if (resolve_resource(c, &s) != 0)
+    res_t r;
+    if (resolve_resource(c, &r) != 0)
         return -1;
     json_t *list = json_array();
-    for (uint32_t i = 0; i < s->tags.n; i++)
-        json_array_append_new(list, tag_json(&s->tags.v[i]));
+    for (uint32_t i = 0; i < r.tags->n; i++)
+        json_array_append_new(list, tag_json(&r.tags->v[i]));
     rn_call_reply(c, json_pack("{s:o}", "Tags", list));
     return 0;
 }
@@ -305,17 +381,18 @@ static int policy_check(rn_call_t *c, const char *text)
 
 int rn_op_PutResourcePolicy(rn_call_t *c)
 {
-    rn_stream_t *s;
+    res_t r;
     const char *policy = rn_arg_str(c, "Policy");
-    if (resolve_resource(c, &s) != 0 || policy_check(c, policy ? policy : "") != 0)
+    if (resolve_resource(c, &r) != 0 || policy_check(c, policy ? policy : "") != 0 ||
+        (r.k && tags_writable(c, &r) != 0))
         return -1;
     char *copy = strdup(policy);
     if (!copy)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
-    char *old = s->policy;
-    s->policy = copy;
-    if (rn_registry_save(c->api->reg, s) != 0) {
-        s->policy = old;
+    char *old = *r.policy;
+    *r.policy = copy;
+    if (res_save(c, &r) != 0) {
+        *r.policy = old;
         free(copy);
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     }
@@ -326,27 +403,29 @@ int rn_op_PutResourcePolicy(rn_call_t *c)
 
 int rn_op_GetResourcePolicy(rn_call_t *c)
 {
-    rn_stream_t *s;
-    if (resolve_resource(c, &s) != 0)
+    res_t r;
+    if (resolve_resource(c, &r) != 0)
         return -1;
-    rn_call_reply(c, json_pack("{s:s}", "Policy", s->policy ? s->policy : "{}"));
+    rn_call_reply(c, json_pack("{s:s}", "Policy", *r.policy ? *r.policy : "{}"));
     return 0;
 }
 
 int rn_op_DeleteResourcePolicy(rn_call_t *c)
 {
-    rn_stream_t *s;
-    if (resolve_resource(c, &s) != 0)
+    res_t r;
+    if (resolve_resource(c, &r) != 0)
         return -1;
-    if (!s->policy) {
+    if (!*r.policy) {
         char msg[2400];
         snprintf(msg, sizeof msg, "No resource policy found for resource %s.", rn_arg_str(c, "ResourceARN"));
         return rn_error_set(&c->err, RN_AWS_RESOURCE_NOT_FOUND, msg);
     }
-    char *old = s->policy;
-    s->policy = NULL;
-    if (rn_registry_save(c->api->reg, s) != 0) {
-        s->policy = old;
+    if (r.k && tags_writable(c, &r) != 0)
+        return -1;
+    char *old = *r.policy;
+    *r.policy = NULL;
+    if (res_save(c, &r) != 0) {
+        *r.policy = old;
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     }
     free(old);

@@ -601,6 +601,116 @@ static int listener_port(struct evconnlistener *l)
     return 0;
 }
 
+/* ---- in-process connections (fuzz/fuzz_net_h2.c) ----------------------- */
+
+/* A transport with no socket: nothing to read (bytes come through
+ * rn_net_mem_conn_feed), and output is taken and discarded. */
+static long mem_read(rn_conn_t *c, size_t max)
+{
+    errno = EAGAIN;
+    return -1;
+}
+
+static long mem_write(rn_conn_t *c)
+{
+    size_t n = evbuffer_get_length(c->out);
+    evbuffer_drain(c->out, n);
+    return (long)n;
+}
+
+static const rn_conn_io_t mem_io = {mem_read, mem_write};
+
+int rn_net_mem_server_new(rn_http_server_t **out, struct event_base *base,
+                          const rn_http_config_t *cfg)
+{
+    *out = NULL;
+    if (!base || !cfg || !cfg->handler)
+        return RN_EINVAL;
+    rn_http_server_t *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return RN_ENOMEM;
+    srv->base = base;
+    srv->cfg = *cfg;
+    srv->cfg.listen = srv->cfg.tls_cert_file = srv->cfg.tls_key_file = NULL;
+    srv->cfg.tls_listen = NULL;
+    srv->cfg.tls_bound_port = NULL;
+    srv->cfg.tls_self_signed = 0;
+    srv->max_body = cfg->max_body ? cfg->max_body : RN_NET_DEFAULT_MAX_BODY;
+    srv->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : RN_NET_DEFAULT_IDLE_MS;
+    srv->read_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : RN_NET_DEFAULT_READ_MS;
+    rn_net_rng_seed(srv->rng);
+    int n = snprintf(srv->body_413, sizeof srv->body_413,
+                     "{\"__type\":\"SerializationException\",\"message\":\"Request body exceeds the "
+                     "limit of %zu bytes.\"}",
+                     srv->max_body);
+    srv->body_413_len = (size_t)n;
+    *out = srv;
+    return 0;
+}
+
+rn_conn_t *rn_net_mem_conn_new(rn_http_server_t *srv)
+{
+    rn_conn_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->srv = srv;
+    c->fd = -1;
+    c->io = &mem_io;
+    snprintf(c->peer, sizeof c->peer, "memory");
+    c->in = evbuffer_new();
+    c->out = evbuffer_new();
+    /* No fd: read_ev and write_ev are never triggered, only added/removed. */
+    c->read_ev = event_new(srv->base, -1, 0, conn_read_cb, c);
+    c->write_ev = event_new(srv->base, -1, 0, conn_write_cb, c);
+    c->flush_ev = event_new(srv->base, -1, 0, conn_flush_cb, c);
+    c->timer_ev = evtimer_new(srv->base, conn_timer_cb, c);
+    c->kill_ev = event_new(srv->base, -1, 0, conn_kill_cb, c);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    if (!c->in || !c->out || !c->read_ev || !c->write_ev || !c->flush_ev || !c->timer_ev ||
+        !c->kill_ev) {
+        conn_free(c);
+        return NULL;
+    }
+    c->last_read = c->last_active = c->last_write = rn_net_now_ms();
+    conn_update_reading(c);
+    conn_arm_timer(c, srv->read_ms < srv->idle_ms ? srv->read_ms : srv->idle_ms);
+    return c;
+}
+
+void rn_net_mem_conn_feed(rn_conn_t *c, const uint8_t *p, size_t n)
+{
+    if (n == 0 || evbuffer_add(c->in, p, n) != 0)
+        return;
+    c->in_cb = 1;
+    c->last_read = rn_net_now_ms();
+    if (c->proto != RN_NET_PROTO_H2)
+        c->last_active = c->last_read;
+    if (c->closing || c->lingering) {
+        evbuffer_drain(c->in, evbuffer_get_length(c->in));
+    } else {
+        switch (c->proto) {
+        case RN_NET_PROTO_UNKNOWN:
+            conn_sniff(c);
+            break;
+        case RN_NET_PROTO_H1:
+            rn_h1_on_read(c);
+            break;
+        case RN_NET_PROTO_H2:
+            rn_h2_on_read(c);
+            break;
+        }
+    }
+    /* Like conn_cb_end, but the connection is freed only from the loop
+     * (kill_ev), so the caller may feed it again. mem_write never fails. */
+    c->in_cb = 0;
+    (void)conn_flush(c);
+    conn_update_reading(c);
+}
+
 /* ---- public ------------------------------------------------------------ */
 
 int rn_http_server_create(rn_http_server_t **out, struct event_base *base,

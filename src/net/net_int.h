@@ -199,6 +199,16 @@ void rn_conn_close_soon(rn_conn_t *c);
  * at the end of the current connection callback, or from flush_ev when the
  * answer comes from elsewhere (another connection's callback, a timer). */
 void rn_conn_output_added(rn_conn_t *c);
+/* In-process connections for fuzzing the engines without sockets: a server
+ * with no listener (TLS off), a connection whose transport reads nothing
+ * and discards its output, and a feed that runs the bytes through protocol
+ * sniffing and the engine as a read would. A connection is freed only from
+ * the event loop (EVLOOP_NONBLOCK runs what is pending) or by
+ * rn_http_server_destroy(), so it may be fed repeatedly before that. */
+int rn_net_mem_server_new(rn_http_server_t **out, struct event_base *base,
+                          const rn_http_config_t *cfg);
+rn_conn_t *rn_net_mem_conn_new(rn_http_server_t *srv);
+void rn_net_mem_conn_feed(rn_conn_t *c, const uint8_t *p, size_t n);
 
 /* ---- tls.c --------------------------------------------------------------- */
 /* The server's SSL_CTX from cfg (tls_cert_file/tls_key_file or

@@ -72,6 +72,35 @@ int rn_wire_transcode_json_to_cbor(rn_op_t op, const uint8_t *json, size_t len, 
     return rc;
 }
 
+int rn_wire_transcode_event_to_cbor(rn_op_t op, const char *event, const uint8_t *json,
+                                    size_t len, rn_buf_t *dst)
+{
+    if (op < 0 || op >= RN_OP_COUNT || !event)
+        return RN_EINVAL;
+    /* The output's event-stream union member, then the event's shape in it. */
+    const rn_wire_shape_t *out = &rn_wire_shapes[rn_wire_op_output[op]];
+    const rn_wire_shape_t *ev = NULL;
+    for (int i = 0; i < out->n_members && !ev; i++) {
+        const rn_wire_shape_t *u = &rn_wire_shapes[out->members[i].shape];
+        if (u->kind != RN_SK_STRUCTURE)
+            continue;
+        for (int k = 0; k < u->n_members; k++)
+            if (strcmp(u->members[k].name, event) == 0) {
+                ev = &rn_wire_shapes[u->members[k].shape];
+                break;
+            }
+    }
+    if (!ev)
+        return RN_EINVAL;
+    json_error_t jerr;
+    json_t *v = json_loadb((const char *)json, len, JSON_ALLOW_NUL, &jerr);
+    if (!v)
+        return RN_EINVAL;
+    int rc = rn_cbor_from_json(ev, v, dst);
+    json_decref(v);
+    return rc;
+}
+
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {

@@ -60,6 +60,14 @@ int rn_wire_encode_op(rn_op_t op, rn_proto_t proto, const json_t *obj, rn_buf_t 
  * is not JSON, or RN_ENOMEM. */
 int rn_wire_transcode_json_to_cbor(rn_op_t op, const uint8_t *json, size_t len, rn_buf_t *dst);
 
+/* Append the CBOR form of one event of op's event stream (the member named
+ * event of the output's event-stream union, "SubscribeToShardEvent"),
+ * rendered as JSON text, to *dst: blobs as byte strings, timestamps as tag 1
+ * with integer milliseconds. Returns 0, RN_EINVAL (no such event, or not
+ * JSON) or RN_ENOMEM. */
+int rn_wire_transcode_event_to_cbor(rn_op_t op, const char *event, const uint8_t *json,
+                                    size_t len, rn_buf_t *dst);
+
 /* Render an error body ({"__type":...,"message":...}) for the protocol. */
 int rn_wire_encode_error(rn_proto_t proto, const rn_error_t *err, rn_buf_t *dst);
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
 import cbor from 'cbor';
-import { startRunnel } from './runnel.mjs';
+import { sleep, startRunnel, streamArn } from './runnel.mjs';
 
 const T = { timeout: 120000 };
 const CBOR_CT = 'application/x-amz-cbor-1.1';
@@ -249,4 +249,115 @@ describe('CBOR (application/x-amz-cbor-1.1)', () => {
       assert.ok(Array.isArray(cborToJsonish(decodeCbor(ls.body)).StreamNames));
     });
   }
+});
+
+// ---- SubscribeToShard for a CBOR caller (KINESIS_CONTRACT §2.6): event payloads in CBOR ----
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+// application/vnd.amazon.eventstream messages (string headers only), both CRCs checked
+function decodeEventStream(buf) {
+  const msgs = [];
+  let off = 0;
+  while (off < buf.length) {
+    assert.ok(buf.length - off >= 16, 'truncated prelude');
+    const total = buf.readUInt32BE(off);
+    const hlen = buf.readUInt32BE(off + 4);
+    assert.equal(buf.readUInt32BE(off + 8), crc32(buf.subarray(off, off + 8)), 'prelude CRC');
+    assert.ok(off + total <= buf.length, 'truncated message');
+    assert.equal(buf.readUInt32BE(off + total - 4), crc32(buf.subarray(off, off + total - 4)), 'message CRC');
+    const headers = {};
+    let h = off + 12;
+    while (h < off + 12 + hlen) {
+      const nl = buf[h];
+      const name = buf.subarray(h + 1, h + 1 + nl).toString();
+      h += 1 + nl;
+      assert.equal(buf[h], 7, `header ${name} is a string`);
+      const vl = buf.readUInt16BE(h + 1);
+      headers[name] = buf.subarray(h + 3, h + 3 + vl).toString();
+      h += 3 + vl;
+    }
+    msgs.push({ headers, payload: buf.subarray(off + 12 + hlen, off + total - 4) });
+    off += total;
+  }
+  return msgs;
+}
+
+describe('SubscribeToShard over CBOR', () => {
+  let srv, session;
+  before(async () => {
+    srv = await startRunnel({ args: ['--in-memory', '--subscription-lifetime', '2000'] });
+    session = http2.connect(srv.endpoint);
+  });
+  after(async () => {
+    session?.close();
+    await srv?.stop();
+  });
+  const json = async (op, input) => {
+    const r = await h2(session, op, JSON_CT, Buffer.from(JSON.stringify(input)));
+    assert.equal(r.status, 200, `${op}: ${r.body}`);
+    return r.body.length ? JSON.parse(r.body) : {};
+  };
+
+  test('events are CBOR (Data as bytes, timestamps tag 1 + ms) with the CBOR content type', T, async () => {
+    const name = `cbor-efo-${Date.now()}`;
+    await json('CreateStream', { StreamName: name, ShardCount: 1 });
+    const { Consumer } = await json('RegisterStreamConsumer', { StreamARN: streamArn(name), ConsumerName: 'c' });
+    const before1 = await json('PutRecord', { StreamName: name, PartitionKey: 'k0', Data: Buffer.from('early').toString('base64') });
+    // the request as the Java SDK sends it
+    const req = session.request({ ':method': 'POST', ':path': '/', ...headers('SubscribeToShard', CBOR_CT) });
+    let resHeaders;
+    const chunks = [];
+    req.on('response', (h) => { resHeaders = h; });
+    req.on('data', (c) => chunks.push(c));
+    const ended = new Promise((resolve, reject) => { req.on('end', resolve); req.on('error', reject); });
+    req.end(javaCbor({ ConsumerARN: Consumer.ConsumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'TRIM_HORIZON' } }));
+    await sleep(300);
+    const t0 = Date.now();
+    const sent = [];
+    for (let i = 0; i < 3; i++) {
+      const data = Buffer.from([0, 1, 0xff, i]);
+      sent.push({ data, seq: (await json('PutRecord', { StreamName: name, PartitionKey: `k${i}`, Data: data.toString('base64') })).SequenceNumber });
+    }
+    await ended; // at the 2 s lifetime
+    assert.equal(resHeaders[':status'], 200);
+    assert.equal(resHeaders['content-type'], 'application/vnd.amazon.eventstream');
+    const msgs = decodeEventStream(Buffer.concat(chunks));
+    assert.equal(msgs[0].headers[':event-type'], 'initial-response');
+    assert.equal(msgs[0].headers[':content-type'], CBOR_CT);
+    assert.equal(msgs[0].payload.toString('hex'), 'bfff'); // {} as an indefinite CBOR map
+    const events = msgs.slice(1);
+    assert.ok(events.length >= 1);
+    const records = [];
+    for (const m of events) {
+      assert.equal(m.headers[':message-type'], 'event');
+      assert.equal(m.headers[':event-type'], 'SubscribeToShardEvent');
+      assert.equal(m.headers[':content-type'], CBOR_CT);
+      const raw = decodeCbor(m.payload);
+      const ev = raw instanceof Map ? Object.fromEntries(raw) : raw;
+      assert.ok(Array.isArray(ev.Records));
+      assert.equal(typeof ev.ContinuationSequenceNumber, 'string');
+      assert.ok(typeof ev.MillisBehindLatest === 'number' || typeof ev.MillisBehindLatest === 'bigint');
+      for (const r0 of ev.Records) {
+        const r = r0 instanceof Map ? Object.fromEntries(r0) : r0;
+        assert.ok(Buffer.isBuffer(r.Data) || r.Data instanceof Uint8Array, 'Data is a CBOR byte string');
+        assert.ok(r.ApproximateArrivalTimestamp instanceof Tag1, 'ApproximateArrivalTimestamp is tag 1');
+        assert.ok(Number.isInteger(r.ApproximateArrivalTimestamp.v), 'integer milliseconds');
+        assert.ok(Math.abs(r.ApproximateArrivalTimestamp.v - t0) < 60000);
+        records.push(r);
+      }
+    }
+    assert.deepEqual(records.map((r) => r.SequenceNumber), [before1.SequenceNumber, ...sent.map((x) => x.seq)]);
+    assert.deepEqual(records.map((r) => Buffer.from(r.Data).toString('hex')),
+      [Buffer.from('early').toString('hex'), ...sent.map((x) => x.data.toString('hex'))]);
+    assert.equal(records[0].PartitionKey, 'k0');
+  });
 });

@@ -196,6 +196,7 @@ describe('SubscribeToShard', () => {
     const sub2 = await subscribe(c.ConsumerARN, shardId(0), { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: cont });
     await waitFor(sub2, () => sub2.records.length >= 1);
     assert.equal(Buffer.from(sub2.records[0].r.Data).toString(), 'b');
+    await sleep(1000); // one call per second per consumer and shard (else LimitExceededException)
     const sub3 = await subscribe(c.ConsumerARN, shardId(1 - 1), { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: cont }).catch((e) => e);
     assert.equal(sub3.name, 'ResourceInUseException'); // within 5 s of sub2
     await sub2.done;
@@ -279,5 +280,68 @@ describe('SubscribeToShard', () => {
     await expectError(sub(noStream, shardId(0)), {
       name: 'ResourceNotFoundException', message: `Consumer ${noStream}, account ${ACCOUNT} not found.`,
     });
+  });
+});
+
+// A second subscription for the same consumer and shard (§2.6): more than one call per second is
+// LimitExceededException; within 5 s of the open one, ResourceInUseException; at >= 5 s it takes
+// over, and the older one first receives a ResourceInUseException event, then ends.
+describe('SubscribeToShard: a second subscription', () => {
+  const LIFE = 6500; // long enough to outlive the 5 s takeover rule, short for the tests
+  let lsrv, lclient;
+  before(async () => {
+    lsrv = await startRunnel({ args: ['--in-memory', '--subscription-lifetime', String(LIFE)] });
+    lclient = kinesisClient(lsrv.endpoint);
+  });
+  after(async () => {
+    lclient?.destroy();
+    await lsrv?.stop();
+  });
+
+  test('more than one call per second is LimitExceededException, then ResourceInUseException', T, async () => {
+    const name = await newStream(lclient);
+    const c = await register(name, 'rate', lclient);
+    const sub = await subscribe(c.ConsumerARN, shardId(0), { Type: 'LATEST' }, lclient);
+    const again = () => lclient.send(new SubscribeToShardCommand({
+      ConsumerARN: c.ConsumerARN, ShardId: shardId(0), StartingPosition: { Type: 'LATEST' },
+    }));
+    const e1 = await again().catch((e) => e);
+    assert.equal(e1.name, 'LimitExceededException');
+    assert.equal(e1.$metadata.httpStatusCode, 400);
+    await sleep(1100);
+    await expectError(again(), {
+      name: 'ResourceInUseException',
+      message: `Another active subscription exists for this consumer: ${ACCOUNT}:${name}:${shardId(0)}:rate`,
+    });
+    const e3 = await again().catch((e) => e); // right after the refused one
+    assert.equal(e3.name, 'LimitExceededException');
+    // the first subscription is untouched
+    await lclient.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('still') }));
+    await waitFor(sub, () => sub.records.length >= 1);
+    assert.equal(Buffer.from(sub.records[0].r.Data).toString(), 'still');
+    await sub.done;
+    assert.equal(sub.error, null);
+  });
+
+  test('after 5 s the new one takes over; the old one gets a ResourceInUseException event', T, async () => {
+    const name = await newStream(lclient);
+    const c = await register(name, 'takeover', lclient);
+    const old = await subscribe(c.ConsumerARN, shardId(0), { Type: 'LATEST' }, lclient);
+    await waitFor(old, () => old.events.length >= 1);
+    await sleep(5100);
+    assert.equal(old.ended, false);
+    const t0 = performance.now();
+    const neu = await subscribe(c.ConsumerARN, shardId(0), { Type: 'LATEST' }, lclient);
+    await old.done;
+    assert.ok(performance.now() - t0 < 1000, 'the old subscription ends at once');
+    assert.ok(old.error, 'the old subscription ends with an exception event');
+    assert.equal(old.error.name, 'ResourceInUseException');
+    assert.equal(old.error.message,
+      `Another active subscription exists for this consumer: ${ACCOUNT}:${name}:${shardId(0)}:takeover`);
+    await lclient.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('new') }));
+    await waitFor(neu, () => neu.records.length >= 1);
+    assert.equal(Buffer.from(neu.records[0].r.Data).toString(), 'new');
+    await neu.done;
+    assert.equal(neu.error, null);
   });
 });

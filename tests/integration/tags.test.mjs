@@ -198,3 +198,114 @@ test('resource policies: put, get (verbatim, "{}" when none), delete; validation
   await send(c, 'DeleteResourcePolicy', { ResourceARN: arn });
   assert.equal((await send(c, 'GetResourcePolicy', { ResourceARN: arn })).Policy, '{}');
 });
+
+test('consumer ARNs: tags (RegisterStreamConsumer Tags, Tag/Untag/ListTagsForResource) and policies, kept with the consumer', T, async (t) => {
+  const dataDir = makeTempDir();
+  let srv = await startRunnel({ dataDir });
+  let c = kinesisClient(srv.endpoint);
+  t.after(async () => { c.destroy(); await srv.stop(); removeDir(dataDir); });
+  const name = uniqueName('ctag');
+  const sarn = streamArn(name);
+  await send(c, 'CreateStream', { StreamName: name, ShardCount: 1, Tags: { owner: 'stream' } });
+
+  // RegisterStreamConsumer's Tags are validated like stream tags; a bad map registers nothing.
+  await expectError(send(c, 'RegisterStreamConsumer', { StreamARN: sarn, ConsumerName: 'bad', Tags: { 'bad#k': 'v' } }), {
+    name: 'InvalidArgumentException', message: /Some tags contain invalid characters/,
+  });
+  await expectError(send(c, 'RegisterStreamConsumer', { StreamARN: sarn, ConsumerName: 'bad', Tags: { 'aws:x': 'v' } }), {
+    name: 'InvalidArgumentException', message: "Tag keys starting with 'aws:' are reserved for system use.",
+  });
+  assert.deepEqual((await send(c, 'ListStreamConsumers', { StreamARN: sarn })).Consumers, []);
+
+  const reg = (await send(c, 'RegisterStreamConsumer', { StreamARN: sarn, ConsumerName: 'app', Tags: { team: 'a', env: 'dev' } })).Consumer;
+  const carn = reg.ConsumerARN;
+  assert.match(carn, new RegExp(`^${sarn}/consumer/app:\\d+$`));
+  const ctags = async () => (await send(c, 'ListTagsForResource', { ResourceARN: carn })).Tags;
+  assert.deepEqual(await ctags(), [{ Key: 'env', Value: 'dev' }, { Key: 'team', Value: 'a' }]);
+
+  await send(c, 'TagResource', { ResourceARN: carn, Tags: { team: 'b', extra: '1' } });
+  await send(c, 'UntagResource', { ResourceARN: carn, TagKeys: ['env', 'never-there'] });
+  assert.deepEqual(await ctags(), [{ Key: 'extra', Value: '1' }, { Key: 'team', Value: 'b' }]);
+  // The stream's tags are separate.
+  assert.deepEqual(await tagsOf(c, name), [{ Key: 'owner', Value: 'stream' }]);
+  assert.deepEqual((await send(c, 'ListTagsForResource', { ResourceARN: sarn })).Tags, [{ Key: 'owner', Value: 'stream' }]);
+
+  // Same limits and messages as stream tags; nothing changes.
+  await expectError(send(c, 'TagResource', { ResourceARN: carn, Tags: { 'no#pe': 'x' } }), {
+    name: 'InvalidArgumentException', message: /Some tags contain invalid characters/,
+  });
+  await expectError(send(c, 'TagResource', { ResourceARN: carn, Tags: { 'aws:k': 'x' } }), {
+    name: 'InvalidArgumentException', message: "Tag keys starting with 'aws:' are reserved for system use.",
+  });
+  const many = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`k${i}`, 'v']));
+  await expectError(send(c, 'TagResource', { ResourceARN: carn, Tags: many }), {
+    name: 'InvalidArgumentException', message: /cannot have more than 50 tags/,
+  });
+  assert.deepEqual(await ctags(), [{ Key: 'extra', Value: '1' }, { Key: 'team', Value: 'b' }]);
+  delete many.k48;
+  await send(c, 'TagResource', { ResourceARN: carn, Tags: many }); // exactly 50
+  assert.equal((await ctags()).length, 50);
+  await send(c, 'UntagResource', { ResourceARN: carn, TagKeys: Object.keys(many) });
+
+  // A consumer that does not exist, or whose creation time does not match.
+  const created = Number(carn.slice(carn.lastIndexOf(':') + 1));
+  for (const bad of [`${sarn}/consumer/app:${created + 1}`, `${sarn}/consumer/nobody:${created}`]) {
+    for (const [op, extra] of [['TagResource', { Tags: { a: 'b' } }], ['UntagResource', { TagKeys: ['a'] }], ['ListTagsForResource', {}],
+      ['PutResourcePolicy', { Policy: '{"Version":"2012-10-17","Statement":{"Effect":"Deny"}}' }], ['GetResourcePolicy', {}], ['DeleteResourcePolicy', {}]]) {
+      await expectError(send(c, op, { ResourceARN: bad, ...extra }), {
+        name: 'ResourceNotFoundException', message: `Consumer ${bad}, account 000000000000 not found.`,
+      });
+    }
+  }
+
+  // Policies: "{}" when none, verbatim, separate from the stream's, validated.
+  assert.deepEqual(outputOf(await send(c, 'GetResourcePolicy', { ResourceARN: carn })), { Policy: '{}' });
+  await expectError(send(c, 'DeleteResourcePolicy', { ResourceARN: carn }), {
+    name: 'ResourceNotFoundException', message: `No resource policy found for resource ${carn}.`,
+  });
+  const policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"kinesis:SubscribeToShard","Resource":"*"}]}';
+  await send(c, 'PutResourcePolicy', { ResourceARN: carn, Policy: policy });
+  await expectError(send(c, 'PutResourcePolicy', { ResourceARN: carn, Policy: '{"Version":"2012-10-17"}' }), {
+    name: 'InvalidArgumentException', message: 'Invalid policy document: Policy is missing the required Statement element.',
+  });
+  assert.equal((await send(c, 'GetResourcePolicy', { ResourceARN: carn })).Policy, policy);
+  assert.equal((await send(c, 'GetResourcePolicy', { ResourceARN: sarn })).Policy, '{}');
+  await send(c, 'TagResource', { ResourceARN: carn, Tags: { kept: 'yes' } });
+
+  // Both survive a restart (they are in the consumer's entry).
+  c.destroy();
+  await srv.stop();
+  srv = await startRunnel({ dataDir });
+  c = kinesisClient(srv.endpoint);
+  assert.deepEqual(await ctags(), [{ Key: 'extra', Value: '1' }, { Key: 'kept', Value: 'yes' }, { Key: 'team', Value: 'b' }]);
+  assert.equal((await send(c, 'GetResourcePolicy', { ResourceARN: carn })).Policy, policy);
+  assert.equal((await send(c, 'DescribeStreamConsumer', { ConsumerARN: carn })).ConsumerDescription.ConsumerStatus, 'ACTIVE');
+  await send(c, 'DeleteResourcePolicy', { ResourceARN: carn });
+  assert.equal((await send(c, 'GetResourcePolicy', { ResourceARN: carn })).Policy, '{}');
+  await send(c, 'PutResourcePolicy', { ResourceARN: carn, Policy: policy });
+
+  // They go with the consumer: deregistered, its ARN is unknown; a new consumer of the same name starts bare.
+  await send(c, 'DeregisterStreamConsumer', { ConsumerARN: carn });
+  await expectError(send(c, 'ListTagsForResource', { ResourceARN: carn }), {
+    name: 'ResourceNotFoundException', message: `Consumer ${carn}, account 000000000000 not found.`,
+  });
+  const carn2 = (await send(c, 'RegisterStreamConsumer', { StreamARN: sarn, ConsumerName: 'app' })).Consumer.ConsumerARN;
+  assert.deepEqual(await send(c, 'ListTagsForResource', { ResourceARN: carn2 }).then((r) => r.Tags), []);
+  assert.equal((await send(c, 'GetResourcePolicy', { ResourceARN: carn2 })).Policy, '{}');
+  await send(c, 'TagResource', { ResourceARN: carn2, Tags: { again: '1' } });
+
+  // ... and with the stream: after DeleteStream and a new stream of the same name, nothing is left.
+  await send(c, 'DeleteStream', { StreamName: name, EnforceConsumerDeletion: true });
+  await expectError(send(c, 'ListTagsForResource', { ResourceARN: carn2 }), {
+    name: 'ResourceNotFoundException', message: `Stream ${name} under account 000000000000 not found.`,
+  });
+  await send(c, 'CreateStream', { StreamName: name, ShardCount: 1 });
+  const carn3 = (await send(c, 'RegisterStreamConsumer', { StreamARN: sarn, ConsumerName: 'app' })).Consumer.ConsumerARN;
+  assert.deepEqual((await send(c, 'ListTagsForResource', { ResourceARN: carn3 })).Tags, []);
+  c.destroy();
+  await srv.stop();
+  srv = await startRunnel({ dataDir });
+  c = kinesisClient(srv.endpoint);
+  assert.deepEqual((await send(c, 'ListTagsForResource', { ResourceARN: carn3 })).Tags, []);
+  assert.equal((await send(c, 'GetResourcePolicy', { ResourceARN: carn3 })).Policy, '{}');
+});

@@ -7,10 +7,11 @@ import https from 'node:https';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient,
-  PutRecordCommand, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
+  PutRecordCommand, RegisterStreamConsumerCommand, SubscribeToShardCommand,
+  waitUntilStreamExists } from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import { CREDENTIALS, REGION, REPO_ROOT, freePort, makeTempDir, removeDir, runRunnelToExit,
-  startRunnel, uniqueName } from './runnel.mjs';
+  sleep, startRunnel, streamArn, uniqueName } from './runnel.mjs';
 
 function makeCert(dir) {
   const cert = path.join(dir, 'cert.pem');
@@ -121,4 +122,42 @@ print('ok')
   const r = spawnSync(py, ['-c', script, cert], { encoding: 'utf8', cwd: REPO_ROOT, timeout: 60000 });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /ok/);
+});
+
+test('SubscribeToShard over HTTP/2 + TLS: records put after subscribing arrive', { timeout: 60000 }, async (t) => {
+  const dir = makeTempDir();
+  t.after(() => removeDir(dir));
+  const { cert, key, ca } = await makeCert(dir);
+  const srv = await startRunnel({ inMemory: true,
+    args: ['--tls-cert', cert, '--tls-key', key, '--subscription-lifetime', '3000'] });
+  t.after(() => srv.stop());
+  const client = new KinesisClient({ region: REGION, credentials: CREDENTIALS, maxAttempts: 1,
+    endpoint: `https://localhost:${srv.port}`,
+    requestHandler: new NodeHttp2Handler({ nodeHttp2ConnectOptions: { ca } }) });
+  t.after(() => client.destroy());
+  const name = uniqueName('tlsefo');
+  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
+  await waitUntilStreamExists({ client, maxWaitTime: 10, minDelay: 0.1, maxDelay: 0.2 }, { StreamName: name });
+  const { Consumer } = await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(name), ConsumerName: 'tls' }));
+  const res = await client.send(new SubscribeToShardCommand({ ConsumerARN: Consumer.ConsumerARN,
+    ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } }));
+  const got = [];
+  let events = 0;
+  const done = (async () => {
+    for await (const ev of res.EventStream) {
+      if (!ev.SubscribeToShardEvent) continue;
+      events++;
+      for (const r of ev.SubscribeToShardEvent.Records) got.push(Buffer.from(r.Data).toString());
+    }
+  })();
+  while (events === 0) await sleep(20); // the first event: the subscription is in place
+  const want = [];
+  for (let i = 0; i < 20; i++) {
+    want.push(`tls-${i}`);
+    await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: `k${i}`, Data: Buffer.from(`tls-${i}`) }));
+  }
+  const deadline = Date.now() + 2000;
+  while (got.length < want.length && Date.now() < deadline) await sleep(20);
+  assert.deepEqual(got, want);
+  await done; // ends cleanly at the lifetime
 });
