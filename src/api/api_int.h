@@ -181,6 +181,13 @@ int rn_records_seal(const rn_stream_t *s, uint32_t shard_index, rn_record_in_t *
  * Returns 0 or RN_ECORRUPT (logged) for a frame that fails to open. */
 int rn_records_open(const rn_stream_t *s, uint32_t shard_index, rn_record_out_t *recs, size_t n);
 
+/* Records as GetRecords and SubscribeToShard show them: a JSON array of
+ * Record objects (SequenceNumber, ApproximateArrivalTimestamp, Data,
+ * PartitionKey unless keyless, EncryptionType for sealed records). The
+ * caller reserves rn_records_json_max() bytes at w; returns the end. */
+size_t rn_records_json_max(const rn_record_out_t *recs, size_t n);
+char *rn_put_records_json(char *w, const rn_shard_t *sh, const rn_record_out_t *recs, size_t n);
+
 /* ---- resharding (ops_reshard.c) ------------------------------------------------------ */
 /* The ChildShards array GetRecords returns at the end of a closed shard:
  * [{ShardId, ParentShards: [parent, adjacent parent?], HashKeyRange}], one

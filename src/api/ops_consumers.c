@@ -49,7 +49,6 @@
 #define SUB_HEARTBEAT_MS 5000
 #define SUB_TAKEOVER_MS 5000
 #define SUB_CALL_INTERVAL_MS 1000 /* one SubscribeToShard per second per consumer and shard */
-#define REC_FIXED 160
 
 typedef struct rn_consumer {
     uint64_t stream_id;
@@ -655,9 +654,7 @@ static int send_event(rn_sub_t *sub, rn_stream_t *s, rn_shard_t *sh, rn_log_t *l
         return -1;
     }
     int at_end = rn_shard_ended(s, sh, next);
-    size_t need = 128 + (at_end ? RN_CHILD_SHARDS_JSON_MAX : 0);
-    for (size_t i = 0; i < n; i++)
-        need += REC_FIXED + 24 + rn_b64_encoded_len(recs[i].data_len) + RN_FAST_JSON_STRING_MAX(recs[i].pk_len);
+    size_t need = 128 + (at_end ? RN_CHILD_SHARDS_JSON_MAX : 0) + rn_records_json_max(recs, n);
     rn_buf_t body;
     rn_buf_init(&body, 0);
     if (rn_buf_reserve(&body, need) != 0) {
@@ -665,29 +662,9 @@ static int send_event(rn_sub_t *sub, rn_stream_t *s, rn_shard_t *sh, rn_log_t *l
         rn_buf_dispose(&scratch);
         return -1;
     }
-    char *w = (char *)body.data, seq[RN_SEQNUM_LEN + 1];
-    w = PUT_LIT(w, "{\"Records\":[");
-    for (size_t i = 0; i < n; i++) {
-        const rn_record_out_t *r = &recs[i];
-        if (i)
-            *w++ = ',';
-        put_seq(seq, sh, r->counter, r->arrival_ms);
-        w = PUT_LIT(w, "{\"SequenceNumber\":\"");
-        w = put_lit(w, seq, RN_SEQNUM_LEN);
-        w = PUT_LIT(w, "\",\"ApproximateArrivalTimestamp\":");
-        w = rn_fast_put_timestamp(w, r->arrival_ms);
-        w = PUT_LIT(w, ",\"Data\":\"");
-        w += rn_fast_b64_encode(r->data, r->data_len, w);
-        *w++ = '"';
-        if (r->pk_len) { /* a keyless record (AUTO distribution) has none (§3.7) */
-            w = PUT_LIT(w, ",\"PartitionKey\":");
-            w = rn_fast_put_json_string(w, r->pk, r->pk_len);
-        }
-        if (r->flags & RN_RECORD_ENCRYPTED)
-            w = PUT_LIT(w, ",\"EncryptionType\":\"KMS\"");
-        *w++ = '}';
-    }
-    *w++ = ']';
+    char *w = (char *)body.data;
+    w = PUT_LIT(w, "{\"Records\":");
+    w = rn_put_records_json(w, sh, recs, n);
     if (n > 0)
         sub->last_arrival_ms = recs[n - 1].arrival_ms;
     int64_t behind = 0;
@@ -702,6 +679,7 @@ static int send_event(rn_sub_t *sub, rn_stream_t *s, rn_shard_t *sh, rn_log_t *l
     } else {
         /* A resume point even with no records: AFTER_SEQUENCE_NUMBER of
          * (pos - 1) continues at pos. */
+        char seq[RN_SEQNUM_LEN + 1];
         put_seq(seq, sh, sub->pos - 1, sub->last_arrival_ms ? sub->last_arrival_ms : sh->created_ms);
         w = PUT_LIT(w, ",\"ContinuationSequenceNumber\":\"");
         w = put_lit(w, seq, RN_SEQNUM_LEN);

@@ -763,6 +763,58 @@ static void read_cache_put(read_cache_t *rc)
 #define GET_RECORD_FIXED 160
 #define GET_RECORD_KMS 24 /* ,"EncryptionType":"KMS" */
 
+size_t rn_records_json_max(const rn_record_out_t *recs, size_t n)
+{
+    size_t need = 2;
+    for (size_t i = 0; i < n; i++)
+        need += GET_RECORD_FIXED + GET_RECORD_KMS + rn_b64_encoded_len(recs[i].data_len) +
+                RN_FAST_JSON_STRING_MAX(recs[i].pk_len);
+    return need;
+}
+
+char *rn_put_records_json(char *w, const rn_shard_t *sh, const rn_record_out_t *recs, size_t n)
+{
+    char ts[RN_FAST_TIMESTAMP_MAX];
+    size_t ts_len = 0;
+    int64_t ts_ms = 0;
+    char seq[RN_SEQNUM_LEN + 1];
+    uint64_t seq_counter = 0;
+    int64_t seq_arrival_s = -1;
+    *w++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        const rn_record_out_t *r = &recs[i];
+        if (i)
+            *w++ = ',';
+        int64_t arrival_s = r->arrival_ms / 1000;
+        if (arrival_s == seq_arrival_s && r->counter == seq_counter + 1 && r->counter <= RN_SEQNUM_COUNTER_MAX)
+            rn_fast_seq_step(seq); /* the next counter in the same second: + 2^80 */
+        else
+            put_seq(seq, sh, r->counter, r->arrival_ms);
+        seq_counter = r->counter;
+        seq_arrival_s = arrival_s;
+        w = PUT_LIT(w, "{\"SequenceNumber\":\"");
+        w = put_lit(w, seq, RN_SEQNUM_LEN);
+        w = PUT_LIT(w, "\",\"ApproximateArrivalTimestamp\":");
+        if (ts_len == 0 || r->arrival_ms != ts_ms) { /* records of a batch share one */
+            ts_ms = r->arrival_ms;
+            ts_len = (size_t)(rn_fast_put_timestamp(ts, ts_ms) - ts);
+        }
+        w = put_lit(w, ts, ts_len);
+        w = PUT_LIT(w, ",\"Data\":\"");
+        w += rn_fast_b64_encode(r->data, r->data_len, w);
+        *w++ = '"';
+        if (r->pk_len) { /* a keyless record (AUTO distribution) has none (§3.7) */
+            w = PUT_LIT(w, ",\"PartitionKey\":");
+            w = rn_fast_put_json_string(w, r->pk, r->pk_len);
+        }
+        if (r->flags & RN_RECORD_ENCRYPTED)
+            w = PUT_LIT(w, ",\"EncryptionType\":\"KMS\"");
+        *w++ = '}';
+    }
+    *w++ = ']';
+    return w;
+}
+
 static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t limit)
 {
     rn_iter_t it;
@@ -822,10 +874,7 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
     }
 
     /* Render the records straight into the body: one reservation. */
-    size_t need = 64;
-    for (size_t i = 0; i < n; i++)
-        need += GET_RECORD_FIXED + GET_RECORD_KMS + rn_b64_encoded_len(recs[i].data_len) +
-                RN_FAST_JSON_STRING_MAX(recs[i].pk_len);
+    size_t need = 64 + rn_records_json_max(recs, n);
     need += 64 + RN_FAST_JSON_STRING_MAX(RN_ITERATOR_MAX) + 24;
     /* At the end of a closed shard: ChildShards and no NextShardIterator (§3.6). */
     int at_end = rn_shard_ended(s, sh, next);
@@ -835,44 +884,10 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
     rn_buf_init(&body, 0);
     char *w = room(&body, need);
     if (w) {
-        char ts[RN_FAST_TIMESTAMP_MAX];
-        size_t ts_len = 0;
-        int64_t ts_ms = 0;
-        char seq[RN_SEQNUM_LEN + 1];
-        uint64_t seq_counter = 0;
-        int64_t seq_arrival_s = -1;
-        w = PUT_LIT(w, "{\"Records\":[");
-        for (size_t i = 0; i < n; i++) {
-            const rn_record_out_t *r = &recs[i];
-            if (i)
-                *w++ = ',';
-            int64_t arrival_s = r->arrival_ms / 1000;
-            if (arrival_s == seq_arrival_s && r->counter == seq_counter + 1 && r->counter <= RN_SEQNUM_COUNTER_MAX)
-                rn_fast_seq_step(seq); /* the next counter in the same second: + 2^80 */
-            else
-                put_seq(seq, sh, r->counter, r->arrival_ms);
-            seq_counter = r->counter;
-            seq_arrival_s = arrival_s;
-            w = PUT_LIT(w, "{\"SequenceNumber\":\"");
-            w = put_lit(w, seq, RN_SEQNUM_LEN);
-            w = PUT_LIT(w, "\",\"ApproximateArrivalTimestamp\":");
-            if (ts_len == 0 || r->arrival_ms != ts_ms) { /* records of a batch share one */
-                ts_ms = r->arrival_ms;
-                ts_len = (size_t)(rn_fast_put_timestamp(ts, ts_ms) - ts);
-            }
-            w = put_lit(w, ts, ts_len);
-            w = PUT_LIT(w, ",\"Data\":\"");
-            w += rn_fast_b64_encode(r->data, r->data_len, w);
-            *w++ = '"';
-            if (r->pk_len) { /* a keyless record (AUTO distribution) has none (§3.7) */
-                w = PUT_LIT(w, ",\"PartitionKey\":");
-                w = rn_fast_put_json_string(w, r->pk, r->pk_len);
-            }
-            if (r->flags & RN_RECORD_ENCRYPTED)
-                w = PUT_LIT(w, ",\"EncryptionType\":\"KMS\"");
-            *w++ = '}';
-        }
-        w = at_end ? PUT_LIT(w, "]") : PUT_LIT(w, "],\"NextShardIterator\":");
+        w = PUT_LIT(w, "{\"Records\":");
+        w = rn_put_records_json(w, sh, recs, n);
+        if (!at_end)
+            w = PUT_LIT(w, ",\"NextShardIterator\":");
     }
     int64_t behind = 0;
     if (n > 0 && next < rn_log_committed(log))

@@ -12,6 +12,7 @@
  *
  * The writer emits the shortest head for every length and integer, objects
  * as indefinite-length maps and arrays with definite lengths. */
+#include "util/utf8.h"
 #include "wire/cbor.h"
 
 #include <math.h>
@@ -547,39 +548,6 @@ int rn_cbor_from_json(const rn_wire_shape_t *sh, const json_t *v, rn_buf_t *dst)
     return rc;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    unsigned cp = c & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* Text with every invalid UTF-8 byte replaced by U+FFFD. */
 static int put_text_lossy(rn_buf_t *b, const char *s, size_t n)
 {
@@ -589,7 +557,7 @@ static int put_text_lossy(rn_buf_t *b, const char *s, size_t n)
     int rc = 0;
     size_t run = 0;
     for (size_t i = 0; i < n && !rc;) {
-        size_t sl = utf8_seq(u + i, n - i);
+        size_t sl = rn_utf8_seq(u + i, n - i);
         if (sl) {
             i += sl;
             continue;

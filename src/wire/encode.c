@@ -9,6 +9,7 @@
  * CBOR bodies (§2.4) are written by wire/cbor.c: rn_wire_encode_op follows
  * the operation's output shape; rn_wire_encode, which knows no operation,
  * writes CBOR without one (strings as text, reals as floats). */
+#include "util/utf8.h"
 #include "wire/wire.h"
 
 #include <string.h>
@@ -101,39 +102,6 @@ int rn_wire_transcode_event_to_cbor(rn_op_t op, const char *event, const uint8_t
     return rc;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    unsigned cp = c & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* Append s as a JSON string literal (with quotes). */
 static int append_json_string(rn_buf_t *b, const char *s, size_t n)
 {
@@ -143,7 +111,7 @@ static int append_json_string(rn_buf_t *b, const char *s, size_t n)
     size_t run = 0; /* start of the current run of bytes copied verbatim */
     for (size_t i = 0; i < n && !rc;) {
         unsigned char c = u[i];
-        size_t sl = c >= 0x20 && c != '"' && c != '\\' ? utf8_seq(u + i, n - i) : 0;
+        size_t sl = c >= 0x20 && c != '"' && c != '\\' ? rn_utf8_seq(u + i, n - i) : 0;
         if (sl) {
             i += sl;
             continue;

@@ -8,6 +8,7 @@
  * ends the attempt with RN_FAST_FALLBACK, so the generic decoder can word
  * the error exactly. Nothing is allocated except the blob arena, grown once
  * per request. */
+#include "util/utf8.h"
 #include "wire/fast.h"
 
 #include <string.h>
@@ -39,41 +40,6 @@ static inline int take(scan_t *s, uint8_t c)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at u (at most n bytes), 0 if invalid:
- * the rules of jansson's utf8_check_full (no overlong forms, no surrogates,
- * nothing above U+10FFFF). */
-static size_t utf8_seq(const uint8_t *u, size_t n)
-{
-    unsigned c = u[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    unsigned cp = c & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((u[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (u[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* A string without escapes or control characters. *units is its length in
  * UTF-16 code units (Java's String.length()). */
 static int str(scan_t *s, rn_fast_str_t *out, size_t *units)
@@ -92,7 +58,7 @@ static int str(scan_t *s, rn_fast_str_t *out, size_t *units)
             break;
         if (*q < 0x80)
             return FB; /* an escape or a control character */
-        size_t l = utf8_seq(q, (size_t)(end - q));
+        size_t l = rn_utf8_seq(q, (size_t)(end - q));
         if (!l)
             return FB;
         less += l == 4 ? 2 : l - 1;

@@ -2,41 +2,11 @@
  * byte for byte as jansson's json_dump(JSON_COMPACT | JSON_REAL_PRECISION(13))
  * writes them (see fast.h). The record operations render whole bodies with
  * these instead of building a jansson tree per record. */
+#include "util/utf8.h"
 #include "wire/fast.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* Length of the valid UTF-8 sequence at u (at most n bytes), 0 if invalid. */
-static size_t utf8_seq(const uint8_t *u, size_t n)
-{
-    unsigned c = u[0];
-    size_t len;
-    unsigned min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    unsigned cp = c & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((u[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (u[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
 
 char *rn_fast_put_json_string(char *w, const uint8_t *s, size_t n)
 {
@@ -51,7 +21,7 @@ char *rn_fast_put_json_string(char *w, const uint8_t *s, size_t n)
             continue;
         }
         if (c >= 0x80) {
-            size_t l = utf8_seq(s + i, n - i);
+            size_t l = rn_utf8_seq(s + i, n - i);
             if (l) {
                 memcpy(w, s + i, l);
                 w += l;
