@@ -12,7 +12,8 @@
  *     into pend_syncs; a WAITER item
  *     into pend_waiters; signal    ----> takes ALL pending items at once
  *   (more appends and commits pile up     fdatasync each fd once, fsync dirs
- *    into the next batch meanwhile)       moves the batch to `done`, wake()
+ *    into the next batch meanwhile)       (items in parallel: see below)
+ *                                         moves the batch to `done`, wake()
  *   run_completions  <------------------
  *     SYNC ok: committed = target (records become readable)
  *     SYNC failed: log poisoned (appends return RN_EIO; never readable)
@@ -23,6 +24,17 @@
  * still pending, so each file is synced once per batch. The sync thread only
  * touches the descriptors it owns (dup'ed at commit time, closed after the
  * sync), never a log: rn_log_close clears item->log under the mutex.
+ *
+ * Parallel syncs: the fdatasyncs of one batch are independent (one SYNC item
+ * per log), and a disk serves several at once far better than one after
+ * another. The sync thread publishes the batch's item list to up to
+ * RN_SYNC_WORKERS_MAX helper threads (s->wnext, under s->wmu, never s->mu),
+ * claims items itself too, and waits on a countdown latch (s->wleft) until
+ * every item is synced. Each item is synced by exactly one thread, segments
+ * then directory, as before; the item's status is read only after the latch.
+ * So the batch still completes as a whole, after ALL its syncs, and nothing
+ * else changes: one batch in flight at a time, its status shared by its
+ * waiters, completions in order. A batch of one item skips the pool.
  *
  * A failed fdatasync is not retried (the kernel may have dropped the dirty
  * pages: PostgreSQL's "fsyncgate"): the log is poisoned, the waiters of that
@@ -157,32 +169,103 @@ static int deadline_passed(const struct timespec *ts)
     return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
 }
 
-/* Sync every descriptor of the batch once; close them. Returns the first error. */
-static int sync_batch(rn_citem_t *head, uint64_t batch)
+/* Sync one item's descriptors (its segments, then its directory) and close
+ * them. Runs in the sync thread or a worker; touches only the item's own
+ * fds/dirfd/status, never it->log nor it->next. */
+static void sync_item(rn_citem_t *it)
 {
-    int first_err = 0;
+    for (size_t i = 0; i < it->nfds; i++) {
+        if (!it->status && rn_store__fdatasync(it->fds[i]) != 0) {
+            int e = errno;
+            rn_error("store: fdatasync failed: %s", strerror(e));
+            it->status = rn_store__errno(e) == RN_ENOSPC ? RN_ENOSPC : RN_EIO;
+        }
+        (void)close(it->fds[i]);
+    }
+    it->nfds = 0;
+    if (it->dirfd >= 0) {
+        if (!it->status && fsync(it->dirfd) != 0) {
+            rn_error("store: directory fsync failed: %s", strerror(errno));
+            it->status = RN_EIO;
+        }
+        (void)close(it->dirfd);
+        it->dirfd = -1;
+    }
+}
+
+/* Under s->wmu: claim the next unsynced item of the current batch, or NULL. */
+static rn_citem_t *claim_locked(rn_store_t *s)
+{
+    rn_citem_t *it = s->wnext;
+    if (it)
+        s->wnext = it->next;
+    return it;
+}
+
+/* Under s->wmu (dropped around the sync): sync claimed items until none is
+ * left unclaimed, counting each down on the latch. */
+static void drain_locked(rn_store_t *s)
+{
+    rn_citem_t *it;
+    while ((it = claim_locked(s)) != NULL) {
+        (void)pthread_mutex_unlock(&s->wmu);
+        sync_item(it);
+        (void)pthread_mutex_lock(&s->wmu);
+        if (--s->wleft == 0)
+            (void)pthread_cond_signal(&s->wdone);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    rn_store_t *s = arg;
+    (void)pthread_mutex_lock(&s->wmu);
+    for (;;) {
+        while (!s->wstop && !s->wnext)
+            (void)pthread_cond_wait(&s->wcond, &s->wmu);
+        if (!s->wnext) /* wstop, and no batch is half claimed */
+            break;
+        drain_locked(s);
+    }
+    (void)pthread_mutex_unlock(&s->wmu);
+    return NULL;
+}
+
+/* Sync every descriptor of the batch once, the items in parallel (the sync
+ * thread and up to nworkers helpers each claim whole items); close them.
+ * Returns only when every item is done (the countdown latch), with the first
+ * error in list order. */
+static int sync_batch(rn_store_t *s, rn_citem_t *head, uint64_t batch)
+{
+    size_t n = 0;
     for (rn_citem_t *it = head; it; it = it->next) {
         it->batch = batch;
-        for (size_t i = 0; i < it->nfds; i++) {
-            if (!it->status && rn_store__fdatasync(it->fds[i]) != 0) {
-                int e = errno;
-                rn_error("store: fdatasync failed: %s", strerror(e));
-                it->status = rn_store__errno(e) == RN_ENOSPC ? RN_ENOSPC : RN_EIO;
-            }
-            (void)close(it->fds[i]);
-        }
-        it->nfds = 0;
-        if (it->dirfd >= 0) {
-            if (!it->status && fsync(it->dirfd) != 0) {
-                rn_error("store: directory fsync failed: %s", strerror(errno));
-                it->status = RN_EIO;
-            }
-            (void)close(it->dirfd);
-            it->dirfd = -1;
-        }
-        if (it->status && !first_err)
-            first_err = it->status;
+        s->st_fds += it->nfds + (it->dirfd >= 0);
+        n++;
     }
+    s->st_batches++;
+    s->st_items += n;
+    if (n == 1 || s->nworkers == 0) {
+        for (rn_citem_t *it = head; it; it = it->next)
+            sync_item(it);
+    } else if (n > 1) {
+        (void)pthread_mutex_lock(&s->wmu);
+        s->wnext = head;
+        s->wleft = n;
+        /* The sync thread takes a share too: wake at most n - 1 helpers. */
+        if (n - 1 >= (size_t)s->nworkers)
+            (void)pthread_cond_broadcast(&s->wcond);
+        else
+            for (size_t i = 0; i < n - 1; i++)
+                (void)pthread_cond_signal(&s->wcond);
+        drain_locked(s);
+        while (s->wleft)
+            (void)pthread_cond_wait(&s->wdone, &s->wmu);
+        (void)pthread_mutex_unlock(&s->wmu); /* every item's status is ours now */
+    }
+    int first_err = 0;
+    for (rn_citem_t *it = head; it && !first_err; it = it->next)
+        first_err = it->status;
     return first_err;
 }
 
@@ -219,7 +302,11 @@ static void *sync_main(void *arg)
         (void)pthread_mutex_unlock(&s->mu);
 
         batch++;
-        int st = sync_batch(syncs.head, batch);
+        struct timespec t0, t1;
+        (void)clock_gettime(CLOCK_MONOTONIC, &t0);
+        int st = sync_batch(s, syncs.head, batch);
+        (void)clock_gettime(CLOCK_MONOTONIC, &t1);
+        s->st_sync_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
         for (rn_citem_t *w = waiters.head; w; w = w->next) {
             w->batch = batch;
             w->status = st;
@@ -241,11 +328,55 @@ static void *sync_main(void *arg)
     return NULL;
 }
 
+static void commit_stop_workers(rn_store_t *s);
+
 int rn_store__commit_start(rn_store_t *s)
 {
-    if (pthread_create(&s->thr, NULL, sync_main, s) != 0)
+    if (pthread_mutex_init(&s->wmu, NULL) != 0)
         return RN_ENOMEM;
+    if (pthread_cond_init(&s->wcond, NULL) != 0) {
+        (void)pthread_mutex_destroy(&s->wmu);
+        return RN_ENOMEM;
+    }
+    if (pthread_cond_init(&s->wdone, NULL) != 0) {
+        (void)pthread_cond_destroy(&s->wcond);
+        (void)pthread_mutex_destroy(&s->wmu);
+        return RN_ENOMEM;
+    }
+    s->wsync_init = 1;
+    /* Helpers are an optimisation: with fewer (or none) the sync thread
+     * syncs the rest itself. */
+    for (int i = 0; i < RN_SYNC_WORKERS_MAX; i++) {
+        if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
+            rn_warn("store: started %d of %d sync workers", i, RN_SYNC_WORKERS_MAX);
+            break;
+        }
+        s->nworkers = i + 1;
+    }
+    if (pthread_create(&s->thr, NULL, sync_main, s) != 0) {
+        commit_stop_workers(s);
+        return RN_ENOMEM;
+    }
     return 0;
+}
+
+/* Stop and join the helpers (no batch is in flight: the sync thread is
+ * joined or was never started), then drop their sync objects. */
+static void commit_stop_workers(rn_store_t *s)
+{
+    if (!s->wsync_init)
+        return;
+    (void)pthread_mutex_lock(&s->wmu);
+    s->wstop = 1;
+    (void)pthread_cond_broadcast(&s->wcond);
+    (void)pthread_mutex_unlock(&s->wmu);
+    for (int i = 0; i < s->nworkers; i++)
+        (void)pthread_join(s->workers[i], NULL);
+    s->nworkers = 0;
+    (void)pthread_cond_destroy(&s->wdone);
+    (void)pthread_cond_destroy(&s->wcond);
+    (void)pthread_mutex_destroy(&s->wmu);
+    s->wsync_init = 0;
 }
 
 void rn_store__commit_stop(rn_store_t *s)
@@ -255,6 +386,10 @@ void rn_store__commit_stop(rn_store_t *s)
     (void)pthread_cond_signal(&s->cond);
     (void)pthread_mutex_unlock(&s->mu);
     (void)pthread_join(s->thr, NULL);
+    commit_stop_workers(s);
+    rn_debug("store: group commit: %llu batches, %llu log syncs, %llu fd syncs, %llu ms syncing",
+             (unsigned long long)s->st_batches, (unsigned long long)s->st_items,
+             (unsigned long long)s->st_fds, (unsigned long long)(s->st_sync_ns / 1000000));
 }
 
 /* ---- commit --------------------------------------------------------------------- */

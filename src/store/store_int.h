@@ -41,6 +41,11 @@
 #define RN_IDX_EVERY_BYTES (64u << 10)
 #define RN_SEGMENT_BYTES_DEFAULT (64ull << 20)
 #define RN_MEM_CHUNK_MAX (1u << 20)
+/* Helper threads next to the sync thread: up to 1 + this many logs are
+ * fdatasynced at once (the work is I/O wait, not CPU: not tied to nproc). */
+#ifndef RN_SYNC_WORKERS_MAX
+#define RN_SYNC_WORKERS_MAX 7
+#endif
 
 /* ---- sparse index ------------------------------------------------------ */
 typedef struct rn_idx_ent {
@@ -89,7 +94,7 @@ enum { RN_CITEM_SYNC = 1, RN_CITEM_WAITER = 2 };
 typedef struct rn_citem {
     struct rn_citem *next;
     int kind;
-    int status;           /* set by the sync thread */
+    int status;           /* set by the sync thread or a sync worker */
     uint64_t batch;       /* sync-thread batch number: items of one batch share it */
     /* RN_CITEM_WAITER */
     void (*done)(void *ud, int status);
@@ -183,6 +188,19 @@ struct rn_store {
     rn_citem_list_t inflight;
     rn_citem_list_t done;
     int woken;                /* wake() called, run_completions not yet run */
+    /* sync workers: the sync thread shares a batch's SYNC items with them so
+     * the fdatasyncs of one batch run in parallel (store_commit.c). Under wmu,
+     * never under mu, so commits never wait on the pool. */
+    pthread_mutex_t wmu;
+    pthread_cond_t wcond;     /* workers: work posted or wstop */
+    pthread_cond_t wdone;     /* sync thread: wleft reached 0 */
+    pthread_t workers[RN_SYNC_WORKERS_MAX];
+    int nworkers;             /* started helpers (0: the sync thread syncs alone) */
+    int wstop;
+    int wsync_init;           /* wmu/wcond/wdone initialised */
+    rn_citem_t *wnext;        /* next unclaimed SYNC item of the current batch */
+    size_t wleft;             /* countdown latch: items of the batch not yet synced */
+    uint64_t st_batches, st_items, st_fds, st_sync_ns; /* sync thread only: logged at stop */
     rn_citem_t *freelist;     /* loop thread only */
     rn_log_t *notify;         /* logs whose watermark advanced, waiters to run */
 };
