@@ -125,25 +125,6 @@ static int rd_string(rd_t *r, const head_t *h, rn_buf_t *tmp)
     }
 }
 
-static const char *java_kind(int kind)
-{
-    switch (kind) {
-    case RN_SK_INTEGER:
-        return "an Integer";
-    case RN_SK_LONG:
-        return "an Long";
-    case RN_SK_DOUBLE:
-        return "an Double";
-    case RN_SK_BOOLEAN:
-        return "an Boolean";
-    case RN_SK_STRING:
-        return "an String";
-    case RN_SK_TIMESTAMP:
-        return "milliseconds since epoch";
-    }
-    return "an Object";
-}
-
 /* A byte string where sh wants something else. */
 static int bytes_error(rd_t *r, const rn_wire_shape_t *sh)
 {
@@ -156,7 +137,7 @@ static int bytes_error(rd_t *r, const rn_wire_shape_t *sh)
         return rn_error_set(r->err, RN_AWS_SERIALIZATION, "Expected map or null");
     }
     char msg[128];
-    snprintf(msg, sizeof msg, "class java.nio.HeapByteBuffer can not be converted to %s", java_kind(sh->kind));
+    snprintf(msg, sizeof msg, "class java.nio.HeapByteBuffer can not be converted to %s", rn_wire_java_name(sh->kind));
     return rn_error_set(r->err, RN_AWS_SERIALIZATION, msg);
 }
 

@@ -45,7 +45,7 @@ static size_t utf16_len(const char *s, size_t len)
     return n;
 }
 
-static const char *java_name(int kind)
+const char *rn_wire_java_name(int kind)
 {
     switch (kind) {
     case RN_SK_INTEGER:
@@ -92,7 +92,7 @@ static int type_error(rn_error_t *err, int kind, const json_t *v)
         cls = "com.amazon.coral.value.json.numbers.TruncatingBigNumber";
         break;
     }
-    snprintf(msg, sizeof msg, "class %s can not be converted to %s", cls, java_name(kind));
+    snprintf(msg, sizeof msg, "class %s can not be converted to %s", cls, rn_wire_java_name(kind));
     return ser_error(err, msg);
 }
 

@@ -81,4 +81,9 @@ extern const uint16_t rn_wire_op_output[RN_OP_COUNT];
  * compiled once, at first use. */
 int rn_wire_pattern_match(const rn_wire_pattern_t *p, const char *s, size_t len);
 
+/* How AWS's Java front end names a shape kind in a SerializationException
+ * ("an Integer", "an String", "milliseconds since epoch", ...), shared by the
+ * JSON and CBOR decoders so both word coercion errors alike. */
+const char *rn_wire_java_name(int kind);
+
 #endif
