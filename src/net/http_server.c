@@ -399,6 +399,31 @@ static void conn_sniff(rn_conn_t *c)
 
 /* ---- event callbacks ------------------------------------------------------ */
 
+/* New bytes are in c->in: note the activity, then hand them to the
+ * protocol engine (or, once the connection is going away, discard them).
+ * The socket read path and the fuzzer's memory connection both come here. */
+static void conn_consume_input(rn_conn_t *c, int discard)
+{
+    c->last_read = rn_net_now_ms();
+    if (c->proto != RN_NET_PROTO_H2)
+        c->last_active = c->last_read;
+    if (discard) {
+        evbuffer_drain(c->in, evbuffer_get_length(c->in));
+        return;
+    }
+    switch (c->proto) {
+    case RN_NET_PROTO_UNKNOWN:
+        conn_sniff(c);
+        break;
+    case RN_NET_PROTO_H1:
+        rn_h1_on_read(c);
+        break;
+    case RN_NET_PROTO_H2:
+        rn_h2_on_read(c);
+        break;
+    }
+}
+
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     rn_conn_t *c = arg;
@@ -437,24 +462,7 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
         conn_free(c);
         return;
     }
-    c->last_read = rn_net_now_ms();
-    if (c->proto != RN_NET_PROTO_H2)
-        c->last_active = c->last_read;
-    if (c->closing) {
-        evbuffer_drain(c->in, evbuffer_get_length(c->in));
-    } else {
-        switch (c->proto) {
-        case RN_NET_PROTO_UNKNOWN:
-            conn_sniff(c);
-            break;
-        case RN_NET_PROTO_H1:
-            rn_h1_on_read(c);
-            break;
-        case RN_NET_PROTO_H2:
-            rn_h2_on_read(c);
-            break;
-        }
-    }
+    conn_consume_input(c, c->closing);
     conn_cb_end(c);
 }
 
@@ -686,24 +694,7 @@ void rn_net_mem_conn_feed(rn_conn_t *c, const uint8_t *p, size_t n)
     if (n == 0 || evbuffer_add(c->in, p, n) != 0)
         return;
     c->in_cb = 1;
-    c->last_read = rn_net_now_ms();
-    if (c->proto != RN_NET_PROTO_H2)
-        c->last_active = c->last_read;
-    if (c->closing || c->lingering) {
-        evbuffer_drain(c->in, evbuffer_get_length(c->in));
-    } else {
-        switch (c->proto) {
-        case RN_NET_PROTO_UNKNOWN:
-            conn_sniff(c);
-            break;
-        case RN_NET_PROTO_H1:
-            rn_h1_on_read(c);
-            break;
-        case RN_NET_PROTO_H2:
-            rn_h2_on_read(c);
-            break;
-        }
-    }
+    conn_consume_input(c, c->closing || c->lingering);
     /* Like conn_cb_end, but the connection is freed only from the loop
      * (kill_ev), so the caller may feed it again. mem_write never fails. */
     c->in_cb = 0;
