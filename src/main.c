@@ -311,6 +311,7 @@ static int serve(const config_t *c)
         .fsync_interval_ms = c->fsync_interval_ms,
         .wake = store_wake,
         .wake_ud = s.wake,
+        .defer_commit = 1, /* the loop below kicks the store after every round */
     };
     int err = rn_store_open(&s.store, &scfg, &errmsg);
     if (err) {
@@ -386,7 +387,15 @@ static int serve(const config_t *c)
            c->fsync_mode == RN_FSYNC_ALWAYS ? "always" : c->fsync_mode == RN_FSYNC_NEVER ? "never" : "interval");
     fflush(stdout);
 
-    event_base_dispatch(s.base);
+    /* One round of the loop runs every ready callback; the requests it
+     * served form one group commit, written and handed to the sync thread
+     * together at the kick (docs/storage.md, "Staging and the kick"). */
+    for (;;) {
+        int r = event_base_loop(s.base, EVLOOP_ONCE);
+        rn_store_kick(s.store);
+        if (r != 0 || event_base_got_break(s.base) || event_base_got_exit(s.base))
+            break;
+    }
     rc = 0;
 out:
     if (s.reg)

@@ -501,8 +501,8 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
         int rc = rn_shard_log(c->api->reg, s, gr->sh, &log);
         if (rc == 0 && s->encrypted)
             rc = rn_records_seal(s, gr->sh->index, batch + gr->start, gr->count);
-        if (rc == 0)
-            rc = rn_log_append(log, batch + gr->start, gr->count, c->now_ms, &gr->first);
+        if (rc == 0) /* written now: a write error is these entries' failure (never staged) */
+            rc = rn_log_append_now(log, batch + gr->start, gr->count, c->now_ms, &gr->first);
         if (rc) {
             rn_error("append to %s failed: %s", s->name, rn_strerror(rc));
             gr->failed = 1;

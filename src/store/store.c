@@ -108,6 +108,11 @@ static void store_free(rn_store_t *s)
         rn_store__log_free(s->logs);
     rn_store__kv_close(s);
     rn_store__citem_free_all(s);
+    while (s->nstage_pool) {
+        rn_buf_t *b = s->stage_pool[--s->nstage_pool];
+        rn_buf_dispose(b);
+        free(b);
+    }
     rn_buf_dispose(&s->tmp);
     rn_buf_dispose(&s->app_hdrs);
     free(s->app_iov);
@@ -154,6 +159,9 @@ int rn_store_open(rn_store_t **out, const rn_store_config_t *cfg, const char **e
         s->io = &rn_store__file_ops;
         s->durable = cfg->fsync_mode == RN_FSYNC_ALWAYS;
         s->sync_thread = cfg->fsync_mode != RN_FSYNC_NEVER;
+        /* Interval mode hands logs to the sync thread at commit, before a
+         * kick would write them: it writes at once. */
+        s->stage_on = cfg->defer_commit && cfg->fsync_mode != RN_FSYNC_INTERVAL;
         if (!(s->data_dir = strdup(cfg->data_dir))) {
             rc = RN_ENOMEM;
             goto fail;
@@ -182,7 +190,9 @@ void rn_store_close(rn_store_t *s)
 {
     if (!s)
         return;
-    /* The sync thread drains what is pending, then exits. */
+    /* Staged appends and gathered commits go to the sync thread, which
+     * drains what is pending, then exits. */
+    rn_store_kick(s);
     if (s->sync_thread)
         rn_store__commit_stop(s);
     if (s->data_dir) {

@@ -46,6 +46,13 @@ typedef struct rn_store_config {
      * async-signal-safe-ish and cheap (e.g. event_active on a libevent event). */
     void (*wake)(void *ud);
     void *wake_ud;
+    /* 1: the caller calls rn_store_kick() after every round of its event
+     * loop. Appends and commits of one round are then gathered: a small
+     * append is staged in memory and written with the log's other appends
+     * of the round (one pwritev per log), and under fsync always the
+     * round's commits are handed to the sync thread together, at the kick.
+     * 0: every append is written, and every commit handed over, at once. */
+    int defer_commit;
 } rn_store_config_t;
 
 /* Open (creating if needed) the store. For the disk backend this takes an
@@ -103,12 +110,22 @@ int rn_log_destroy(rn_log_t *l);
 /* Append n records with one arrival time (clamped so arrival times never go
  * backwards within a log). On success *first is the counter of recs[0]; the
  * others follow with no gap. The records are readable only after commit.
- * All-or-nothing: on error nothing was appended (RN_ENOSPC, RN_EIO, ...). */
+ * All-or-nothing: on error nothing was appended (RN_ENOSPC, RN_EIO, ...).
+ * With cfg.defer_commit a small append may be staged rather than written;
+ * if writing the stage fails later, the staged records are dropped whole
+ * (their counters are given out again) and every commit not yet completed
+ * fails with that error, so a dropped record is never acknowledged. */
 int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
                   uint64_t *first);
+/* rn_log_append, never staged: when it returns 0 the records are in the
+ * file (page cache), so a write error is this call's (PutRecords reports it
+ * per entry). */
+int rn_log_append_now(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
+                      uint64_t *first);
 
-/* Counter the next append will get (1 for an empty log). */
-uint64_t rn_log_next(const rn_log_t *l);
+/* Counter the next append will get (1 for an empty log). Writes the log's
+ * staged appends first, so every counter below it is in the file. */
+uint64_t rn_log_next(rn_log_t *l);
 /* One past the last readable counter: records [rn_log_first(l), committed) are readable. */
 uint64_t rn_log_committed(const rn_log_t *l);
 /* Oldest readable counter (the trim horizon); equals rn_log_next when empty.
@@ -152,6 +169,10 @@ int rn_log_trim(rn_log_t *l, int64_t cutoff_ms);
 int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud);
 /* Run ready completions; call from the loop thread after wake(). */
 void rn_store_run_completions(rn_store_t *s);
+/* With cfg->defer_commit: the end of an event-loop round. Writes what the
+ * round staged and hands its commits to the sync thread. Cheap when the
+ * round appended nothing. A no-op without defer_commit. */
+void rn_store_kick(rn_store_t *s);
 
 /* ---- commit listeners ------------------------------------------------------ */
 /* A waiter on a log: fn(ud) runs in the loop thread, from

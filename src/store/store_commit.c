@@ -462,6 +462,18 @@ static void handoff_log(rn_store_t *s, rn_log_t *l)
 
 int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
 {
+    if (s->durable && s->cfg.defer_commit) {
+        /* Gathered until rn_store_kick: no lock, no hand-off, no signal here. */
+        int rc = citem_reserve(s, 1);
+        if (rc)
+            return rc;
+        rn_citem_t *w = citem_take(s, RN_CITEM_WAITER);
+        w->done = done;
+        w->ud = ud;
+        w->seq = ++s->commit_seq;
+        list_push(&s->unkicked, w);
+        return 0;
+    }
     size_t ndirty = 0;
     for (rn_log_t *l = s->dirty; l; l = l->dirty_next)
         ndirty++;
@@ -471,6 +483,7 @@ int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
     rn_citem_t *w = citem_take(s, RN_CITEM_WAITER);
     w->done = done;
     w->ud = ud;
+    w->seq = ++s->commit_seq;
 
     (void)pthread_mutex_lock(&s->mu);
     int was_idle = !s->pend_syncs.head;
@@ -504,8 +517,80 @@ int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
     return 0;
 }
 
+void rn_store__fail_commits_after(rn_store_t *s, uint64_t seq, int status)
+{
+    for (rn_citem_t *w = s->unkicked.head; w; w = w->next)
+        if (w->seq > seq && !w->status)
+            w->status = status;
+    if (s->durable)
+        return; /* no waiter of a later commit is anywhere else yet */
+    (void)pthread_mutex_lock(&s->mu);
+    for (rn_citem_t *w = s->done.head; w; w = w->next)
+        if (w->kind == RN_CITEM_WAITER && w->seq > seq && !w->status)
+            w->status = status;
+    (void)pthread_mutex_unlock(&s->mu);
+}
+
+/* The end of an event-loop round (cfg.defer_commit): write every staged
+ * append, then hand the round's commits over as one group. Under fsync
+ * always the waiters gathered since the last kick join the sync thread's
+ * next batch, with a SYNC item for every log written meanwhile; a waiter
+ * that a dropped stage failed completes with its error instead. Under fsync
+ * never the waiters are already queued: rn_store_run_completions runs them. */
+void rn_store_kick(rn_store_t *s)
+{
+    if (!s->staged && !s->unkicked.head)
+        return;
+    (void)rn_store__flush_all(s);
+    if (!s->unkicked.head)
+        return;
+    size_t ndirty = 0;
+    for (rn_log_t *l = s->dirty; l; l = l->dirty_next)
+        ndirty++;
+    int handoff = citem_reserve(s, ndirty) == 0;
+
+    rn_citem_list_t failed = {NULL, NULL}, ok = {NULL, NULL};
+    for (rn_citem_t *w = s->unkicked.head, *nx; w; w = nx) {
+        nx = w->next;
+        if (!handoff && !w->status)
+            w->status = RN_ENOMEM; /* nothing handed over: the logs stay dirty */
+        list_push(w->status ? &failed : &ok, w);
+    }
+    s->unkicked.head = s->unkicked.tail = NULL;
+
+    (void)pthread_mutex_lock(&s->mu);
+    int need_wake = 0;
+    if (handoff) {
+        rn_log_t *l = s->dirty;
+        s->dirty = NULL;
+        while (l) {
+            rn_log_t *nx = l->dirty_next;
+            l->dirty = 0;
+            l->dirty_next = NULL;
+            handoff_log(s, l);
+            l = nx;
+        }
+    }
+    if (ok.head) {
+        list_concat(&s->pend_waiters, &ok);
+        (void)pthread_cond_signal(&s->cond);
+    }
+    if (failed.head) {
+        list_concat(&s->done, &failed);
+        need_wake = !s->woken;
+        s->woken = 1;
+    }
+    (void)pthread_mutex_unlock(&s->mu);
+    if (need_wake && s->cfg.wake)
+        s->cfg.wake(s->cfg.wake_ud);
+}
+
 void rn_store_run_completions(rn_store_t *s)
 {
+    /* Fsync never: waiters are queued at commit, their records maybe only
+     * staged. Write the stages first: a failure marks the waiters it drops. */
+    if (!s->durable && s->staged)
+        (void)rn_store__flush_all(s);
     (void)pthread_mutex_lock(&s->mu);
     rn_citem_t *it = s->done.head;
     s->done.head = s->done.tail = NULL;

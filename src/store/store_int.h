@@ -43,6 +43,13 @@
 #define RN_MEM_CHUNK_MAX (1u << 20)
 /* Helper threads next to the sync thread: up to 1 + this many logs are
  * fdatasynced at once (the work is I/O wait, not CPU: not tied to nproc). */
+/* Staging (cfg.defer_commit): appends of up to RN_STAGE_BATCH_MAX bytes are
+ * staged, up to RN_STAGE_MAX bytes per log before the stage is written;
+ * RN_STAGE_POOL spare stage buffers are kept. */
+#define RN_STAGE_BATCH_MAX (16u << 10)
+#define RN_STAGE_MAX (256u << 10)
+#define RN_STAGE_POOL 16
+
 #ifndef RN_SYNC_WORKERS_MAX
 #define RN_SYNC_WORKERS_MAX 7
 #endif
@@ -99,6 +106,7 @@ typedef struct rn_citem {
     /* RN_CITEM_WAITER */
     void (*done)(void *ud, int status);
     void *ud;
+    uint64_t seq;         /* s->commit_seq of its commit (staging: which drops it covers) */
     /* RN_CITEM_SYNC: make log durable up to target. The sync thread never
      * dereferences log (rn_log_close sets it to NULL under the mutex); it only
      * touches the descriptors below, which it owns (dup'ed) and closes. */
@@ -151,6 +159,18 @@ struct rn_log {
     rn_citem_t *pending;      /* our not-yet-taken sync item, if pending_gen matches */
     uint64_t pending_gen;
 
+    /* staged appends (cfg.defer_commit), loop thread only: frames built
+     * but not yet written, all for the active segment, starting at its
+     * size; the st_* fields are the state to restore if writing fails */
+    rn_buf_t *stage;          /* NULL when nothing is staged */
+    int on_staged;            /* on the store's staged list */
+    struct rn_log *staged_next;
+    uint64_t st_seq;          /* s->commit_seq when the stage began */
+    uint64_t st_next, st_end;
+    size_t st_nidx;
+    int64_t st_last_arrival, st_arrival_appended;
+    int st_unsynced;
+
     /* commit listeners (rn_log_watch), loop thread only */
     rn_log_waiter_t *waiters;
     int notify_queued;        /* on the store's notify list */
@@ -165,6 +185,7 @@ struct rn_store {
     const rn_segio_ops_t *io;
     int durable;              /* fsync always on disk: visibility waits for the sync thread */
     int sync_thread;          /* 1 when the sync thread runs (disk, always/interval) */
+    int stage_on;             /* small appends are staged (defer_commit, disk, always/never) */
 
     sqlite3 *db;
     sqlite3_stmt *st_put, *st_get, *st_del, *st_scan;
@@ -172,6 +193,11 @@ struct rn_store {
 
     rn_log_t *logs;           /* registry of every rn_log_t alive */
     rn_log_t *dirty;          /* logs appended since the last commit */
+    rn_log_t *staged;         /* logs with staged appends (maybe already written) */
+    rn_buf_t *stage_pool[RN_STAGE_POOL]; /* spare stage buffers */
+    size_t nstage_pool;
+    uint64_t commit_seq;      /* rn_store_commit calls so far */
+    rn_citem_list_t unkicked; /* defer_commit + fsync always: waiters until the kick */
     rn_buf_t tmp;             /* loop-thread scratch (seek scans) */
     rn_buf_t app_hdrs;        /* append scratch: frame headers + small payloads */
     struct iovec *app_iov;    /* append scratch: the pwritev vector */
@@ -208,8 +234,19 @@ struct rn_store {
 /* store_log.c */
 void rn_store__log_free(rn_log_t *l);
 int rn_store__log_sync_now(rn_log_t *l);
+/* Write l's staged appends (a no-op when none). On failure the staged
+ * records are dropped, the log is as before them, every commit made since
+ * the stage began and not yet settled fails with the error, which is also
+ * returned. */
+int rn_store__log_flush(rn_log_t *l);
+/* Write every log's staged appends; the first error, or 0. */
+int rn_store__flush_all(rn_store_t *s);
 
 /* store_commit.c */
+/* Staged records appended after commit number `seq` were dropped: every
+ * waiter of a later commit not yet handed to the sync thread nor completed
+ * gets `status` (a commit covers everything appended before it). */
+void rn_store__fail_commits_after(rn_store_t *s, uint64_t seq, int status);
 int rn_store__commit_start(rn_store_t *s);
 void rn_store__commit_stop(rn_store_t *s);
 void rn_store__commit_forget_log(rn_store_t *s, rn_log_t *l);

@@ -28,6 +28,23 @@
  * 64 KiB, whichever comes first (counter -> offset, arrival). Arrival times
  * are non-decreasing, so the index is sorted by both keys.
  *
+ * Staging (cfg.defer_commit; disk, fsync always or never): an append of up
+ * to RN_STAGE_BATCH_MAX bytes is not written at once. Its frames (payloads
+ * included) are built into the log's stage, a buffer taken from a small
+ * pool, and the state moves on as if written (next, index, end, arrival),
+ * except seg->size (bytes in the file) and, under fsync never, committed
+ * (visibility): both advance when the stage is written, one pwritev for the
+ * whole stage. The stage is written before anything that needs the file or
+ * the full counter: a read, a time seek, rn_log_next, a roll, an append that
+ * is not staged, close, and for every log at rn_store_kick (the end of the
+ * event-loop round) and before completions run. If that write fails, the
+ * file is cut back (as for any failed write) and the log is put back to the
+ * st_* snapshot taken when the stage began: the staged records never
+ * existed, their counters are given out again, and every commit made since
+ * the stage began and not yet settled fails (rn_store__fail_commits_after),
+ * so none of them is acknowledged. Commits made after the failure do not
+ * cover the dropped records and are unaffected.
+ *
  * Recovery (rn_log_open): sealed segments are walked frame by frame to
  * rebuild their indexes; the last segment is also CRC-checked and cut at the
  * first torn or bad frame (ftruncate + fdatasync). Trailing empty segments
@@ -106,6 +123,7 @@ static int frame_crc_ok(const uint8_t *p, const frame_hdr_t *h)
 /* ---- segments and their indexes --------------------------------------------- */
 
 static rn_seg_t *active(rn_log_t *l) { return &l->segs[l->nsegs - 1]; }
+static void stage_forget(rn_log_t *l);
 
 static int idx_reserve(rn_seg_t *seg, size_t n)
 {
@@ -234,9 +252,9 @@ static int sync_fd(int fd)
 /* Make everything appended to l durable now, blocking (close paths). */
 int rn_store__log_sync_now(rn_log_t *l)
 {
-    int rc = 0;
     if (!l->dir)
         return 0;
+    int rc = rn_store__log_flush(l);
     for (size_t i = 0; i < l->nhandoff; i++) {
         if (!rc)
             rc = sync_fd(l->handoff[i]);
@@ -504,6 +522,7 @@ static rn_log_t *registry_find(rn_store_t *s, uint64_t log_id, uint32_t shard)
 void rn_store__log_free(rn_log_t *l)
 {
     rn_store_t *s = l->store;
+    stage_forget(l);
     rn_store__notify_forget(s, l);
     for (size_t i = 0; i < l->nsegs; i++)
         seg_dispose(l, &l->segs[i]);
@@ -602,6 +621,7 @@ fail:
 static void log_detach(rn_log_t *l)
 {
     rn_store_t *s = l->store;
+    stage_forget(l);
     rn_store__commit_forget_log(s, l);
     if (l->dirty) {
         for (rn_log_t **pp = &s->dirty; *pp; pp = &(*pp)->dirty_next) {
@@ -625,6 +645,8 @@ void rn_log_close(rn_log_t *l)
     }
     if (s->cfg.fsync_mode != RN_FSYNC_NEVER && !l->failed)
         (void)rn_store__log_sync_now(l);
+    else
+        (void)rn_store__log_flush(l);
     log_detach(l);
     rn_store__log_free(l);
 }
@@ -687,11 +709,127 @@ int rn_log_destroy(rn_log_t *l)
     return rc;
 }
 
+/* ---- staging ------------------------------------------------------------------------ */
+
+static void stage_release(rn_log_t *l)
+{
+    rn_store_t *s = l->store;
+    rn_buf_t *b = l->stage;
+    if (!b)
+        return;
+    l->stage = NULL;
+    if (s->nstage_pool < RN_STAGE_POOL && b->cap <= RN_STAGE_MAX + RN_STAGE_BATCH_MAX) {
+        rn_buf_reset(b);
+        s->stage_pool[s->nstage_pool++] = b;
+    } else {
+        rn_buf_dispose(b);
+        free(b);
+    }
+}
+
+/* Begin l's stage: a buffer with room for `bytes`, and the snapshot to
+ * restore if it cannot be written. Nothing changes on failure. */
+static int stage_begin(rn_log_t *l, rn_seg_t *seg, size_t bytes)
+{
+    rn_store_t *s = l->store;
+    rn_buf_t *b = s->nstage_pool ? s->stage_pool[--s->nstage_pool] : NULL;
+    if (!b) {
+        if (!(b = malloc(sizeof *b)))
+            return RN_ENOMEM;
+        rn_buf_init(b, 0);
+    }
+    if (rn_buf_reserve(b, bytes) != 0) {
+        l->stage = b;
+        stage_release(l);
+        return RN_ENOMEM;
+    }
+    l->stage = b;
+    l->st_seq = s->commit_seq;
+    l->st_next = l->next;
+    l->st_end = seg->end;
+    l->st_nidx = seg->nidx;
+    l->st_last_arrival = seg->last_arrival;
+    l->st_arrival_appended = l->arrival_appended;
+    l->st_unsynced = l->unsynced;
+    if (!l->on_staged) {
+        l->on_staged = 1;
+        l->staged_next = s->staged;
+        s->staged = l;
+    }
+    return 0;
+}
+
+int rn_store__log_flush(rn_log_t *l)
+{
+    rn_buf_t *b = l->stage;
+    if (!b)
+        return 0;
+    rn_store_t *s = l->store;
+    rn_seg_t *seg = active(l);
+    struct iovec v = {b->data, b->len};
+    size_t len = b->len;
+    int rc = s->io->write(l, seg, &v, 1, len);
+    stage_release(l);
+    if (rc) {
+        /* The write cut the file back to seg->size: the staged records never were. */
+        l->next = l->st_next;
+        seg->end = l->st_end;
+        seg->nidx = l->st_nidx;
+        seg->last_arrival = l->st_last_arrival;
+        l->arrival_appended = l->st_arrival_appended;
+        l->unsynced = l->st_unsynced;
+        rn_store__fail_commits_after(s, l->st_seq, rc);
+        return rc;
+    }
+    seg->size += len;
+    if (!s->durable) {
+        l->committed = l->next;
+        l->arrival_committed = l->arrival_appended;
+        rn_store__notify_queue(s, l); /* waiters run with the commit's completions */
+    }
+    return 0;
+}
+
+int rn_store__flush_all(rn_store_t *s)
+{
+    int rc = 0;
+    while (s->staged) {
+        rn_log_t *l = s->staged;
+        s->staged = l->staged_next;
+        l->staged_next = NULL;
+        l->on_staged = 0;
+        int r = rn_store__log_flush(l);
+        if (r && !rc)
+            rc = r;
+    }
+    return rc;
+}
+
+/* The log goes away: drop its stage unwritten and leave the staged list. */
+static void stage_forget(rn_log_t *l)
+{
+    rn_store_t *s = l->store;
+    stage_release(l);
+    if (l->on_staged) {
+        for (rn_log_t **pp = &s->staged; *pp; pp = &(*pp)->staged_next) {
+            if (*pp == l) {
+                *pp = l->staged_next;
+                break;
+            }
+        }
+        l->on_staged = 0;
+        l->staged_next = NULL;
+    }
+}
+
 /* ---- append ---------------------------------------------------------------------- */
 
 static int log_roll(rn_log_t *l)
 {
     rn_store_t *s = l->store;
+    int rc = rn_store__log_flush(l); /* staged frames belong to the old segment */
+    if (rc)
+        return rc;
     int handoff = s->data_dir && s->sync_thread;
     if (handoff && l->nhandoff == l->handoff_cap) {
         size_t cap = l->handoff_cap ? l->handoff_cap * 2 : 4;
@@ -701,8 +839,7 @@ static int log_roll(rn_log_t *l)
         l->handoff = p;
         l->handoff_cap = cap;
     }
-    int rc = segs_push(l, l->next);
-    if (rc)
+    if ((rc = segs_push(l, l->next)) != 0)
         return rc;
     if ((rc = s->io->create(l, active(l))) != 0) {
         l->nsegs--;
@@ -719,8 +856,8 @@ static int log_roll(rn_log_t *l)
     return 0;
 }
 
-int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
-                  uint64_t *first)
+static int log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
+                      uint64_t *first, int may_stage)
 {
     rn_store_t *s = l->store;
     if (!l->open)
@@ -746,30 +883,48 @@ int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arr
         niov += 3;
     }
     int rc;
+    /* Stage it (small, and room left in the stage), or write the stage and then this. */
+    int stage = may_stage && s->stage_on && total <= RN_STAGE_BATCH_MAX;
+    if (l->stage && (!stage || l->stage->len + total > RN_STAGE_MAX) &&
+        (rc = rn_store__log_flush(l)) != 0)
+        return rc;
     rn_seg_t *seg = active(l);
-    if (seg->size > 0 && seg->size + total > s->cfg.segment_bytes) {
-        if ((rc = log_roll(l)) != 0)
+    uint64_t end = seg->size + (l->stage ? l->stage->len : 0);
+    if (end > 0 && end + total > s->cfg.segment_bytes) {
+        if ((rc = log_roll(l)) != 0) /* writes the stage first */
             return rc;
         seg = active(l);
+        end = seg->size;
     }
     /* Reserve everything first: after this point nothing can fail but the write. */
-    rn_buf_reset(&s->app_hdrs);
-    if ((rc = rn_buf_reserve(&s->app_hdrs, hdr_bytes)) != 0)
-        return rc;
-    if (niov > s->app_iov_cap) {
-        struct iovec *p = realloc(s->app_iov, niov * sizeof *p);
-        if (!p)
-            return RN_ENOMEM;
-        s->app_iov = p;
-        s->app_iov_cap = niov;
-    }
     if ((rc = idx_reserve(seg, n)) != 0)
         return rc;
+    uint8_t *w;
+    if (stage) {
+        if (l->stage)
+            rc = rn_buf_reserve(l->stage, total);
+        else
+            rc = stage_begin(l, seg, total);
+        if (rc)
+            return rc;
+        w = l->stage->data + l->stage->len;
+    } else {
+        rn_buf_reset(&s->app_hdrs);
+        if ((rc = rn_buf_reserve(&s->app_hdrs, hdr_bytes)) != 0)
+            return rc;
+        if (niov > s->app_iov_cap) {
+            struct iovec *p = realloc(s->app_iov, niov * sizeof *p);
+            if (!p)
+                return RN_ENOMEM;
+            s->app_iov = p;
+            s->app_iov_cap = niov;
+        }
+        w = s->app_hdrs.data;
+    }
 
     int64_t arrival = arrival_ms > l->arrival_appended ? arrival_ms : l->arrival_appended;
     size_t saved_nidx = seg->nidx;
-    uint64_t c = l->next, off = seg->size;
-    uint8_t *w = s->app_hdrs.data;
+    uint64_t c = l->next, off = end;
     struct iovec *iov = s->app_iov;
     int cnt = 0;
     for (size_t i = 0; i < n; i++) {
@@ -785,7 +940,7 @@ int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arr
         h[27] = 0;
         w += RN_FRAME_HDR;
         uint32_t crc;
-        if (payload <= RN_SMALL_PAYLOAD) {
+        if (stage || payload <= RN_SMALL_PAYLOAD) {
             if (r->pk_len)
                 memcpy(w, r->pk, r->pk_len);
             if (r->data_len)
@@ -798,6 +953,11 @@ int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arr
             crc = rn_crc32c(crc, r->data, r->data_len);
         }
         put32(h + 4, crc);
+        idx_note(seg, c, off, arrival);
+        off += flen;
+        c++;
+        if (stage)
+            continue;
         /* Header (and small payload) extends the previous iovec when contiguous. */
         if (cnt && (uint8_t *)iov[cnt - 1].iov_base + iov[cnt - 1].iov_len == h)
             iov[cnt - 1].iov_len += (size_t)(w - h);
@@ -809,22 +969,23 @@ int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arr
             if (r->data_len)
                 iov[cnt++] = (struct iovec){(void *)r->data, r->data_len};
         }
-        idx_note(seg, c, off, arrival);
-        off += flen;
-        c++;
     }
-    if ((rc = s->io->write(l, seg, iov, cnt, total)) != 0) {
-        seg->nidx = saved_nidx;
-        return rc;
+    if (stage) {
+        l->stage->len += total;
+    } else {
+        if ((rc = s->io->write(l, seg, iov, cnt, total)) != 0) {
+            seg->nidx = saved_nidx;
+            return rc;
+        }
+        seg->size += total;
     }
     *first = l->next;
-    seg->size += total;
     seg->end = c;
     seg->last_arrival = arrival;
     l->next = c;
     l->arrival_appended = arrival;
     l->unsynced = 1;
-    if (!s->durable) {
+    if (!s->durable && !stage) {
         l->committed = c;
         l->arrival_committed = arrival;
         rn_store__notify_queue(s, l); /* waiters run with the commit's completions */
@@ -833,9 +994,25 @@ int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arr
     return 0;
 }
 
+int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
+                  uint64_t *first)
+{
+    return log_append(l, recs, n, arrival_ms, first, 1);
+}
+
+int rn_log_append_now(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
+                      uint64_t *first)
+{
+    return log_append(l, recs, n, arrival_ms, first, 0);
+}
+
 /* ---- accessors ------------------------------------------------------------------- */
 
-uint64_t rn_log_next(const rn_log_t *l) { return l->next; }
+uint64_t rn_log_next(rn_log_t *l)
+{
+    (void)rn_store__log_flush(l); /* a failure drops the staged records: next goes back */
+    return l->next;
+}
 uint64_t rn_log_committed(const rn_log_t *l) { return l->committed; }
 uint64_t rn_log_first(const rn_log_t *l) { return l->first; }
 int64_t rn_log_last_arrival(const rn_log_t *l)
@@ -852,6 +1029,9 @@ int rn_log_read(rn_log_t *l, uint64_t from, size_t max_records, size_t max_bytes
                 struct rn_buf *scratch, rn_record_out_t *out, size_t *n, uint64_t *next)
 {
     rn_store_t *s = l->store;
+    if (!s->durable) /* under fsync never, staged records are readable; under always they
+                        are past committed, and the reads below stop at seg->size */
+        (void)rn_store__log_flush(l);
     const uint64_t end = l->committed;
     const size_t start_len = scratch->len;
     size_t count = 0, bytes = 0;
@@ -989,6 +1169,7 @@ out:
 static int seek_time(rn_log_t *l, int64_t ts_ms, uint64_t *counter, int64_t *arrival)
 {
     rn_store_t *s = l->store;
+    (void)rn_store__log_flush(l); /* the index may point into the stage */
     const uint64_t end = l->committed;
     *counter = end;
     *arrival = INT64_MIN;
