@@ -2,11 +2,15 @@
  * prior knowledge through nghttp2). One thread, poll(), several requests in
  * flight; reports throughput, latency percentiles and its own CPU time as one
  * JSON line on stdout, so the harness can show whether the client is the
- * bottleneck.
+ * bottleneck. The h1 put load runs on io_uring instead of poll() when built
+ * with -DKLOAD_URING -luring and the kernel lets it set up a ring (run_uring).
  *
  *   kload put    --port P [--proto h1|h2] [--inflight 64] [--conns N] --stream S
  *                --op PutRecord|PutRecords [--records 500] [--size 100]
  *                [--seconds 5] [--total-records N] [--max-seconds 60]
+ *                [--engine epoll|uring]   (h1 only; default uring when it works, else
+ *                the poll() loop, which `epoll` and `poll` both name; uring needs
+ *                --conns >= --inflight: one request in flight per connection)
  *   kload drain  --port P [--proto h1|h2] --stream S [--expect N] [--limit 10000]
  *                [--seconds 60] [--follow] [--check]   (GetRecords from TRIM_HORIZON;
  *                --check also parses each shard's first answer with jansson: untimed runs only)
@@ -123,6 +127,7 @@ static double opt_seconds = 5, opt_max_seconds = 60;
 static long opt_total_records = 0, opt_expect = 0, opt_limit = 10000, opt_count = 0, opt_shards = 4;
 static int opt_follow = 0, opt_timeout_ms = 20000;
 static int opt_check = 0; /* drain: also parse each shard's first answer with jansson */
+static int opt_engine = 0; /* h1 put: 0 = io_uring when it works, else poll; 1 = poll; 2 = io_uring */
 static const char *opt_stream = "bench", *opt_op = "PutRecord", *opt_prefix = "bench-s";
 static const char *opt_target = NULL, *opt_body = NULL;
 
@@ -153,6 +158,11 @@ struct conn {
     slot_t *cur; /* h1: the slot waiting on this connection */
     int nbusy;
     int dead;
+    /* io_uring engine (h1 put): the request being sent, and what is queued in the ring */
+    const char *sbuf;
+    size_t slen, soff;
+    unsigned gen; /* bumped on reconnect: completions of an older socket are ignored */
+    int ur_send, ur_recv, ur_ms;
 };
 
 typedef struct workload workload_t;
@@ -207,6 +217,7 @@ static void complete(workload_t *w, slot_t *s)
 static ssize_t h2_read_body(nghttp2_session *ses, int32_t sid, uint8_t *out, size_t len,
                             uint32_t *flags, nghttp2_data_source *src, void *ud)
 {
+    (void)ses, (void)sid, (void)ud;
     slot_t *s = src->ptr;
     size_t n = s->blen - s->boff;
     if (n > len)
@@ -220,6 +231,7 @@ static ssize_t h2_read_body(nghttp2_session *ses, int32_t sid, uint8_t *out, siz
 static int h2_on_header(nghttp2_session *ses, const nghttp2_frame *fr, const uint8_t *name,
                         size_t nlen, const uint8_t *val, size_t vlen, uint8_t flags, void *ud)
 {
+    (void)vlen, (void)flags, (void)ud;
     slot_t *s = nghttp2_session_get_stream_user_data(ses, fr->hd.stream_id);
     if (s && nlen == 7 && memcmp(name, ":status", 7) == 0)
         s->status = atoi((const char *)val);
@@ -228,6 +240,7 @@ static int h2_on_header(nghttp2_session *ses, const nghttp2_frame *fr, const uin
 static int h2_on_data(nghttp2_session *ses, uint8_t flags, int32_t sid, const uint8_t *d,
                       size_t len, void *ud)
 {
+    (void)flags, (void)ud;
     slot_t *s = nghttp2_session_get_stream_user_data(ses, sid);
     if (s)
         buf_add(&s->resp, d, len);
@@ -236,6 +249,7 @@ static int h2_on_data(nghttp2_session *ses, uint8_t flags, int32_t sid, const ui
 static workload_t *g_w;
 static int h2_on_close(nghttp2_session *ses, int32_t sid, uint32_t code, void *ud)
 {
+    (void)ud;
     slot_t *s = nghttp2_session_get_stream_user_data(ses, sid);
     if (s && s->busy) {
         if (code != 0 && !s->status)
@@ -267,6 +281,17 @@ static void conn_open(conn_t *c, int h2)
     }
 }
 
+/* h1: appends the request for s (headers + body) to b */
+static void h1_format(buf_t *b, const char *authority, const slot_t *s)
+{
+    buf_printf(b,
+               "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: " CTYPE
+               "\r\nX-Amz-Target: Kinesis_20131202.%s\r\nX-Amz-Date: " AMZDATE
+               "\r\nAuthorization: " AUTH "\r\nContent-Length: %zu\r\n\r\n",
+               authority, s->target, s->blen);
+    buf_add(b, s->body, s->blen);
+}
+
 static void issue(slot_t *s, const char *authority)
 {
     conn_t *c = s->c;
@@ -293,12 +318,7 @@ static void issue(slot_t *s, const char *authority)
             die("nghttp2_submit_request: %s", nghttp2_strerror(s->sid));
     } else {
         c->cur = s;
-        buf_printf(&c->wbuf,
-                   "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: " CTYPE
-                   "\r\nX-Amz-Target: Kinesis_20131202.%s\r\nX-Amz-Date: " AMZDATE
-                   "\r\nAuthorization: " AUTH "\r\nContent-Length: %zu\r\n\r\n",
-                   authority, s->target, s->blen);
-        buf_add(&c->wbuf, s->body, s->blen);
+        h1_format(&c->wbuf, authority, s);
         ssize_t n = write(c->fd, c->wbuf.p + c->woff, c->wbuf.len - c->woff);
         if (n > 0) {
             c->woff += (size_t)n;
@@ -561,6 +581,313 @@ static void run(workload_t *w, int h2, int nconn, int nslot, double deadline)
     free(pfd);
 }
 
+#ifdef KLOAD_URING
+/* ---- io_uring engine (h1 put) ------------------------------------------------
+ * Same requests, same bookkeeping as run() (issue, h1_parse, complete), one
+ * connection per slot with one request in flight on each, but no syscall per
+ * request: every connection keeps its send (while its request goes out) and a
+ * recv in the ring, completions are reaped in batches, and the sends/recvs they
+ * lead to go out with the next io_uring_enter, which also waits for more. The
+ * ring is single-issuer with deferred task work (completions run inside that
+ * enter), the sockets are registered files, the recv is multishot over a
+ * provided-buffer ring (armed once per connection), and each distinct request
+ * (target, body) is formatted once and sent from there. Built with -DKLOAD_URING
+ * -luring; run() is the fallback when the ring cannot be set up. */
+#include <liburing.h>
+#include <sys/mman.h>
+
+#define UR_SEND 0u
+#define UR_RECV 1u
+#define UR_BUFSZ 4096
+#define UR_BGID 7
+#define UR_NRQ 256 /* power of 2 */
+
+typedef struct {
+    const char *target, *body;
+    size_t blen;
+    buf_t req;
+} ur_req_t;
+
+typedef struct {
+    struct io_uring ring;
+    int fixed;                    /* sockets are registered files, index = connection */
+    int multishot;                /* multishot recv into br's buffers */
+    struct io_uring_buf_ring *br; /* provided buffers (multishot) */
+    char *bufs;
+    unsigned nbufs; /* power of 2, at least 4 per connection */
+    int nrecycle;
+    long inflight;
+    ur_req_t rq[UR_NRQ]; /* formatted requests; entries never change during a run */
+    unsigned nrq;
+} uring_t;
+
+static uint64_t ur_ud(unsigned gen, unsigned ci, unsigned op)
+{
+    return (uint64_t)gen << 32 | (uint64_t)ci << 1 | op;
+}
+
+static struct io_uring_sqe *ur_sqe(uring_t *u)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    if (!sqe) { /* never with the ring sized at 2 per connection, but stay safe */
+        io_uring_submit(&u->ring);
+        sqe = io_uring_get_sqe(&u->ring);
+        if (!sqe)
+            die("io_uring: no free SQE");
+    }
+    return sqe;
+}
+static void ur_fin(uring_t *u, struct io_uring_sqe *sqe, conn_t *c, unsigned ci, unsigned op)
+{
+    if (u->fixed)
+        sqe->flags |= IOSQE_FIXED_FILE;
+    io_uring_sqe_set_data64(sqe, ur_ud(c->gen, ci, op));
+}
+
+static void ur_send(uring_t *u, conn_t *c, unsigned ci)
+{
+    struct io_uring_sqe *sqe = ur_sqe(u);
+    io_uring_prep_send(sqe, u->fixed ? (int)ci : c->fd, c->sbuf + c->soff, c->slen - c->soff,
+                       MSG_NOSIGNAL);
+    ur_fin(u, sqe, c, ci, UR_SEND);
+    c->ur_send = 1;
+}
+
+static void ur_recv(uring_t *u, conn_t *c, unsigned ci)
+{
+    struct io_uring_sqe *sqe = ur_sqe(u);
+    int fd = u->fixed ? (int)ci : c->fd;
+    if (u->multishot) {
+        io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = UR_BGID;
+    } else {
+        buf_reserve(&c->rbuf, 1 << 16);
+        io_uring_prep_recv(sqe, fd, c->rbuf.p + c->rbuf.len, c->rbuf.cap - c->rbuf.len - 1, 0);
+    }
+    c->ur_ms = u->multishot;
+    ur_fin(u, sqe, c, ci, UR_RECV);
+    c->ur_recv = 1;
+}
+
+/* The request bytes for s, formatted once per (target, body pointer) by h1_format:
+ * the put workload cycles through a fixed set of bodies that never change during a
+ * run (a workload that rewrites a body in place could not use this). NULL when the
+ * table is full: the caller then formats into the connection's wbuf. */
+static const buf_t *ur_request(uring_t *u, const slot_t *s, const char *authority)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)s->body * 0x9e3779b97f4a7c15ull) >> 40 ^ s->blen;
+    for (unsigned i = 0; i < UR_NRQ; i++) {
+        ur_req_t *e = &u->rq[(h + i) & (UR_NRQ - 1)];
+        if (e->body == s->body && e->target == s->target && e->blen == s->blen)
+            return &e->req;
+        if (!e->body) {
+            if (u->nrq >= UR_NRQ / 2)
+                return NULL;
+            u->nrq++;
+            e->body = s->body;
+            e->target = s->target;
+            e->blen = s->blen;
+            h1_format(&e->req, authority, s);
+            return &e->req;
+        }
+    }
+    return NULL;
+}
+
+static void ur_issue(uring_t *u, slot_t *s, unsigned ci, const char *authority)
+{
+    conn_t *c = s->c;
+    if (c->cur || c->ur_send)
+        die("io_uring engine: a second request on one connection");
+    s->busy = 1;
+    s->status = 0;
+    s->resp.len = 0;
+    s->boff = 0;
+    s->t0 = now_s();
+    c->nbusy++;
+    c->cur = s;
+    u->inflight++;
+    const buf_t *r = ur_request(u, s, authority);
+    if (!r) {
+        c->wbuf.len = 0;
+        h1_format(&c->wbuf, authority, s);
+        r = &c->wbuf;
+    }
+    c->sbuf = r->p;
+    c->slen = r->len;
+    c->soff = 0;
+    ur_send(u, c, ci);
+    if (!c->ur_recv)
+        ur_recv(u, c, ci);
+}
+
+static void ur_reconnect(uring_t *u, conn_t *c, unsigned ci)
+{
+    shutdown(c->fd, SHUT_RDWR); /* ends a recv still armed on the old socket */
+    close(c->fd);
+    c->fd = connect_port(opt_port, 0);
+    if (c->fd < 0)
+        die("reconnect: %s", strerror(errno));
+    if (u->fixed && io_uring_register_files_update(&u->ring, ci, &c->fd, 1) != 1)
+        die("io_uring: cannot update a registered file");
+    c->gen++; /* what is left in the ring for the old socket is ignored */
+    c->ur_send = c->ur_recv = 0;
+    c->rbuf.len = 0;
+}
+
+static void ur_cqe(uring_t *u, workload_t *w, const struct io_uring_cqe *cqe, double t,
+                   double deadline, const char *authority)
+{
+    uint64_t ud = cqe->user_data;
+    unsigned gen = (unsigned)(ud >> 32), ci = (unsigned)(ud & 0xffffffffu) >> 1,
+             op = (unsigned)(ud & 1);
+    int res = cqe->res;
+    conn_t *c = &conns[ci];
+    int current = gen == c->gen;
+    if (op == UR_RECV && (cqe->flags & IORING_CQE_F_BUFFER)) {
+        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+        char *b = u->bufs + (size_t)bid * UR_BUFSZ;
+        if (current && res > 0)
+            buf_add(&c->rbuf, b, (size_t)res);
+        io_uring_buf_ring_add(u->br, b, UR_BUFSZ, (unsigned short)bid,
+                              io_uring_buf_ring_mask(u->nbufs), u->nrecycle++);
+    }
+    if (!current)
+        return;
+    if (op == UR_SEND) {
+        c->ur_send = 0;
+        if (res == -EAGAIN || res == -EINTR)
+            ur_send(u, c, ci);
+        else if (res < 0)
+            die("h1 send: %s", strerror(-res));
+        else if ((c->soff += (size_t)res) < c->slen)
+            ur_send(u, c, ci);
+        return;
+    }
+    if (!(cqe->flags & IORING_CQE_F_MORE))
+        c->ur_recv = 0;
+    int eof = 0;
+    if (res > 0) {
+        if (!u->multishot) {
+            c->rbuf.len += (size_t)res;
+            c->rbuf.p[c->rbuf.len] = 0;
+        }
+    } else if (res == -EINVAL && c->ur_ms) {
+        u->multishot = 0; /* a kernel without multishot recv: plain recv from now on */
+    } else if (res == 0 || (res != -ENOBUFS && res != -EAGAIN && res != -EINTR)) {
+        eof = 1;
+    }
+    int close_after = 0;
+    if (c->cur && (res > 0 || eof) && h1_parse(c, eof, &close_after)) {
+        slot_t *s = c->cur;
+        c->cur = NULL;
+        u->inflight--;
+        if (close_after || eof)
+            ur_reconnect(u, c, ci);
+        complete(w, s);
+        if (t < deadline && w->next(w, s))
+            ur_issue(u, s, ci, authority);
+    } else if (eof) {
+        if (c->cur)
+            die("h1 connection closed by server mid-response");
+        ur_reconnect(u, c, ci);
+    }
+    if (!c->ur_recv && (c->cur || !eof))
+        ur_recv(u, c, ci);
+}
+
+static int ur_setup(uring_t *u, int nconn)
+{
+    static const unsigned flags[] = {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+                                     IORING_SETUP_COOP_TASKRUN, 0};
+    unsigned entries = 2 * (unsigned)nconn + 8;
+    int r = -1;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0] && r < 0; i++) {
+        struct io_uring_params p;
+        memset(&p, 0, sizeof p);
+        p.flags = flags[i];
+        r = io_uring_queue_init_params(entries, &u->ring, &p);
+    }
+    if (r < 0)
+        return r;
+    io_uring_register_ring_fd(&u->ring); /* optional: saves a file lookup per enter */
+    for (u->nbufs = 256; u->nbufs < 4 * (unsigned)nconn && u->nbufs < 32768;)
+        u->nbufs *= 2;
+    size_t rsz = u->nbufs * sizeof(struct io_uring_buf);
+    void *mem = mmap(NULL, rsz, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    u->bufs = malloc((size_t)u->nbufs * UR_BUFSZ);
+    if (mem != MAP_FAILED && u->bufs) {
+        struct io_uring_buf_reg reg = {.ring_addr = (uintptr_t)mem, .ring_entries = u->nbufs,
+                                       .bgid = UR_BGID};
+        if (io_uring_register_buf_ring(&u->ring, &reg, 0) == 0) {
+            u->br = mem;
+            io_uring_buf_ring_init(u->br);
+            for (unsigned b = 0; b < u->nbufs; b++)
+                io_uring_buf_ring_add(u->br, u->bufs + (size_t)b * UR_BUFSZ, UR_BUFSZ,
+                                      (unsigned short)b, io_uring_buf_ring_mask(u->nbufs), (int)b);
+            io_uring_buf_ring_advance(u->br, (int)u->nbufs);
+            u->multishot = 1;
+        } else
+            munmap(mem, rsz);
+    }
+    return 0;
+}
+
+/* run() for the h1 put load on io_uring: -1 (nothing done) when no ring can be set up */
+static int run_uring(workload_t *w, int nconn, int nslot, double deadline)
+{
+    static uring_t u;
+    if (nslot > nconn || ur_setup(&u, nconn) < 0)
+        return -1;
+    g_w = w;
+    nconns = nconn;
+    nslots = nslot;
+    conns = calloc((size_t)nconns, sizeof *conns);
+    slots = calloc((size_t)nslots, sizeof *slots);
+    int *fds = calloc((size_t)nconns, sizeof *fds);
+    for (int i = 0; i < nconns; i++) {
+        conns[i].fd = fds[i] = connect_port(opt_port, 0);
+        if (conns[i].fd < 0)
+            die("connect 127.0.0.1:%d: %s", opt_port, strerror(errno));
+    }
+    u.fixed = io_uring_register_files(&u.ring, fds, (unsigned)nconns) == 0;
+    free(fds);
+    char authority[64];
+    snprintf(authority, sizeof authority, "127.0.0.1:%d", opt_port);
+    for (int i = 0; i < nslots; i++) {
+        slots[i].idx = i;
+        slots[i].c = &conns[i];
+        if (w->next(w, &slots[i]))
+            ur_issue(&u, &slots[i], (unsigned)i, authority);
+    }
+    for (;;) {
+        double t = now_s();
+        if (t >= deadline || w->finished(w) || !u.inflight)
+            break;
+        double left = deadline - t < 0.1 ? deadline - t : 0.1;
+        struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = (long long)(left * 1e9) + 1};
+        struct io_uring_cqe *cqe;
+        int r = io_uring_submit_and_wait_timeout(&u.ring, &cqe, 1, &ts, NULL);
+        if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+            die("io_uring_enter: %s", strerror(-r));
+        t = now_s();
+        unsigned head, n = 0;
+        io_uring_for_each_cqe(&u.ring, head, cqe)
+        {
+            ur_cqe(&u, w, cqe, t, deadline, authority);
+            n++;
+        }
+        io_uring_cq_advance(&u.ring, n);
+        if (u.nrecycle) {
+            io_uring_buf_ring_advance(u.br, u.nrecycle);
+            u.nrecycle = 0;
+        }
+    }
+    return 0;
+}
+#endif
+
 /* ---- blocking one-shot call (setup) ------------------------------------------ */
 static int call_once(const char *target, const char *body, buf_t *out);
 static int call(const char *target, const char *body, buf_t *out)
@@ -776,7 +1103,17 @@ static int cmd_put(void)
     cpu_times(&u0, &s0);
     double t0 = now_s();
     double secs = opt_total_records ? opt_max_seconds : opt_seconds;
-    run(&p.w, opt_h2, nconn, opt_inflight, t0 + secs);
+    int done = 0;
+    if (!opt_h2 && opt_engine != 1) {
+#ifdef KLOAD_URING
+        done = run_uring(&p.w, nconn, opt_inflight, t0 + secs) == 0;
+#endif
+        if (!done && opt_engine == 2)
+            fprintf(stderr, "kload: io_uring engine unavailable (%s), using poll\n",
+                    nconn < opt_inflight ? "fewer connections than --inflight" : "no ring");
+    }
+    if (!done)
+        run(&p.w, opt_h2, nconn, opt_inflight, t0 + secs);
     double el = now_s() - t0;
     cpu_times(&u1, &s1);
     qsort(lats, nlats, sizeof *lats, fcmp);
@@ -983,6 +1320,7 @@ static int create_next(workload_t *w, slot_t *s)
 }
 static void create_done(workload_t *w, slot_t *s, double lat)
 {
+    (void)lat;
     create_t *c = (create_t *)w;
     if (s->status == 200)
         c->done_ok++;
@@ -1107,7 +1445,14 @@ int main(int argc, char **argv)
             opt_target = v;
         else if (O("--body"))
             opt_body = v;
-        else if (O("--timeout-ms"))
+        else if (O("--engine")) {
+            if (strcmp(v, "uring") == 0)
+                opt_engine = 2;
+            else if (strcmp(v, "epoll") == 0 || strcmp(v, "poll") == 0)
+                opt_engine = 1;
+            else
+                die("--engine: epoll or uring, not %s", v);
+        } else if (O("--timeout-ms"))
             opt_timeout_ms = atoi(v);
         else if (strcmp(a, "--follow") == 0)
             opt_follow = 1;

@@ -17,6 +17,7 @@ command -v h2load >/dev/null || need+=(nghttp2-client)
 command -v wrk >/dev/null || need+=(wrk)
 command -v taskset >/dev/null || need+=(util-linux)
 command -v node >/dev/null || need+=(nodejs npm)
+pkg-config --exists liburing 2>/dev/null || need+=(liburing-dev) # kload's io_uring engine
 if [ "${#need[@]}" -gt 0 ]; then
   echo "bench: installing ${need[*]}"
   $SUDO apt-get update -q
@@ -52,7 +53,10 @@ cmake --build "$RB" -j "$(nproc)" --target runnel
 # the helpers: load client, empty-200 ceiling, disk ceiling, loopback bind shim
 CFLAGS="-O2 -g -Wall -Wextra -Wno-unused-parameter"
 PKGS="libevent_core libevent_pthreads libnghttp2 jansson libssl libcrypto sqlite3"
-cc $CFLAGS -o "$B/kload" bench/kload.c $(pkg-config --cflags --libs libnghttp2 jansson)
+# kload drives h1 PutRecord load through io_uring when liburing is there (else its poll loop)
+KLOAD_URING=""
+pkg-config --exists liburing 2>/dev/null && KLOAD_URING="-DKLOAD_URING $(pkg-config --cflags --libs liburing)"
+cc $CFLAGS -o "$B/kload" bench/kload.c $(pkg-config --cflags --libs libnghttp2 jansson) $KLOAD_URING
 cc $CFLAGS -D_GNU_SOURCE -I"$SRC/src" -o "$B/empty200" bench/empty200.c \
   -Wl,--start-group "$RB/librn_net.a" "$RB/librn_core.a" "$RB/librn_store.a" "$RB/librn_util.a" -Wl,--end-group \
   $(pkg-config --cflags --libs $PKGS) -lpthread -lm
