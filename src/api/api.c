@@ -16,10 +16,12 @@
 #include "api/limits.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/ascii.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -101,6 +103,11 @@ void rn_api_destroy(rn_api_t *api)
         rn_subs_end_all(api);
         rn_consumers_free(api);
         rn_limits_destroy(api->limits);
+        while (api->call_cache) {
+            rn_call_t *c = api->call_cache;
+            api->call_cache = c->next_free;
+            free(c);
+        }
     }
     free(api);
 }
@@ -134,12 +141,37 @@ static void send_xml(rn_http_exchange_t *ex, int status, const char *xml)
     rn_http_respond(ex, status, "application/xml", NULL, 0, body, body ? len : 0);
 }
 
+/* A call with every field zero and no error. Calls carry a 4 KiB error
+ * message buffer, so they are recycled through api->call_cache and only the
+ * fields before err are cleared, never the message buffer. */
+static rn_call_t *call_new(rn_api_t *api)
+{
+    rn_call_t *c = api->call_cache;
+    if (c) {
+        api->call_cache = c->next_free;
+        api->n_call_cache--;
+    } else if (!(c = malloc(sizeof *c))) {
+        return NULL;
+    }
+    memset(c, 0, offsetof(rn_call_t, err));
+    rn_error_clear(&c->err);
+    return c;
+}
+
 static void call_free(rn_call_t *c)
 {
+    rn_api_t *api = c->api;
     if (c->op_state_free)
         c->op_state_free(c->op_state);
     json_decref(c->in);
-    c->api->pending--;
+    rn_buf_dispose(&c->reply);
+    api->pending--;
+    if (api->n_call_cache < RN_API_CALL_CACHE) {
+        c->next_free = api->call_cache;
+        api->call_cache = c;
+        api->n_call_cache++;
+        return;
+    }
     free(c);
 }
 
@@ -195,37 +227,109 @@ void rn_call_fail(rn_call_t *c)
     call_free(c);
 }
 
-/* ---- authentication shape checks --------------------------------------------- */
+/* ---- request headers and authentication shape checks ------------------------ */
 
-/* Find "name=" in a comma-separated Authorization parameter list; returns the
- * value and its length, or NULL. */
-static const char *auth_param(const char *h, size_t hlen, const char *name, size_t *vlen)
+/* A header value or an Authorization parameter: p is NULL when absent. */
+typedef struct text {
+    const char *p;
+    size_t len;
+} text_t;
+
+/* The request headers dispatch reads, found in one pass over the headers
+ * (for each name the first occurrence, as rn_http_header_get finds it). */
+typedef struct req_headers {
+    text_t target;        /* X-Amz-Target */
+    text_t content_type;
+    text_t authorization;
+    text_t clock_offset;  /* x-runnel-test-clock-offset-ms (--enable-test-clock) */
+    int has_date;         /* X-Amz-Date or Date is present */
+} req_headers_t;
+
+#define NAME_IS(h, lit) rn_ascii_eq_ci((h)->name, (lit), sizeof(lit) - 1)
+
+static void take_first(text_t *t, const rn_http_header_t *h)
 {
-    size_t nlen = strlen(name);
+    if (!t->p) {
+        t->p = h->value;
+        t->len = h->value_len;
+    }
+}
+
+static void scan_headers(const rn_http_request_t *req, req_headers_t *rh)
+{
+    memset(rh, 0, sizeof *rh);
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const rn_http_header_t *h = &req->headers[i];
+        switch (h->name_len) { /* names are matched by length first */
+        case sizeof("date") - 1:
+            if (NAME_IS(h, "date"))
+                rh->has_date = 1;
+            break;
+        case sizeof("x-amz-date") - 1:
+            if (NAME_IS(h, "x-amz-date"))
+                rh->has_date = 1;
+            break;
+        case sizeof("x-amz-target") - 1: /* == sizeof("content-type") - 1 */
+            if (NAME_IS(h, "x-amz-target"))
+                take_first(&rh->target, h);
+            else if (NAME_IS(h, "content-type"))
+                take_first(&rh->content_type, h);
+            break;
+        case sizeof("authorization") - 1:
+            if (NAME_IS(h, "authorization"))
+                take_first(&rh->authorization, h);
+            break;
+        case sizeof("x-runnel-test-clock-offset-ms") - 1:
+            if (NAME_IS(h, "x-runnel-test-clock-offset-ms"))
+                take_first(&rh->clock_offset, h);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* If the parameter seg[0..n) is "name=value", take its value into *v, unless
+ * an earlier parameter of that name was taken already. */
+static void auth_take(const char *seg, size_t n, const char *name, size_t nlen, text_t *v)
+{
+    if (!v->p && n > nlen && memcmp(seg, name, nlen) == 0 && seg[nlen] == '=') {
+        v->p = seg + nlen + 1;
+        v->len = n - nlen - 1;
+    }
+}
+
+/* The Credential, Signature and SignedHeaders values of a comma-separated
+ * Authorization parameter list, in one pass: parameters are separated by
+ * commas and any spaces after them; the first occurrence of a name wins. */
+static void auth_params(const char *h, size_t hlen, text_t *cred, text_t *sig,
+                        text_t *sh)
+{
     const char *end = h + hlen;
     const char *p = h;
+    cred->p = sig->p = sh->p = NULL;
+    cred->len = sig->len = sh->len = 0;
     while (p < end) {
         while (p < end && (*p == ' ' || *p == ','))
             p++;
-        const char *q = p;
-        while (q < end && *q != ',')
-            q++;
-        if ((size_t)(q - p) > nlen && memcmp(p, name, nlen) == 0 && p[nlen] == '=') {
-            *vlen = (size_t)(q - p) - nlen - 1;
-            return p + nlen + 1;
-        }
+        const char *q = memchr(p, ',', (size_t)(end - p));
+        if (!q)
+            q = end;
+        size_t n = (size_t)(q - p);
+        auth_take(p, n, "Credential", 10, cred);
+        auth_take(p, n, "Signature", 9, sig);
+        auth_take(p, n, "SignedHeaders", 13, sh);
         p = q;
     }
-    return NULL;
 }
 
 /* Checks §2.5 steps 1–3. Sets *region from the credential scope when it has
  * one, and account to the access key id when that is 12 digits (§7.8). */
-static int check_auth(const rn_http_request_t *req, rn_error_t *err, char *region, size_t rcap,
-                      char account[16])
+static int check_auth(const rn_http_request_t *req, const req_headers_t *rh, rn_error_t *err,
+                      char *region, size_t rcap, char account[16])
 {
-    size_t hlen = 0;
-    const char *h = rn_http_header_get(req, "authorization", &hlen);
+    size_t hlen = rh->authorization.len;
+    const char *h = rh->authorization.p;
     int presigned = strstr(req->path, "X-Amz-Algorithm=") != NULL;
     if (h && presigned)
         return rn_error_set(err, RN_AWS_INVALID_SIGNATURE,
@@ -244,11 +348,11 @@ static int check_auth(const rn_http_request_t *req, rn_error_t *err, char *regio
         params = h + alen;
         plen = hlen - alen;
     }
-    size_t cl = 0, sl = 0, shl = 0;
-    const char *cred = auth_param(params, plen, "Credential", &cl);
-    const char *sig = auth_param(params, plen, "Signature", &sl);
-    const char *sh = auth_param(params, plen, "SignedHeaders", &shl);
-    int has_date = rn_http_header_get(req, "x-amz-date", NULL) || rn_http_header_get(req, "date", NULL);
+    text_t credv, sigv, shv;
+    auth_params(params, plen, &credv, &sigv, &shv);
+    const char *cred = credv.p, *sig = sigv.p, *sh = shv.p;
+    size_t cl = credv.len;
+    int has_date = rh->has_date;
     if (!cred || !sig || !sh || !has_date || params == h) {
         char msg[RN_ERROR_MESSAGE_MAX];
         size_t n = 0;
@@ -294,22 +398,28 @@ static int check_auth(const rn_http_request_t *req, rn_error_t *err, char *regio
 
 /* ---- dispatch ------------------------------------------------------------------- */
 
-static int content_type_proto(const rn_http_request_t *req, rn_proto_t *proto)
+/* 1 if the media type of a Content-Type value (what precedes the first ';'
+ * or ' ') is lit, ignoring case. lit holds neither ';' nor ' ', so the media
+ * type is lit exactly when the value starts with lit and ends or goes on
+ * with one of the two right after it. */
+static int media_type_is(const text_t *ct, const char *lit, size_t n)
 {
-    size_t len = 0;
-    const char *ct = rn_http_header_get(req, "content-type", &len);
-    if (!ct)
+    return ct->len >= n && (ct->len == n || ct->p[n] == ';' || ct->p[n] == ' ') &&
+           rn_ascii_eq_ci(ct->p, lit, n);
+}
+#define MEDIA_TYPE_IS(ct, lit) media_type_is((ct), (lit), sizeof(lit) - 1)
+
+static int content_type_proto(const text_t *ct, rn_proto_t *proto)
+{
+    if (!ct->p)
         return -1;
-    size_t base = 0;
-    while (base < len && ct[base] != ';' && ct[base] != ' ')
-        base++;
-    if ((base == 26 && strncasecmp(ct, "application/x-amz-json-1.1", 26) == 0) ||
-        (base == 26 && strncasecmp(ct, "application/x-amz-json-1.0", 26) == 0) ||
-        (base == 16 && strncasecmp(ct, "application/json", 16) == 0)) {
+    if (MEDIA_TYPE_IS(ct, "application/x-amz-json-1.1") ||
+        MEDIA_TYPE_IS(ct, "application/x-amz-json-1.0") ||
+        MEDIA_TYPE_IS(ct, "application/json")) {
         *proto = RN_PROTO_JSON;
         return 0;
     }
-    if (base == 26 && strncasecmp(ct, "application/x-amz-cbor-1.1", 26) == 0) {
+    if (MEDIA_TYPE_IS(ct, "application/x-amz-cbor-1.1")) {
         *proto = RN_PROTO_CBOR;
         return 0;
     }
@@ -329,15 +439,17 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         return;
     }
 
-    size_t tlen = 0;
-    const char *target = rn_http_header_get(req, "x-amz-target", &tlen);
+    req_headers_t rh;
+    scan_headers(req, &rh);
+    size_t tlen = rh.target.len;
+    const char *target = rh.target.p;
     rn_op_t op = RN_OP_NONE;
     size_t plen = strlen(TARGET_PREFIX);
     if (target && tlen > plen && memcmp(target, TARGET_PREFIX, plen) == 0)
         op = rn_op_lookup(target + plen, tlen - plen);
 
     rn_proto_t proto = RN_PROTO_JSON;
-    if (content_type_proto(req, &proto) != 0) {
+    if (content_type_proto(&rh.content_type, &proto) != 0) {
         if (!target)
             send_xml(ex, 403,
                      "<AccessDeniedException>\n  <Message>Unable to determine service/operation name "
@@ -357,10 +469,11 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         return;
     }
 
-    char region[64], account[16];
-    snprintf(region, sizeof region, "%s", api->default_region);
-    snprintf(account, sizeof account, "%s", api->account_id);
-    if (check_auth(req, &err, region, sizeof region, account) != 0) {
+    /* The defaults, replaced by what the credential scope says. */
+    char region[sizeof api->default_region], account[sizeof api->account_id];
+    memcpy(region, api->default_region, sizeof region);
+    memcpy(account, api->account_id, sizeof account);
+    if (check_auth(req, &rh, &err, region, sizeof region, account) != 0) {
         send_error(ex, proto, &err);
         return;
     }
@@ -372,7 +485,7 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         return;
     }
 
-    rn_call_t *c = calloc(1, sizeof *c);
+    rn_call_t *c = call_new(api);
     if (!c) {
         rn_error_set(&err, RN_AWS_INTERNAL_FAILURE);
         send_error(ex, proto, &err);
@@ -383,8 +496,8 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     c->proto = proto;
     c->op = op;
     if (api->test_clock) { /* test-only: move the clock (docs/control-plane.md) */
-        size_t olen = 0;
-        const char *off = rn_http_header_get(req, "x-runnel-test-clock-offset-ms", &olen);
+        size_t olen = rh.clock_offset.len;
+        const char *off = rh.clock_offset.p;
         char num[32];
         if (off && olen < sizeof num) {
             memcpy(num, off, olen);
@@ -393,8 +506,8 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         }
     }
     c->now_ms = rn_now_ms();
-    snprintf(c->account, sizeof c->account, "%s", account);
-    snprintf(c->region, sizeof c->region, "%s", region);
+    memcpy(c->account, account, sizeof c->account);
+    memcpy(c->region, region, sizeof c->region);
     api->pending++;
 
     if (rn_records_fast_decode(c, req->body, req->body_len) != 0 &&

@@ -5,6 +5,7 @@
 #define RN_API_INT_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "api/api.h"
@@ -27,10 +28,15 @@ struct rn_api {
     struct rn_consumer *consumers; /* every registered consumer, loaded on first use */
     int consumers_loaded;
     struct rn_sub *subs;           /* open SubscribeToShard streams */
+    struct rn_call *call_cache;    /* freed calls kept for reuse (api.c), by next_free */
+    int n_call_cache;
 };
 
+#define RN_API_CALL_CACHE 128 /* calls kept for reuse: ~4.3 KiB each */
+
 /* One request in flight. Allocated by dispatch, freed by rn_call_reply /
- * rn_call_fail. */
+ * rn_call_fail (and then kept for reuse). err stays the last member:
+ * allocation clears only what comes before it (api.c: call_new). */
 typedef struct rn_call {
     rn_api_t *api;
     rn_http_exchange_t *ex;
@@ -42,8 +48,13 @@ typedef struct rn_call {
     int64_t now_ms;
     void *op_state;       /* a handler's state across an asynchronous wait */
     void (*op_state_free)(void *);
+    rn_buf_t reply;       /* an answer rendered before an asynchronous wait (owned) */
+    struct rn_call *next_free; /* on api->call_cache while unused */
     rn_error_t err;
 } rn_call_t;
+
+_Static_assert(offsetof(rn_call_t, err) + sizeof(rn_error_t) == sizeof(rn_call_t),
+               "rn_call_t: err must be the last member");
 
 /* A handler either answers (rn_call_reply / rn_call_fail) and returns 0, or
  * returns -1 with c->err set (dispatch renders the error), or returns

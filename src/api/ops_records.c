@@ -279,15 +279,6 @@ static void done_at(rn_buf_t *b, char *w)
     b->data[b->len] = 0;
 }
 
-static void out_free(void *p)
-{
-    rn_buf_t *b = p;
-    if (b) {
-        rn_buf_dispose(b);
-        free(b);
-    }
-}
-
 /* Completion of a write: answer with the prepared body or fail. */
 static void write_done(void *ud, int status)
 {
@@ -298,24 +289,15 @@ static void write_done(void *ud, int status)
         rn_call_fail(c);
         return;
     }
-    rn_buf_t *out = c->op_state;
-    c->op_state = NULL;
-    c->op_state_free = NULL;
-    rn_call_reply_raw(c, out);
-    out_free(out);
+    rn_call_reply_raw(c, &c->reply);
 }
 
-/* Hold the rendered body until the group commit completes. body is moved. */
+/* Hold the rendered body in the call until the group commit completes.
+ * body is moved. */
 static int commit_then_reply(rn_call_t *c, rn_buf_t *body)
 {
-    rn_buf_t *out = malloc(sizeof *out);
-    if (!out) {
-        rn_buf_dispose(body);
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
-    }
-    *out = *body;
-    c->op_state = out;
-    c->op_state_free = out_free;
+    c->reply = *body;
+    rn_buf_init(body, 0);
     if (rn_store_commit(rn_registry_store(c->api->reg), write_done, c) != 0)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     return RN_CALL_PENDING;

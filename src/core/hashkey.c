@@ -1,85 +1,146 @@
 /* hashkey.c: partition-key routing (MD5, big-endian), u128 decimal text,
  * and the even initial shard layout (KINESIS_CONTRACT §3.2).
  *
- * Routing runs once per record, so MD5 avoids OpenSSL 3's per-call costs:
- * the algorithm is fetched once per process (implicit fetches through
- * EVP_md5() cost ~850 ns a call), and each thread keeps one EVP_MD_CTX that
- * is re-initialised in place (EVP_DigestInit_ex2 with a NULL type reuses
- * the provider context): ~130 ns per short key instead of ~350 ns with a
- * context per call. The per-thread context is freed by a pthread key
- * destructor when the thread exits. */
+ * Routing runs once per record, so MD5 is computed here (RFC 1321) rather
+ * than through OpenSSL's EVP interface: for the short keys of routing, EVP's
+ * init/final/cleanse and provider dispatch cost more than the compression
+ * itself (~1,750 instructions per key through a reused per-thread EVP
+ * context, ~700 here). Nothing secret is hashed, and the unit test compares
+ * the digests with OpenSSL's on every length across several blocks. */
 #include "core/hashkey.h"
 
 #include <assert.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-#include <openssl/evp.h>
+#include <string.h>
 
 #include "core/errors.h"
 
-/* ---- MD5 -------------------------------------------------------------- */
+/* ---- MD5 (RFC 1321) ---------------------------------------------------- */
 
-static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
-static EVP_MD *md5_md;           /* fetched once; never freed (process lifetime) */
-static pthread_key_t md5_key;    /* per-thread EVP_MD_CTX, freed at thread exit */
-static int md5_key_ok;
-static _Thread_local EVP_MD_CTX *md5_tls_ctx; /* fast path, mirrors the key's value */
-
-static void md5_ctx_free(void *p)
+static uint32_t le32(const uint8_t *p)
 {
-    EVP_MD_CTX_free(p);
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void md5_init_once(void)
+static uint32_t rotl32(uint32_t x, int k)
 {
-    md5_md = EVP_MD_fetch(NULL, "MD5", NULL);
-    md5_key_ok = pthread_key_create(&md5_key, md5_ctx_free) == 0;
+    return (x << k) | (x >> (32 - k));
 }
 
-/* This thread's context, initialised for MD5; NULL if it cannot be made. */
-static EVP_MD_CTX *md5_thread_ctx(void)
+/* The four auxiliary functions and one step of each round (RFC 1321 3.4). */
+#define MD5_F(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
+#define MD5_G(x, y, z) ((y) ^ ((z) & ((x) ^ (y))))
+#define MD5_H(x, y, z) ((x) ^ (y) ^ (z))
+#define MD5_I(x, y, z) ((y) ^ ((x) | ~(z)))
+#define MD5_STEP(f, a, b, c, d, xk, s, t) (a) = (b) + rotl32((a) + f((b), (c), (d)) + (xk) + (t), (s))
+
+/* Mix one 64-byte block into h. */
+static void md5_block(uint32_t h[4], const uint8_t *p)
 {
-    if (md5_tls_ctx)
-        return md5_tls_ctx;
-    if (!md5_md || !md5_key_ok)
-        return NULL;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c)
-        return NULL;
-    if (EVP_DigestInit_ex2(c, md5_md, NULL) != 1 || pthread_setspecific(md5_key, c) != 0) {
-        EVP_MD_CTX_free(c);
-        return NULL;
-    }
-    md5_tls_ctx = c;
-    return c;
+    uint32_t x[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = le32(p + 4 * i);
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
+
+    MD5_STEP(MD5_F, a, b, c, d, x[0], 7, 0xd76aa478);
+    MD5_STEP(MD5_F, d, a, b, c, x[1], 12, 0xe8c7b756);
+    MD5_STEP(MD5_F, c, d, a, b, x[2], 17, 0x242070db);
+    MD5_STEP(MD5_F, b, c, d, a, x[3], 22, 0xc1bdceee);
+    MD5_STEP(MD5_F, a, b, c, d, x[4], 7, 0xf57c0faf);
+    MD5_STEP(MD5_F, d, a, b, c, x[5], 12, 0x4787c62a);
+    MD5_STEP(MD5_F, c, d, a, b, x[6], 17, 0xa8304613);
+    MD5_STEP(MD5_F, b, c, d, a, x[7], 22, 0xfd469501);
+    MD5_STEP(MD5_F, a, b, c, d, x[8], 7, 0x698098d8);
+    MD5_STEP(MD5_F, d, a, b, c, x[9], 12, 0x8b44f7af);
+    MD5_STEP(MD5_F, c, d, a, b, x[10], 17, 0xffff5bb1);
+    MD5_STEP(MD5_F, b, c, d, a, x[11], 22, 0x895cd7be);
+    MD5_STEP(MD5_F, a, b, c, d, x[12], 7, 0x6b901122);
+    MD5_STEP(MD5_F, d, a, b, c, x[13], 12, 0xfd987193);
+    MD5_STEP(MD5_F, c, d, a, b, x[14], 17, 0xa679438e);
+    MD5_STEP(MD5_F, b, c, d, a, x[15], 22, 0x49b40821);
+
+    MD5_STEP(MD5_G, a, b, c, d, x[1], 5, 0xf61e2562);
+    MD5_STEP(MD5_G, d, a, b, c, x[6], 9, 0xc040b340);
+    MD5_STEP(MD5_G, c, d, a, b, x[11], 14, 0x265e5a51);
+    MD5_STEP(MD5_G, b, c, d, a, x[0], 20, 0xe9b6c7aa);
+    MD5_STEP(MD5_G, a, b, c, d, x[5], 5, 0xd62f105d);
+    MD5_STEP(MD5_G, d, a, b, c, x[10], 9, 0x02441453);
+    MD5_STEP(MD5_G, c, d, a, b, x[15], 14, 0xd8a1e681);
+    MD5_STEP(MD5_G, b, c, d, a, x[4], 20, 0xe7d3fbc8);
+    MD5_STEP(MD5_G, a, b, c, d, x[9], 5, 0x21e1cde6);
+    MD5_STEP(MD5_G, d, a, b, c, x[14], 9, 0xc33707d6);
+    MD5_STEP(MD5_G, c, d, a, b, x[3], 14, 0xf4d50d87);
+    MD5_STEP(MD5_G, b, c, d, a, x[8], 20, 0x455a14ed);
+    MD5_STEP(MD5_G, a, b, c, d, x[13], 5, 0xa9e3e905);
+    MD5_STEP(MD5_G, d, a, b, c, x[2], 9, 0xfcefa3f8);
+    MD5_STEP(MD5_G, c, d, a, b, x[7], 14, 0x676f02d9);
+    MD5_STEP(MD5_G, b, c, d, a, x[12], 20, 0x8d2a4c8a);
+
+    MD5_STEP(MD5_H, a, b, c, d, x[5], 4, 0xfffa3942);
+    MD5_STEP(MD5_H, d, a, b, c, x[8], 11, 0x8771f681);
+    MD5_STEP(MD5_H, c, d, a, b, x[11], 16, 0x6d9d6122);
+    MD5_STEP(MD5_H, b, c, d, a, x[14], 23, 0xfde5380c);
+    MD5_STEP(MD5_H, a, b, c, d, x[1], 4, 0xa4beea44);
+    MD5_STEP(MD5_H, d, a, b, c, x[4], 11, 0x4bdecfa9);
+    MD5_STEP(MD5_H, c, d, a, b, x[7], 16, 0xf6bb4b60);
+    MD5_STEP(MD5_H, b, c, d, a, x[10], 23, 0xbebfbc70);
+    MD5_STEP(MD5_H, a, b, c, d, x[13], 4, 0x289b7ec6);
+    MD5_STEP(MD5_H, d, a, b, c, x[0], 11, 0xeaa127fa);
+    MD5_STEP(MD5_H, c, d, a, b, x[3], 16, 0xd4ef3085);
+    MD5_STEP(MD5_H, b, c, d, a, x[6], 23, 0x04881d05);
+    MD5_STEP(MD5_H, a, b, c, d, x[9], 4, 0xd9d4d039);
+    MD5_STEP(MD5_H, d, a, b, c, x[12], 11, 0xe6db99e5);
+    MD5_STEP(MD5_H, c, d, a, b, x[15], 16, 0x1fa27cf8);
+    MD5_STEP(MD5_H, b, c, d, a, x[2], 23, 0xc4ac5665);
+
+    MD5_STEP(MD5_I, a, b, c, d, x[0], 6, 0xf4292244);
+    MD5_STEP(MD5_I, d, a, b, c, x[7], 10, 0x432aff97);
+    MD5_STEP(MD5_I, c, d, a, b, x[14], 15, 0xab9423a7);
+    MD5_STEP(MD5_I, b, c, d, a, x[5], 21, 0xfc93a039);
+    MD5_STEP(MD5_I, a, b, c, d, x[12], 6, 0x655b59c3);
+    MD5_STEP(MD5_I, d, a, b, c, x[3], 10, 0x8f0ccc92);
+    MD5_STEP(MD5_I, c, d, a, b, x[10], 15, 0xffeff47d);
+    MD5_STEP(MD5_I, b, c, d, a, x[1], 21, 0x85845dd1);
+    MD5_STEP(MD5_I, a, b, c, d, x[8], 6, 0x6fa87e4f);
+    MD5_STEP(MD5_I, d, a, b, c, x[15], 10, 0xfe2ce6e0);
+    MD5_STEP(MD5_I, c, d, a, b, x[6], 15, 0xa3014314);
+    MD5_STEP(MD5_I, b, c, d, a, x[13], 21, 0x4e0811a1);
+    MD5_STEP(MD5_I, a, b, c, d, x[4], 6, 0xf7537e82);
+    MD5_STEP(MD5_I, d, a, b, c, x[11], 10, 0xbd3af235);
+    MD5_STEP(MD5_I, c, d, a, b, x[2], 15, 0x2ad7d2bb);
+    MD5_STEP(MD5_I, b, c, d, a, x[9], 21, 0xeb86d391);
+
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
 }
 
 rn_u128 rn_hashkey_of(const void *pk, size_t len)
 {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int dlen = 0;
-    int ok = 0;
-
-    pthread_once(&md5_once, md5_init_once);
-    EVP_MD_CTX *c = md5_thread_ctx();
-    if (c) {
-        ok = EVP_DigestInit_ex2(c, NULL, NULL) == 1 && EVP_DigestUpdate(c, pk, len) == 1 &&
-             EVP_DigestFinal_ex(c, d, &dlen) == 1;
-    }
-    if (!ok) /* slow path: no per-thread context (out of memory) */
-        ok = EVP_Digest(pk, len, d, &dlen, md5_md ? md5_md : EVP_md5(), NULL) == 1;
-    if (!ok || dlen != 16) {
-        /* Only reachable when OpenSSL cannot allocate or has no MD5 at all;
-         * routing a record anywhere else would silently break per-key order. */
-        fputs("runnel: MD5 unavailable from libcrypto\n", stderr);
-        abort();
-    }
-    rn_u128 v = 0;
-    for (int i = 0; i < 16; i++)
-        v = (v << 8) | d[i];
-    return v;
+    const uint8_t *p = pk;
+    uint32_t h[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
+    size_t left = len;
+    for (; left >= 64; left -= 64, p += 64)
+        md5_block(h, p);
+    /* Padding: 0x80, zeros, then the length in bits (little-endian) in the
+     * last 8 bytes of the last block; one or two blocks. */
+    uint8_t tail[128];
+    size_t tlen = left < 56 ? 64 : 128;
+    if (left)
+        memcpy(tail, p, left);
+    tail[left] = 0x80;
+    memset(tail + left + 1, 0, tlen - 8 - left - 1);
+    uint64_t bits = (uint64_t)len * 8;
+    for (int i = 0; i < 8; i++)
+        tail[tlen - 8 + i] = (uint8_t)(bits >> (8 * i));
+    md5_block(h, tail);
+    if (tlen == 128)
+        md5_block(h, tail + 64);
+    /* The digest is h[0..3] stored little-endian; as a big-endian number its
+     * words are the byte-swapped h[i], most significant first. */
+    uint64_t hi = (uint64_t)__builtin_bswap32(h[0]) << 32 | __builtin_bswap32(h[1]);
+    uint64_t lo = (uint64_t)__builtin_bswap32(h[2]) << 32 | __builtin_bswap32(h[3]);
+    return (rn_u128)hi << 64 | lo;
 }
 
 /* ---- decimal text ------------------------------------------------------- */

@@ -236,6 +236,9 @@ int rn_parse_stream_arn(const char *arn, char *region, size_t rcap, char *accoun
 /* Shard id leniency (KINESIS_CONTRACT §3.1): the text after the first '-'
  * (or all of it) as a decimal index 0..2147483647. Returns 0 or RN_EINVAL. */
 int rn_parse_shard_id(const char *s, uint32_t *index);
-void rn_format_shard_id(uint32_t index, char *buf, size_t cap); /* shardId-000000000007 */
+/* Write "shardId-000000000007" (always RN_SHARD_ID_LEN characters) and a NUL
+ * into buf, truncated to cap as snprintf does; returns RN_SHARD_ID_LEN. */
+#define RN_SHARD_ID_LEN 20
+size_t rn_format_shard_id(uint32_t index, char *buf, size_t cap);
 
 #endif

@@ -16,6 +16,7 @@
 #include "core/seqnum.h"
 
 #include <assert.h>
+#include <string.h>
 
 #include "core/errors.h"
 
@@ -53,6 +54,17 @@ static void put_bits(u192 *v, unsigned lo, uint64_t x)
 
 /* ---- format ------------------------------------------------------------- */
 
+static const char digit_pairs[201] = "00010203040506070809"
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
+
 void rn_seqnum_format(const rn_seqnum_t *s, char *buf)
 {
     assert(s->shard_created_s <= MASK36 && s->arrival_s <= MASK36 &&
@@ -81,15 +93,21 @@ void rn_seqnum_format(const rn_seqnum_t *s, char *buf)
     assert(v.l[0] == 0 && v.l[1] == 0 && v.l[2] == 0);
     assert(chunk[2] >= P18 / 10 && chunk[2] < P18); /* exactly 18 digits: see the range note */
 
+    /* Digits two at a time from a table of "00".."99" (half the divisions
+     * of one at a time; this runs for every record answered). */
     int pos = RN_SEQNUM_LEN;
     buf[pos] = '\0';
     for (int c = 0; c < 3; c++) {
         uint64_t x = chunk[c];
         int digits = c == 2 ? 18 : 19;
-        for (int d = 0; d < digits; d++) {
-            buf[--pos] = (char)('0' + x % 10);
-            x /= 10;
+        for (int d = 0; d + 2 <= digits; d += 2) {
+            uint64_t r = x % 100;
+            x /= 100;
+            pos -= 2;
+            memcpy(buf + pos, digit_pairs + 2 * r, 2);
         }
+        if (digits & 1)
+            buf[--pos] = (char)('0' + x % 10);
     }
     assert(pos == 0);
 }

@@ -7,9 +7,9 @@
 #include "net/h1_parse.h"
 
 #include "core/errors.h"
+#include "util/ascii.h"
 
 #include <string.h>
-#include <strings.h>
 
 /* RFC 9110 tchar. */
 static const uint8_t tchar_tab[256] = {
@@ -34,11 +34,13 @@ static const uint8_t tchar_tab[256] = {
         return RN_EPROTO;          \
     } while (0)
 
-static int eq_ci(const char *a, size_t alen, const char *lit)
+/* a[0..alen) equals lit[0..n), ignoring ASCII case; eq_ci takes a string
+ * literal and its length at compile time. */
+static int eq_ci_n(const char *a, size_t alen, const char *lit, size_t n)
 {
-    size_t n = strlen(lit);
-    return alen == n && strncasecmp(a, lit, n) == 0;
+    return alen == n && rn_ascii_eq_ci(a, lit, n);
 }
+#define eq_ci(a, alen, lit) eq_ci_n((a), (alen), (lit), sizeof(lit) - 1)
 
 /* Does the comma-separated token list v contain tok (case-insensitive)? */
 static int list_has(const char *v, size_t len, const char *tok)
@@ -53,10 +55,67 @@ static int list_has(const char *v, size_t len, const char *tok)
         size_t e = i;
         while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
             e--;
-        if (e > s && eq_ci(v + s, e - s, tok))
+        if (e > s && eq_ci_n(v + s, e - s, tok, strlen(tok)))
             return 1;
     }
     return 0;
+}
+
+/* field-value bytes: VCHAR, obs-text, SP, HTAB; no other controls. */
+static int value_byte(uint8_t ch)
+{
+    return (ch >= 0x20 || ch == '\t') && ch != 0x7f;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* The end of the run of field-value bytes that starts at p (end at the
+ * latest). Values are most of a request head, so they are checked eight
+ * bytes at a time: with x the bytes of a word, (x - 0x20 * ONES) & ~x & HIGHS
+ * flags the bytes below 0x20, and the same test on x ^ 0x7f * ONES against
+ * ONES flags a DEL (the classic "has a byte less than n" test, exact for
+ * n <= 0x80). Borrows can only add flags above a flagged byte, so the lowest
+ * flag is exactly the first such byte: the CR ending the line, or an HTAB
+ * (allowed: the scan goes on after it). */
+static const uint8_t *value_end(const uint8_t *p, const uint8_t *end)
+{
+    while (end - p >= 8) {
+        uint64_t x, y;
+        memcpy(&x, p, 8);
+        y = x ^ (0x7f * ONES);
+        uint64_t m = ((x - 0x20 * ONES) & ~x & HIGHS) | ((y - ONES) & ~y & HIGHS);
+        if (!m) {
+            p += 8;
+            continue;
+        }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        p += __builtin_ctzll(m) >> 3; /* the first byte in memory is the lowest */
+#else
+        while (value_byte(*p) && *p != '\t')
+            p++;
+#endif
+        if (*p != '\t')
+            return p;
+        p++;
+    }
+    while (p < end && value_byte(*p))
+        p++;
+    return p;
+}
+
+/* The end of the run of tchar bytes that starts at p (end at the latest);
+ * eight table lookups per step where the input allows, without a bound
+ * check between them. */
+static const uint8_t *token_end(const uint8_t *p, const uint8_t *end)
+{
+    while (end - p >= 8 && (tchar_tab[p[0]] & tchar_tab[p[1]] & tchar_tab[p[2]] &
+                            tchar_tab[p[3]] & tchar_tab[p[4]] & tchar_tab[p[5]] &
+                            tchar_tab[p[6]] & tchar_tab[p[7]]))
+        p += 8;
+    while (p < end && tchar_tab[*p])
+        p++;
+    return p;
 }
 
 /* Content-Length: 1..18 digits (no sign, no list), so the value fits int64. */
@@ -158,8 +217,7 @@ long rn_h1_parse_head(const uint8_t *buf, size_t len, rn_h1_head_t *head, rn_htt
             goto too_big;
         /* field-name */
         s = p;
-        while (p < end && tchar_tab[*p])
-            p++;
+        p = token_end(p, end);
         if (p == end)
             goto need_more;
         if (p == s || *p != ':')
@@ -170,9 +228,7 @@ long rn_h1_parse_head(const uint8_t *buf, size_t len, rn_h1_head_t *head, rn_htt
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
         s = p;
-        /* field-value: VCHAR, obs-text, SP, HTAB; no other controls */
-        while (p < end && (*p >= 0x20 || *p == '\t') && *p != 0x7f)
-            p++;
+        p = value_end(p, end);
         if (p == end)
             goto need_more;
         if (*p != '\r')

@@ -10,6 +10,7 @@
 #include "net/net_int.h"
 
 #include "core/errors.h"
+#include "util/ascii.h"
 #include "util/log.h"
 
 #include <event2/buffer.h>
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,9 +62,17 @@ void rn_net_rng_seed(uint64_t s[4])
         s[0] = 1;
 }
 
+/* "000102...ff": the two hex digits of every byte value. */
+#define HEX_ROW(hi)                                                                          \
+    hi "0" hi "1" hi "2" hi "3" hi "4" hi "5" hi "6" hi "7" hi "8" hi "9" hi "a" hi "b" hi "c" \
+        hi "d" hi "e" hi "f"
+static const char hex_pairs[513] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2") HEX_ROW("3")
+    HEX_ROW("4") HEX_ROW("5") HEX_ROW("6") HEX_ROW("7") HEX_ROW("8") HEX_ROW("9") HEX_ROW("a")
+        HEX_ROW("b") HEX_ROW("c") HEX_ROW("d") HEX_ROW("e") HEX_ROW("f");
+#undef HEX_ROW
+
 static void make_uuid(uint64_t s[4], char out[37])
 {
-    static const char hex[] = "0123456789abcdef";
     uint8_t b[16];
     uint64_t a = rng_next(s), c = rng_next(s);
     memcpy(b, &a, 8);
@@ -75,32 +83,54 @@ static void make_uuid(uint64_t s[4], char out[37])
     for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             *o++ = '-';
-        *o++ = hex[b[i] >> 4];
-        *o++ = hex[b[i] & 15];
+        memcpy(o, hex_pairs + 2 * b[i], 2);
+        o += 2;
     }
     *o = 0;
 }
 
+/* Every pair of base64 digits, "AA" to "//": two digits per lookup. */
+#define B64_ROW(hi) \
+    hi "A" hi "B" hi "C" hi "D" hi "E" hi "F" hi "G" hi "H" hi "I" hi "J" hi "K" hi "L" hi "M" \
+        hi "N" hi "O" hi "P" hi "Q" hi "R" hi "S" hi "T" hi "U" hi "V" hi "W" hi "X" hi "Y" \
+        hi "Z" hi "a" hi "b" hi "c" hi "d" hi "e" hi "f" hi "g" hi "h" hi "i" hi "j" hi "k" \
+        hi "l" hi "m" hi "n" hi "o" hi "p" hi "q" hi "r" hi "s" hi "t" hi "u" hi "v" hi "w" \
+        hi "x" hi "y" hi "z" hi "0" hi "1" hi "2" hi "3" hi "4" hi "5" hi "6" hi "7" hi "8" \
+        hi "9" hi "+" hi "/"
+static const char b64_pairs[64 * 64 * 2 + 1] =
+    B64_ROW("A") B64_ROW("B") B64_ROW("C") B64_ROW("D") B64_ROW("E") B64_ROW("F") B64_ROW("G")
+    B64_ROW("H") B64_ROW("I") B64_ROW("J") B64_ROW("K") B64_ROW("L") B64_ROW("M") B64_ROW("N")
+    B64_ROW("O") B64_ROW("P") B64_ROW("Q") B64_ROW("R") B64_ROW("S") B64_ROW("T") B64_ROW("U")
+    B64_ROW("V") B64_ROW("W") B64_ROW("X") B64_ROW("Y") B64_ROW("Z") B64_ROW("a") B64_ROW("b")
+    B64_ROW("c") B64_ROW("d") B64_ROW("e") B64_ROW("f") B64_ROW("g") B64_ROW("h") B64_ROW("i")
+    B64_ROW("j") B64_ROW("k") B64_ROW("l") B64_ROW("m") B64_ROW("n") B64_ROW("o") B64_ROW("p")
+    B64_ROW("q") B64_ROW("r") B64_ROW("s") B64_ROW("t") B64_ROW("u") B64_ROW("v") B64_ROW("w")
+    B64_ROW("x") B64_ROW("y") B64_ROW("z") B64_ROW("0") B64_ROW("1") B64_ROW("2") B64_ROW("3")
+    B64_ROW("4") B64_ROW("5") B64_ROW("6") B64_ROW("7") B64_ROW("8") B64_ROW("9") B64_ROW("+")
+    B64_ROW("/");
+#undef B64_ROW
+
 void rn_net_id2(rn_http_server_t *srv, char out[65])
 {
-    /* 64 base64 digits carry 384 bits: six 64-bit draws, ten digits from
-     * the low 60 bits of each and four more from the six top nibbles. The
-     * result is what base64 of 48 random bytes looks like, made without
-     * the byte shuffle. */
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    /* 64 base64 digits carry 384 bits: six 64-bit draws, five pairs of
+     * digits (12 bits each) from the low 60 bits of each and two more pairs
+     * from the six top nibbles. The result is what base64 of 48 random bytes
+     * looks like, made without the byte shuffle. */
     char *o = out;
     uint32_t top = 0;
     for (int i = 0; i < 6; i++) {
         uint64_t r = rng_next(srv->rng);
-        for (int k = 0; k < 10; k++) {
-            *o++ = b64[r & 63];
-            r >>= 6;
+        for (int k = 0; k < 5; k++) {
+            memcpy(o, b64_pairs + 2 * (r & 4095), 2);
+            o += 2;
+            r >>= 12;
         }
         top = (top << 4) | (uint32_t)r;
     }
-    for (int k = 0; k < 4; k++) {
-        *o++ = b64[top & 63];
-        top >>= 6;
+    for (int k = 0; k < 2; k++) {
+        memcpy(o, b64_pairs + 2 * (top & 4095), 2);
+        o += 2;
+        top >>= 12;
     }
     *o = 0;
 }
@@ -292,7 +322,7 @@ const char *rn_http_header_get(const rn_http_request_t *req, const char *name, s
     size_t n = strlen(name);
     for (size_t i = 0; i < req->n_headers; i++) {
         const rn_http_header_t *h = &req->headers[i];
-        if (h->name_len == n && strncasecmp(h->name, name, n) == 0) {
+        if (h->name_len == n && rn_ascii_eq_ci(h->name, name, n)) {
             if (len)
                 *len = h->value_len;
             return h->value;

@@ -156,6 +156,7 @@ static int begin_headers_cb(nghttp2_session *s, const nghttp2_frame *frame, void
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     rn_http_exchange_t *ex = rn_ex_new(c->srv, c);
+    c->h2_hdr_ex = ex;
     if (!ex) {
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
                                   NGHTTP2_INTERNAL_ERROR);
@@ -169,12 +170,30 @@ static int begin_headers_cb(nghttp2_session *s, const nghttp2_frame *frame, void
     return 0;
 }
 
-/* Append "bytes\0" to the head buffer; *off gets where it starts. */
-static int head_put(rn_http_exchange_t *ex, const uint8_t *p, size_t n, size_t *off)
+/* Copy "bytes\0" to w; returns the end. */
+static uint8_t *put_z(uint8_t *w, const uint8_t *p, size_t n)
 {
-    *off = ex->head.len;
-    if (rn_buf_append(&ex->head, p, n) != 0 || rn_buf_append(&ex->head, "", 1) != 0)
+    if (n)
+        memcpy(w, p, n);
+    w[n] = 0;
+    return w + n + 1;
+}
+
+/* Append "a\0" and, when b is not NULL, "b\0" to the head buffer with one
+ * reservation; *off gets where a starts (b follows it at *off + an + 1). */
+static int head_put(rn_http_exchange_t *ex, const uint8_t *a, size_t an, const uint8_t *b,
+                    size_t bn, size_t *off)
+{
+    rn_buf_t *hb = &ex->head;
+    size_t need = an + 1 + (b ? bn + 1 : 0);
+    if (rn_buf_reserve(hb, need) != 0)
         return -1;
+    uint8_t *w = put_z(hb->data + hb->len, a, an);
+    if (b)
+        put_z(w, b, bn);
+    *off = hb->len;
+    hb->len += need;
+    hb->data[hb->len] = 0; /* rn_buf's terminating NUL */
     return 0;
 }
 
@@ -182,10 +201,11 @@ static int header_cb(nghttp2_session *s, const nghttp2_frame *frame, const uint8
                      size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                      void *ud)
 {
+    rn_conn_t *c = ud;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0; /* trailers are ignored */
-    rn_http_exchange_t *ex = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
-    if (!ex)
+    rn_http_exchange_t *ex = c->h2_hdr_ex; /* made by begin_headers_cb for this block */
+    if (!ex || ex->stream_id != frame->hd.stream_id)
         return 0;
     size_t off;
     if (namelen > 0 && name[0] == ':') {
@@ -203,7 +223,7 @@ static int header_cb(nghttp2_session *s, const nghttp2_frame *frame, const uint8
         } else {
             return 0; /* :scheme; nghttp2 validates the set */
         }
-        if (head_put(ex, value, valuelen, &off) != 0)
+        if (head_put(ex, value, valuelen, NULL, 0, &off) != 0)
             goto too_big;
         *has = 1;
         *where = off;
@@ -211,9 +231,10 @@ static int header_cb(nghttp2_session *s, const nghttp2_frame *frame, const uint8
     }
     if (ex->req.n_headers >= RN_NET_MAX_HEADERS)
         goto too_big;
-    size_t noff, voff;
-    if (head_put(ex, name, namelen, &noff) != 0 || head_put(ex, value, valuelen, &voff) != 0)
+    size_t noff;
+    if (head_put(ex, name, namelen, value, valuelen, &noff) != 0)
         goto too_big;
+    size_t voff = noff + namelen + 1;
     /* offsets for now: the buffer may move while it grows */
     rn_http_header_t *h = &ex->headers[ex->req.n_headers++];
     h->name = (const char *)(uintptr_t)noff;
@@ -337,6 +358,8 @@ static int stream_close_cb(nghttp2_session *s, int32_t stream_id, uint32_t error
     if (!ex)
         return 0;
     nghttp2_session_set_stream_user_data(s, stream_id, NULL);
+    if (c->h2_hdr_ex == ex)
+        c->h2_hdr_ex = NULL;
     c->last_active = rn_net_now_ms();
     h2_body_unaccount(c, ex);
     rn_ex_unlink(ex);
@@ -604,6 +627,7 @@ void rn_h2_free(rn_conn_t *c)
 {
     rn_http_exchange_t *ex = c->exchanges;
     c->exchanges = NULL;
+    c->h2_hdr_ex = NULL;
     while (ex) {
         rn_http_exchange_t *next = ex->next;
         ex->prev = ex->next = NULL;

@@ -143,6 +143,10 @@ struct rn_conn {
     int h2_in_recv;                 /* inside nghttp2_session_mem_recv */
     int h2_goaway_sent;
     size_t h2_body_bytes;           /* sum of buffered bodies on this conn */
+    /* The exchange whose header block is being received (header blocks
+     * never interleave), so that each header field does not look its stream
+     * up; NULL when none (cleared when that exchange's stream closes). */
+    rn_http_exchange_t *h2_hdr_ex;
     /* h2 control-frame flood guard: a token bucket over PING, SETTINGS and
      * PRIORITY frames received (nghttp2 already limits RST_STREAM and
      * queued ACKs) */

@@ -1,14 +1,16 @@
 /* test_core_model_control.c: the registry's control-plane state: retention
  * cutoffs (the floor left by a retention increase), rn_shard_expired, tag
  * sets, persistence of every new stream field and of account settings
- * through a reopen of the registry on a memory store, and rn_shard_log
- * applying the retention to the log. */
+ * through a reopen of the registry on a memory store, rn_shard_log
+ * applying the retention to the log, and shard-id formatting against
+ * snprintf. */
 #include "core/model.h"
 #include "core/errors.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "tap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,8 +131,31 @@ static void test_persistence(void)
     rn_store_close(st);
 }
 
+/* rn_format_shard_id writes what snprintf("shardId-%012u") wrote, and
+ * truncates like it. */
+static void test_shard_id(void)
+{
+    static const uint32_t idx[] = {0, 7, 42, 999999999, 1000000000, 2147483647, 4294967295u};
+    for (size_t i = 0; i < sizeof idx / sizeof idx[0]; i++) {
+        char want[32], got[32];
+        snprintf(want, sizeof want, "shardId-%012u", idx[i]);
+        memset(got, 'x', sizeof got);
+        CHECK_EQ_INT(rn_format_shard_id(idx[i], got, sizeof got), RN_SHARD_ID_LEN);
+        CHECK_EQ_STR(got, want);
+        for (size_t cap = 1; cap <= RN_SHARD_ID_LEN + 1; cap++) {
+            char tw[32], tg[32];
+            memset(tg, 'x', sizeof tg);
+            snprintf(tw, cap, "shardId-%012u", idx[i]);
+            rn_format_shard_id(idx[i], tg, cap);
+            CHECK_EQ_STR(tg, tw);
+            CHECK(tg[cap] == 'x'); /* nothing written past cap */
+        }
+    }
+}
+
 int main(void)
 {
+    test_shard_id();
     test_retention();
     test_tagset();
     test_persistence();

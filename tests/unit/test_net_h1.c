@@ -4,7 +4,9 @@
 #include "net/h1_parse.h"
 #include "tap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static rn_http_header_t hdrs[RN_H1_MAX_HEADERS];
 
@@ -248,9 +250,91 @@ static void test_chunked(void)
     rn_buf_dispose(&out);
 }
 
+/* Field values are scanned eight bytes at a time: at every length up to 40
+ * and every position, each byte value is either kept in the value (VCHAR,
+ * obs-text, SP, HTAB: the value is then exactly what was sent, surrounding
+ * whitespace trimmed) or refused (other controls, DEL). */
+static void test_value_bytes(void)
+{
+    int bad = 0;
+    for (size_t n = 1; n <= 40; n++) {
+        for (size_t at = 0; at < n; at++) {
+            for (int ch = 0; ch < 256; ch++) {
+                char req[128];
+                char val[48];
+                memset(val, 'v', n);
+                val[at] = (char)ch;
+                /* VCHAR, obs-text, SP, HTAB */
+                int good = (ch >= 0x20 && ch != 0x7f) || ch == '\t';
+                size_t k = (size_t)snprintf(req, sizeof req, "GET / HTTP/1.1\r\nX-V: ");
+                memcpy(req + k, val, n);
+                k += n;
+                memcpy(req + k, "\r\nA: b\r\n\r\n", 10);
+                k += 10;
+                rn_h1_head_t hd;
+                const char *why;
+                long r = rn_h1_parse_head((const uint8_t *)req, k, &hd, hdrs, RN_H1_MAX_HEADERS,
+                                          &why);
+                if (!good) {
+                    bad += r != RN_EPROTO;
+                    continue;
+                }
+                /* leading and trailing SP/HTAB are not part of the value */
+                size_t s = 0, e = n;
+                while (s < n && (val[s] == ' ' || val[s] == '\t'))
+                    s++;
+                while (e > s && (val[e - 1] == ' ' || val[e - 1] == '\t'))
+                    e--;
+                bad += r != (long)k || hd.n_headers != 2 || hdrs[0].value_len != e - s ||
+                       memcmp(hdrs[0].value, val + s, e - s) != 0;
+            }
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* Field names are scanned eight bytes at a time too: at every length up
+ * to 24 and every position, a tchar is part of the name and anything else
+ * (but ':', which ends it) is refused. */
+static void test_name_bytes(void)
+{
+    int bad = 0;
+    for (size_t n = 1; n <= 24; n++) {
+        for (size_t at = 0; at < n; at++) {
+            for (int ch = 0; ch < 256; ch++) {
+                if (ch == ':')
+                    continue;
+                char req[128];
+                char name[32];
+                memset(name, 'n', n);
+                name[at] = (char)ch;
+                int tchar = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                            (ch >= 'A' && ch <= 'Z') || (ch && strchr("!#$%&'*+-.^_`|~", ch));
+                size_t k = (size_t)snprintf(req, sizeof req, "GET / HTTP/1.1\r\n");
+                memcpy(req + k, name, n);
+                k += n;
+                memcpy(req + k, ": v\r\n\r\n", 7);
+                k += 7;
+                rn_h1_head_t hd;
+                const char *why;
+                long r = rn_h1_parse_head((const uint8_t *)req, k, &hd, hdrs, RN_H1_MAX_HEADERS,
+                                          &why);
+                if (!tchar)
+                    bad += r != RN_EPROTO;
+                else
+                    bad += r != (long)k || hd.n_headers != 1 || hdrs[0].name_len != n ||
+                           memcmp(hdrs[0].name, name, n) != 0;
+            }
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 int main(void)
 {
     test_valid();
+    test_value_bytes();
+    test_name_bytes();
     test_pipelined();
     test_partial();
     test_errors();

@@ -277,8 +277,13 @@ static void check_common(const resp_t *r)
     CHECK(hget(r->head, "x-amzn-RequestId", v, sizeof v) != NULL);
     CHECK_EQ_INT(strlen(v), 36);
     CHECK_EQ_INT(v[14], '4');
+    CHECK(strchr("89ab", v[19]) != NULL); /* RFC 4122 variant */
+    for (int i = 0; i < 36; i++) /* lower-case hex in 8-4-4-4-12 groups */
+        CHECK((i == 8 || i == 13 || i == 18 || i == 23) ? v[i] == '-'
+                                                       : strchr("0123456789abcdef", v[i]) != NULL);
     CHECK(hget(r->head, "x-amz-id-2", v, sizeof v) != NULL);
     CHECK_EQ_INT(strlen(v), 64);
+    CHECK_EQ_INT(strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"), 64);
     CHECK(hget(r->head, "date", v, sizeof v) != NULL);
     CHECK(strstr(v, " GMT") != NULL);
 }
