@@ -60,7 +60,7 @@ cc $CFLAGS -o "$B/kload" bench/kload.c $(pkg-config --cflags --libs libnghttp2 j
 cc $CFLAGS -D_GNU_SOURCE -I"$SRC/src" -o "$B/empty200" bench/empty200.c \
   -Wl,--start-group "$RB/librn_net.a" "$RB/librn_core.a" "$RB/librn_store.a" "$RB/librn_util.a" -Wl,--end-group \
   $(pkg-config --cflags --libs $PKGS) -lpthread -lm
-cc $CFLAGS -o "$B/diskceil" bench/diskceil.c
+cc $CFLAGS -o "$B/diskceil" bench/diskceil.c -lpthread
 cc $CFLAGS -shared -fPIC -o "$B/bindlo.so" bench/bindlo.c -ldl
 
 exec python3 bench/bench.py "$@"
