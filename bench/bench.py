@@ -48,8 +48,14 @@ TARGETS = ["runnel-always", "runnel-never", "kinesalite", "kinesis-local", "moto
 if os.environ.get("BENCH_ONLY"):
     TARGETS = [t for t in TARGETS if t in os.environ["BENCH_ONLY"].split(",")]
 H1_ONLY = {"kinesalite": "unable (HTTP/1.1 only)",
-           "kinesis-local": "unable (no h2c: HTTP/1.1 only on its plain port)",
            "moto": "unable (HTTP/1.1 only: werkzeug)"}
+
+# put-to-receive latency through SubscribeToShard (enhanced fan-out): PutRecord at SUB_RATE/s
+# on one h2c connection, the records read back from a subscription on another (kload subscribe)
+SUB_SCN = "Put-to-receive latency, SubscribeToShard"
+SUB_RATE = 1000
+NO_SUBSCRIBE = {"kinesalite": "unable (no SubscribeToShard: kinesalite has no enhanced fan-out)",
+                "moto": "unable (no SubscribeToShard in moto's Kinesis; HTTP/1.1 only: werkzeug)"}
 
 live = {}  # pid -> Popen
 
@@ -277,6 +283,23 @@ def put_runs(srv, scn, proto, op, records, size, inflight, warm=True):
     return out
 
 
+def subscribe_runs(srv):
+    """kload subscribe on a fresh 1-shard stream per run (a consumer is registered and removed each time)."""
+    def one(name, secs, check=True):
+        create_stream(srv, name, shards=1)
+        return kload("subscribe", "--port", srv.port, "--stream", name, "--rate", SUB_RATE, "--inflight", 64,
+                     "--seconds", secs, check=check, timeout=120)
+    if not srv.kind.startswith("runnel"):
+        one("warm-sub", 1, check=False)  # JIT warm-up, not counted
+    out = []
+    for i in range(RUNS):
+        r = measured(srv, lambda: one(f"sub-{i}", SECS))
+        if not r.get("received"):
+            raise RuntimeError(f"no record received: {r.get('first_error') or r}"[:200])
+        out.append(r)
+    return out
+
+
 PUT_SCENARIOS = [
     # name, proto, op, records, size, in flight, metric
     ("PutRecord 100 B, h1", "h1", "PutRecord", 1, 100, 64, "req_per_s"),
@@ -361,6 +384,20 @@ def bench_target(kind):
                    extra={"read_median": statistics.median(r["read_records_per_s"] for r in runs)})
         except Exception as e:
             record(scn, kind, "put_records_per_s", unable=f"failed: {e}"[:200])
+
+        # put-to-receive latency through SubscribeToShard (h2c, fresh 1-shard stream per run)
+        if kind in NO_SUBSCRIBE:
+            record(SUB_SCN, kind, "p50_us", unable=NO_SUBSCRIBE[kind])
+        else:
+            try:
+                runs = subscribe_runs(srv)
+                med = lambda k: statistics.median(r[k] for r in runs)
+                record(SUB_SCN, kind, "p50_us", runs,
+                       extra={"max_us": med("max_us"), "ack_p50_us": med("ack_p50_us"), "ack_p99_us": med("ack_p99_us"),
+                              "rate": med("rate"), "sent": sum(r["sent"] for r in runs),
+                              "acked": sum(r["acked"] for r in runs), "received": sum(r["received"] for r in runs)})
+            except Exception as e:
+                record(SUB_SCN, kind, "p50_us", unable=f"failed: {e}"[:200])
     finally:
         stop(srv)
 
@@ -480,7 +517,8 @@ def report():
                 "PutRecord 100 B, h2c": ("empty200 h2", "of empty-200 h2c"),
                 "PutRecords 100x10 KiB": ("disk 1048576", "of disk @1 MiB")}
     units = {"req_per_s": "requests/s", "records_per_s": "records/s", "mb_per_s": "MB/s of record data",
-             "put_records_per_s": "records/s put", "startup_ms": "ms", "rss": "MiB"}
+             "put_records_per_s": "records/s put", "startup_ms": "ms", "rss": "MiB",
+             "p50_us": f"p50 in us from PutRecord to the record on the subscription, {SUB_RATE:,} puts/s"}
     for scn, rows in sc.items():
         metric = next((r["metric"] for r in rows.values() if r.get("metric")), "")
         P(f"### {scn} ({units.get(metric, metric)})")
@@ -489,7 +527,7 @@ def report():
         P(hdr)
         P("|---|---|---|---|---|---|---|---|")
         rn = {k: sc[scn].get(k, {}).get("median") for k in ("runnel-never", "runnel-always")}
-        lower_better = metric in ("startup_ms", "rss")
+        lower_better = metric in ("startup_ms", "rss", "p50_us")
         for t in TARGETS:
             r = rows.get(t)
             if r is None:
@@ -507,7 +545,7 @@ def report():
                     x = (med / rn[k]) if lower_better else (rn[k] / med)
                     ratios.append(f"{x:,.1f}x")
             notes = []
-            if "p50_us" in r and metric != "startup_ms" and "GetRecords" not in scn:
+            if "p50_us" in r and metric not in ("startup_ms", "p50_us") and "GetRecords" not in scn:
                 notes.append(f"p50 {r['p50_us'] / 1000:.2f} ms, p99 {r['p99_us'] / 1000:.2f} ms")
             if scn in ceil_for and t.startswith("runnel") and ceil.get(ceil_for[scn][0]):
                 c = ceil[ceil_for[scn][0]]["median"]
@@ -519,6 +557,12 @@ def report():
                 notes.append(f"disk bound ~{32 * gc:,.0f} req/s = {gc:,.0f} 4-file group commits/s x 32 requests")
             if scn.startswith("PutRecords 500") and t == "runnel-always" and ceil.get("disk 65536"):
                 notes.append(f"{100 * med * 100 / 1e6 / ceil['disk 65536']['median']:.0f}% of disk @64 KiB (record bytes)")
+            if scn == SUB_SCN and "max_us" in r:
+                notes.append(f"p99 {r['p99_us']:,.0f} us, max {r['max_us']:,.0f} us; received {r['received']:,} of "
+                             f"{r['sent']:,} sent ({r['acked']:,} acked); PutRecord's own p50 {r['ack_p50_us']:,.0f} us, "
+                             f"p99 {r['ack_p99_us']:,.0f} us")
+                if r.get("rate", SUB_RATE) < 0.9 * SUB_RATE:
+                    notes.append(f"only {r['rate']:,.0f} puts/s reached (64 in flight)")
             if "read_median" in r:
                 notes.append(f"reader {r['read_median']:,.0f} records/s")
             if r.get("note"):

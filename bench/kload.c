@@ -14,6 +14,13 @@
  *   kload drain  --port P [--proto h1|h2] --stream S [--expect N] [--limit 10000]
  *                [--seconds 60] [--follow] [--check]   (GetRecords from TRIM_HORIZON;
  *                --check also parses each shard's first answer with jansson: untimed runs only)
+ *   kload subscribe --port P --stream S [--rate 1000] [--seconds 5] [--inflight 64]
+ *                put-to-receive latency through SubscribeToShard: S must be an ACTIVE
+ *                stream of one shard; registers a consumer bench-<pid>, subscribes
+ *                (LATEST, h2c), then PutRecords at --rate/s on a second h2c connection
+ *                (at most --inflight outstanding), each record's Data being its send
+ *                time; reports the latency from the put to the record's arrival on
+ *                the subscription, and the puts' own; deregisters the consumer.
  *   kload create --port P --prefix NAME --count N --shards K [--inflight 16]
  *   kload call   --port P --target Op --body JSON     (one request, prints status+body)
  *   kload startup --port P [--timeout-ms 20000] -- CMD ARGS...
@@ -126,6 +133,7 @@ static int opt_port, opt_h2, opt_inflight = 64, opt_conns = 0, opt_records = 500
 static double opt_seconds = 5, opt_max_seconds = 60;
 static long opt_total_records = 0, opt_expect = 0, opt_limit = 10000, opt_count = 0, opt_shards = 4;
 static int opt_follow = 0, opt_timeout_ms = 20000;
+static double opt_rate = 1000; /* subscribe: puts per second */
 static int opt_check = 0; /* drain: also parse each shard's first answer with jansson */
 static int opt_engine = 0; /* h1 put: 0 = io_uring when it works, else poll; 1 = poll; 2 = io_uring */
 static const char *opt_stream = "bench", *opt_op = "PutRecord", *opt_prefix = "bench-s";
@@ -259,6 +267,11 @@ static int h2_on_close(nghttp2_session *ses, int32_t sid, uint32_t code, void *u
     return 0;
 }
 
+/* h2c windows: 1 MiB per stream and per connection, plenty for these loads (PutRecord answers
+ * are ~100 bytes, SubscribeToShard events below 1 MiB are acknowledged as they arrive), and
+ * kinesis-local's HTTP/2 server drops a connection that announces 2^31-1 / 1 GiB. */
+static int h2_small_windows = 1;
+
 static void conn_open(conn_t *c, int h2)
 {
     memset(c, 0, sizeof *c);
@@ -275,9 +288,11 @@ static void conn_open(conn_t *c, int h2)
         nghttp2_session_client_new(&c->ses, cb, c);
         nghttp2_session_callbacks_del(cb);
         nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
-                                       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (1u << 31) - 1}};
+                                       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
+                                        h2_small_windows ? 1u << 20 : (1u << 31) - 1}};
         nghttp2_submit_settings(c->ses, NGHTTP2_FLAG_NONE, iv, 2);
-        nghttp2_session_set_local_window_size(c->ses, NGHTTP2_FLAG_NONE, 0, (1 << 30));
+        nghttp2_session_set_local_window_size(c->ses, NGHTTP2_FLAG_NONE, 0,
+                                              h2_small_windows ? 1 << 20 : 1 << 30);
     }
 }
 
@@ -497,6 +512,32 @@ static void conn_io(workload_t *w, conn_t *c, short rev)
     }
 }
 
+/* h2: writes what nghttp2 has queued; 1 = bytes are left (wait for POLLOUT) */
+static int h2_flush(conn_t *c)
+{
+    if (c->woff == c->wbuf.len)
+        c->wbuf.len = c->woff = 0;
+    for (;;) { /* gather every pending frame, then one write */
+        const uint8_t *d;
+        ssize_t n = nghttp2_session_mem_send(c->ses, &d);
+        if (n < 0)
+            die("nghttp2 send: %s", nghttp2_strerror((int)n));
+        if (n == 0)
+            break;
+        buf_add(&c->wbuf, d, (size_t)n);
+    }
+    while (c->woff < c->wbuf.len) {
+        ssize_t n = write(c->fd, c->wbuf.p + c->woff, c->wbuf.len - c->woff);
+        if (n > 0)
+            c->woff += (size_t)n;
+        else if (n < 0 && (errno == EAGAIN || errno == ENOTCONN))
+            break;
+        else if (n < 0 && errno != EINTR)
+            die("h2 write: %s", strerror(errno));
+    }
+    return c->woff < c->wbuf.len;
+}
+
 /* Runs the workload until it says finished or the deadline passes. */
 static void run(workload_t *w, int h2, int nconn, int nslot, double deadline)
 {
@@ -538,28 +579,7 @@ static void run(workload_t *w, int h2, int nconn, int nslot, double deadline)
             pfd[i].fd = c->fd;
             pfd[i].events = POLLIN;
             if (c->h2) {
-                /* flush what nghttp2 has */
-                if (c->woff == c->wbuf.len)
-                    c->wbuf.len = c->woff = 0;
-                for (;;) { /* gather every pending frame, then one write */
-                    const uint8_t *d;
-                    ssize_t n = nghttp2_session_mem_send(c->ses, &d);
-                    if (n < 0)
-                        die("nghttp2 send: %s", nghttp2_strerror((int)n));
-                    if (n == 0)
-                        break;
-                    buf_add(&c->wbuf, d, (size_t)n);
-                }
-                while (c->woff < c->wbuf.len) {
-                    ssize_t n = write(c->fd, c->wbuf.p + c->woff, c->wbuf.len - c->woff);
-                    if (n > 0)
-                        c->woff += (size_t)n;
-                    else if (n < 0 && (errno == EAGAIN || errno == ENOTCONN))
-                        break;
-                    else if (n < 0 && errno != EINTR)
-                        die("h2 write: %s", strerror(errno));
-                }
-                if (c->woff < c->wbuf.len)
+                if (h2_flush(c))
                     pfd[i].events |= POLLOUT;
             } else if (c->woff < c->wbuf.len) {
                 pfd[i].events |= POLLOUT;
@@ -971,12 +991,16 @@ static int fcmp(const void *a, const void *b)
     float x = *(const float *)a, y = *(const float *)b;
     return x < y ? -1 : x > y;
 }
+static double pct_in(const float *a, size_t n, double p)
+{
+    if (!n)
+        return 0;
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return a[i];
+}
 static double pct(double p)
 {
-    if (!nlats)
-        return 0;
-    size_t i = (size_t)(p * (double)(nlats - 1) + 0.5);
-    return lats[i];
+    return pct_in(lats, nlats, p);
 }
 
 static void cpu_times(double *user, double *sys)
@@ -1298,6 +1322,417 @@ static int cmd_drain(void)
     return d.mismatch ? 1 : 0;
 }
 
+/* ---- subscribe: put-to-receive latency through SubscribeToShard --------------------
+ * One h2c connection holds the subscription (enhanced fan-out, StartingPosition
+ * LATEST); once its initial-response has arrived, a second h2c connection puts
+ * PutRecord at --rate per second (paced, at most --inflight outstanding), each
+ * record's Data being "<CLOCK_MONOTONIC ns at send> <sequence>". Every record read
+ * back from the subscription gives one put-to-receive latency. The event-stream
+ * messages (prelude, headers, payload, CRC32s) are parsed incrementally from the
+ * stream's DATA as it arrives; both CRCs are checked. The putter starts at the
+ * initial-response, or at the first event from a server that sends none. */
+typedef struct {
+    workload_t w;
+    slot_t *sub;        /* the SubscribeToShard request (its own connection) */
+    slot_t *puts;       /* PutRecord slots (the putter's connection) */
+    buf_t *pbody;       /* one body per put slot: it is read while the request goes out */
+    int *freel, nfree;
+    long sent, acked, received, dups, events, resubs;
+    int started;        /* the current subscription's initial-response arrived */
+    int sub_ended;      /* the server ended the current subscription */
+    int broken;         /* unrecoverable subscription error: stop */
+    char cont[128];     /* last ContinuationSequenceNumber */
+    uint8_t *got;       /* got[seq]: that record was received */
+    size_t gotcap;
+    buf_t subbody;
+} subscribe_t;
+
+static float *e2e;
+static size_t ne2e, cape2e;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sub_error(const char *fmt, ...)
+{
+    n_err++;
+    if (first_err[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(first_err, sizeof first_err, fmt, ap);
+    va_end(ap);
+}
+
+static uint32_t es_crc32(const uint8_t *p, size_t n)
+{
+    static uint32_t t[256];
+    if (!t[1])
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[i] = c;
+        }
+    uint32_t c = ~0u;
+    for (size_t i = 0; i < n; i++)
+        c = t[(c ^ p[i]) & 0xff] ^ (c >> 8);
+    return ~c;
+}
+static uint32_t rd_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* base64 -> out (NUL-terminated); -1 on a bad character */
+static int unb64(const char *in, size_t n, char *out, size_t cap)
+{
+    uint32_t v = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n && in[i] != '='; i++) {
+        char ch = in[i];
+        int d = ch >= 'A' && ch <= 'Z' ? ch - 'A' : ch >= 'a' && ch <= 'z' ? ch - 'a' + 26
+              : ch >= '0' && ch <= '9' ? ch - '0' + 52 : ch == '+' ? 62 : ch == '/' ? 63 : -1;
+        if (d < 0)
+            return -1;
+        v = v << 6 | (uint32_t)d;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o + 1 >= cap)
+                return -1;
+            out[o++] = (char)(v >> bits & 0xff);
+        }
+    }
+    out[o] = 0;
+    return (int)o;
+}
+
+/* One SubscribeToShardEvent payload: a put-to-receive latency per record */
+static void sub_records(subscribe_t *u, const char *p, size_t n, int64_t t)
+{
+    json_error_t je;
+    json_t *j = json_loadb(p, n, 0, &je);
+    json_t *recs = j ? json_object_get(j, "Records") : NULL;
+    if (!json_is_array(recs)) {
+        sub_error("SubscribeToShardEvent without Records: %.300s", p);
+        json_decref(j);
+        return;
+    }
+    u->events++;
+    const char *cont = json_string_value(json_object_get(j, "ContinuationSequenceNumber"));
+    if (cont)
+        snprintf(u->cont, sizeof u->cont, "%s", cont);
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r)
+    {
+        const char *d = json_string_value(json_object_get(r, "Data"));
+        char txt[128];
+        long long sent_ns;
+        long seq;
+        if (!d || unb64(d, strlen(d), txt, sizeof txt) < 0 || sscanf(txt, "%lld %ld", &sent_ns, &seq) != 2 ||
+            seq < 0 || seq >= u->sent) {
+            sub_error("record with unexpected Data: %.100s", d ? d : "(none)");
+            continue;
+        }
+        if ((size_t)seq >= u->gotcap) {
+            size_t nc = u->gotcap ? u->gotcap : 4096;
+            while (nc <= (size_t)seq)
+                nc *= 2;
+            u->got = realloc(u->got, nc);
+            memset(u->got + u->gotcap, 0, nc - u->gotcap);
+            u->gotcap = nc;
+        }
+        if (u->got[seq]++) {
+            u->dups++;
+            continue;
+        }
+        u->received++;
+        if (ne2e == cape2e) {
+            cape2e = cape2e ? cape2e * 2 : 1 << 14;
+            e2e = realloc(e2e, cape2e * sizeof *e2e);
+        }
+        e2e[ne2e++] = (float)((t - sent_ns) / 1e3);
+    }
+    json_decref(j);
+}
+
+/* Parses the complete event-stream messages at the front of the subscription's
+ * response and drops them; a partial one stays for the next DATA chunk. */
+static void sub_parse(subscribe_t *u, slot_t *s)
+{
+    if (s->status != 200 || u->broken)
+        return; /* an error answer is a JSON body: complete() reports it */
+    int64_t t = now_ns();
+    buf_t *b = &s->resp;
+    size_t off = 0;
+    while (b->len - off >= 12) {
+        const uint8_t *m = (const uint8_t *)b->p + off;
+        uint32_t total = rd_be32(m), hlen = rd_be32(m + 4);
+        if (rd_be32(m + 8) != es_crc32(m, 8) || total < 16 || hlen > total - 16) {
+            sub_error("bad event-stream prelude");
+            u->broken = 1;
+            break;
+        }
+        if (b->len - off < total)
+            break;
+        if (rd_be32(m + total - 4) != es_crc32(m, total - 4)) {
+            sub_error("event-stream message CRC mismatch");
+            u->broken = 1;
+            break;
+        }
+        char evtype[64] = "", msgtype[32] = "", exctype[64] = "";
+        const uint8_t *q = m + 12, *hend = q + hlen;
+        while (q < hend) { /* name length, name, value type, value */
+            size_t nl = *q++;
+            const char *name = (const char *)q;
+            q += nl;
+            if (q >= hend)
+                break;
+            uint8_t ty = *q++;
+            size_t vl = ty <= 1 ? 0 : ty == 2 ? 1 : ty == 3 ? 2 : ty == 4 ? 4 : ty == 5 || ty == 8 ? 8 : 16;
+            if (ty == 6 || ty == 7) {
+                if (hend - q < 2)
+                    break;
+                vl = (size_t)q[0] << 8 | q[1];
+                q += 2;
+            }
+            if ((size_t)(hend - q) < vl)
+                break;
+            char *dst = nl == 11 && !memcmp(name, ":event-type", 11)       ? evtype
+                        : nl == 13 && !memcmp(name, ":message-type", 13)   ? msgtype
+                        : nl == 15 && !memcmp(name, ":exception-type", 15) ? exctype
+                                                                           : NULL;
+            if (dst && ty == 7)
+                snprintf(dst, 32, "%.*s", (int)(vl < 31 ? vl : 31), (const char *)q);
+            q += vl;
+        }
+        const char *pl = (const char *)hend;
+        size_t plen = total - 16 - hlen;
+        if (strcmp(msgtype, "exception") == 0)
+            sub_error("SubscribeToShard exception %s: %.*s", exctype, (int)(plen < 300 ? plen : 300), pl);
+        else if (strcmp(evtype, "initial-response") == 0)
+            u->started = 1;
+        else if (strcmp(evtype, "SubscribeToShardEvent") == 0) {
+            u->started = 1; /* kinesis-local sends no initial-response */
+            sub_records(u, pl, plen, t);
+        }
+        off += total;
+    }
+    buf_consume(b, u->broken ? b->len : off);
+}
+
+static int sub_next(workload_t *w, slot_t *s)
+{
+    return 0; /* requests are issued by cmd_subscribe's loop */
+}
+static void sub_done(workload_t *w, slot_t *s, double lat)
+{
+    subscribe_t *u = (subscribe_t *)w;
+    if (s == u->sub) { /* the server ended the subscription: read what came with the end */
+        sub_parse(u, s);
+        u->sub_ended = 1;
+        if (s->status != 200)
+            u->broken = 1;
+        return;
+    }
+    lat_add(lat);
+    if (s->status == 200)
+        u->acked++;
+    u->freel[u->nfree++] = s->idx;
+}
+static int sub_finished(workload_t *w)
+{
+    return 0;
+}
+
+static void sub_issue(subscribe_t *u, const char *consumer_arn, const char *authority)
+{
+    json_t *sp = u->cont[0] ? json_pack("{s:s,s:s}", "Type", "AFTER_SEQUENCE_NUMBER", "SequenceNumber", u->cont)
+                            : json_pack("{s:s}", "Type", "LATEST");
+    json_t *j = json_pack("{s:s,s:s,s:o}", "ConsumerARN", consumer_arn, "ShardId", "shardId-000000000000",
+                          "StartingPosition", sp);
+    char *txt = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    u->subbody.len = 0;
+    buf_add(&u->subbody, txt, strlen(txt));
+    free(txt);
+    slot_t *s = u->sub;
+    s->target = "SubscribeToShard";
+    s->body = u->subbody.p;
+    s->blen = u->subbody.len;
+    u->started = 0;
+    u->sub_ended = 0;
+    issue(s, authority);
+}
+
+/* body of a setup call as JSON (dies on a non-200) */
+static json_t *call_json(const char *target, json_t *req)
+{
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    buf_t out = {0};
+    int st = call(target, body, &out);
+    if (st != 200)
+        die("%s: %d %s", target, st, out.p ? out.p : "");
+    free(body);
+    json_error_t je;
+    json_t *j = json_loads(out.p, 0, &je);
+    if (!j)
+        die("%s: not JSON: %s", target, out.p);
+    free(out.p);
+    return j;
+}
+
+static int cmd_subscribe(void)
+{
+    static subscribe_t u = {.w = {sub_next, sub_done, sub_finished}};
+    if (opt_rate <= 0)
+        die("--rate must be positive");
+    /* the stream's ARN, a consumer, and that consumer ACTIVE */
+    json_t *j = call_json("DescribeStreamSummary", json_pack("{s:s}", "StreamName", opt_stream));
+    const char *a = json_string_value(json_object_get(json_object_get(j, "StreamDescriptionSummary"), "StreamARN"));
+    if (!a)
+        die("DescribeStreamSummary: no StreamARN");
+    char *stream_arn = strdup(a);
+    json_decref(j);
+    char cname[64];
+    snprintf(cname, sizeof cname, "bench-%d", (int)getpid());
+    json_decref(call_json("RegisterStreamConsumer",
+                          json_pack("{s:s,s:s}", "StreamARN", stream_arn, "ConsumerName", cname)));
+    char *consumer_arn = NULL;
+    for (double t0 = now_s(); !consumer_arn; usleep(20000)) {
+        j = call_json("DescribeStreamConsumer", json_pack("{s:s,s:s}", "StreamARN", stream_arn, "ConsumerName", cname));
+        json_t *d = json_object_get(j, "ConsumerDescription");
+        const char *st = json_string_value(json_object_get(d, "ConsumerStatus"));
+        if (st && strcmp(st, "ACTIVE") == 0)
+            consumer_arn = strdup(json_string_value(json_object_get(d, "ConsumerARN")));
+        json_decref(j);
+        if (!consumer_arn && now_s() - t0 > 30)
+            die("consumer %s not ACTIVE after 30 s", cname);
+    }
+
+    char authority[64];
+    snprintf(authority, sizeof authority, "127.0.0.1:%d", opt_port);
+    g_w = &u.w;
+    conn_t cs[2]; /* [0] the subscription, [1] the putter */
+    conn_open(&cs[0], 1);
+    conn_open(&cs[1], 1);
+    slot_t subslot = {.idx = -1, .c = &cs[0]};
+    u.sub = &subslot;
+    int np = opt_inflight > 0 ? opt_inflight : 64;
+    u.puts = calloc((size_t)np, sizeof *u.puts);
+    u.pbody = calloc((size_t)np, sizeof *u.pbody);
+    u.freel = calloc((size_t)np, sizeof *u.freel);
+    for (int i = 0; i < np; i++) {
+        u.puts[i].idx = i;
+        u.puts[i].c = &cs[1];
+        u.freel[u.nfree++] = np - 1 - i;
+    }
+
+    double u0, s0, u1, s1;
+    cpu_times(&u0, &s0);
+    sub_issue(&u, consumer_arn, authority);
+    double t_sub = now_s(), t_start = 0, t_stop = 0, t_end = 0;
+    long k = 0;        /* puts due so far: put k is due at t_start + k / rate */
+    const double grace = 5; /* after the last put: wait this long at most for acks and records */
+    for (;;) {
+        double t = now_s();
+        if (u.broken)
+            break;
+        if (!t_start) {
+            if (u.started)
+                t_start = t, t_stop = t + opt_seconds;
+            else if (t - t_sub > 10) {
+                sub_error("no initial-response within 10 s");
+                break;
+            }
+        }
+        int putting = t_start && t < t_stop;
+        if (t_start && !putting) {
+            if (!t_end)
+                t_end = t;
+            if ((u.nfree == np && u.received >= u.acked) || t - t_end > grace)
+                break;
+        }
+        if (u.sub_ended) { /* lifetime reached: continue after the last continuation */
+            u.resubs++;
+            sub_issue(&u, consumer_arn, authority);
+        }
+        while (putting && u.nfree && t >= t_start + (double)k / opt_rate) {
+            slot_t *s = &u.puts[u.freel[--u.nfree]];
+            buf_t *b = &u.pbody[s->idx];
+            char txt[64];
+            int n = snprintf(txt, sizeof txt, "%lld %ld", (long long)now_ns(), u.sent);
+            b->len = 0;
+            buf_printf(b, "{\"StreamName\":\"%s\",\"PartitionKey\":\"pk-%ld\",\"Data\":\"", opt_stream,
+                       u.sent % 64);
+            b64((const uint8_t *)txt, (size_t)n, b);
+            buf_add(b, "\"}", 2);
+            s->target = "PutRecord";
+            s->body = b->p;
+            s->blen = b->len;
+            issue(s, authority);
+            u.sent++;
+            k++;
+        }
+        struct pollfd pfd[2];
+        for (int i = 0; i < 2; i++) {
+            pfd[i].fd = cs[i].fd;
+            pfd[i].events = POLLIN | (h2_flush(&cs[i]) ? POLLOUT : 0);
+        }
+        double wait = 0.05;
+        if (putting) {
+            double due = t_start + (double)k / opt_rate - now_s();
+            if (due < wait)
+                wait = due < 0 ? 0 : due;
+        }
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(wait * 1e9)};
+        int r = ppoll(pfd, 2, u.nfree || !putting ? &ts : NULL, NULL);
+        if (r < 0 && errno != EINTR)
+            die("ppoll: %s", strerror(errno));
+        for (int i = 0; i < 2 && r > 0; i++)
+            if (pfd[i].revents) {
+                conn_io(&u.w, &cs[i], pfd[i].revents);
+                if (i == 0 && subslot.busy)
+                    sub_parse(&u, &subslot);
+            }
+    }
+    cpu_times(&u1, &s1);
+    double el = t_start ? (t_end ? t_end : now_s()) - t_start : 0;
+    for (int i = 0; i < 2; i++) {
+        nghttp2_session_del(cs[i].ses);
+        close(cs[i].fd);
+    }
+    buf_t out = {0};
+    char body[1024];
+    snprintf(body, sizeof body, "{\"ConsumerARN\":\"%s\"}", consumer_arn);
+    int st = call("DeregisterStreamConsumer", body, &out);
+    if (st != 200)
+        sub_error("DeregisterStreamConsumer: %d %.300s", st, out.p ? out.p : "");
+    if (u.dups)
+        sub_error("%ld records received twice", u.dups);
+    qsort(lats, nlats, sizeof *lats, fcmp);
+    qsort(e2e, ne2e, sizeof *e2e, fcmp);
+    printf("{\"sent\":%ld,\"acked\":%ld,\"received\":%ld,\"duplicates\":%ld,\"events\":%ld,"
+           "\"resubscribes\":%ld,\"rate\":%.1f,\"elapsed\":%.4f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+           "\"max_us\":%.1f,\"ack_p50_us\":%.1f,\"ack_p99_us\":%.1f,\"client_cpu\":%.4f,"
+           "\"errors\":%ld,\"first_error\":",
+           u.sent, u.acked, u.received, u.dups, u.events, u.resubs, el > 0 ? u.sent / el : 0, el,
+           pct_in(e2e, ne2e, 0.5), pct_in(e2e, ne2e, 0.99), ne2e ? e2e[ne2e - 1] : 0, pct(0.5), pct(0.99),
+           (u1 - u0) + (s1 - s0), n_err);
+    json_t *e = json_string(first_err);
+    char *es = json_dumps(e, JSON_ENCODE_ANY);
+    printf("%s}\n", es);
+    return u.received ? 0 : 1;
+}
+
 /* ---- create workload ------------------------------------------------------------ */
 typedef struct {
     workload_t w;
@@ -1399,7 +1834,7 @@ int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     if (argc < 2)
-        die("usage: kload put|drain|create|call|startup [options]");
+        die("usage: kload put|drain|subscribe|create|call|startup [options]");
     const char *cmd = argv[1];
     int i = 2;
     for (; i < argc; i++) {
@@ -1423,6 +1858,8 @@ int main(int argc, char **argv)
             opt_size = atoi(v);
         else if (O("--seconds"))
             opt_seconds = atof(v);
+        else if (O("--rate"))
+            opt_rate = atof(v);
         else if (O("--max-seconds"))
             opt_max_seconds = atof(v);
         else if (O("--total-records"))
@@ -1469,6 +1906,8 @@ int main(int argc, char **argv)
         return cmd_drain();
     if (strcmp(cmd, "create") == 0)
         return cmd_create();
+    if (strcmp(cmd, "subscribe") == 0)
+        return cmd_subscribe();
     if (strcmp(cmd, "call") == 0)
         return cmd_call();
     if (strcmp(cmd, "startup") == 0) {

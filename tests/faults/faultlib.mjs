@@ -14,7 +14,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { kinesisClient } from '../integration/runnel.mjs';
 import {
   SEQ_RE, expectedShardForKey, readShard, shardId,
@@ -72,15 +72,48 @@ function makePayload(id, r) {
  * acknowledged one in `acked` (id -> {shard, seq}). A producer ends at its first failed request.
  * Returns {errors: [{producer, at, err}], batches, records, failedEntries}.
  */
-export async function putLoad({ endpoint, stream, tag, seed, producers, sent, acked, deadline, maxBatches = 5000 }) {
+export async function putLoad({
+  endpoint, stream, tag, seed, producers, sent, acked, deadline, maxBatches = 5000, op = 'PutRecords', inFlight = 16,
+}) {
   const clients = [];
   const errors = [];
   let batches = 0;
   let failedEntries = 0;
+  // op 'PutRecord': each producer keeps inFlight single-record PutRecords going (runnel stages
+  // these appends and writes them per event-loop round); a producer stops at its first error.
+  const singles = async (p, client, r) => {
+    let k = 0;
+    let stopped = false;
+    const worker = async () => {
+      while (!stopped && k < maxBatches * 100 && Date.now() < deadline) {
+        const id = `${tag}-p${p}-r${k++}`;
+        const data = makePayload(id, r);
+        sent.set(id, data);
+        let res;
+        try {
+          res = await client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: id, Data: Buffer.from(data) }));
+        } catch (err) {
+          if (!stopped) {
+            stopped = true;
+            errors.push({ producer: p, at: Date.now(), err });
+          }
+          return;
+        }
+        batches += 1;
+        assert.ok(!acked.has(id), `record ${id} acknowledged twice`);
+        acked.set(id, { shard: res.ShardId, seq: res.SequenceNumber });
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, () => worker()));
+  };
   const producer = async (p) => {
     const client = kinesisClient(endpoint, { http1: p % 2 === 1 });
     clients.push(client);
     const r = rng(subSeed(seed, p));
+    if (op === 'PutRecord') {
+      await singles(p, client, r);
+      return;
+    }
     for (let b = 0; b < maxBatches && Date.now() < deadline; b++) {
       const n = r.int(1, 500);
       const entries = new Array(n);
