@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "core/errors.h"
 #include "util/buf.h"
+#include "store_harness.h"
 #include "tap.h"
 
 #include <dirent.h>
@@ -25,42 +26,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int wake_pipe[2];
-
-static void wake_fn(void *ud)
-{
-    (void)ud;
-    char c = 1;
-    ssize_t r = write(wake_pipe[1], &c, 1);
-    (void)r;
-}
-
-typedef struct cb {
-    int fired;
-    int status;
-} cb_t;
-
-static void done_cb(void *ud, int status)
-{
-    cb_t *c = ud;
-    c->fired++;
-    c->status = status;
-}
-
 static int commit_wait(rn_store_t *s)
 {
     cb_t cb = {0, 1};
     if (rn_store_commit(s, done_cb, &cb) != 0)
         return -100;
-    for (int i = 0; i < 1000 && !cb.fired; i++) {
-        struct pollfd p = {.fd = wake_pipe[0], .events = POLLIN};
-        if (poll(&p, 1, 10000) <= 0)
-            break;
-        char junk[64];
-        while (read(wake_pipe[0], junk, sizeof junk) > 0) {
-        }
-        rn_store_run_completions(s);
-    }
+    drive(s, &cb);
     return cb.fired == 1 ? cb.status : -101;
 }
 
@@ -171,14 +142,6 @@ static void append_bytes(const char *p, const void *b, size_t n)
         return;
     CHECK_EQ_INT(write(fd, b, n), (ssize_t)n);
     (void)close(fd);
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[600];
-    (void)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
 }
 
 /* Fill log 1/0 of a fresh store in dir with `batches` committed batches. */
@@ -344,7 +307,7 @@ static void test_sealed_corruption(void)
 /* The child appends and commits forever, reporting each committed counter. */
 static void child_writer(const char *dir, int report_fd)
 {
-    if (pipe2(wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+    if (harness_init() != 0)
         _exit(2);
     rn_store_t *s = open_store(dir, 16384);
     if (!s)
@@ -418,7 +381,7 @@ static void test_kill9(void)
 int main(void)
 {
     (void)signal(SIGPIPE, SIG_IGN);
-    if (pipe2(wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+    if (harness_init() != 0)
         return 1;
     test_torn_tail();
     test_flipped_byte();

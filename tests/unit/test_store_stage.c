@@ -18,6 +18,7 @@
 #include "store/store_int.h"
 #include "core/errors.h"
 #include "util/buf.h"
+#include "store_harness.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -29,8 +30,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int wake_pipe[2];
 
 /* ---- seams ------------------------------------------------------------------- */
 static int pwritev_calls;   /* loop thread only */
@@ -55,41 +54,6 @@ static int hook_fdatasync(int fd)
 }
 
 /* ---- harness ------------------------------------------------------------------ */
-static void wake_fn(void *ud)
-{
-    (void)ud;
-    char c = 1;
-    ssize_t r = write(wake_pipe[1], &c, 1);
-    (void)r;
-}
-
-typedef struct cb {
-    int fired;
-    int status;
-} cb_t;
-
-static void done_cb(void *ud, int status)
-{
-    cb_t *c = ud;
-    c->fired++;
-    c->status = status;
-}
-
-/* Run completions until cb fired (the sync thread wakes us through the pipe). */
-static void drive(rn_store_t *s, cb_t *cb)
-{
-    rn_store_run_completions(s);
-    for (int i = 0; i < 1000 && !cb->fired; i++) {
-        struct pollfd p = {.fd = wake_pipe[0], .events = POLLIN};
-        if (poll(&p, 1, 10000) <= 0)
-            break;
-        char junk[64];
-        while (read(wake_pipe[0], junk, sizeof junk) > 0) {
-        }
-        rn_store_run_completions(s);
-    }
-}
-
 /* Append one record whose data is "<tag>-<i>", padded to len bytes. */
 static uint64_t put(rn_log_t *l, const char *tag, int i, size_t len, int64_t ts, int want_rc)
 {
@@ -127,14 +91,6 @@ static off_t file_size(rn_log_t *l)
 {
     struct stat st;
     return fstat(l->segs[l->nsegs - 1].fd, &st) == 0 ? st.st_size : -1;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[600];
-    (void)snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
 }
 
 /* ---- fsync never ---------------------------------------------------------------- */
@@ -369,7 +325,7 @@ static void test_always(const char *dir)
 
 int main(void)
 {
-    if (pipe2(wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+    if (harness_init() != 0)
         return 1;
     rn_store__pwritev = hook_pwritev;
     rn_store__fdatasync = hook_fdatasync;
