@@ -270,7 +270,7 @@ static int h2_on_close(nghttp2_session *ses, int32_t sid, uint32_t code, void *u
 /* h2c windows: 1 MiB per stream and per connection, plenty for these loads (PutRecord answers
  * are ~100 bytes, SubscribeToShard events below 1 MiB are acknowledged as they arrive), and
  * kinesis-local's HTTP/2 server drops a connection that announces 2^31-1 / 1 GiB. */
-static int h2_small_windows = 1;
+#define H2_WINDOW (1 << 20)
 
 static void conn_open(conn_t *c, int h2)
 {
@@ -289,10 +289,10 @@ static void conn_open(conn_t *c, int h2)
         nghttp2_session_callbacks_del(cb);
         nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
                                        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
-                                        h2_small_windows ? 1u << 20 : (1u << 31) - 1}};
+                                        H2_WINDOW}};
         nghttp2_submit_settings(c->ses, NGHTTP2_FLAG_NONE, iv, 2);
         nghttp2_session_set_local_window_size(c->ses, NGHTTP2_FLAG_NONE, 0,
-                                              h2_small_windows ? 1 << 20 : 1 << 30);
+                                              H2_WINDOW);
     }
 }
 

@@ -460,33 +460,18 @@ static void handoff_log(rn_store_t *s, rn_log_t *l)
     }
 }
 
-int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
+static size_t dirty_count(const rn_store_t *s)
 {
-    if (s->durable && s->cfg.defer_commit) {
-        /* Gathered until rn_store_kick: no lock, no hand-off, no signal here. */
-        int rc = citem_reserve(s, 1);
-        if (rc)
-            return rc;
-        rn_citem_t *w = citem_take(s, RN_CITEM_WAITER);
-        w->done = done;
-        w->ud = ud;
-        w->seq = ++s->commit_seq;
-        list_push(&s->unkicked, w);
-        return 0;
-    }
-    size_t ndirty = 0;
-    for (rn_log_t *l = s->dirty; l; l = l->dirty_next)
-        ndirty++;
-    int rc = citem_reserve(s, 1 + (s->sync_thread ? ndirty : 0));
-    if (rc)
-        return rc;
-    rn_citem_t *w = citem_take(s, RN_CITEM_WAITER);
-    w->done = done;
-    w->ud = ud;
-    w->seq = ++s->commit_seq;
+    size_t n = 0;
+    for (const rn_log_t *l = s->dirty; l; l = l->dirty_next)
+        n++;
+    return n;
+}
 
-    (void)pthread_mutex_lock(&s->mu);
-    int was_idle = !s->pend_syncs.head;
+/* Under s->mu: empty the dirty list, handing each log to the sync thread
+ * (its SYNC items come from the freelist: reserve dirty_count() first). */
+static void hand_off_dirty_locked(rn_store_t *s)
+{
     rn_log_t *l = s->dirty;
     s->dirty = NULL;
     while (l) {
@@ -499,6 +484,28 @@ int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
             l->unsynced = 0; /* never / memory: nothing to hand over */
         l = nx;
     }
+}
+
+int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
+{
+    /* With defer_commit under fsync always the waiter is only gathered:
+     * rn_store_kick hands the logs over. */
+    int gather = s->durable && s->cfg.defer_commit;
+    int rc = citem_reserve(s, 1 + (s->sync_thread && !gather ? dirty_count(s) : 0));
+    if (rc)
+        return rc;
+    rn_citem_t *w = citem_take(s, RN_CITEM_WAITER);
+    w->done = done;
+    w->ud = ud;
+    w->seq = ++s->commit_seq;
+    if (gather) {
+        list_push(&s->unkicked, w); /* no lock, no hand-off, no signal here */
+        return 0;
+    }
+
+    (void)pthread_mutex_lock(&s->mu);
+    int was_idle = !s->pend_syncs.head;
+    hand_off_dirty_locked(s);
     int need_wake = 0;
     if (s->durable) {
         list_push(&s->pend_waiters, w);
@@ -544,10 +551,7 @@ void rn_store_kick(rn_store_t *s)
     (void)rn_store__flush_all(s);
     if (!s->unkicked.head)
         return;
-    size_t ndirty = 0;
-    for (rn_log_t *l = s->dirty; l; l = l->dirty_next)
-        ndirty++;
-    int handoff = citem_reserve(s, ndirty) == 0;
+    int handoff = citem_reserve(s, dirty_count(s)) == 0;
 
     rn_citem_list_t failed = {NULL, NULL}, ok = {NULL, NULL};
     for (rn_citem_t *w = s->unkicked.head, *nx; w; w = nx) {
@@ -560,17 +564,8 @@ void rn_store_kick(rn_store_t *s)
 
     (void)pthread_mutex_lock(&s->mu);
     int need_wake = 0;
-    if (handoff) {
-        rn_log_t *l = s->dirty;
-        s->dirty = NULL;
-        while (l) {
-            rn_log_t *nx = l->dirty_next;
-            l->dirty = 0;
-            l->dirty_next = NULL;
-            handoff_log(s, l);
-            l = nx;
-        }
-    }
+    if (handoff)
+        hand_off_dirty_locked(s);
     if (ok.head) {
         list_concat(&s->pend_waiters, &ok);
         (void)pthread_cond_signal(&s->cond);

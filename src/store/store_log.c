@@ -621,8 +621,7 @@ fail:
 static void log_detach(rn_log_t *l)
 {
     rn_store_t *s = l->store;
-    stage_forget(l);
-    rn_store__commit_forget_log(s, l);
+    rn_store__commit_forget_log(s, l); /* (its stage goes in rn_store__log_free) */
     if (l->dirty) {
         for (rn_log_t **pp = &s->dirty; *pp; pp = &(*pp)->dirty_next) {
             if (*pp == l) {
