@@ -4,7 +4,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build run test unit integration faults asan fuzz clean bench
+.PHONY: all deps test-deps build run test unit integration faults hostile asan fuzz fuzz-campaign clean bench
 
 all: build
 
@@ -34,9 +34,13 @@ integration: build test-deps
 faults: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/faults/
 
+# One test per defect of a hostile client, a full disk or a strange header (docs/limits.md).
+hostile: build test-deps
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/hostile/
+
 test: build test-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/integration/ tests/faults/
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/integration/ tests/faults/ tests/hostile/
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_boto3.py
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_control.py
 
@@ -49,6 +53,10 @@ asan: deps
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DRUNNEL_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build build-fuzz -j $(JOBS)
+
+# Every libFuzzer target for FUZZ_SECONDS (600) each, growing fuzz/corpus/ (not in CI).
+fuzz-campaign: fuzz
+	@scripts/fuzz-campaign.sh
 
 # Benchmarks side by side with the peers and the machine's ceilings (docs/benchmarks.md).
 bench:

@@ -4,20 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *rn_strerror(int code)
-{
-    switch (code) {
-    case 0:
-        return "success";
-#define X(name, val, text) \
-    case name:             \
-        return text;
-        RN_STATUS_CODES(X)
-#undef X
-    }
-    return "unknown error";
-}
-
 static const struct {
     const char *type;
     int status;

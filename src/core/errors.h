@@ -14,29 +14,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-/* ---- internal status codes ------------------------------------------- */
-#define RN_STATUS_CODES(X)                                   \
-    X(RN_ENOMEM, -1, "out of memory")                        \
-    X(RN_ETOOBIG, -2, "size limit exceeded")                 \
-    X(RN_EINVAL, -3, "invalid argument")                     \
-    X(RN_EIO, -4, "input/output error")                      \
-    X(RN_ENOSPC, -5, "no space left on device")              \
-    X(RN_ENOENT, -6, "not found")                            \
-    X(RN_ECORRUPT, -7, "corrupt data")                       \
-    X(RN_EEXIST, -8, "already exists")                       \
-    X(RN_EBUSY, -9, "resource busy")                         \
-    X(RN_EAGAIN, -10, "try again")                           \
-    X(RN_EPROTO, -11, "protocol error")                      \
-    X(RN_ECLOSED, -12, "closed")
-
-enum {
-#define X(name, val, text) name = val,
-    RN_STATUS_CODES(X)
-#undef X
-};
-
-/* A static description of an internal status code. */
-const char *rn_strerror(int code);
+/* ---- internal status codes: util/status.h ------------------------ */
+#include "util/status.h"
 
 /* ---- AWS errors -------------------------------------------------------- */
 /* X(ID, "__type", http_status, "printf template or NULL for no message") */

@@ -6,7 +6,7 @@
  */
 #include "net/h1_parse.h"
 
-#include "core/errors.h"
+#include "util/status.h"
 #include "util/ascii.h"
 
 #include <string.h>

@@ -9,7 +9,7 @@
  */
 #include "net/net_int.h"
 
-#include "core/errors.h"
+#include "util/status.h"
 #include "util/ascii.h"
 #include "util/log.h"
 

@@ -14,7 +14,7 @@
  */
 #include "net/net_int.h"
 
-#include "core/errors.h"
+#include "util/status.h"
 #include "util/log.h"
 
 #include <assert.h>

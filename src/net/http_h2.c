@@ -22,7 +22,7 @@
  */
 #include "net/net_int.h"
 
-#include "core/errors.h"
+#include "util/status.h"
 #include "util/log.h"
 
 #include <event2/buffer.h>

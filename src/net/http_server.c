@@ -37,7 +37,7 @@
  */
 #include "net/net_int.h"
 
-#include "core/errors.h"
+#include "util/status.h"
 #include "util/log.h"
 
 #include <errno.h>

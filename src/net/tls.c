@@ -23,7 +23,7 @@
  */
 #include "net/tls.h"
 
-#include "core/errors.h"
+#include "util/status.h"
 #include "net/net_int.h"
 #include "util/log.h"
 

@@ -8,7 +8,7 @@
  * The memory backend has none of these: metadata in SQLite ":memory:",
  * segments in RAM chunks. See docs/storage.md. */
 #include "store/store_int.h"
-#include "core/errors.h"
+#include "util/status.h"
 #include "util/log.h"
 
 #include <errno.h>

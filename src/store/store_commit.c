@@ -48,7 +48,7 @@
  * fsync never and the memory backend: no thread; commits complete at once.
  * In every mode completions run only from rn_store_run_completions(). */
 #include "store/store_int.h"
-#include "core/errors.h"
+#include "util/status.h"
 #include "util/log.h"
 
 #include <errno.h>

@@ -6,7 +6,7 @@
  * Keys are caller-chosen text; callers give them prefixes ("stream/...") and
  * scan by prefix. The four statements are prepared once and kept. */
 #include "store/store_int.h"
-#include "core/errors.h"
+#include "util/status.h"
 #include "util/log.h"
 
 #include <limits.h>

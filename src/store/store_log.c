@@ -51,7 +51,7 @@
  * are removed. Everything left is durable from then on: committed = next. */
 #include "store/store_int.h"
 #include "store/crc32c.h"
-#include "core/errors.h"
+#include "util/status.h"
 #include "util/log.h"
 
 #include <dirent.h>

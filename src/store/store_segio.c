@@ -10,7 +10,7 @@
  * sealed segment of the same log is read (one cached fd per log: readers of
  * a shard move forward, so this hits almost always and bounds open files). */
 #include "store/store_int.h"
-#include "core/errors.h"
+#include "util/status.h"
 #include "util/log.h"
 
 #include <errno.h>

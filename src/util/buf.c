@@ -1,6 +1,6 @@
 /* buf.c: growable byte buffer with a ceiling. */
 #include "util/buf.h"
-#include "core/errors.h"
+#include "util/status.h"
 
 #include <stdio.h>
 #include <stdlib.h>

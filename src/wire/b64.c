@@ -6,7 +6,7 @@
  * Only a failed check pays for a second, precise scan. */
 #include "wire/b64.h"
 
-#include "core/errors.h"
+#include "util/status.h"
 
 static const char enc_tab[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

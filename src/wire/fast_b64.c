@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "core/errors.h"
+#include "util/status.h"
 
 #define B64V(c)                                                                                    \
     ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                        \
