@@ -145,13 +145,14 @@ export async function seedStream(port, name, { shards = 1, records = 0, size = 1
  * runnel's), like startRunnel (in memory; stopped by pid). Resolves {port, pid, proc, stop(),
  * stderr()}.
  */
-export async function startRunnelNofile(nofile, args = [], { startTimeoutMs = 15000 } = {}) {
+export async function startRunnelNofile(nofile, args = [], { env: extraEnv = {}, startTimeoutMs = 15000 } = {}) {
   const { spawn } = await import('node:child_process');
   const { freePort, makeTempDir, removeDir, RUNNEL_BIN, ENDPOINT_RE } = await import('../integration/runnel.mjs');
   const port = await freePort();
   const dir = makeTempDir('runnel-nofile-');
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RUNNEL_')) env[k] = v;
+  Object.assign(env, extraEnv);
   const child = spawn('/bin/sh', ['-c', `ulimit -n ${Number(nofile)} && exec "$0" "$@"`, RUNNEL_BIN,
     'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, ...args],
   { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
