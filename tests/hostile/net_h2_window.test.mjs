@@ -89,3 +89,59 @@ test('zero-window GetRecords from a reading client: all answered in full', { tim
   })));
   for (const n of got) assert.ok(n > 4 * 1024 * 1024, `an answer of ${n} bytes`);
 });
+
+test('zero-window SubscribeToShard: answers reset after the idle timeout, memory freed', { timeout: 60000 }, async (t) => {
+  const srv = await startRunnel({
+    inMemory: true,
+    env: { RUNNEL_IDLE_TIMEOUT: String(IDLE_MS), RUNNEL_SUBSCRIPTION_LIFETIME: '2000' },
+  });
+  t.after(() => srv.stop());
+  const name = uniqueName('h2s');
+  await okJson(srv.port, 'CreateStream', { StreamName: name, ShardCount: 5 });
+  const d = await okJson(srv.port, 'DescribeStream', { StreamName: name });
+  const shards = d.StreamDescription.Shards;
+  const data = Buffer.alloc(1024 * 1024 - 64, 0x62).toString('base64');
+  for (const sh of shards) {
+    for (let i = 0; i < 2; i++) {
+      await okJson(srv.port, 'PutRecord', {
+        StreamName: name, PartitionKey: 'k', ExplicitHashKey: sh.HashKeyRange.StartingHashKey, Data: data,
+      }, { timeoutMs: 30000 });
+    }
+  }
+  const consumers = [];
+  for (let i = 0; i < 10; i++) {
+    const r = await okJson(srv.port, 'RegisterStreamConsumer', {
+      StreamARN: d.StreamDescription.StreamARN, ConsumerName: `c${i}`,
+    });
+    consumers.push(r.Consumer.ConsumerARN);
+  }
+  await sleep(300);
+  const base = rssKiB(srv.pid);
+  // 50 subscriptions (10 consumers x 5 shards) on one zero-window connection.
+  const session = http2.connect(`http://127.0.0.1:${srv.port}`, { settings: { initialWindowSize: 0 } });
+  session.on('error', () => {});
+  t.after(() => session.destroy());
+  const ends = [];
+  for (const arn of consumers) {
+    for (const sh of shards) {
+      const req = session.request(h2Headers('SubscribeToShard'));
+      ends.push(new Promise((resolve) => {
+        req.on('error', () => {});
+        req.on('close', () => resolve(req.rstCode));
+      }));
+      req.end(JSON.stringify({ ConsumerARN: arn, ShardId: sh.ShardId, StartingPosition: { Type: 'TRIM_HORIZON' } }));
+    }
+  }
+  await sleep(1500);
+  const during = rssKiB(srv.pid);
+  // Past the subscriptions' lifetime (2 s) and the idle timeout (3 s): all gone.
+  const codes = await Promise.race([Promise.all(ends), sleep(IDLE_MS * 3).then(() => null)]);
+  await sleep(500);
+  const after = rssKiB(srv.pid);
+  t.diagnostic(`RSS base ${base} KiB, during ${during} KiB, after ${after} KiB`);
+  assert.ok(codes, 'the stalled subscriptions were not reset within 3 idle timeouts');
+  // While they live, each holds at most its event queue (~1 MiB + one event, the application's
+  // bound): all 50 were dispatched before any output was queued.
+  assert.ok(during - base < 128 * MIB, `RSS grew by ${((during - base) / MIB).toFixed(0)} MiB during`);
+  assert.ok(after - base < 24 * MIB, `RSS still ${((after - base) / MIB).toFixed(0)} MiB over the base`);
+});
