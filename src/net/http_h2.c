@@ -18,7 +18,16 @@
  * SETTINGS and PRIORITY frames beyond a token bucket end the session with
  * GOAWAY(ENHANCE_YOUR_CALM); RST_STREAM (rapid reset), queued ACKs,
  * SETTINGS entries and CONTINUATION frames are capped through nghttp2
- * options. Timeouts: idle (no stream) and stalled request -> GOAWAY.
+ * options. Timeouts: idle (no stream) and stalled or too slow request ->
+ * GOAWAY.
+ *
+ * Output: unsent answer bytes per connection are counted (h2_out_bytes);
+ * at RN_NET_H2_OUT_BUDGET completed requests are held, not dispatched,
+ * until the peer's windows let the output drain. An answer whose stream
+ * sends no DATA for the idle timeout is reset (RST_STREAM CANCEL), and if
+ * nothing at all left the connection the held requests are refused
+ * (REFUSED_STREAM): a peer announcing zero windows holds memory for one
+ * idle timeout, not for good.
  */
 #include "net/net_int.h"
 
@@ -49,10 +58,30 @@ static size_t h2_pending(const rn_http_exchange_t *ex)
     return n + (ex->sq ? evbuffer_get_length(ex->sq) : 0);
 }
 
+/* n answer bytes of c are no longer pending (sent or dropped). */
+static void h2_out_sub(rn_conn_t *c, size_t n)
+{
+    rn_http_server_t *srv = c->srv;
+    if (n > c->h2_out_bytes)
+        n = c->h2_out_bytes;
+    c->h2_out_bytes -= n;
+    srv->h2_out_total = srv->h2_out_total > n ? srv->h2_out_total - n : 0;
+}
+
+/* Should a request completed on c wait? Over its own budget; or, while the
+ * server as a whole holds max_buffered unsent answer bytes, when c itself
+ * is behind (more than RN_NET_OUT_LOW unsent), so that clients that keep
+ * up are not held by those that do not. */
+static int h2_over_budget(const rn_conn_t *c)
+{
+    return c->h2_out_bytes >= RN_NET_H2_OUT_BUDGET ||
+           (c->srv->h2_out_total >= c->srv->max_buffered && c->h2_out_bytes > RN_NET_OUT_LOW);
+}
+
 /* n answer bytes of ex left in DATA frames: progress. */
 static void h2_out_sent(rn_conn_t *c, rn_http_exchange_t *ex, size_t n)
 {
-    c->h2_out_bytes = c->h2_out_bytes > n ? c->h2_out_bytes - n : 0;
+    h2_out_sub(c, n);
     c->h2_data_at = rn_net_now_ms();
     ex->out_since = h2_pending(ex) ? c->h2_data_at : 0;
 }
@@ -63,6 +92,7 @@ static void h2_out_added(rn_conn_t *c, rn_http_exchange_t *ex, size_t n)
     if (n == 0)
         return;
     c->h2_out_bytes += n;
+    c->srv->h2_out_total += n;
     if (!ex->out_since)
         ex->out_since = rn_net_now_ms();
 }
@@ -72,7 +102,7 @@ static void h2_out_added(rn_conn_t *c, rn_http_exchange_t *ex, size_t n)
  * once, which submits frames). */
 static void h2_dispatch_held(rn_conn_t *c)
 {
-    while (c->h2_held > 0 && c->h2_out_bytes < RN_NET_H2_OUT_BUDGET && !c->closing) {
+    while (c->h2_held > 0 && !h2_over_budget(c) && !c->closing) {
         rn_http_exchange_t *first = NULL;
         for (rn_http_exchange_t *ex = c->exchanges; ex; ex = ex->next)
             if (ex->held && (!first || ex->stream_id < first->stream_id))
@@ -388,7 +418,7 @@ static int frame_recv_cb(nghttp2_session *s, const nghttp2_frame *frame, void *u
         /* Over the output budget the request waits (h2_dispatch_held), so
          * a peer that does not read cannot make the application produce
          * more. Input is still read: WINDOW_UPDATEs are what drain it. */
-        if (c->h2_out_bytes >= RN_NET_H2_OUT_BUDGET || c->h2_held > 0) {
+        if (h2_over_budget(c) || c->h2_held > 0) {
             ex->held = 1;
             c->h2_held++;
         } else {
@@ -440,8 +470,7 @@ static int stream_close_cb(nghttp2_session *s, int32_t stream_id, uint32_t error
         c->h2_hdr_ex = NULL;
     c->last_active = rn_net_now_ms();
     h2_body_unaccount(c, ex);
-    size_t left = h2_pending(ex);
-    c->h2_out_bytes = c->h2_out_bytes > left ? c->h2_out_bytes - left : 0;
+    h2_out_sub(c, h2_pending(ex));
     ex->out_since = 0;
     if (ex->held) {
         ex->held = 0;
@@ -780,6 +809,7 @@ void rn_h2_shutdown(rn_conn_t *c)
 
 void rn_h2_free(rn_conn_t *c)
 {
+    h2_out_sub(c, c->h2_out_bytes);
     rn_http_exchange_t *ex = c->exchanges;
     c->exchanges = NULL;
     c->h2_hdr_ex = NULL;

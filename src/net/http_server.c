@@ -29,6 +29,16 @@
  * either acts or re-arms. It re-arms at most min(idle, read) ahead, so a
  * deadline that starts later is never missed.
  *
+ * The first request head must be complete within the read timeout of the
+ * accept (c->served), so a trickled preface cannot hold a connection.
+ *
+ * Accepting: at cfg->max_connections the listeners are disabled until a
+ * connection is freed; accept() failing for lack of fds or memory disables
+ * them for RN_NET_ACCEPT_BACKOFF_MS (else the pending connection wakes the
+ * loop again at once) with one warning per RN_NET_ACCEPT_WARN_MS.
+ * rn_http_server_reclaim_idle() frees the fd of the longest-idle
+ * connection for a caller out of fds.
+ *
  * Closing: connections are freed only from top-level libevent callbacks.
  * rn_conn_close_soon() stops reading and frees the connection once its
  * output is flushed (or after CLOSE_TIMEOUT_MS); after an error response on

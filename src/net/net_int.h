@@ -193,6 +193,7 @@ struct rn_http_server {
     uint64_t idle_ms, read_ms;      /* timeouts, defaults applied */
     size_t max_buffered;            /* request bytes buffered server-wide */
     size_t buffered;                /* charged now (rn_ex_charge) */
+    size_t h2_out_total;            /* sum of the connections' h2_out_bytes */
     uint64_t min_body_rate;         /* bytes/s */
     int shutting_down;
     size_t n_conns;
