@@ -342,6 +342,20 @@ void rn_ex_uncharge(rn_http_exchange_t *ex)
     ex->charged = 0;
 }
 
+void rn_net_budget_warn(rn_http_server_t *srv, const char *peer)
+{
+    uint64_t now = rn_net_now_ms();
+    if (srv->budget_warned && now - srv->budget_warned < RN_NET_ACCEPT_WARN_MS) {
+        srv->budget_suppressed++;
+        return;
+    }
+    rn_warn("net: %s: %zu request bytes buffered (the limit): 503 (%lu more since the last "
+            "warning)",
+            peer, srv->buffered, srv->budget_suppressed);
+    srv->budget_warned = now;
+    srv->budget_suppressed = 0;
+}
+
 uint8_t *rn_net_body_503(rn_http_server_t *srv, size_t *len)
 {
     uint8_t *b = malloc(srv->body_503_len + 1);

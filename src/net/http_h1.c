@@ -277,8 +277,7 @@ static int h1_read_head(rn_conn_t *c, struct evbuffer *in, size_t avail)
         /* The whole announced body counts against the server's budget now
          * (it is reserved in one piece below). */
         if (rn_ex_charge(ex, (size_t)hd.content_length) != 0) {
-            rn_warn("net: %s: request bytes buffered at the limit (%zu); 503", c->peer,
-                    srv->max_buffered);
+            rn_net_budget_warn(srv, c->peer);
             h1_fail(c, 503, "server-wide body budget");
             return 0;
         }
@@ -343,8 +342,7 @@ static void h1_process(rn_conn_t *c)
             evbuffer_drain(in, total);
             if (rc >= 0 && h->ex->body.len > h->ex->charged &&
                 rn_ex_charge(h->ex, h->ex->body.len - h->ex->charged) != 0) {
-                rn_warn("net: %s: request bytes buffered at the limit (%zu); 503", c->peer,
-                        c->srv->max_buffered);
+                rn_net_budget_warn(c->srv, c->peer);
                 h1_fail(c, 503, "server-wide body budget");
                 break;
             }

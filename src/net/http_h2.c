@@ -228,8 +228,7 @@ static void h2_refuse(rn_conn_t *c, rn_http_exchange_t *ex, int status)
     uint8_t *body = NULL;
     size_t len = 0;
     if (status == 503) {
-        rn_warn("net: %s: request bytes buffered at the limit (%zu); 503", c->peer,
-                srv->max_buffered);
+        rn_net_budget_warn(srv, c->peer);
         body = rn_net_body_503(srv, &len);
     } else if ((body = malloc(srv->body_413_len + 1))) {
         memcpy(body, srv->body_413, srv->body_413_len);

@@ -58,7 +58,8 @@ struct ssl_ctx_st;
 #define RN_NET_FD_RESERVE_MAX 1024
 /* accept() failing for lack of fds (or memory): stop accepting this long. */
 #define RN_NET_ACCEPT_BACKOFF_MS 250
-/* One warning per this interval for accept failures, with a count. */
+/* One warning per this interval for accept failures (and for 503s of the
+ * body budget), with a count. */
 #define RN_NET_ACCEPT_WARN_MS 10000
 
 typedef enum { RN_NET_PROTO_UNKNOWN = 0, RN_NET_PROTO_H1, RN_NET_PROTO_H2 } rn_net_proto_t;
@@ -194,6 +195,8 @@ struct rn_http_server {
     size_t max_buffered;            /* request bytes buffered server-wide */
     size_t buffered;                /* charged now (rn_ex_charge) */
     size_t h2_out_total;            /* sum of the connections' h2_out_bytes */
+    uint64_t budget_warned;         /* last 503 warning (ms) */
+    unsigned long budget_suppressed; /* 503s since, not logged */
     uint64_t min_body_rate;         /* bytes/s */
     int shutting_down;
     size_t n_conns;
@@ -235,6 +238,9 @@ int rn_ex_charge(rn_http_exchange_t *ex, size_t n);
 void rn_ex_uncharge(rn_http_exchange_t *ex);
 /* A malloc'ed copy of the 503 body; *len gets its length (0 if NULL). */
 uint8_t *rn_net_body_503(rn_http_server_t *srv, size_t *len);
+/* A request refused for the budget: warn, at most once per
+ * RN_NET_ACCEPT_WARN_MS (with the count of those not logged). */
+void rn_net_budget_warn(rn_http_server_t *srv, const char *peer);
 /* The time from which a body that started at start_ms and has got bytes
  * so far must count its read timeout to honour the minimum body rate:
  * min(stall clock last_read, the rate's deadline - read timeout). */
