@@ -855,11 +855,6 @@ int rn_http_server_create(rn_http_server_t **out, struct event_base *base,
     srv->cfg.tls_cert_file = srv->cfg.tls_key_file = srv->cfg.tls_listen = NULL;
     srv->cfg.tls_bound_port = NULL;
     server_init(srv, cfg);
-    if (!(srv->accept_ev = evtimer_new(base, accept_backoff_cb, srv))) {
-        free(srv);
-        *errmsg = "out of memory";
-        return RN_ENOMEM;
-    }
     if (cfg->tls_cert_file || cfg->tls_self_signed) {
         srv->ssl_ctx = rn_tls_ctx_new(cfg, errmsg);
         if (!srv->ssl_ctx) {
@@ -882,6 +877,11 @@ int rn_http_server_create(rn_http_server_t **out, struct event_base *base,
         return RN_EIO;
     }
     evconnlistener_set_error_cb(srv->listener, accept_error_cb);
+    if (!(srv->accept_ev = evtimer_new(base, accept_backoff_cb, srv))) {
+        *errmsg = "out of memory";
+        rn_http_server_destroy(srv);
+        return RN_ENOMEM;
+    }
     if (cfg->tls_listen) {
         struct sockaddr_storage ts;
         int tslen = 0;
