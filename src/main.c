@@ -41,6 +41,11 @@ typedef struct config {
     int tls_self_signed;
     int enforce_limits;
     const char *master_key_file; /* wraps the streams' data keys (recordcrypt.h) */
+    long idle_timeout_ms;    /* --idle-timeout, --read-timeout (0: net's defaults) */
+    long read_timeout_ms;
+    long max_connections;    /* --max-connections (0: from the fd limit) */
+    long max_buffered_bytes; /* --max-buffered-bytes (0: 256 MiB) */
+    long min_body_rate;      /* --min-body-rate (0: 1024 bytes/s) */
 } config_t;
 
 static const char usage[] =
@@ -74,6 +79,17 @@ static const char usage[] =
     "  --tls-key FILE               PEM private key for --tls-cert (default: the cert file)\n"
     "  --tls-self-signed            make a development certificate in memory at start-up\n"
     "  --tls-listen HOST:PORT       also serve TLS only on this address\n"
+    "  --idle-timeout MS            close a connection with no request in progress, and reset an\n"
+    "                               HTTP/2 answer the peer's window does not let out (default 300000)\n"
+    "  --read-timeout MS            a request head (the first one counted from the accept) or a\n"
+    "                               stalled body or output gets this long (default 60000)\n"
+    "  --max-connections N          connections served at once; more wait in the backlog\n"
+    "                               (default: the fd limit less a quarter for files, 32 to 1024)\n"
+    "  --max-buffered-bytes N       request body bytes buffered at once, all connections; beyond\n"
+    "                               it 503 ServiceUnavailable (default 268435456); over as many\n"
+    "                               unsent HTTP/2 answer bytes, connections behind wait\n"
+    "  --min-body-rate BYTES        a body arriving for longer than the read timeout must average\n"
+    "                               this many bytes per second (default 1024)\n"
     "\n"
     "runnel cert writes a development certificate (EC P-256, for localhost, 127.0.0.1, ::1;\n"
     "default runnel-cert.pem and runnel-key.pem, 365 days) for --tls-cert and for clients to trust.\n";
@@ -164,6 +180,25 @@ static int set_option(config_t *c, const char *name, const char *val)
             c->consumer_delay_ms = v;
         else
             c->subscription_lifetime_ms = v;
+    } else if (strcmp(name, "idle-timeout") == 0 || strcmp(name, "read-timeout") == 0 ||
+               strcmp(name, "max-connections") == 0 || strcmp(name, "max-buffered-bytes") == 0 ||
+               strcmp(name, "min-body-rate") == 0) {
+        long v;
+        int ms = strstr(name, "timeout") != NULL;
+        if (parse_long(val, &v) != 0 || v < 1 || (ms && v > INT_MAX)) {
+            fprintf(stderr, "runnel: --%s needs a positive integer, not '%s'\n", name, val);
+            return -1;
+        }
+        if (strcmp(name, "idle-timeout") == 0)
+            c->idle_timeout_ms = v;
+        else if (strcmp(name, "read-timeout") == 0)
+            c->read_timeout_ms = v;
+        else if (strcmp(name, "max-connections") == 0)
+            c->max_connections = v;
+        else if (strcmp(name, "max-buffered-bytes") == 0)
+            c->max_buffered_bytes = v;
+        else
+            c->min_body_rate = v;
     } else if (strcmp(name, "master-key-file") == 0) {
         c->master_key_file = val;
     } else if (strcmp(name, "log-level") == 0) {
@@ -185,7 +220,9 @@ static const char *const option_names[] = {"listen", "data-dir", "in-memory", "f
                                            "subscription-lifetime",
                                            "shard-limit", "log-level", "enforce-limits",
                                            "master-key-file",
-                                           "tls-cert", "tls-key", "tls-self-signed", "tls-listen"};
+                                           "tls-cert", "tls-key", "tls-self-signed", "tls-listen",
+                                           "idle-timeout", "read-timeout", "max-connections",
+                                           "max-buffered-bytes", "min-body-rate"};
 
 /* Environment first, then the command line (which wins). */
 static int load_config(config_t *c, int argc, char **argv)
@@ -250,6 +287,19 @@ static void on_wake(evutil_socket_t fd, short what, void *ud)
 {
     server_t *s = ud;
     rn_store_run_completions(s->store);
+}
+
+/* The registry ran out of fds opening a shard's log: close the
+ * longest-idle connection so that the open can be retried. */
+static int reclaim_fd(void *ud)
+{
+    server_t *s = ud;
+    int r = rn_http_server_reclaim_idle(s->http);
+    if (r)
+        rn_info("out of file descriptors: closed an idle connection to open a log");
+    else
+        rn_warn("out of file descriptors and no idle connection to close");
+    return r;
 }
 
 static void store_wake(void *ud)
@@ -323,6 +373,8 @@ static int serve(const config_t *c)
         .delete_delay_ms = c->delete_delay_ms,
         .update_delay_ms = c->update_delay_ms,
         .shard_limit = (int)c->shard_limit,
+        .reclaim_fd = reclaim_fd,
+        .reclaim_ud = &s,
     };
     uint8_t master_key[32];
     if (c->master_key_file) {
@@ -350,7 +402,12 @@ static int serve(const config_t *c)
     rn_http_config_t hcfg = {.listen = c->listen, .handler = rn_api_handle, .handler_ud = s.api,
                              .tls_cert_file = c->tls_cert, .tls_key_file = c->tls_key,
                              .tls_self_signed = c->tls_self_signed, .tls_listen = c->tls_listen,
-                             .tls_bound_port = &tls_port};
+                             .tls_bound_port = &tls_port,
+                             .idle_timeout_ms = (unsigned)c->idle_timeout_ms,
+                             .read_timeout_ms = (unsigned)c->read_timeout_ms,
+                             .max_connections = (size_t)c->max_connections,
+                             .max_buffered_bytes = (size_t)c->max_buffered_bytes,
+                             .min_body_rate = (size_t)c->min_body_rate};
     int port = 0;
     err = rn_http_server_create(&s.http, s.base, &hcfg, &port, &errmsg);
     if (err) {

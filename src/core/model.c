@@ -570,6 +570,11 @@ int rn_shard_log(rn_registry_t *r, rn_stream_t *s, rn_shard_t *sh, rn_log_t **ou
 {
     if (!sh->log) {
         int rc = rn_log_open(r->store, s->id, sh->index, &sh->log);
+        /* Out of fds: each reclaim frees one (a log holds two or three). */
+        for (int tries = 0; rc == RN_EMFILE && tries < 8 && r->cfg.reclaim_fd &&
+                            r->cfg.reclaim_fd(r->cfg.reclaim_ud);
+             tries++)
+            rc = rn_log_open(r->store, s->id, sh->index, &sh->log);
         if (rc) {
             sh->log = NULL;
             return rc;

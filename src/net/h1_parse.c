@@ -342,6 +342,107 @@ enum {
     CH_DONE,
 };
 
+/* Inside a chunk-size line, after the digits (RFC 9112 7.1.1):
+ *   chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
+ * BWS is optional SP / HTAB; ext-name is a token; ext-val is a token or a
+ * quoted-string. */
+enum {
+    X_START = 0, /* after the size or a complete extension: ";", BWS or CR */
+    X_WS,        /* BWS before ";" */
+    X_NAME_PRE,  /* after ";": BWS, then the name's first tchar */
+    X_NAME,      /* in ext-name */
+    X_NAME_WS,   /* BWS after the name: ";" or "=" */
+    X_VAL_PRE,   /* after "=": BWS, then a token or a quoted-string */
+    X_TOKEN,     /* in a token ext-val */
+    X_QS,        /* in a quoted-string */
+    X_QP,        /* after a backslash in a quoted-string */
+};
+
+/* One byte of a chunk extension: 1 = CR (the line ends), 0 = go on,
+ * -1 = malformed. */
+static int ext_step(int *st, uint8_t ch)
+{
+    int ws = ch == ' ' || ch == '\t';
+    switch (*st) {
+    case X_START:
+    case X_TOKEN:
+        if (*st == X_TOKEN && tchar_tab[ch])
+            return 0;
+        if (ch == '\r')
+            return 1;
+        if (ch == ';')
+            *st = X_NAME_PRE;
+        else if (ws)
+            *st = X_WS;
+        else
+            return -1;
+        return 0;
+    case X_WS:
+        if (ws)
+            return 0;
+        if (ch != ';')
+            return -1;
+        *st = X_NAME_PRE;
+        return 0;
+    case X_NAME_PRE:
+        if (ws)
+            return 0;
+        if (!tchar_tab[ch])
+            return -1;
+        *st = X_NAME;
+        return 0;
+    case X_NAME:
+        if (tchar_tab[ch])
+            return 0;
+        if (ch == '\r')
+            return 1;
+        if (ch == ';')
+            *st = X_NAME_PRE;
+        else if (ch == '=')
+            *st = X_VAL_PRE;
+        else if (ws)
+            *st = X_NAME_WS;
+        else
+            return -1;
+        return 0;
+    case X_NAME_WS:
+        if (ws)
+            return 0;
+        if (ch == ';')
+            *st = X_NAME_PRE;
+        else if (ch == '=')
+            *st = X_VAL_PRE;
+        else
+            return -1;
+        return 0;
+    case X_VAL_PRE:
+        if (ws)
+            return 0;
+        if (ch == '"')
+            *st = X_QS;
+        else if (tchar_tab[ch])
+            *st = X_TOKEN;
+        else
+            return -1;
+        return 0;
+    case X_QS: /* qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text */
+        if (ch == '"')
+            *st = X_START;
+        else if (ch == '\\')
+            *st = X_QP;
+        else if (!(ch == '\t' || (ch >= 0x20 && ch != 0x7f)))
+            return -1;
+        return 0;
+    case X_QP: /* quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ) */
+        if (!(ch == '\t' || (ch >= 0x20 && ch != 0x7f)))
+            return -1;
+        *st = X_QS;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
 #define CH_MAX_LINE 4096
 #define CH_MAX_TRAILERS (16 * 1024)
 
@@ -380,7 +481,7 @@ int rn_h1_chunked_feed(rn_h1_chunked_t *c, const uint8_t *in, size_t len, size_t
                 i++;
                 break;
             }
-            if (c->digits == 0 || (ch != '\r' && ch != ';' && ch != ' ' && ch != '\t')) {
+            if (c->digits == 0) {
                 rc = RN_EPROTO;
                 goto out;
             }
@@ -389,21 +490,21 @@ int rn_h1_chunked_feed(rn_h1_chunked_t *c, const uint8_t *in, size_t len, size_t
                 goto out;
             }
             c->state = CH_EXT;
+            c->ext = X_START;
             c->line_bytes = 0;
             break; /* reprocess ch in CH_EXT */
         }
-        case CH_EXT:
-            if (ch == '\r') {
-                c->state = CH_SIZE_LF;
-            } else if (ch == '\n' || (ch < 0x20 && ch != '\t') || ch == 0x7f) {
-                rc = RN_EPROTO;
-                goto out;
-            } else if (++c->line_bytes > CH_MAX_LINE) {
+        case CH_EXT: {
+            int r = ext_step(&c->ext, ch);
+            if (r < 0 || ++c->line_bytes > CH_MAX_LINE) {
                 rc = RN_EPROTO;
                 goto out;
             }
+            if (r == 1)
+                c->state = CH_SIZE_LF;
             i++;
             break;
+        }
         case CH_SIZE_LF:
             if (ch != '\n') {
                 rc = RN_EPROTO;

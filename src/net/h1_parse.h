@@ -10,7 +10,11 @@
  * LF is an error), no obs-fold, no whitespace before ':', Content-Length is
  * 1-18 digits and may repeat only with the same value, Transfer-Encoding
  * must be exactly "chunked" and must not come with Content-Length, and only
- * HTTP/1.0 and HTTP/1.1 are accepted.
+ * HTTP/1.0 and HTTP/1.1 are accepted. A chunk-size line is hex digits, then
+ * chunk extensions exactly as RFC 9112 7.1.1 has them
+ * (*( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ), ext-name a token,
+ * ext-val a token or quoted-string), then CRLF; anything else is
+ * RN_EPROTO (400).
  */
 #ifndef RN_H1_PARSE_H
 #define RN_H1_PARSE_H
@@ -58,6 +62,7 @@ typedef struct rn_h1_chunked {
     size_t line_bytes;   /* bytes of the current size/extension/trailer line */
     size_t trailer_bytes;
     int digits;
+    int ext;             /* where in a chunk-ext (h1_parse.c) */
 } rn_h1_chunked_t;
 
 void rn_h1_chunked_init(rn_h1_chunked_t *c);

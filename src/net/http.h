@@ -71,6 +71,21 @@ typedef struct rn_http_config {
      *   not stall longer. HTTP/1.1 gets 408 and the connection closes. */
     unsigned idle_timeout_ms;
     unsigned read_timeout_ms;
+    /* Resource bounds; 0 means the default.
+     * max_connections: connections served at once; at the limit the
+     *   listener stops accepting (new clients wait in the backlog) until one
+     *   closes. Default: RLIMIT_NOFILE minus a reserve (a quarter, 32 to
+     *   1024) for logs, segments and the store.
+     * max_buffered_bytes (256 MiB): request body bytes buffered server-wide
+     *   (a Content-Length body counts in full when its head arrives); a
+     *   request that would go over gets 503 (ServiceUnavailable JSON) and,
+     *   on HTTP/1.1, the connection closes.
+     * min_body_rate (1024 bytes/s): once a request body (HTTP/2: a request)
+     *   has been arriving for read_timeout_ms its average rate must stay at
+     *   or above this, else it is timed out like a stalled one. */
+    size_t max_connections;
+    size_t max_buffered_bytes;
+    size_t min_body_rate;
     /* TLS (OpenSSL, ALPN h2 and http/1.1); all zero means off, and a TLS
      * ClientHello is then answered by closing the connection. With a
      * certificate, TLS is served on `listen` too (a first byte of 0x16 starts
@@ -97,6 +112,12 @@ int rn_http_server_create(rn_http_server_t **out, struct event_base *base,
 void rn_http_server_shutdown(rn_http_server_t *srv);
 int rn_http_server_idle(const rn_http_server_t *srv);
 void rn_http_server_destroy(rn_http_server_t *srv);
+
+/* Close the idle connection (no request in progress or in flight) that has
+ * been idle longest: its file descriptor now, the rest later from the loop.
+ * Returns 1 if it closed one, 0 if no connection is idle. For a caller that
+ * got EMFILE/ENFILE and wants to retry. */
+int rn_http_server_reclaim_idle(rn_http_server_t *srv);
 
 /* Answer an exchange exactly once. The headers are copied; body ownership
  * passes to the server (it will free() it); body may be NULL when len is 0.

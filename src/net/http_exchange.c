@@ -215,7 +215,10 @@ rn_http_exchange_t *rn_ex_new(rn_http_server_t *srv, rn_conn_t *conn)
     ex->prev = ex->next = NULL;
     ex->stream_id = 0;
     ex->dispatched = ex->answered = ex->too_big = ex->hdr_error = 0;
-    ex->keep_alive = ex->minor = ex->linked = 0;
+    ex->keep_alive = ex->minor = ex->linked = ex->held = 0;
+    ex->start_ms = rn_net_now_ms();
+    ex->charged = 0;
+    ex->out_since = 0;
     ex->has_method = ex->has_path = ex->has_authority = ex->has_host = 0;
     ex->resp_body = NULL;
     ex->resp_len = ex->resp_off = 0;
@@ -238,6 +241,7 @@ rn_http_exchange_t *rn_ex_new(rn_http_server_t *srv, rn_conn_t *conn)
 
 void rn_ex_release(rn_http_exchange_t *ex)
 {
+    rn_ex_uncharge(ex);
     free(ex->resp_body);
     ex->resp_body = NULL;
     if (ex->sq) {
@@ -268,6 +272,7 @@ void rn_ex_release(rn_http_exchange_t *ex)
 void rn_ex_detach(rn_http_exchange_t *ex)
 {
     if (ex->dispatched && !ex->answered) {
+        rn_ex_uncharge(ex); /* the server may go before the application answers */
         ex->conn = NULL;
         ex->srv = NULL; /* the server may be destroyed before the answer */
         if (ex->streaming && !ex->stream_closed && ex->stream_fn) {
@@ -313,6 +318,62 @@ void rn_ex_dispatch(rn_http_exchange_t *ex)
     }
     /* The handler may answer (and so recycle ex) before it returns. */
     srv->cfg.handler(srv->cfg.handler_ud, ex, &ex->req);
+}
+
+/* ---- the server-wide body budget ------------------------------------- */
+
+int rn_ex_charge(rn_http_exchange_t *ex, size_t n)
+{
+    rn_http_server_t *srv = ex->srv;
+    if (!srv || n == 0)
+        return 0;
+    if (n > srv->max_buffered - srv->buffered)
+        return -1;
+    srv->buffered += n;
+    ex->charged += n;
+    return 0;
+}
+
+void rn_ex_uncharge(rn_http_exchange_t *ex)
+{
+    rn_http_server_t *srv = ex->srv;
+    if (srv && ex->charged)
+        srv->buffered = srv->buffered > ex->charged ? srv->buffered - ex->charged : 0;
+    ex->charged = 0;
+}
+
+void rn_net_budget_warn(rn_http_server_t *srv, const char *peer)
+{
+    uint64_t now = rn_net_now_ms();
+    if (srv->budget_warned && now - srv->budget_warned < RN_NET_ACCEPT_WARN_MS) {
+        srv->budget_suppressed++;
+        return;
+    }
+    rn_warn("net: %s: %zu request bytes buffered (the limit): 503 (%lu more since the last "
+            "warning)",
+            peer, srv->buffered, srv->budget_suppressed);
+    srv->budget_warned = now;
+    srv->budget_suppressed = 0;
+}
+
+uint8_t *rn_net_body_503(rn_http_server_t *srv, size_t *len)
+{
+    uint8_t *b = malloc(srv->body_503_len + 1);
+    *len = 0;
+    if (b) {
+        memcpy(b, srv->body_503, srv->body_503_len);
+        *len = srv->body_503_len;
+    }
+    return b;
+}
+
+uint64_t rn_net_body_since(rn_http_server_t *srv, uint64_t last_read, uint64_t start_ms,
+                           size_t got)
+{
+    /* The rate's deadline: start + max(read_ms, got / rate). */
+    uint64_t need = srv->min_body_rate ? (uint64_t)got * 1000 / srv->min_body_rate : UINT64_MAX / 4;
+    uint64_t since = start_ms + (need > srv->read_ms ? need - srv->read_ms : 0);
+    return since < last_read ? since : last_read;
 }
 
 /* ---- public ----------------------------------------------------------- */
@@ -387,7 +448,7 @@ void rn_http_stream_push(rn_http_exchange_t *ex, const uint8_t *p, size_t n)
         return;
     if (evbuffer_get_length(ex->sq) >= RN_HTTP_STREAM_LOW)
         ex->stream_high = 1;
-    rn_h2_stream_kick(ex);
+    rn_h2_stream_kick(ex, n);
 }
 
 size_t rn_http_stream_queued(const rn_http_exchange_t *ex)
@@ -406,5 +467,5 @@ void rn_http_stream_end(rn_http_exchange_t *ex)
         return;
     }
     ex->stream_ending = 1;
-    rn_h2_stream_kick(ex); /* ex is freed when nghttp2 closes the stream */
+    rn_h2_stream_kick(ex, 0); /* ex is freed when nghttp2 closes the stream */
 }

@@ -164,6 +164,10 @@ static void h1_fail(rn_conn_t *c, int status, const char *why)
             len = srv->body_413_len;
             ctype = "application/x-amz-json-1.1";
         }
+    } else if (status == 503) {
+        body = rn_net_body_503(srv, &len);
+        if (body)
+            ctype = "application/x-amz-json-1.1";
     }
     h1_write(c, 1, 0, rid, status, ctype, NULL, 0, body, len);
     if (h->ex) {
@@ -258,6 +262,8 @@ static int h1_read_head(rn_conn_t *c, struct evbuffer *in, size_t avail)
     ex->keep_alive = hd.keep_alive;
     ex->minor = (unsigned)hd.minor_version;
     evbuffer_drain(in, hl);
+    rn_conn_served(c);
+    ex->start_ms = rn_net_now_ms(); /* the body's rate counts from here */
 
     int body_waiting = evbuffer_get_length(in) == 0;
     if (hd.chunked) {
@@ -266,6 +272,13 @@ static int h1_read_head(rn_conn_t *c, struct evbuffer *in, size_t avail)
     } else if (hd.content_length > 0) {
         if ((uint64_t)hd.content_length > srv->max_body) {
             h1_fail(c, 413, "body over the limit");
+            return 0;
+        }
+        /* The whole announced body counts against the server's budget now
+         * (it is reserved in one piece below). */
+        if (rn_ex_charge(ex, (size_t)hd.content_length) != 0) {
+            rn_net_budget_warn(srv, c->peer);
+            h1_fail(c, 503, "server-wide body budget");
             return 0;
         }
         if (rn_buf_reserve(&ex->body, (size_t)hd.content_length) != 0) {
@@ -327,6 +340,12 @@ static void h1_process(rn_conn_t *c)
                 total += used;
             }
             evbuffer_drain(in, total);
+            if (rc >= 0 && h->ex->body.len > h->ex->charged &&
+                rn_ex_charge(h->ex, h->ex->body.len - h->ex->charged) != 0) {
+                rn_net_budget_warn(c->srv, c->peer);
+                h1_fail(c, 503, "server-wide body budget");
+                break;
+            }
             if (rc == 1) {
                 h1_dispatch(c);
             } else if (rc == RN_ETOOBIG) {
@@ -420,7 +439,9 @@ rn_net_tmo_t rn_h1_timeout(rn_conn_t *c, uint64_t *since)
         return RN_NET_TMO_READ;
     case S_BODY_CL:
     case S_BODY_CHUNK:
-        *since = c->last_read;
+        /* stalled for the read timeout, or slower than the minimum rate */
+        *since = h->ex ? rn_net_body_since(c->srv, c->last_read, h->ex->start_ms, h->ex->body.len)
+                       : c->last_read;
         return RN_NET_TMO_READ;
     default: /* S_WAIT: with the application; S_DEAD: closing */
         return RN_NET_TMO_NONE;
@@ -430,6 +451,11 @@ rn_net_tmo_t rn_h1_timeout(rn_conn_t *c, uint64_t *since)
 void rn_h1_on_timeout(rn_conn_t *c)
 {
     h1_fail(c, 408, "request not received in time");
+}
+
+int rn_h1_is_idle(rn_conn_t *c)
+{
+    return c->h1.state == S_HEAD && !c->h1.ex && evbuffer_get_length(c->in) == 0;
 }
 
 void rn_h1_free(rn_conn_t *c)

@@ -18,7 +18,16 @@
  * SETTINGS and PRIORITY frames beyond a token bucket end the session with
  * GOAWAY(ENHANCE_YOUR_CALM); RST_STREAM (rapid reset), queued ACKs,
  * SETTINGS entries and CONTINUATION frames are capped through nghttp2
- * options. Timeouts: idle (no stream) and stalled request -> GOAWAY.
+ * options. Timeouts: idle (no stream) and stalled or too slow request ->
+ * GOAWAY.
+ *
+ * Output: unsent answer bytes per connection are counted (h2_out_bytes);
+ * at RN_NET_H2_OUT_BUDGET completed requests are held, not dispatched,
+ * until the peer's windows let the output drain. An answer whose stream
+ * sends no DATA for the idle timeout is reset (RST_STREAM CANCEL), and if
+ * nothing at all left the connection the held requests are refused
+ * (REFUSED_STREAM): a peer announcing zero windows holds memory for one
+ * idle timeout, not for good.
  */
 #include "net/net_int.h"
 
@@ -39,6 +48,74 @@
  * (ENHANCE_YOUR_CALM). Honest clients send a handful. */
 #define CTL_BURST 1000.0
 #define CTL_RATE 100.0 /* tokens per second */
+
+/* ---- the output budget ------------------------------------------------------ */
+
+/* Answer bytes of ex not yet in DATA frames. */
+static size_t h2_pending(const rn_http_exchange_t *ex)
+{
+    size_t n = ex->resp_body ? ex->resp_len - ex->resp_off : 0;
+    return n + (ex->sq ? evbuffer_get_length(ex->sq) : 0);
+}
+
+/* n answer bytes of c are no longer pending (sent or dropped). */
+static void h2_out_sub(rn_conn_t *c, size_t n)
+{
+    rn_http_server_t *srv = c->srv;
+    if (n > c->h2_out_bytes)
+        n = c->h2_out_bytes;
+    c->h2_out_bytes -= n;
+    srv->h2_out_total = srv->h2_out_total > n ? srv->h2_out_total - n : 0;
+}
+
+/* Should a request completed on c wait? Over its own budget; or, while the
+ * server as a whole holds max_buffered unsent answer bytes, when c itself
+ * is behind (more than RN_NET_OUT_LOW unsent), so that clients that keep
+ * up are not held by those that do not. */
+static int h2_over_budget(const rn_conn_t *c)
+{
+    return c->h2_out_bytes >= RN_NET_H2_OUT_BUDGET ||
+           (c->srv->h2_out_total >= c->srv->max_buffered && c->h2_out_bytes > RN_NET_OUT_LOW);
+}
+
+/* n answer bytes of ex left in DATA frames: progress. */
+static void h2_out_sent(rn_conn_t *c, rn_http_exchange_t *ex, size_t n)
+{
+    h2_out_sub(c, n);
+    c->h2_data_at = rn_net_now_ms();
+    ex->out_since = h2_pending(ex) ? c->h2_data_at : 0;
+}
+
+/* n more answer bytes of ex wait for the peer's window. */
+static void h2_out_added(rn_conn_t *c, rn_http_exchange_t *ex, size_t n)
+{
+    if (n == 0)
+        return;
+    c->h2_out_bytes += n;
+    c->srv->h2_out_total += n;
+    if (!ex->out_since)
+        ex->out_since = rn_net_now_ms();
+}
+
+/* Dispatch held requests, oldest stream first, while the output is under
+ * its budget. Not from inside nghttp2 callbacks (the handler may answer at
+ * once, which submits frames). */
+static void h2_dispatch_held(rn_conn_t *c)
+{
+    while (c->h2_held > 0 && !h2_over_budget(c) && !c->closing) {
+        rn_http_exchange_t *first = NULL;
+        for (rn_http_exchange_t *ex = c->exchanges; ex; ex = ex->next)
+            if (ex->held && (!first || ex->stream_id < first->stream_id))
+                first = ex;
+        if (!first) {
+            c->h2_held = 0;
+            break;
+        }
+        first->held = 0;
+        c->h2_held--;
+        rn_ex_dispatch(first); /* may answer, and so grow h2_out_bytes */
+    }
+}
 
 /* ---- sending -------------------------------------------------------------- */
 
@@ -71,6 +148,7 @@ static ssize_t data_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
         size_t take = q < length ? q : length;
         if (evbuffer_remove(ex->sq, buf, take) != (int)take)
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        h2_out_sent(ud, ex, take);
         if (ex->stream_ending && take == q)
             *data_flags |= NGHTTP2_DATA_FLAG_EOF;
         if (ex->stream_high && q - take < RN_HTTP_STREAM_LOW) {
@@ -107,6 +185,7 @@ static int send_data_cb(nghttp2_session *s, nghttp2_frame *frame, const uint8_t 
     if (evbuffer_add(out, ex->resp_body + ex->resp_off, length) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     ex->resp_off += length;
+    h2_out_sent(c, ex, length);
     if (padlen > 1) {
         static const uint8_t zeros[256];
         evbuffer_add(out, zeros, padlen - 1);
@@ -134,20 +213,28 @@ static void h2_body_unaccount(rn_conn_t *c, rn_http_exchange_t *ex)
     c->h2_body_bytes = c->h2_body_bytes > n ? c->h2_body_bytes - n : 0;
 }
 
-static void h2_reply_413(rn_conn_t *c, rn_http_exchange_t *ex)
+/* Refuse a request whose body is arriving: 413 (over max_body) or 503
+ * (over the server-wide budget). Its data is dropped from now on, and if
+ * the client is still sending when the answer's END_STREAM leaves, the
+ * stream is reset (frame_send_cb). */
+static void h2_refuse(rn_conn_t *c, rn_http_exchange_t *ex, int status)
 {
     rn_http_server_t *srv = c->srv;
     h2_body_unaccount(c, ex);
     rn_buf_dispose(&ex->body);
+    rn_ex_uncharge(ex);
     ex->too_big = 1;
     ex->answered = 1;
-    uint8_t *body = malloc(srv->body_413_len + 1);
+    uint8_t *body = NULL;
     size_t len = 0;
-    if (body) {
+    if (status == 503) {
+        rn_net_budget_warn(srv, c->peer);
+        body = rn_net_body_503(srv, &len);
+    } else if ((body = malloc(srv->body_413_len + 1))) {
         memcpy(body, srv->body_413, srv->body_413_len);
         len = srv->body_413_len;
     }
-    rn_h2_respond(ex, 413, "application/x-amz-json-1.1", NULL, 0, body, len);
+    rn_h2_respond(ex, status, "application/x-amz-json-1.1", NULL, 0, body, len);
 }
 
 static int begin_headers_cb(nghttp2_session *s, const nghttp2_frame *frame, void *ud)
@@ -274,7 +361,11 @@ static void h2_headers_done(rn_conn_t *c, rn_http_exchange_t *ex)
         for (size_t i = 0; i < cl_len; i++)
             n = n * 10 + (uint64_t)(cl[i] - '0'); /* nghttp2 checked the digits */
         if (n > c->srv->max_body) {
-            h2_reply_413(c, ex);
+            h2_refuse(c, ex, 413);
+            return;
+        }
+        if (rn_ex_charge(ex, (size_t)n) != 0) {
+            h2_refuse(c, ex, 503);
             return;
         }
         /* One allocation for the whole body when its size is announced; on
@@ -317,11 +408,22 @@ static int frame_recv_cb(nghttp2_session *s, const nghttp2_frame *frame, void *u
     rn_http_exchange_t *ex = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
     if (!ex)
         return 0;
-    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        rn_conn_served(c);
         h2_headers_done(c, ex);
+    }
     if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !ex->answered && !ex->dispatched &&
-        !ex->hdr_error)
-        rn_ex_dispatch(ex);
+        !ex->hdr_error && !ex->held) {
+        /* Over the output budget the request waits (h2_dispatch_held), so
+         * a peer that does not read cannot make the application produce
+         * more. Input is still read: WINDOW_UPDATEs are what drain it. */
+        if (h2_over_budget(c) || c->h2_held > 0) {
+            ex->held = 1;
+            c->h2_held++;
+        } else {
+            rn_ex_dispatch(ex);
+        }
+    }
     return 0;
 }
 
@@ -333,7 +435,12 @@ static int data_chunk_cb(nghttp2_session *s, uint8_t flags, int32_t stream_id, c
     if (!ex || ex->answered || ex->too_big || ex->dispatched)
         return 0;
     if (len > c->srv->max_body - ex->body.len) {
-        h2_reply_413(c, ex);
+        h2_refuse(c, ex, 413);
+        return 0;
+    }
+    if (ex->body.len + len > ex->charged &&
+        rn_ex_charge(ex, ex->body.len + len - ex->charged) != 0) {
+        h2_refuse(c, ex, 503);
         return 0;
     }
     if (c->h2_body_bytes + len > RN_NET_H2_CONN_BODY_MAX) {
@@ -362,6 +469,12 @@ static int stream_close_cb(nghttp2_session *s, int32_t stream_id, uint32_t error
         c->h2_hdr_ex = NULL;
     c->last_active = rn_net_now_ms();
     h2_body_unaccount(c, ex);
+    h2_out_sub(c, h2_pending(ex));
+    ex->out_since = 0;
+    if (ex->held) {
+        ex->held = 0;
+        c->h2_held--;
+    }
     rn_ex_unlink(ex);
     rn_ex_detach(ex); /* orphaned if the application still holds it */
     return 0;
@@ -403,7 +516,7 @@ int rn_h2_start(rn_conn_t *c)
     if (rv != 0)
         return RN_ENOMEM;
     c->h2_ctl_tokens = CTL_BURST;
-    c->h2_ctl_at = rn_net_now_ms();
+    c->h2_ctl_at = c->h2_data_at = rn_net_now_ms();
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, RN_NET_H2_MAX_STREAMS},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, RN_NET_H2_WINDOW},
@@ -460,8 +573,12 @@ void rn_h2_send(rn_conn_t *c)
         rn_conn_close_soon(c);
         return;
     }
-    if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))
+    if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)) {
         rn_conn_close_soon(c);
+        return;
+    }
+    if (c->h2_held > 0)
+        h2_dispatch_held(c); /* answers made here are written by a later flush */
 }
 
 void rn_h2_on_drain(rn_conn_t *c)
@@ -469,19 +586,35 @@ void rn_h2_on_drain(rn_conn_t *c)
     rn_conn_output_added(c);
 }
 
+/* The earliest of: a request still arriving that stalled or is slower than
+ * the minimum body rate (READ), an answer that made no progress (OUTPUT);
+ * IDLE with no stream; NONE when every open stream is with the application
+ * and its output (if any) moves. */
 rn_net_tmo_t rn_h2_timeout(rn_conn_t *c, uint64_t *since)
 {
+    rn_http_server_t *srv = c->srv;
     if (!c->exchanges) {
         *since = c->last_active;
         return RN_NET_TMO_IDLE;
     }
+    rn_net_tmo_t kind = RN_NET_TMO_NONE;
+    uint64_t best = UINT64_MAX;
     for (rn_http_exchange_t *ex = c->exchanges; ex; ex = ex->next) {
-        if (!ex->dispatched && !ex->answered) {
-            *since = c->last_read; /* a request still arriving has stalled */
-            return RN_NET_TMO_READ;
+        if (!ex->dispatched && !ex->answered && !ex->held) {
+            uint64_t s = rn_net_body_since(srv, c->last_read, ex->start_ms, ex->body.len);
+            if (s + srv->read_ms < best) {
+                best = s + srv->read_ms;
+                kind = RN_NET_TMO_READ;
+                *since = s;
+            }
+        }
+        if (ex->out_since && ex->out_since + srv->idle_ms < best && h2_pending(ex) > 0) {
+            best = ex->out_since + srv->idle_ms;
+            kind = RN_NET_TMO_OUTPUT;
+            *since = ex->out_since;
         }
     }
-    return RN_NET_TMO_NONE; /* every open stream is with the application */
+    return kind;
 }
 
 void rn_h2_on_timeout(rn_conn_t *c)
@@ -489,6 +622,54 @@ void rn_h2_on_timeout(rn_conn_t *c)
     rn_h2_shutdown(c);
     rn_h2_send(c);
     rn_conn_close_soon(c);
+}
+
+void rn_h2_on_output_timeout(rn_conn_t *c)
+{
+    rn_http_server_t *srv = c->srv;
+    uint64_t now = rn_net_now_ms();
+    if (nghttp2_session_get_remote_window_size(c->h2) <= 0) {
+        rn_warn("net: %s: HTTP/2 connection window shut for %llu ms; closing", c->peer,
+                (unsigned long long)srv->idle_ms);
+        rn_h2_on_timeout(c);
+        return;
+    }
+    /* No DATA at all for the idle timeout: every pending answer goes, and
+     * the requests held behind them. Else only the answers that stalled. */
+    int stalled = now >= c->h2_data_at + srv->idle_ms, reset = 0;
+    for (rn_http_exchange_t *ex = c->exchanges; ex; ex = ex->next) {
+        if (!ex->out_since || h2_pending(ex) == 0)
+            continue;
+        if (!stalled && now < ex->out_since + srv->idle_ms)
+            continue;
+        ex->out_since = 0; /* once; its memory goes when the stream closes */
+        nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, ex->stream_id, NGHTTP2_CANCEL);
+        reset++;
+    }
+    /* Requests held behind that output were never processed: refuse them
+     * (a client may retry them). */
+    int refused = 0;
+    if (stalled) {
+        for (rn_http_exchange_t *ex = c->exchanges; ex; ex = ex->next) {
+            if (!ex->held)
+                continue;
+            ex->held = 0;
+            c->h2_held--;
+            ex->hdr_error = 1; /* never dispatched */
+            nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, ex->stream_id,
+                                      NGHTTP2_REFUSED_STREAM);
+            refused++;
+        }
+    }
+    rn_warn("net: %s: %d HTTP/2 answers made no progress for %llu ms: reset (%d held requests "
+            "refused)",
+            c->peer, reset, (unsigned long long)srv->idle_ms, refused);
+    rn_conn_output_added(c);
+}
+
+int rn_h2_is_idle(rn_conn_t *c)
+{
+    return !c->exchanges && evbuffer_get_length(c->in) == 0;
 }
 
 void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
@@ -554,6 +735,7 @@ void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
     ex->resp_body = body;
     ex->resp_len = body ? len : 0;
     ex->resp_off = 0;
+    h2_out_added(c, ex, ex->resp_len);
     nghttp2_data_provider prd = {.source = {.ptr = ex}, .read_callback = data_read_cb};
     int rv = nghttp2_submit_response(c->h2, ex->stream_id, nva, n, ex->resp_len ? &prd : NULL);
     if (rv != 0) {
@@ -600,11 +782,12 @@ int rn_h2_stream_start(rn_http_exchange_t *ex, int status, const char *content_t
     return 0;
 }
 
-void rn_h2_stream_kick(rn_http_exchange_t *ex)
+void rn_h2_stream_kick(rn_http_exchange_t *ex, size_t added)
 {
     rn_conn_t *c = ex->conn;
     if (!c || !c->h2)
         return;
+    h2_out_added(c, ex, added);
     if (ex->stream_deferred) {
         ex->stream_deferred = 0;
         (void)nghttp2_session_resume_data(c->h2, ex->stream_id);
@@ -625,6 +808,7 @@ void rn_h2_shutdown(rn_conn_t *c)
 
 void rn_h2_free(rn_conn_t *c)
 {
+    h2_out_sub(c, c->h2_out_bytes);
     rn_http_exchange_t *ex = c->exchanges;
     c->exchanges = NULL;
     c->h2_hdr_ex = NULL;

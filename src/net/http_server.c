@@ -29,6 +29,16 @@
  * either acts or re-arms. It re-arms at most min(idle, read) ahead, so a
  * deadline that starts later is never missed.
  *
+ * The first request head must be complete within the read timeout of the
+ * accept (c->served), so a trickled preface cannot hold a connection.
+ *
+ * Accepting: at cfg->max_connections the listeners are disabled until a
+ * connection is freed; accept() failing for lack of fds or memory disables
+ * them for RN_NET_ACCEPT_BACKOFF_MS (else the pending connection wakes the
+ * loop again at once) with one warning per RN_NET_ACCEPT_WARN_MS.
+ * rn_http_server_reclaim_idle() frees the fd of the longest-idle
+ * connection for a caller out of fds.
+ *
  * Closing: connections are freed only from top-level libevent callbacks.
  * rn_conn_close_soon() stops reading and frees the connection once its
  * output is flushed (or after CLOSE_TIMEOUT_MS); after an error response on
@@ -51,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -62,6 +73,7 @@ static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define LINGER_TIMEOUT_MS 2000 /* discard input this long after an error response */
 
 static void conn_free(rn_conn_t *c);
+static void accept_update(rn_http_server_t *srv);
 
 uint64_t rn_net_now_ms(void)
 {
@@ -200,15 +212,16 @@ static void conn_on_drained(rn_conn_t *c)
 }
 
 /* End of a top-level callback: write what it produced, or free the
- * connection if it died. */
-static void conn_cb_end(rn_conn_t *c)
+ * connection if it died (then -1). */
+static int conn_cb_end(rn_conn_t *c)
 {
     c->in_cb = 0;
     if (conn_flush(c) != 0) {
         conn_free(c);
-        return;
+        return -1;
     }
     conn_update_reading(c);
+    return 0;
 }
 
 /* ---- connection lifetime ---------------------------------------------- */
@@ -227,6 +240,8 @@ static void conn_free(rn_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->n_conns--;
+    if (srv->accept_full)
+        accept_update(srv);
     struct event *evs[] = {c->read_ev, c->write_ev, c->flush_ev, c->timer_ev, c->kill_ev};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i])
@@ -313,15 +328,32 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
         kind = rn_h2_timeout(c, &since);
     } else {
         kind = RN_NET_TMO_READ; /* nothing (or not enough) to pick a protocol */
-        since = c->last_read;
+        since = c->accept_ms;
+    }
+    limit = kind == RN_NET_TMO_READ ? srv->read_ms : srv->idle_ms;
+    /* The first request head must be complete within the read timeout of
+     * the accept, however slowly its bytes (or an HTTP/2 preface) come. */
+    if (!c->served && (kind == RN_NET_TMO_NONE || c->accept_ms + srv->read_ms < since + limit)) {
+        kind = RN_NET_TMO_READ;
+        since = c->accept_ms;
+        limit = srv->read_ms;
     }
     if (kind != RN_NET_TMO_NONE) {
-        limit = kind == RN_NET_TMO_IDLE ? srv->idle_ms : srv->read_ms;
         if (now >= since + limit) {
-            rn_debug("net: %s: %s timeout", c->peer, kind == RN_NET_TMO_IDLE ? "idle" : "read");
+            static const char *const names[] = {"none", "idle", "read", "output"};
+            rn_debug("net: %s: %s timeout", c->peer, names[kind]);
             c->in_cb = 1;
             if (out_stalled || c->proto == RN_NET_PROTO_UNKNOWN) {
                 conn_free(c);
+                return;
+            }
+            if (kind == RN_NET_TMO_OUTPUT) {
+                /* Streams are reset; the connection lives on: re-arm. */
+                rn_h2_on_output_timeout(c);
+                if (conn_cb_end(c) != 0)
+                    return;
+                if (!c->closing)
+                    conn_arm_timer(c, 1);
                 return;
             }
             if (c->proto == RN_NET_PROTO_H1) {
@@ -540,15 +572,72 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         conn_free(c);
         return;
     }
-    c->last_read = c->last_active = c->last_write = rn_net_now_ms();
+    c->last_read = c->last_active = c->last_write = c->accept_ms = rn_net_now_ms();
     conn_update_reading(c);
     conn_arm_timer(c, srv->read_ms < srv->idle_ms ? srv->read_ms : srv->idle_ms);
+    if (srv->n_conns >= srv->max_conns)
+        accept_update(srv);
 }
 
+/* Accepting is on unless the server is at max_conns, in an accept-failure
+ * backoff, or shutting down; the listeners follow that. */
+static void accept_update(rn_http_server_t *srv)
+{
+    int full = srv->n_conns >= srv->max_conns;
+    int was = srv->accept_full;
+    srv->accept_full = full;
+    if (full && !was)
+        rn_info("net: %zu connections (the limit): not accepting until one closes",
+                srv->n_conns);
+    int on = !full && !srv->accept_backoff && !srv->shutting_down;
+    struct evconnlistener *ls[] = {srv->listener, srv->tls_listener};
+    for (size_t i = 0; i < 2; i++) {
+        if (!ls[i])
+            continue;
+        if (on)
+            evconnlistener_enable(ls[i]);
+        else
+            evconnlistener_disable(ls[i]);
+    }
+}
+
+static void accept_backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+    rn_http_server_t *srv = arg;
+    srv->accept_backoff = 0;
+    accept_update(srv);
+}
+
+/* accept() failed with something other than a retriable error (libevent
+ * retries EAGAIN, EINTR, ECONNABORTED itself): out of fds (EMFILE, ENFILE)
+ * or memory. The pending connection stays in the backlog and the listener
+ * would fire again at once, so stop accepting for RN_NET_ACCEPT_BACKOFF_MS,
+ * and warn once per RN_NET_ACCEPT_WARN_MS with how many were not logged. */
 static void accept_error_cb(struct evconnlistener *l, void *arg)
 {
+    rn_http_server_t *srv = arg;
     int err = EVUTIL_SOCKET_ERROR();
-    rn_warn("net: accept failed: %s", evutil_socket_error_to_string(err));
+    uint64_t now = rn_net_now_ms();
+    if (srv->accept_warned == 0 || now - srv->accept_warned >= RN_NET_ACCEPT_WARN_MS) {
+        if (srv->accept_suppressed)
+            rn_warn("net: accept failed: %s (%zu connections; %lu more failures since the last "
+                    "warning); pausing accepts for %d ms",
+                    evutil_socket_error_to_string(err), srv->n_conns, srv->accept_suppressed,
+                    RN_NET_ACCEPT_BACKOFF_MS);
+        else
+            rn_warn("net: accept failed: %s (%zu connections); pausing accepts for %d ms",
+                    evutil_socket_error_to_string(err), srv->n_conns, RN_NET_ACCEPT_BACKOFF_MS);
+        srv->accept_warned = now;
+        srv->accept_suppressed = 0;
+    } else {
+        srv->accept_suppressed++;
+    }
+    if (!srv->accept_ev)
+        return;
+    srv->accept_backoff = 1;
+    accept_update(srv);
+    struct timeval tv = {0, RN_NET_ACCEPT_BACKOFF_MS * 1000};
+    event_add(srv->accept_ev, &tv);
 }
 
 /* "127.0.0.1:4567", "[::1]:0", "localhost:80", ":4567" (all IPv4
@@ -609,6 +698,46 @@ static int listener_port(struct evconnlistener *l)
     return 0;
 }
 
+/* The default connection limit: RLIMIT_NOFILE less a reserve for the
+ * store's files (logs, segments, SQLite) and the process's own. */
+static size_t default_max_conns(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur > (rlim_t)1 << 20)
+        rl.rlim_cur = (rlim_t)1 << 20;
+    size_t lim = (size_t)rl.rlim_cur;
+    size_t reserve = lim / 4;
+    if (reserve < RN_NET_FD_RESERVE_MIN)
+        reserve = RN_NET_FD_RESERVE_MIN;
+    if (reserve > RN_NET_FD_RESERVE_MAX)
+        reserve = RN_NET_FD_RESERVE_MAX;
+    return lim > reserve + 16 ? lim - reserve : 16;
+}
+
+/* Defaults and the error bodies, for both kinds of server. */
+static void server_init(rn_http_server_t *srv, const rn_http_config_t *cfg)
+{
+    srv->max_body = cfg->max_body ? cfg->max_body : RN_NET_DEFAULT_MAX_BODY;
+    srv->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : RN_NET_DEFAULT_IDLE_MS;
+    srv->read_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : RN_NET_DEFAULT_READ_MS;
+    srv->max_buffered =
+        cfg->max_buffered_bytes ? cfg->max_buffered_bytes : RN_NET_DEFAULT_MAX_BUFFERED;
+    srv->min_body_rate = cfg->min_body_rate ? cfg->min_body_rate : RN_NET_DEFAULT_MIN_BODY_RATE;
+    srv->max_conns = cfg->max_connections ? cfg->max_connections : default_max_conns();
+    rn_net_rng_seed(srv->rng);
+    int n = snprintf(srv->body_413, sizeof srv->body_413,
+                     "{\"__type\":\"SerializationException\",\"message\":\"Request body exceeds the "
+                     "limit of %zu bytes.\"}",
+                     srv->max_body);
+    srv->body_413_len = (size_t)n;
+    n = snprintf(srv->body_503, sizeof srv->body_503,
+                 "{\"__type\":\"ServiceUnavailable\",\"message\":\"The server is buffering its "
+                 "limit of %zu request bytes; retry later.\"}",
+                 srv->max_buffered);
+    srv->body_503_len = (size_t)n;
+}
+
 /* ---- in-process connections (fuzz/fuzz_net_h2.c) ----------------------- */
 
 /* A transport with no socket: nothing to read (bytes come through
@@ -643,15 +772,7 @@ int rn_net_mem_server_new(rn_http_server_t **out, struct event_base *base,
     srv->cfg.tls_listen = NULL;
     srv->cfg.tls_bound_port = NULL;
     srv->cfg.tls_self_signed = 0;
-    srv->max_body = cfg->max_body ? cfg->max_body : RN_NET_DEFAULT_MAX_BODY;
-    srv->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : RN_NET_DEFAULT_IDLE_MS;
-    srv->read_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : RN_NET_DEFAULT_READ_MS;
-    rn_net_rng_seed(srv->rng);
-    int n = snprintf(srv->body_413, sizeof srv->body_413,
-                     "{\"__type\":\"SerializationException\",\"message\":\"Request body exceeds the "
-                     "limit of %zu bytes.\"}",
-                     srv->max_body);
-    srv->body_413_len = (size_t)n;
+    server_init(srv, cfg);
     *out = srv;
     return 0;
 }
@@ -683,7 +804,7 @@ rn_conn_t *rn_net_mem_conn_new(rn_http_server_t *srv)
         conn_free(c);
         return NULL;
     }
-    c->last_read = c->last_active = c->last_write = rn_net_now_ms();
+    c->last_read = c->last_active = c->last_write = c->accept_ms = rn_net_now_ms();
     conn_update_reading(c);
     conn_arm_timer(c, srv->read_ms < srv->idle_ms ? srv->read_ms : srv->idle_ms);
     return c;
@@ -733,15 +854,7 @@ int rn_http_server_create(rn_http_server_t **out, struct event_base *base,
     srv->cfg.listen = NULL; /* not kept: the caller owns the string */
     srv->cfg.tls_cert_file = srv->cfg.tls_key_file = srv->cfg.tls_listen = NULL;
     srv->cfg.tls_bound_port = NULL;
-    srv->max_body = cfg->max_body ? cfg->max_body : RN_NET_DEFAULT_MAX_BODY;
-    srv->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : RN_NET_DEFAULT_IDLE_MS;
-    srv->read_ms = cfg->read_timeout_ms ? cfg->read_timeout_ms : RN_NET_DEFAULT_READ_MS;
-    rn_net_rng_seed(srv->rng);
-    int n = snprintf(srv->body_413, sizeof srv->body_413,
-                     "{\"__type\":\"SerializationException\",\"message\":\"Request body exceeds the "
-                     "limit of %zu bytes.\"}",
-                     srv->max_body);
-    srv->body_413_len = (size_t)n;
+    server_init(srv, cfg);
     if (cfg->tls_cert_file || cfg->tls_self_signed) {
         srv->ssl_ctx = rn_tls_ctx_new(cfg, errmsg);
         if (!srv->ssl_ctx) {
@@ -764,6 +877,11 @@ int rn_http_server_create(rn_http_server_t **out, struct event_base *base,
         return RN_EIO;
     }
     evconnlistener_set_error_cb(srv->listener, accept_error_cb);
+    if (!(srv->accept_ev = evtimer_new(base, accept_backoff_cb, srv))) {
+        *errmsg = "out of memory";
+        rn_http_server_destroy(srv);
+        return RN_ENOMEM;
+    }
     if (cfg->tls_listen) {
         struct sockaddr_storage ts;
         int tslen = 0;
@@ -787,6 +905,8 @@ int rn_http_server_create(rn_http_server_t **out, struct event_base *base,
     }
     if (bound_port)
         *bound_port = listener_port(srv->listener);
+    rn_info("net: at most %zu connections, %zu request bytes buffered", srv->max_conns,
+            srv->max_buffered);
     *out = srv;
     return 0;
 }
@@ -804,6 +924,8 @@ void rn_http_server_shutdown(rn_http_server_t *srv)
         evconnlistener_free(srv->tls_listener);
         srv->tls_listener = NULL;
     }
+    if (srv->accept_ev)
+        event_del(srv->accept_ev);
     /* No connection is freed synchronously here, so the walk is safe. */
     for (rn_conn_t *c = srv->conns; c; c = c->next) {
         if (c->closing)
@@ -840,6 +962,57 @@ void rn_http_server_destroy(rn_http_server_t *srv)
         rn_buf_dispose(&ex->body);
         free(ex);
     }
+    if (srv->accept_ev)
+        event_free(srv->accept_ev);
     rn_tls_ctx_free(srv->ssl_ctx);
     free(srv);
+}
+
+void rn_conn_served(rn_conn_t *c)
+{
+    c->served = 1;
+}
+
+int rn_http_server_reclaim_idle(rn_http_server_t *srv)
+{
+    if (!srv)
+        return 0;
+    rn_conn_t *best = NULL;
+    for (rn_conn_t *c = srv->conns; c; c = c->next) {
+        if (c->closing || c->fd < 0)
+            continue;
+        int idle = c->proto == RN_NET_PROTO_H1   ? rn_h1_is_idle(c)
+                   : c->proto == RN_NET_PROTO_H2 ? rn_h2_is_idle(c)
+                                                 : evbuffer_get_length(c->in) == 0;
+        if (idle && (!best || c->last_active < best->last_active))
+            best = c;
+    }
+    if (!best)
+        return 0;
+    rn_conn_t *c = best;
+    rn_debug("net: %s: closing an idle connection to free its descriptor", c->peer);
+    if (c->proto == RN_NET_PROTO_H2 && c->h2) {
+        /* GOAWAY, best effort: one write that must not block. */
+        rn_h2_shutdown(c);
+        rn_h2_send(c);
+        (void)c->io->write(c);
+    }
+    /* The fd goes now (its number may be reused at once, so no event may
+     * stay registered on it); the connection is freed from the loop. */
+    event_del(c->read_ev);
+    event_del(c->write_ev);
+    c->reading = 0;
+    c->read_eof = 1;
+    c->linger = 0;
+    c->closing = 1;
+    c->close_start = rn_net_now_ms();
+    evbuffer_drain(c->out, evbuffer_get_length(c->out));
+    if (c->tls) {
+        rn_tls_conn_free(c);
+        c->io = &plain_io;
+    }
+    evutil_closesocket(c->fd);
+    c->fd = -1;
+    event_active(c->kill_ev, EV_TIMEOUT, 0);
+    return 1;
 }

@@ -42,6 +42,25 @@ struct ssl_ctx_st;
 /* Bodies buffered at once on one HTTP/2 connection, across its streams. */
 #define RN_NET_H2_CONN_BODY_MAX ((size_t)64 * 1024 * 1024)
 #define RN_NET_EX_CACHE 256 /* exchanges kept for reuse per server */
+/* Unsent HTTP/2 response bytes on one connection (response bodies not yet in
+ * DATA frames plus streaming queues): at or above this, completed requests
+ * wait (are not dispatched) until the output drains below it. */
+#define RN_NET_H2_OUT_BUDGET ((size_t)16 * 1024 * 1024)
+/* Request bytes buffered server-wide (reserved from Content-Length or
+ * received), cfg->max_buffered_bytes; beyond it: 503. */
+#define RN_NET_DEFAULT_MAX_BUFFERED ((size_t)256 * 1024 * 1024)
+/* Minimum average rate of a request body (bytes/s) once it has been arriving
+ * for the read timeout; cfg->min_body_rate. */
+#define RN_NET_DEFAULT_MIN_BODY_RATE 1024
+/* Connections when cfg->max_connections is 0: the fd limit minus a reserve
+ * for logs, segments and the store (a quarter of it, 32 to 1024). */
+#define RN_NET_FD_RESERVE_MIN 32
+#define RN_NET_FD_RESERVE_MAX 1024
+/* accept() failing for lack of fds (or memory): stop accepting this long. */
+#define RN_NET_ACCEPT_BACKOFF_MS 250
+/* One warning per this interval for accept failures (and for 503s of the
+ * body budget), with a count. */
+#define RN_NET_ACCEPT_WARN_MS 10000
 
 typedef enum { RN_NET_PROTO_UNKNOWN = 0, RN_NET_PROTO_H1, RN_NET_PROTO_H2 } rn_net_proto_t;
 
@@ -63,6 +82,8 @@ typedef enum {
     RN_NET_TMO_NONE = 0, /* nothing to time (a request is with the application) */
     RN_NET_TMO_IDLE,     /* idle: close after the idle timeout */
     RN_NET_TMO_READ,     /* a request is partly read: close after the read timeout */
+    RN_NET_TMO_OUTPUT,   /* h2: a stream's answer made no progress: reset it after the
+                            idle timeout (rn_h2_on_output_timeout) */
 } rn_net_tmo_t;
 
 struct rn_http_exchange {
@@ -78,6 +99,10 @@ struct rn_http_exchange {
     unsigned keep_alive : 1;        /* h1 */
     unsigned minor : 1;             /* h1: HTTP/1.<minor> */
     unsigned linked : 1;            /* on conn->exchanges */
+    unsigned held : 1;              /* h2: complete, waiting for the output budget */
+    uint64_t start_ms;              /* h1: body started; h2: HEADERS began (body rate) */
+    size_t charged;                 /* bytes counted in srv->buffered for this body */
+    uint64_t out_since;             /* h2: answer bytes pending since / last DATA sent; 0 none */
     char request_id[40];
     char peer[64];
     rn_buf_t head;                  /* h1: copy of the request head; h2: header bytes */
@@ -136,6 +161,8 @@ struct rn_conn {
     uint64_t last_write;            /* output last made progress (or became pending) */
     uint64_t head_start;            /* h1: first byte of a still incomplete head; 0 = none */
     uint64_t close_start;           /* closing or lingering since */
+    uint64_t accept_ms;             /* accepted at */
+    int served;                     /* a first request head was complete */
     char peer[64];
     rn_http_exchange_t *exchanges;  /* h2 streams with an exchange */
     rn_h1_state_t h1;
@@ -143,6 +170,9 @@ struct rn_conn {
     int h2_in_recv;                 /* inside nghttp2_session_mem_recv */
     int h2_goaway_sent;
     size_t h2_body_bytes;           /* sum of buffered bodies on this conn */
+    size_t h2_out_bytes;            /* unsent answer bytes (RN_NET_H2_OUT_BUDGET) */
+    int h2_held;                    /* exchanges held for the output budget */
+    uint64_t h2_data_at;            /* answer bytes last left in DATA frames */
     /* The exchange whose header block is being received (header blocks
      * never interleave), so that each header field does not look its stream
      * up; NULL when none (cleared when that exchange's stream closes). */
@@ -162,8 +192,20 @@ struct rn_http_server {
     rn_http_config_t cfg;
     size_t max_body;
     uint64_t idle_ms, read_ms;      /* timeouts, defaults applied */
+    size_t max_buffered;            /* request bytes buffered server-wide */
+    size_t buffered;                /* charged now (rn_ex_charge) */
+    size_t h2_out_total;            /* sum of the connections' h2_out_bytes */
+    uint64_t budget_warned;         /* last 503 warning (ms) */
+    unsigned long budget_suppressed; /* 503s since, not logged */
+    uint64_t min_body_rate;         /* bytes/s */
     int shutting_down;
     size_t n_conns;
+    size_t max_conns;               /* accepting stops at this many connections */
+    int accept_full;                /* listeners disabled: max_conns reached */
+    int accept_backoff;             /* listeners disabled: accept failed (EMFILE...) */
+    struct event *accept_ev;        /* ends the backoff */
+    uint64_t accept_warned;         /* last accept-failure warning (ms) */
+    unsigned long accept_suppressed; /* failures since, not logged */
     rn_conn_t *conns;
     rn_http_exchange_t *ex_cache;   /* free exchanges for reuse (linked by next) */
     size_t n_ex_cache;
@@ -172,6 +214,8 @@ struct rn_http_server {
     char date[40];                  /* cached "Sun, 06 Nov 1994 08:49:37 GMT" */
     char body_413[160];             /* rendered once from max_body */
     size_t body_413_len;
+    char body_503[160];             /* rendered once from max_buffered */
+    size_t body_503_len;
 };
 
 /* ---- http_exchange.c -------------------------------------------------- */
@@ -186,6 +230,22 @@ void rn_ex_detach(rn_http_exchange_t *ex);
 void rn_ex_link(rn_conn_t *c, rn_http_exchange_t *ex);
 void rn_ex_unlink(rn_http_exchange_t *ex);
 void rn_ex_dispatch(rn_http_exchange_t *ex);
+/* Count n more body bytes of ex against the server-wide budget
+ * (srv->max_buffered). Returns 0, or -1 (nothing counted) when it would go
+ * over: the caller answers 503 (rn_net_body_503). */
+int rn_ex_charge(rn_http_exchange_t *ex, size_t n);
+/* Give back what ex has charged (at release, and when orphaned). */
+void rn_ex_uncharge(rn_http_exchange_t *ex);
+/* A malloc'ed copy of the 503 body; *len gets its length (0 if NULL). */
+uint8_t *rn_net_body_503(rn_http_server_t *srv, size_t *len);
+/* A request refused for the budget: warn, at most once per
+ * RN_NET_ACCEPT_WARN_MS (with the count of those not logged). */
+void rn_net_budget_warn(rn_http_server_t *srv, const char *peer);
+/* The time from which a body that started at start_ms and has got bytes
+ * so far must count its read timeout to honour the minimum body rate:
+ * min(stall clock last_read, the rate's deadline - read timeout). */
+uint64_t rn_net_body_since(rn_http_server_t *srv, uint64_t last_read, uint64_t start_ms,
+                           size_t got);
 /* Current Date header value (cached per second). */
 const char *rn_net_date(rn_http_server_t *srv);
 /* 64 chars of base64 from 48 random bytes, NUL-terminated into out[65]. */
@@ -198,6 +258,8 @@ int rn_net_header_ok(const rn_http_header_t *h);
 /* Milliseconds on a coarse monotonic clock. */
 uint64_t rn_net_now_ms(void);
 void rn_conn_close_soon(rn_conn_t *c);
+/* A request head is complete on c (the first-request deadline is met). */
+void rn_conn_served(rn_conn_t *c);
 /* Output was appended to c->out (or an h2 session has frames to send): check
  * the output pressure and make sure it is written in this loop iteration:
  * at the end of the current connection callback, or from flush_ev when the
@@ -246,6 +308,8 @@ void rn_h1_on_drain(rn_conn_t *c);
 rn_net_tmo_t rn_h1_timeout(rn_conn_t *c, uint64_t *since);
 /* A read timeout expired: answer 408 and close. */
 void rn_h1_on_timeout(rn_conn_t *c);
+/* Between requests with nothing buffered: may be closed at once. */
+int rn_h1_is_idle(rn_conn_t *c);
 
 /* ---- http_h2.c -------------------------------------------------------- */
 int rn_h2_start(rn_conn_t *c);
@@ -259,8 +323,15 @@ void rn_h2_on_drain(rn_conn_t *c);
 void rn_h2_send(rn_conn_t *c);
 rn_net_tmo_t rn_h2_timeout(rn_conn_t *c, uint64_t *since);
 int rn_h2_stream_start(rn_http_exchange_t *ex, int status, const char *content_type);
-void rn_h2_stream_kick(rn_http_exchange_t *ex); /* more queued data, or the end */
+/* added more bytes queued (counted against the output budget), or the end */
+void rn_h2_stream_kick(rn_http_exchange_t *ex, size_t added);
 /* The idle or read timeout expired: GOAWAY, then close. */
 void rn_h2_on_timeout(rn_conn_t *c);
+/* RN_NET_TMO_OUTPUT expired: reset the streams whose answer has made no
+ * progress for the idle timeout (or close the connection if its own window
+ * is shut). */
+void rn_h2_on_output_timeout(rn_conn_t *c);
+/* No stream open: may be closed at once. */
+int rn_h2_is_idle(rn_conn_t *c);
 
 #endif

@@ -44,6 +44,9 @@ int rn_store__errno(int e)
         return RN_EEXIST;
     case EWOULDBLOCK:
         return RN_EBUSY;
+    case EMFILE:
+    case ENFILE:
+        return RN_EMFILE;
     default:
         return RN_EIO;
     }

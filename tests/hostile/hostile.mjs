@@ -103,3 +103,97 @@ export function jsonRequest(port, target, body, { headers = {}, timeoutMs = 1000
     s.write(payload);
   });
 }
+
+// ---- net (issue 9: flow control, fd limit, body budget, leniencies) ----------------------------
+
+/** The headers of a Kinesis JSON request over HTTP/2 (node:http2), for `target`. */
+export function h2Headers(target) {
+  return {
+    ':method': 'POST', ':path': '/',
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amz-target': `Kinesis_20131202.${target}`,
+    'authorization': 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00',
+    'x-amz-date': '20261202T000000Z',
+  };
+}
+
+/** JSON over HTTP/1.1 that must answer 200; resolves the parsed body. */
+export async function okJson(port, target, body, opts) {
+  const r = await jsonRequest(port, target, body, opts);
+  if (r.status !== 200) throw new Error(`${target}: ${r.status} ${r.body}`);
+  return r.body ? JSON.parse(r.body) : {};
+}
+
+/** A stream of `shards` shards holding `records` records of `size` bytes each (PutRecord with
+ * ExplicitHashKey 0: all in the first shard); resolves a TRIM_HORIZON iterator of that shard. */
+export async function seedStream(port, name, { shards = 1, records = 0, size = 1024 } = {}) {
+  await okJson(port, 'CreateStream', { StreamName: name, ShardCount: shards });
+  const data = Buffer.alloc(size, 0x61).toString('base64');
+  for (let i = 0; i < records; i++) {
+    await okJson(port, 'PutRecord', { StreamName: name, PartitionKey: 'k', ExplicitHashKey: '0', Data: data },
+      { timeoutMs: 30000 });
+  }
+  const d = await okJson(port, 'DescribeStream', { StreamName: name });
+  const it = await okJson(port, 'GetShardIterator', {
+    StreamName: name, ShardId: d.StreamDescription.Shards[0].ShardId, ShardIteratorType: 'TRIM_HORIZON',
+  });
+  return it.ShardIterator;
+}
+
+/**
+ * Start `runnel serve` under a file-descriptor limit (sh's ulimit -n, then exec: the pid is
+ * runnel's), like startRunnel (in memory; stopped by pid). Resolves {port, pid, proc, stop(),
+ * stderr()}.
+ */
+export async function startRunnelNofile(nofile, args = [], { env: extraEnv = {}, startTimeoutMs = 15000 } = {}) {
+  const { spawn } = await import('node:child_process');
+  const { freePort, makeTempDir, removeDir, RUNNEL_BIN, ENDPOINT_RE } = await import('../integration/runnel.mjs');
+  const port = await freePort();
+  const dir = makeTempDir('runnel-nofile-');
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RUNNEL_')) env[k] = v;
+  Object.assign(env, extraEnv);
+  const child = spawn('/bin/sh', ['-c', `ulimit -n ${Number(nofile)} && exec "$0" "$@"`, RUNNEL_BIN,
+    'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, ...args],
+  { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let errBytes = 0;
+  let errTail = '';
+  child.stderr.on('data', (d) => { errBytes += d.length; errTail = (errTail + d).slice(-8192); });
+  let exited = false;
+  const exitP = new Promise((r) => child.once('exit', () => { exited = true; r(); }));
+  process.once('exit', () => { if (!exited) try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } });
+  await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no endpoint line: ${out} ${errTail}`)), startTimeoutMs);
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (ENDPOINT_RE.test(out)) { clearTimeout(t); resolve(); }
+    });
+    child.once('exit', (c, s) => { clearTimeout(t); reject(new Error(`runnel exited ${c} ${s}: ${errTail}`)); });
+  });
+  return {
+    port, pid: child.pid, proc: child,
+    stderrBytes: () => errBytes,
+    stderr: () => errTail,
+    async stop() {
+      if (!exited) {
+        try { process.kill(child.pid, 'SIGTERM'); } catch { /* gone */ }
+        const t = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+        await exitP;
+        clearTimeout(t);
+      }
+      removeDir(dir);
+    },
+  };
+}
+
+/** Sample a value every `everyMs` for `ms`; resolves the samples. */
+export async function sampleFor(ms, everyMs, fn) {
+  const out = [];
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    out.push(fn());
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return out;
+}

@@ -250,6 +250,67 @@ static void test_chunked(void)
     rn_buf_dispose(&out);
 }
 
+/* Chunk extensions (RFC 9112 7.1.1): chunk-ext = *( BWS ";" BWS ext-name
+ * [ BWS "=" BWS ext-val ] ), a token name, a token or quoted-string value;
+ * anything else on a size line is refused. Each case is fed whole and one
+ * byte at a time. */
+static void test_chunk_ext(void)
+{
+    const char *good[] = {
+        "5;a\r\nhello\r\n0\r\n\r\n",
+        "5;a=b\r\nhello\r\n0\r\n\r\n",
+        "5 ;a\r\nhello\r\n0\r\n\r\n",
+        "5\t; \ta \t= \tb\r\nhello\r\n0\r\n\r\n",
+        "5;a;b=c;d\r\nhello\r\n0\r\n\r\n",
+        "5;name=\"quoted; \\\"value\\\\\"\r\nhello\r\n0\r\n\r\n",
+        "5;a=\"\";b=1 ;c\r\nhello\r\n0;last=x\r\n\r\n",
+        "5;!#$%&'*+-.^_`|~=tok\r\nhello\r\n0\r\n\r\n",
+        "5;a=\"obs-text \x80\xff\"\r\nhello\r\n0\r\n\r\n",
+    };
+    const char *bad[] = {
+        "1a garbage here\r\n",     /* the issue's example */
+        "5 \r\nhello\r\n0\r\n\r\n", /* BWS only comes before ";" */
+        "5;\r\nhello\r\n",         /* no name */
+        "5; \r\nhello\r\n",
+        "5;=b\r\nhello\r\n",
+        "5;a=\r\nhello\r\n",       /* no value */
+        "5;a b\r\nhello\r\n",      /* BWS then a name without ";" */
+        "5;a=b c\r\nhello\r\n",
+        "5;a=\"open\r\nhello\r\n",  /* unterminated quoted-string */
+        "5;a=\"x\"y\r\nhello\r\n", /* text after the quoted-string */
+        "5;a=b=c\r\nhello\r\n",
+        "5;a@b\r\nhello\r\n",      /* not a tchar */
+        "5;a=(b)\r\nhello\r\n",
+        "5;a=\"\x01\"\r\nhello\r\n", /* CTL in a quoted-string */
+        "5;a=\"\\\x7f\"\r\nhello\r\n",
+        "5;a\nhello\r\n",           /* bare LF */
+        "5,a\r\nhello\r\n",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        for (size_t step = 1; step <= 100; step += 99) {
+            rn_buf_t out;
+            size_t used;
+            int rc = dechunk(good[i], 0, &out, &used, step);
+            if (rc != 1)
+                fprintf(stderr, "good chunk-ext[%zu] step %zu: %d\n", i, step, rc);
+            CHECK_EQ_INT(rc, 1);
+            CHECK_EQ_STR((const char *)out.data, "hello");
+            rn_buf_dispose(&out);
+        }
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        for (size_t step = 1; step <= 100; step += 99) {
+            rn_buf_t out;
+            size_t used;
+            int rc = dechunk(bad[i], 0, &out, &used, step);
+            if (rc != RN_EPROTO)
+                fprintf(stderr, "bad chunk-ext[%zu] step %zu: %d\n", i, step, rc);
+            CHECK_EQ_INT(rc, RN_EPROTO);
+            rn_buf_dispose(&out);
+        }
+    }
+}
+
 /* Field values are scanned eight bytes at a time: at every length up to 40
  * and every position, each byte value is either kept in the value (VCHAR,
  * obs-text, SP, HTAB: the value is then exactly what was sent, surrounding
@@ -340,5 +401,6 @@ int main(void)
     test_errors();
     test_limits();
     test_chunked();
+    test_chunk_ext();
     return rn_test_done("test_net_h1");
 }
