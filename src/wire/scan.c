@@ -550,7 +550,11 @@ static int c_simple(sc_t *s, const head_t *h)
 }
 
 /* A definite count that cannot fit in the bytes left (each element takes a
- * byte, each pair two) is a truncation, found before any is read. */
+ * byte, each pair two) is a truncation, found before any is read. Only for
+ * foreign containers: the transcoder reads those without a shape, so
+ * truncation is all it can find there; under a known shape it may stop
+ * earlier, at a byte string where no blob belongs, and its elements are
+ * walked instead (an announced count over the bound is refused at once). */
 static int c_fits(sc_t *s, const head_t *h)
 {
     if (h->ai == AI_INDEFINITE)
@@ -626,7 +630,7 @@ static int c_value(sc_t *s, const rn_wire_shape_t *sh, int depth, int t1);
 
 static int c_struct(sc_t *s, const rn_wire_shape_t *sh, const head_t *h, int depth, int t1)
 {
-    if (count(s) || c_fits(s, h))
+    if (count(s))
         return -1;
     char buf[KEY_CAP];
     for (uint64_t i = 0; c_more(s, h, i); i++) {
@@ -659,7 +663,7 @@ static int c_struct(sc_t *s, const rn_wire_shape_t *sh, const head_t *h, int dep
 
 static int c_list(sc_t *s, const rn_wire_shape_t *sh, const head_t *h, int depth, int t1)
 {
-    if (count(s) || c_fits(s, h))
+    if (count(s))
         return -1;
     long long bound = rn_wire_count_bound(sh);
     if (h->ai != AI_INDEFINITE && h->arg > (uint64_t)bound)
@@ -677,7 +681,7 @@ static int c_list(sc_t *s, const rn_wire_shape_t *sh, const head_t *h, int depth
 
 static int c_map(sc_t *s, const rn_wire_shape_t *sh, const head_t *h, int depth, int t1)
 {
-    if (count(s) || c_fits(s, h))
+    if (count(s))
         return -1;
     long long bound = rn_wire_count_bound(sh);
     if (h->ai != AI_INDEFINITE && h->arg > (uint64_t)bound)

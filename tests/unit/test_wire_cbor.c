@@ -459,8 +459,17 @@ static void test_bounds(void)
     g_hex("a2 6a 53747265616d4e616d65 61 73 61 58 9b 00000000ffffffff a0 a0");
     g_expect(RN_OP_DescribeStreamSummary, "SerializationException", NULL);
     GL = 0;
+    g_hex("a2 6a 53747265616d4e616d65 61 73 61 58 bb 00000000ffffffff a0 a0");
+    g_expect(RN_OP_DescribeStreamSummary, "SerializationException", NULL);
+    GL = 0; /* ... under a known shape, past the bound: the bound's answer */
     g_hex("a2 6a 53747265616d4e616d65 61 73 64 54616773 bb 00000000ffffffff a0 a0");
+    g_expect(RN_OP_AddTagsToStream, "SerializationException", "Map of more than 1000 entries found where not expected");
+    GL = 0; /* ... within it: walked, the truncation is found */
+    g_hex("a2 6a 53747265616d4e616d65 61 73 64 54616773 b9 0100 61 61 61 62");
     g_expect(RN_OP_AddTagsToStream, "SerializationException", NULL);
+    GL = 0; /* ... or the transcoder's coercion message, where it stops first */
+    g_hex("a2 6a 53747265616d4e616d65 61 73 67 5265636f726473 98 9f 41 00");
+    g_expect(RN_OP_PutRecords, "SerializationException", "Expected null");
     GL = 0;
     g_hex("a1 64 44617461 5b 00000000ffffffff 00"); /* Data: a lying byte string */
     g_expect(RN_OP_PutRecord, "SerializationException", NULL);
