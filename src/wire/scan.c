@@ -246,11 +246,21 @@ static int j_key(sc_t *s, char *buf, const char **k, size_t *klen)
     return 0;
 }
 
+/* jansson reads ahead one byte after a number or a literal and puts it back;
+ * its stream takes a NUL in its one-byte buffer for "empty", so one NUL byte
+ * right after such a token is skipped, as if it were not there. */
+static void j_after_token(sc_t *s)
+{
+    if (s->p < s->end && *s->p == 0)
+        s->p++;
+}
+
 static int j_literal(sc_t *s, const char *lit, size_t n)
 {
     if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
         return bare(s);
     s->p += n;
+    j_after_token(s);
     return 0;
 }
 
@@ -273,6 +283,7 @@ static int j_scalar(sc_t *s)
     while (s->p < s->end && ((*s->p >= '0' && *s->p <= '9') || *s->p == '.' || *s->p == 'e' || *s->p == 'E' ||
                              *s->p == '+' || *s->p == '-'))
         s->p++;
+    j_after_token(s);
     return 0;
 }
 

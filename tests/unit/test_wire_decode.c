@@ -653,6 +653,17 @@ static void test_bounds(void)
     EXPECT_SER(RN_OP_ListStreams, "{\"a\":1,}", NULL);
     EXPECT_SER(RN_OP_ListStreams, "{\"a\":1}}", NULL);
     EXPECT_OK(RN_OP_ListStreams, "{\"a\":\"\\\\\"}");
+    {   /* jansson skips one NUL byte right after a number or a literal: so does the scan */
+        static const char nul[] = "{\"a\":[1\0,true\0,-2.5\0,null\0],\"b\":false\0}";
+        json_t *out = NULL;
+        rn_error_clear(&e);
+        CHECK_EQ_INT(rn_wire_decode(RN_OP_ListStreams, RN_PROTO_JSON, (const uint8_t *)nul, sizeof nul - 1, &out, &e), 0);
+        json_decref(out);
+        static const char nul2[] = "{\"a\":[1\0\0]}";
+        rn_error_clear(&e);
+        CHECK_EQ_INT(rn_wire_decode(RN_OP_ListStreams, RN_PROTO_JSON, (const uint8_t *)nul2, sizeof nul2 - 1, &out, &e), -1);
+        CHECK_EQ_INT(e.code, RN_AWS_SERIALIZATION_BARE);
+    }
     EXPECT_OK(RN_OP_ListStreams, " {\"a\" : [ 1 , -2.5e+3 , true , false , null , \"\\\"\" ] } ");
     free(b.p);
 }
