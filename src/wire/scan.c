@@ -36,6 +36,7 @@ typedef struct sc {
     size_t values;  /* values and keys seen */
     size_t fvalues; /* ... of them in foreign values */
     size_t fbytes;  /* bytes of finished foreign values */
+    size_t chunks;  /* CBOR: chunks of indefinite-length strings */
 } sc_t;
 
 /* A foreign value being skipped: an unknown member (from its key on) or a
@@ -454,7 +455,7 @@ static int j_value(sc_t *s, const rn_wire_shape_t *sh)
 
 int rn_wire_scan_json(const rn_wire_shape_t *sh, const uint8_t *body, size_t len, rn_error_t *err)
 {
-    sc_t s = {body, body + len, err, 0, 0, 0};
+    sc_t s = {body, body + len, err, 0, 0, 0, 0};
     ws(&s);
     if (s.p >= s.end || *s.p != '{')
         return bare(&s); /* not an object: jansson's answer, without building it */
@@ -536,6 +537,11 @@ static int c_string(sc_t *s, const head_t *h, char *buf, const char **k, size_t 
             return -1;
         if (c.major != h->major || c.ai == AI_INDEFINITE || c.arg > (uint64_t)(s->end - s->p))
             return bare(s);
+        if (++s->chunks > RN_WIRE_MAX_CHUNKS) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "Strings in more than %d chunks found where not expected", RN_WIRE_MAX_CHUNKS);
+            return ser(s, msg);
+        }
         if (buf && fits && c.arg <= KEY_CAP - n) {
             memcpy(buf + n, s->p, (size_t)c.arg);
             n += (size_t)c.arg;
@@ -620,8 +626,8 @@ static int c_foreign(sc_t *s, const fv_t *f, int fdepth, int depth)
         return -1;
     if (depth > RN_CBOR_MAX_DEPTH && (h.major == MT_ARRAY || h.major == MT_MAP || h.major == MT_TAG))
         return bare(s);
-    if (h.major == MT_TAG)
-        return c_foreign(s, f, fdepth, depth + 1);
+    if (h.major == MT_TAG) /* no tree node, but a step: counted as a value */
+        return count(s) ? -1 : c_foreign(s, f, fdepth, depth + 1);
     if (fcount(s, f))
         return -1;
     switch (h.major) {
@@ -727,8 +733,8 @@ static int c_value(sc_t *s, const rn_wire_shape_t *sh, int depth, int t1)
     if (depth > RN_CBOR_MAX_DEPTH && (h.major == MT_ARRAY || h.major == MT_MAP || h.major == MT_TAG))
         return bare(s);
     switch (h.major) {
-    case MT_TAG:
-        return c_value(s, sh, depth + 1, t1 || h.arg == 1);
+    case MT_TAG: /* no tree node, but a step: counted as a value */
+        return count(s) ? -1 : c_value(s, sh, depth + 1, t1 || h.arg == 1);
     case MT_UINT:
     case MT_NEGINT:
         return count(s);
@@ -757,7 +763,7 @@ static int c_value(sc_t *s, const rn_wire_shape_t *sh, int depth, int t1)
 
 int rn_wire_scan_cbor(const rn_wire_shape_t *sh, const uint8_t *body, size_t len, rn_error_t *err)
 {
-    sc_t s = {body, body + len, err, 0, 0, 0};
+    sc_t s = {body, body + len, err, 0, 0, 0, 0};
     if (len == 0 || (body[0] >> 5) != MT_MAP)
         return bare(&s); /* as rn_cbor_to_json */
     int rc = c_value(&s, sh, 1, 0);

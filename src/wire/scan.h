@@ -16,7 +16,9 @@
  *     at most RN_WIRE_FOREIGN_DEPTH containers and hold, over the whole
  *     body, at most RN_WIRE_FOREIGN_VALUES values and keys and
  *     RN_WIRE_FOREIGN_BYTES bytes;
- *   - the whole body holds at most RN_WIRE_MAX_VALUES values and keys.
+ *   - the whole body holds at most RN_WIRE_MAX_VALUES values, keys and (CBOR)
+ *     tags, and
+ *     (CBOR) its indefinite-length strings at most RN_WIRE_MAX_CHUNKS chunks.
  * Refusals are SerializationExceptions (messages in docs/wire.md). Malformed
  * input met on the way is a bare SerializationException, as the parser
  * would answer; what the scan lets through may still be refused by the
@@ -37,6 +39,9 @@
 #define RN_WIRE_FOREIGN_VALUES 4096
 #define RN_WIRE_FOREIGN_BYTES ((size_t)1 << 20)
 #define RN_WIRE_MAX_VALUES 100000
+/* CBOR: chunks of indefinite-length strings in the whole body (each costs
+ * the transcoder a step, however empty) */
+#define RN_WIRE_MAX_CHUNKS 100000
 
 /* The most elements a list or map of shape sh may hold. */
 long long rn_wire_count_bound(const rn_wire_shape_t *sh);

@@ -540,6 +540,17 @@ static void test_bounds(void)
     g_hex("bf 6a 53747265616d4e616d65 41 61 61 58 1c ff");
     g_expect(RN_OP_DescribeStreamSummary, "SerializationException",
              "class java.nio.HeapByteBuffer can not be converted to an String");
+    /* indefinite-length strings: at most RN_WIRE_MAX_CHUNKS chunks in the body */
+    GL = 0;
+    g_hex("a1 64 44617461 5f");
+    g_rep("40", RN_WIRE_MAX_CHUNKS);
+    g_hex("ff");
+    g_expect(RN_OP_PutRecord, NULL, NULL);
+    GL = 0;
+    g_hex("a1 64 44617461 5f");
+    g_rep("40", RN_WIRE_MAX_CHUNKS + 1);
+    g_hex("ff");
+    g_expect(RN_OP_PutRecord, "SerializationException", "Strings in more than 100000 chunks found where not expected");
     /* a key sent in chunks is still a known member */
     GL = 0;
     g_hex("a1 7f 66 53747265616d 64 4e616d65 ff 61 73");
