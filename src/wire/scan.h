@@ -17,8 +17,8 @@
  *     body, at most RN_WIRE_FOREIGN_VALUES values and keys and
  *     RN_WIRE_FOREIGN_BYTES bytes;
  *   - the whole body holds at most RN_WIRE_MAX_VALUES values, keys and (CBOR)
- *     tags, and
- *     (CBOR) its indefinite-length strings at most RN_WIRE_MAX_CHUNKS chunks.
+ *     tags, and its (CBOR) indefinite-length strings at most
+ *     RN_WIRE_MAX_CHUNKS chunks.
  * Refusals are SerializationExceptions (messages in docs/wire.md). Malformed
  * input met on the way is a bare SerializationException, as the parser
  * would answer; what the scan lets through may still be refused by the

@@ -104,6 +104,12 @@ const CASES = [
     message: 'Start of list found where not expected',
   },
   {
+    name: 'CBOR: a blob in 16M empty chunks',
+    target: 'PutRecord', ct: CBOR_CT,
+    body: () => fill('\xa2' + cborKey('StreamName') + cborKey('a') + cborKey('Data') + '\x5f', '\x40', '\xff'),
+    message: 'Strings in more than 100000 chunks found where not expected',
+  },
+  {
     name: 'JSON: a top-level array of 5.6M empty objects',
     target: 'ListStreams', ct: JSON_CT,
     body: () => fill('[', '{},', '{}]'),
