@@ -1,12 +1,14 @@
 /* decode.c: request bodies -> checked jansson trees (rn_wire_decode).
  *
- * Three steps, as AWS's Coral front end takes them (KINESIS_CONTRACT §2.2,
+ * Four steps, as AWS's Coral front end takes them (KINESIS_CONTRACT §2.2,
  * §2.3):
+ *   bound   one allocation-free pass over the raw bytes, guided by the
+ *           shape (wire/scan.c): nesting, element counts, unknown members'
+ *           size and the number of values are bounded before any tree
+ *           exists, so the tree built next is small whatever the body;
  *   parse   json_loadb (CBOR: rn_cbor_to_json, wire/cbor.c); an empty
  *           body, bad JSON or CBOR, or a non-object is a bare
- *           SerializationException. jansson caps nesting at
- *           JSON_PARSER_MAX_DEPTH (2048), so deep input cannot exhaust the
- *           stack, here or in json_decref.
+ *           SerializationException.
  *   coerce  walk the body in document order against the input shape; the
  *           first JSON value whose type does not fit its member's shape is a
  *           SerializationException with AWS's coercion message. Numbers for
@@ -26,6 +28,7 @@
 
 #include "wire/b64.h"
 #include "wire/cbor.h"
+#include "wire/scan.h"
 #include "wire/shapes_int.h"
 
 #define MAX_ITEMS 10
@@ -78,9 +81,8 @@ static int type_error(rn_error_t *err, int kind, const json_t *v)
     const char *cls;
     switch (json_typeof(v)) {
     case JSON_ARRAY:
-        return ser_error(err, "Start of list found where not expected");
     case JSON_OBJECT:
-        return ser_error(err, "Start of structure or map found where not expected.");
+        return ser_error(err, rn_wire_container_error(kind, json_is_array(v)));
     case JSON_STRING:
         cls = "java.lang.String";
         break;
@@ -543,9 +545,11 @@ int rn_wire_decode(rn_op_t op, rn_proto_t proto, const uint8_t *body, size_t len
     const rn_wire_shape_t *sh = &rn_wire_shapes[rn_wire_op_input[op]];
     json_t *root;
     if (proto == RN_PROTO_CBOR) {
-        if (rn_cbor_to_json(sh, body, len, &root, err))
+        if (rn_wire_scan_cbor(sh, body, len, err) || rn_cbor_to_json(sh, body, len, &root, err))
             return -1;
     } else {
+        if (rn_wire_scan_json(sh, body, len, err))
+            return -1;
         json_error_t jerr;
         root = json_loadb((const char *)body, len, JSON_ALLOW_NUL, &jerr);
         if (!root && json_error_code(&jerr) == json_error_numeric_overflow)

@@ -5,6 +5,9 @@
  * Decoding turns a body into a jansson tree that has been checked against
  * the operation's input shape (generated from the AWS service model by
  * tools/gen_shapes.py into wire/shapes_gen.c):
+ *   0. before any tree is built, one allocation-free pass over the bytes
+ *      bounds nesting, list and map sizes, unknown members and the number
+ *      of values by the shape (wire/scan.h): else SerializationException;
  *   1. the body must be a JSON object: else SerializationException;
  *   2. every member's JSON type must fit its shape (string, integer, long,
  *      boolean, blob as base64 text, timestamp as number, list, map,

@@ -232,13 +232,18 @@ describe('CBOR (application/x-amz-cbor-1.1)', () => {
       // garbage and truncated bodies
       const good = javaCbor({ StreamName: 's', Data: Buffer.from('x'), PartitionKey: 'k' });
       for (const body of [Buffer.from('not cbor'), Buffer.from([0xff]), good.subarray(0, good.length - 1),
-        good.subarray(0, 5), Buffer.from([0xbf, 0x61, 0x61, 0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
-        Buffer.concat([Buffer.from([0xa1, 0x61, 0x61]), Buffer.alloc(500, 0x81), Buffer.from([0])])]) {
+        good.subarray(0, 5), Buffer.from([0xbf, 0x61, 0x61, 0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])]) {
         const r = await send[tr]('PutRecord', CBOR_CT, body);
         assert.equal(r.status, 400);
         assert.equal(r.headers['content-type'], CBOR_CT);
         assert.deepEqual(cborToJsonish(decodeCbor(r.body)), { __type: 'SerializationException' });
       }
+      // nesting past the bound of an unknown member (docs/limits.md): the depth message
+      const deep = await send[tr]('PutRecord', CBOR_CT,
+        Buffer.concat([Buffer.from([0xa1, 0x61, 0x61]), Buffer.alloc(500, 0x81), Buffer.from([0])]));
+      assert.equal(deep.status, 400);
+      assert.deepEqual(cborToJsonish(decodeCbor(deep.body)),
+        { __type: 'SerializationException', message: 'Start of list found where not expected' });
       // unknown operation and empty body: CBOR errors too
       const un = await send[tr]('Nope', CBOR_CT, javaCbor({}));
       assert.equal(un.status, 400);

@@ -10,6 +10,7 @@
 
 #include "tap.h"
 #include "wire/cbor.h"
+#include "wire/scan.h"
 #include "wire/shapes_int.h"
 #include "wire/wire.h"
 
@@ -358,12 +359,13 @@ static void test_decode_errors(void)
             fprintf(stderr, "  bad[%zu] = %s: %s\n", i, bad[i], e.has_message ? e.message : "");
     }
 
-    /* nesting: RN_CBOR_MAX_DEPTH levels parse, deeper is refused */
+    /* nesting of tags: RN_CBOR_MAX_DEPTH levels parse, deeper is refused
+     * (arrays and maps: test_bounds) */
     for (int depth = RN_CBOR_MAX_DEPTH - 1; depth <= RN_CBOR_MAX_DEPTH + 200; depth += 201) {
         reset();
         hex("a1 61 61");
         for (int i = 0; i < depth; i++)
-            hex("81");
+            hex("c6");
         hex("00");
         json_t *t = NULL;
         rn_error_clear(&e);
@@ -395,6 +397,167 @@ static void test_decode_errors(void)
     rn_error_clear(&e);
     CHECK_EQ_INT(rn_wire_decode(RN_OP_PutRecords, RN_PROTO_CBOR, B, full, &t, &e), -1); /* {} record */
     CHECK_EQ_STR(rn_aws_error_type(e.code), "ValidationException");
+}
+
+/* A big body for the bounds tests (B holds 64 KiB). */
+static uint8_t *G;
+static size_t GL, GCAP;
+
+static void g_hex(const char *h)
+{
+    size_t save = BL;
+    BL = 0;
+    hex(h);
+    if (GL + BL > GCAP) {
+        GCAP = (GL + BL) * 2;
+        G = realloc(G, GCAP);
+    }
+    memcpy(G + GL, B, BL);
+    GL += BL;
+    BL = save;
+}
+
+static void g_rep(const char *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g_hex(h);
+}
+
+static void g_expect(rn_op_t op, const char *type, const char *msg)
+{
+    json_t *t = NULL;
+    rn_error_clear(&e);
+    int rc = rn_wire_decode(op, RN_PROTO_CBOR, G, GL, &t, &e);
+    json_decref(t);
+    if (!type) {
+        CHECK_EQ_INT(rc, 0);
+        return;
+    }
+    CHECK_EQ_INT(rc, -1);
+    CHECK_EQ_STR(rn_aws_error_type(e.code), type);
+    CHECK_EQ_STR(e.has_message ? e.message : "", msg ? msg : "");
+}
+
+/* The scan's bounds (wire/scan.h) on CBOR: as for JSON, definite and
+ * indefinite lengths alike, counts checked against the bytes left first. */
+static void test_bounds(void)
+{
+    const char *fmsg = "Unknown members of more than 4096 values or 1048576 bytes found where not expected";
+    /* the body: 16M empty maps under an unknown member */
+    GL = 0;
+    g_hex("bf 6a 53747265616d4e616d65 61 73 61 58 9f"); /* {"StreamName":"s","X":[_ */
+    g_rep("a0", 1u << 20);
+    g_hex("ff ff");
+    g_expect(RN_OP_DescribeStreamSummary, "SerializationException", fmsg);
+    /* definite: the count is refused before any element is read */
+    GL = 0;
+    g_hex("a2 6a 53747265616d4e616d65 61 73 61 58 9a 00100000");
+    g_rep("a0", 1u << 20);
+    g_expect(RN_OP_DescribeStreamSummary, "SerializationException", fmsg);
+    /* a count larger than the bytes left is a truncation, at once */
+    GL = 0;
+    g_hex("a2 6a 53747265616d4e616d65 61 73 61 58 9b 00000000ffffffff a0 a0");
+    g_expect(RN_OP_DescribeStreamSummary, "SerializationException", NULL);
+    GL = 0;
+    g_hex("a2 6a 53747265616d4e616d65 61 73 61 58 bb 00000000ffffffff a0 a0");
+    g_expect(RN_OP_DescribeStreamSummary, "SerializationException", NULL);
+    GL = 0; /* ... under a known shape, past the bound: the bound's answer */
+    g_hex("a2 6a 53747265616d4e616d65 61 73 64 54616773 bb 00000000ffffffff a0 a0");
+    g_expect(RN_OP_AddTagsToStream, "SerializationException", "Map of more than 1000 entries found where not expected");
+    GL = 0; /* ... within it: walked, the truncation is found */
+    g_hex("a2 6a 53747265616d4e616d65 61 73 64 54616773 b9 0100 61 61 61 62");
+    g_expect(RN_OP_AddTagsToStream, "SerializationException", NULL);
+    GL = 0; /* ... or the transcoder's coercion message, where it stops first */
+    g_hex("a2 6a 53747265616d4e616d65 61 73 67 5265636f726473 98 9f 41 00");
+    g_expect(RN_OP_PutRecords, "SerializationException", "Expected null");
+    GL = 0;
+    g_hex("a1 64 44617461 5b 00000000ffffffff 00"); /* Data: a lying byte string */
+    g_expect(RN_OP_PutRecord, "SerializationException", NULL);
+    GL = 0;
+    g_hex("a1 64 44617461 5f 5a 7fffffff 00 ff");   /* a lying chunk */
+    g_expect(RN_OP_PutRecord, "SerializationException", NULL);
+    /* nesting in an unknown member: RN_WIRE_FOREIGN_DEPTH levels */
+    for (int d = RN_WIRE_FOREIGN_DEPTH; d <= RN_WIRE_FOREIGN_DEPTH + 100; d += 100) {
+        GL = 0;
+        g_hex("a2 6a 53747265616d4e616d65 61 73 61 58");
+        g_rep("81", (size_t)d);
+        g_hex("00");
+        g_expect(RN_OP_DescribeStreamSummary, d == RN_WIRE_FOREIGN_DEPTH ? NULL : "SerializationException",
+                 "Start of list found where not expected");
+        GL = 0;
+        g_hex("a2 6a 53747265616d4e616d65 61 73 61 58");
+        g_rep("bf 61 61", (size_t)d);
+        g_expect(RN_OP_DescribeStreamSummary, "SerializationException",
+                 d == RN_WIRE_FOREIGN_DEPTH ? NULL : "Start of structure or map found where not expected.");
+    }
+    /* known lists: the model's ValidationException up to the bound */
+    size_t counts[] = {501, 2000, 2001};
+    for (size_t i = 0; i < 3; i++) {
+        for (int indef = 0; indef < 2; indef++) {
+            GL = 0;
+            g_hex("bf 6a 53747265616d4e616d65 61 73 67 5265636f726473");
+            if (indef) {
+                g_hex("9f");
+            } else {
+                char h[16];
+                snprintf(h, sizeof h, "99 %04zx", counts[i]);
+                g_hex(h);
+            }
+            g_rep("a2 64 44617461 41 00 6c 506172746974696f6e4b6579 61 6b", counts[i]);
+            if (indef)
+                g_hex("ff");
+            g_hex("ff");
+            if (counts[i] <= 2000)
+                g_expect(RN_OP_PutRecords, "ValidationException",
+                         "1 validation error detected: Value at 'records' failed to satisfy constraint: Member "
+                         "must have length less than or equal to 500");
+            else
+                g_expect(RN_OP_PutRecords, "SerializationException",
+                         "List of more than 2000 elements found where not expected");
+        }
+    }
+    /* a known member of the wrong kind: its coercion message */
+    GL = 0;
+    g_hex("a1 6a 53747265616d4e616d65");
+    g_rep("81", 20);
+    g_hex("00");
+    g_expect(RN_OP_DescribeStreamSummary, "SerializationException", "Start of list found where not expected");
+    /* the body's values (duplicate members count) */
+    GL = 0;
+    g_hex("bf");
+    g_rep("6a 53747265616d4e616d65 61 73", 50001);
+    g_hex("ff");
+    g_expect(RN_OP_DescribeStreamSummary, "SerializationException",
+             "Body of more than 100000 values found where not expected");
+    /* an unknown member's bytes, key included */
+    GL = 0;
+    g_hex("a1 61 58 5a 00100001");
+    g_rep("00", (1u << 20) + 1);
+    g_expect(RN_OP_DescribeStreamSummary, "SerializationException", fmsg);
+    /* a byte string where no blob belongs stops the transcoder with its
+     * coercion message: what follows is not the scan's to judge */
+    GL = 0;
+    g_hex("bf 6a 53747265616d4e616d65 41 61 61 58 1c ff");
+    g_expect(RN_OP_DescribeStreamSummary, "SerializationException",
+             "class java.nio.HeapByteBuffer can not be converted to an String");
+    /* indefinite-length strings: at most RN_WIRE_MAX_CHUNKS chunks in the body */
+    GL = 0;
+    g_hex("a1 64 44617461 5f");
+    g_rep("40", RN_WIRE_MAX_CHUNKS);
+    g_hex("ff");
+    g_expect(RN_OP_PutRecord, NULL, NULL);
+    GL = 0;
+    g_hex("a1 64 44617461 5f");
+    g_rep("40", RN_WIRE_MAX_CHUNKS + 1);
+    g_hex("ff");
+    g_expect(RN_OP_PutRecord, "SerializationException", "Strings in more than 100000 chunks found where not expected");
+    /* a key sent in chunks is still a known member */
+    GL = 0;
+    g_hex("a1 7f 66 53747265616d 64 4e616d65 ff 61 73");
+    g_expect(RN_OP_DescribeStreamSummary, NULL, NULL);
+    free(G);
+    G = NULL;
+    GCAP = 0;
 }
 
 static void test_encode(void)
@@ -495,6 +658,7 @@ int main(void)
 {
     test_decode_types();
     test_decode_errors();
+    test_bounds();
     test_encode();
     test_tables();
     return rn_test_done("test_wire_cbor");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tap.h"
+#include "wire/scan.h"
 #include "wire/shapes_int.h"
 #include "wire/wire.h"
 
@@ -425,7 +426,8 @@ static void test_bodies(void)
     EXPECT_SER(RN_OP_ListStreams, "{}x", NULL);
     EXPECT_SER(RN_OP_ListStreams, "{\"a\":\"\xff\"}", NULL);
     EXPECT_OK(RN_OP_ListStreams, " {} ");
-    /* deep nesting is refused by the parser's depth limit, not the stack */
+    /* deep nesting is refused by the scan (wire/scan.c) before any tree:
+     * an unknown member's value nests at most RN_WIRE_FOREIGN_DEPTH levels */
     {
         size_t depth = 100000;
         char *deep = malloc(depth * 2 + 16);
@@ -438,19 +440,36 @@ static void test_bodies(void)
             deep[p++] = ']';
         deep[p++] = '}';
         deep[p] = 0;
-        EXPECT_SER(RN_OP_ListStreams, deep, NULL);
+        EXPECT_SER(RN_OP_ListStreams, deep, "Start of list found where not expected");
+        for (size_t i = 0; i + 5 <= depth; i += 5)
+            memcpy(deep + i, "{\"a\":", 5);
+        deep[depth - depth % 5] = 0; /* also truncated: the depth bound answers first */
+        EXPECT_SER(RN_OP_ListStreams, deep, "Start of structure or map found where not expected.");
         free(deep);
-        /* nesting within the limit, in an unknown member: accepted */
-        char ok[2100];
-        p = 0;
-        memcpy(ok, "{\"a\":", 5);
-        p = 5;
-        for (int i = 0; i < 1000; i++)
-            ok[p++] = '[';
-        for (int i = 0; i < 1000; i++)
-            ok[p++] = ']';
-        memcpy(ok + p, "}", 2);
-        EXPECT_OK(RN_OP_ListStreams, ok);
+        char ok[64];
+        for (int d = RN_WIRE_FOREIGN_DEPTH; d <= RN_WIRE_FOREIGN_DEPTH + 1; d++) {
+            p = 0;
+            memcpy(ok, "{\"a\":", 5);
+            p = 5;
+            for (int i = 0; i < d; i++)
+                ok[p++] = '[';
+            for (int i = 0; i < d; i++)
+                ok[p++] = ']';
+            memcpy(ok + p, "}", 2);
+            if (d == RN_WIRE_FOREIGN_DEPTH)
+                EXPECT_OK(RN_OP_ListStreams, ok);
+            else
+                EXPECT_SER(RN_OP_ListStreams, ok, "Start of list found where not expected");
+        }
+        /* the same nesting in a known member of the wrong kind: its coercion message */
+        EXPECT_SER(RN_OP_DescribeStream, "{\"StreamName\":[[[[[[[[[[[[]]]]]]]]]]]]}",
+                   "Start of list found where not expected");
+        EXPECT_SER(RN_OP_PutRecords, "{\"Records\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{}}}}}}}}}}",
+                   "Expected list or null");
+        EXPECT_SER(RN_OP_AddTagsToStream, "{\"StreamName\":\"s\",\"Tags\":[[[[[[[[[[]]]]]]]]]]}",
+                   "Expected map or null");
+        /* within the bound it is the coercion step's answer, as before */
+        EXPECT_SER(RN_OP_PutRecords, "{\"Records\":{\"a\":{}}}", "Expected list or null");
     }
     /* CBOR: an empty indefinite map is {} (the rest: test_wire_cbor.c) */
     {
@@ -493,6 +512,160 @@ static void test_bodies(void)
     EXPECT_SER(RN_OP_ListShards, "{\"StreamCreationTimestamp\":{}}",
                "Start of structure or map found where not expected.");
     EXPECT_OK(RN_OP_ListShards, "{\"StreamCreationTimestamp\":1506440188}");
+}
+
+/* A growable body for the bounds tests. */
+typedef struct big {
+    char *p;
+    size_t n, cap;
+} big_t;
+
+static void big_add(big_t *b, const char *s)
+{
+    size_t l = strlen(s);
+    if (b->n + l + 1 > b->cap) {
+        b->cap = (b->n + l + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, s, l + 1);
+    b->n += l;
+}
+
+static void big_rep(big_t *b, const char *s, size_t times, const char *sep)
+{
+    for (size_t i = 0; i < times; i++) {
+        if (i && sep)
+            big_add(b, sep);
+        big_add(b, s);
+    }
+}
+
+/* The scan's bounds (wire/scan.h): counts, unknown members, values. */
+static void test_bounds(void)
+{
+    big_t b = {0};
+    /* a top-level array is refused at once, with the parser's bare answer */
+    big_add(&b, "[");
+    big_rep(&b, "{}", 1000000, ",");
+    big_add(&b, "]");
+    EXPECT_SER(RN_OP_ListStreams, b.p, NULL);
+    /* lists: the model's ValidationException up to the bound, then the scan's */
+    const char *tooMany = "1 validation error detected: Value at 'records' failed to satisfy constraint: Member "
+                          "must have length less than or equal to 500";
+    CHECK_EQ_INT(rn_wire_count_bound(&rn_wire_shapes[62]), 2000);
+    size_t counts[] = {501, 2000, 2001, 100000};
+    for (size_t i = 0; i < 4; i++) {
+        b.n = 0;
+        big_add(&b, "{\"StreamName\":\"s\",\"Records\":[");
+        big_rep(&b, "{\"Data\":\"AAAA\",\"PartitionKey\":\"k\"}", counts[i], ",");
+        big_add(&b, "]}");
+        if (counts[i] <= 2000)
+            EXPECT_VAL(RN_OP_PutRecords, b.p, tooMany);
+        else
+            EXPECT_SER(RN_OP_PutRecords, b.p, "List of more than 2000 elements found where not expected");
+    }
+    /* a list of scalars without a large model maximum: the floor (1000) */
+    b.n = 0;
+    big_add(&b, "{\"StreamName\":\"s\",\"ShardLevelMetrics\":[");
+    big_rep(&b, "\"ALL\"", 1000, ",");
+    big_add(&b, "]}");
+    EXPECT_VAL(RN_OP_EnableEnhancedMonitoring, b.p,
+               "1 validation error detected: Value at 'shardLevelMetrics' failed to satisfy constraint: Member "
+               "must have length less than or equal to 7");
+    b.n = 0;
+    big_add(&b, "{\"StreamName\":\"s\",\"ShardLevelMetrics\":[");
+    big_rep(&b, "\"ALL\"", 1001, ",");
+    big_add(&b, "]}");
+    EXPECT_SER(RN_OP_EnableEnhancedMonitoring, b.p, "List of more than 1000 elements found where not expected");
+    /* maps: TagMap (at most 200) may hold 1000 */
+    b.n = 0;
+    big_add(&b, "{\"StreamName\":\"s\",\"Tags\":{");
+    for (int i = 0; i < 1001; i++) {
+        char kv[32];
+        snprintf(kv, sizeof kv, "%s\"k%d\":\"v\"", i ? "," : "", i);
+        big_add(&b, kv);
+        if (i == 999) {
+            big_t c = {0};
+            big_add(&c, b.p);
+            big_add(&c, "}}");
+            json_t *t = dec(RN_OP_AddTagsToStream, c.p);
+            CHECK(t == NULL && e.code == RN_AWS_VALIDATION);
+            free(c.p);
+        }
+    }
+    big_add(&b, "}}");
+    EXPECT_SER(RN_OP_AddTagsToStream, b.p, "Map of more than 1000 entries found where not expected");
+    /* unknown members: small ones are ignored, as before ... */
+    const char *fmsg = "Unknown members of more than 4096 values or 1048576 bytes found where not expected";
+    b.n = 0;
+    big_add(&b, "{\"StreamName\":\"s\"");
+    big_rep(&b, ",\"x\":[1,2,{\"y\":null}]", 500, NULL);
+    big_add(&b, "}");
+    EXPECT_OK(RN_OP_DescribeStreamSummary, b.p);
+    /* ... up to RN_WIRE_FOREIGN_VALUES values and keys in all */
+    b.n = 0;
+    big_add(&b, "{\"StreamName\":\"s\",\"X\":[");
+    big_rep(&b, "{}", 16u << 20 >> 2, ",");
+    big_add(&b, "]}");
+    EXPECT_SER(RN_OP_DescribeStreamSummary, b.p, fmsg);
+    b.n = 0;
+    big_add(&b, "{\"StreamName\":\"s\"");
+    big_rep(&b, ",\"x\":0", 2049, NULL);
+    big_add(&b, "}");
+    EXPECT_SER(RN_OP_DescribeStreamSummary, b.p, fmsg);
+    /* ... and RN_WIRE_FOREIGN_BYTES bytes (key included) */
+    b.n = 0;
+    big_add(&b, "{\"StreamName\":\"s\",\"X\":\"");
+    big_rep(&b, "abcdefgh", (RN_WIRE_FOREIGN_BYTES >> 3) + 1, NULL);
+    big_add(&b, "\"}");
+    EXPECT_SER(RN_OP_DescribeStreamSummary, b.p, fmsg);
+    b.n = 0;
+    big_add(&b, "{\"StreamName\":\"s\",\"");
+    big_rep(&b, "abcdefgh", (RN_WIRE_FOREIGN_BYTES >> 3) + 1, NULL);
+    big_add(&b, "\":{}}");
+    EXPECT_SER(RN_OP_DescribeStreamSummary, b.p, fmsg);
+    /* a known member of the wrong kind pays from the same budget, with its own message */
+    b.n = 0;
+    big_add(&b, "{\"StreamName\":[");
+    big_rep(&b, "0", 5000, ",");
+    big_add(&b, "]}");
+    EXPECT_SER(RN_OP_DescribeStreamSummary, b.p, "Start of list found where not expected");
+    /* the whole body: at most RN_WIRE_MAX_VALUES values and keys (duplicates too) */
+    b.n = 0;
+    big_add(&b, "{");
+    big_rep(&b, "\"StreamName\":\"s\"", 50001, ",");
+    big_add(&b, "}");
+    EXPECT_SER(RN_OP_DescribeStreamSummary, b.p, "Body of more than 100000 values found where not expected");
+    /* escaped member names are known members, as jansson decodes them */
+    json_t *t = dec(RN_OP_DescribeStreamSummary, "{\"Stream\\u004eame\":\"s\",\"\\u00e9\":1,\"a\\\"b\":2}");
+    CHECK(t != NULL && json_is_string(json_object_get(t, "StreamName")));
+    json_decref(t);
+    b.n = 0;
+    big_add(&b, "{\"StreamName\":\"s\",\"Re\\u0063ords\":[");
+    big_rep(&b, "{\"Data\":\"AAAA\",\"PartitionKey\":\"k\"}", 1500, ",");
+    big_add(&b, "]}");
+    EXPECT_VAL(RN_OP_PutRecords, b.p, tooMany);
+    /* malformed input met first keeps the parser's bare answer */
+    EXPECT_SER(RN_OP_ListStreams, "{\"a\":tru,\"b\":[[[[[[[[[[[[[[]]]]]]]]]]]]]]}", NULL);
+    EXPECT_SER(RN_OP_ListStreams, "{\"a\" 1}", NULL);
+    EXPECT_SER(RN_OP_ListStreams, "{\"a\":[1,]}", NULL);
+    EXPECT_SER(RN_OP_ListStreams, "{\"a\":\"\\\"}", NULL);
+    EXPECT_SER(RN_OP_ListStreams, "{\"a\":1,}", NULL);
+    EXPECT_SER(RN_OP_ListStreams, "{\"a\":1}}", NULL);
+    EXPECT_OK(RN_OP_ListStreams, "{\"a\":\"\\\\\"}");
+    {   /* jansson skips one NUL byte right after a number or a literal: so does the scan */
+        static const char nul[] = "{\"a\":[1\0,true\0,-2.5\0,null\0],\"b\":false\0}";
+        json_t *out = NULL;
+        rn_error_clear(&e);
+        CHECK_EQ_INT(rn_wire_decode(RN_OP_ListStreams, RN_PROTO_JSON, (const uint8_t *)nul, sizeof nul - 1, &out, &e), 0);
+        json_decref(out);
+        static const char nul2[] = "{\"a\":[1\0\0]}";
+        rn_error_clear(&e);
+        CHECK_EQ_INT(rn_wire_decode(RN_OP_ListStreams, RN_PROTO_JSON, (const uint8_t *)nul2, sizeof nul2 - 1, &out, &e), -1);
+        CHECK_EQ_INT(e.code, RN_AWS_SERIALIZATION_BARE);
+    }
+    EXPECT_OK(RN_OP_ListStreams, " {\"a\" : [ 1 , -2.5e+3 , true , false , null , \"\\\"\" ] } ");
+    free(b.p);
 }
 
 static void test_blob_and_encode(void)
@@ -583,6 +756,7 @@ int main(void)
     test_aws_examples();
     test_limits_and_counts();
     test_bodies();
+    test_bounds();
     test_blob_and_encode();
     test_tables();
     return rn_test_done("test_wire_decode");
