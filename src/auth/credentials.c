@@ -458,3 +458,10 @@ json_t *rn_creds_identity_policies(const rn_creds_identity_t *id)
 {
     return id->_policies;
 }
+
+int rn_creds_identity_token_matches(const rn_creds_identity_t *id, const char *token, size_t len)
+{
+    if (!id->session_token)
+        return len == 0;
+    return len == id->session_token_len && CRYPTO_memcmp(id->session_token, token, len) == 0;
+}

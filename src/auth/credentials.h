@@ -65,6 +65,13 @@ size_t rn_creds_store_count(const rn_creds_store_t *s);
 /* The i-th identity in file order. */
 const rn_creds_identity_t *rn_creds_store_at(const rn_creds_store_t *s, size_t i);
 
+/* 1 if a request's session token (x-amz-security-token / X-Amz-Security-Token,
+ * len 0 when the request carries none) fits the identity: both absent, or
+ * equal (compared in constant time). 0 otherwise: AWS answers
+ * UnrecognizedClientException "The security token included in the request
+ * is invalid." */
+int rn_creds_identity_token_matches(const rn_creds_identity_t *id, const char *token, size_t len);
+
 /* The identity's policy documents: a JSON array of objects, borrowed (valid
  * as long as the store; json_incref to keep one longer). Never NULL. */
 json_t *rn_creds_identity_policies(const rn_creds_identity_t *id);

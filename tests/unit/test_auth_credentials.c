@@ -72,7 +72,13 @@ static void test_good(void)
     CHECK(id && id->session_token && strcmp(id->session_token, "FwoGZXIvYXdzEXAMPLE==") == 0);
     CHECK(id && json_array_size(rn_creds_identity_policies(id)) == 0);
     CHECK_EQ_INT(id ? id->line : 0, 12);
+    CHECK(id && rn_creds_identity_token_matches(id, "FwoGZXIvYXdzEXAMPLE==", 21));
+    CHECK(id && !rn_creds_identity_token_matches(id, "FwoGZXIvYXdzEXAMPLE=", 20));
+    CHECK(id && !rn_creds_identity_token_matches(id, "FwoGZXIvYXdzEXAMPLE=X", 21));
+    CHECK(id && !rn_creds_identity_token_matches(id, "", 0));
     CHECK(rn_creds_store_find(s, "AKIDROOT", 8) != NULL);
+    CHECK(rn_creds_identity_token_matches(rn_creds_store_find(s, "AKIDROOT", 8), "", 0));
+    CHECK(!rn_creds_identity_token_matches(rn_creds_store_find(s, "AKIDROOT", 8), "tok", 3));
     CHECK(rn_creds_store_find(s, "AKIDROLE", 8) != NULL);
     CHECK(rn_creds_store_find(s, "AKIDROO", 7) == NULL);      /* a prefix is not a match */
     CHECK(rn_creds_store_find(s, "AKIDROOTX", 9) == NULL);

@@ -724,6 +724,15 @@ static void test_skew(void)
     CHECK_EQ_STR(f.message, "Signature not yet current: 20150830T123600Z is still later than "
                             "20150830T123559Z (20150830T123059Z + 5 min.)");
 
+    /* the Date header (IMF-fixdate) instead of X-Amz-Date, signed end to end */
+    mreq_t d;
+    mreq_init(&d, "POST", "/", NULL);
+    mreq_add(&d, "host", "kinesis.us-east-1.amazonaws.com");
+    mreq_add(&d, "Date", "Sun, 30 Aug 2015 12:36:00 GMT");
+    mreq_sign(&d, T0, "us-east-1", "kinesis", "date;host", &o);
+    CHECK_EQ_INT(run(&d, &o, t0, NULL, &f), RN_SIGV4_OK);
+    CHECK_EQ_INT(run(&d, &o, t0 + 301, NULL, &f), RN_SIGV4_EXPIRED);
+
     /* the contract's observed examples, to the character */
     rn_sigv4_auth_t a;
     memset(&a, 0, sizeof a);
