@@ -10,9 +10,10 @@
  *    (StringNotEquals, ArnNotLike, NotIpAddress, ...) the key must match
  *    none of them;
  *  - the pairs of a block are AND'ed (rn__cond_eval is called per pair);
- *  - a key missing from the context: ...IfExists is true; Null tests just
- *    that; ForAllValues is true (vacuously), ForAnyValue false; otherwise a
- *    negated operator is true and a positive one false;
+ *  - a key missing from the context (or an empty set): ForAllValues is
+ *    true (vacuously) and ForAnyValue false, with or without IfExists;
+ *    otherwise ...IfExists is true, Null tests just that, a negated
+ *    operator is true and a positive one false;
  *  - ForAnyValue: some context value satisfies the operator; ForAllValues:
  *    every context value does; without a qualifier a multi-valued key
  *    matches when any of its values does (negated: none does). */
@@ -509,11 +510,13 @@ int rn__cond_eval(const rn_policy_t *p, const rn__cond_t *c, const rn_policy_ctx
         return 0;
     }
     if (v.n == 0) {
-        if (c->ifexists || c->set == RN_SET_ALL)
+        /* a set qualifier decides alone: IfExists works value by value,
+         * inside the loop over the set, so it has nothing to act on */
+        if (c->set == RN_SET_ALL)
             return 1;
         if (c->set == RN_SET_ANY)
             return 0;
-        return c->negated;
+        return c->ifexists || c->negated;
     }
     int any = 0, all = 1;
     for (size_t j = 0; j < v.n; j++) {

@@ -520,7 +520,10 @@ static const struct cond_case {
     {"ForAnyValue:StringNotEquals", "aws:TagKeys", "\"env\"", {"aws:TagKeys=env"}, 0},
     {"ForAllValues:StringNotEquals", "aws:TagKeys", "[\"secret\",\"admin\"]", {"aws:TagKeys=env|cost"}, 1},
     {"ForAllValues:StringNotEquals", "aws:TagKeys", "[\"secret\",\"admin\"]", {"aws:TagKeys=env|admin"}, 0},
-    {"ForAnyValue:StringEqualsIfExists", "aws:TagKeys", "\"env\"", {NULL}, 1},
+    {"ForAnyValue:StringEqualsIfExists", "aws:TagKeys", "\"env\"", {NULL}, 0}, /* IfExists: no effect on a set */
+    {"ForAllValues:StringEqualsIfExists", "aws:TagKeys", "\"env\"", {NULL}, 1},
+    {"StringNotEqualsIfExists", "aws:RequestTag/env", "[\"dev\",\"prod\"]", {NULL}, 1},
+    {"StringNotEqualsIfExists", "aws:RequestTag/env", "[\"dev\",\"prod\"]", {"aws:RequestTag/env=prod"}, 0},
     {"ForAllValues:NumericLessThan", "sizes", "100", {"sizes=1|50|99"}, 1},
     {"ForAllValues:NumericLessThan", "sizes", "100", {"sizes=1|500"}, 0},
     {"ForAnyValue:IpAddress", "ips", "\"10.0.0.0/8\"", {"ips=192.0.2.1|10.1.2.3"}, 1},
