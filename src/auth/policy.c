@@ -616,13 +616,20 @@ static int compile_statement(cctx_t *c, const json_t *s, size_t idx, rn__stmt_t 
             rn__errf(c->err, c->errlen, "%s must be an object", w);
             return RN_EINVAL;
         }
-        st->conds = rn__policy_alloc(c->p, RN_POLICY_MAX_CONDITIONS * sizeof *st->conds);
+        /* one rn__cond_t per (operator, key): count them to allocate no more */
+        size_t pairs = 0;
+        json_object_foreach((json_t *)cond, k, v)
+        {
+            pairs += json_is_object(v) ? json_object_size(v) : 0;
+        }
+        if (pairs > RN_POLICY_MAX_CONDITIONS)
+            pairs = RN_POLICY_MAX_CONDITIONS; /* rn__cond_compile reports the excess */
+        st->conds = rn__policy_alloc(c->p, (pairs ? pairs : 1) * sizeof *st->conds);
         if (!st->conds)
             return RN_ENOMEM;
         json_object_foreach((json_t *)cond, k, v)
         {
-            if ((rc = rn__cond_compile(c->p, k, v, st->conds, &st->nconds, RN_POLICY_MAX_CONDITIONS, c->err,
-                                       c->errlen, w)))
+            if ((rc = rn__cond_compile(c->p, k, v, st->conds, &st->nconds, pairs, c->err, c->errlen, w)))
                 return rc;
         }
     }

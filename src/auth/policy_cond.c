@@ -351,7 +351,7 @@ int rn__cond_compile(rn_policy_t *p, const char *opname, const json_t *block, rn
         char w[160];
         snprintf(w, sizeof w, "%s.%s.%.64s", where, opname, key);
         if (*nconds >= cap) {
-            rn__errf(err, errlen, "%s: a statement may have at most %zu condition keys", w, cap);
+            rn__errf(err, errlen, "%s: a statement may have at most %d condition keys", w, RN_POLICY_MAX_CONDITIONS);
             return RN_ETOOBIG;
         }
         size_t klen = strlen(key);

@@ -66,7 +66,8 @@ typedef enum rn_op_res {
     RN_OP_RES_ANY = 0,  /* no resource-level permission: Resource "*" (ListStreams, DescribeLimits) */
     RN_OP_RES_STREAM,   /* the stream's ARN (StreamName/StreamARN; CreateStream: the stream to be) */
     RN_OP_RES_CONSUMER, /* the consumer's ARN (ConsumerARN, or StreamARN + ConsumerName) */
-    RN_OP_RES_NAMED,    /* the stream or consumer named by ResourceARN (tags, resource policies) */
+    RN_OP_RES_NAMED,    /* the resource ResourceARN names: a stream or a consumer (TagResource & co.
+                         * also take a channel) -- tags and resource policies */
     RN_OP_RES_CHANNEL,  /* the channel's ARN (ChannelARN; CreateChannel: the channel to be) */
 } rn_op_res_t;
 
