@@ -480,7 +480,16 @@ static int match_one(const rn__cond_t *c, const rn__cval_t *v, const rn_policy_c
     }
     case RN_COP_IP: {
         uint8_t fam, bits, addr[16];
-        if (parse_ip(x, xlen, 0, &fam, &bits, addr) || fam != v->u.ip.family)
+        if (parse_ip(x, xlen, 0, &fam, &bits, addr))
+            return 0;
+        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (fam == 6 && v->u.ip.family == 4 && memcmp(addr, v4mapped, 12) == 0) {
+            /* a dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d */
+            memmove(addr, addr + 12, 4);
+            memset(addr + 4, 0, 12);
+            fam = 4;
+        }
+        if (fam != v->u.ip.family)
             return 0;
         unsigned full = v->u.ip.bits / 8, rest = v->u.ip.bits % 8;
         if (memcmp(addr, v->u.ip.addr, full) != 0)

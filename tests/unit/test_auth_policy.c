@@ -505,6 +505,10 @@ static const struct cond_case {
     {"NotIpAddress", "aws:SourceIp", "\"2001:db8::/32\"", {"aws:SourceIp=2001:db9::1"}, 1},
     {"IpAddress", "aws:SourceIp", "\"10.0.0.0/8\"", {"aws:SourceIp=not-an-ip"}, 0},
     {"IpAddress", "ip", "\"10.0.0.0/8\"", {NULL}, 0},
+    {"IpAddress", "aws:SourceIp", "\"203.0.113.0/24\"", {"aws:SourceIp=::ffff:203.0.113.9"}, 1}, /* v4-mapped */
+    {"NotIpAddress", "aws:SourceIp", "\"203.0.113.0/24\"", {"aws:SourceIp=::ffff:203.0.113.9"}, 0},
+    {"IpAddress", "aws:SourceIp", "\"::ffff:0:0/96\"", {"aws:SourceIp=::ffff:203.0.113.9"}, 1},
+    {"IpAddress", "aws:SourceIp", "\"10.0.0.0/8\"", {"aws:SourceIp=10.0.0.1/8"}, 0}, /* a context value is an address */
     /* multi-valued keys and set qualifiers */
     {"ForAnyValue:StringEquals", "aws:TagKeys", "[\"env\",\"team\"]", {"aws:TagKeys=cost|team"}, 1},
     {"ForAnyValue:StringEquals", "aws:TagKeys", "[\"env\",\"team\"]", {"aws:TagKeys=cost|owner"}, 0},
