@@ -623,6 +623,94 @@ static void test_cond_and(void)
     rn_policy_destroy(p);
 }
 
+/* ------------------------------------------------------------- matrix -- */
+
+/* effect x action pattern x principal x resource policy x same/other
+ * account, against the rules of rn_policy_authorize as docs/policies.md
+ * states them (an oracle written from the rules, not from the code). */
+static void test_matrix(void)
+{
+    static const char *const effects[] = {"Allow", "Deny"};
+    static const struct {
+        const char *pat;
+        int matches; /* against kinesis:PutRecord */
+    } actions[] = {{"kinesis:PutRecord", 1}, {"kinesis:Put*", 1}, {"kinesis:*Records", 0}, {"*", 1}, {"kinesis:Get?ecords", 0}};
+    static const struct {
+        const char *arn;
+        int same, root;
+    } whos[] = {{ALICE, 1, 0}, {BOB, 0, 0}, {ROOT_A, 1, 1}, {ROOT_B, 0, 1}, {SESSION_B, 0, 0}};
+    enum { R_NONE, R_ARN, R_ACCT, R_ANY, R_DENY_ANY, R_ALLOW_OTHER, R_N };
+    int n = 0;
+    for (size_t e = 0; e < 2; e++)
+        for (size_t a = 0; a < sizeof actions / sizeof actions[0]; a++)
+            for (size_t w = 0; w < sizeof whos / sizeof whos[0]; w++)
+                for (int r = 0; r < R_N; r++) {
+                    char idj[512], rj[512];
+                    snprintf(idj, sizeof idj,
+                             "{" V ",\"Statement\":{\"Effect\":\"%s\",\"Action\":\"%s\",\"Resource\":\"" STREAM_A "\"}}",
+                             effects[e], actions[a].pat);
+                    const char *acct = strstr(whos[w].arn, ACCT_B) ? ACCT_B : ACCT_A;
+                    const char *rp = NULL;
+                    char pr[160];
+                    switch (r) {
+                    case R_ARN:
+                        snprintf(pr, sizeof pr, "{\"AWS\":\"%s\"}", strcmp(whos[w].arn, SESSION_B) ? whos[w].arn : ROLE_B);
+                        break;
+                    case R_ACCT:
+                        snprintf(pr, sizeof pr, "{\"AWS\":\"%s\"}", acct);
+                        break;
+                    case R_ALLOW_OTHER:
+                        snprintf(pr, sizeof pr, "{\"AWS\":\"%s\"}", CAROL);
+                        break;
+                    default:
+                        snprintf(pr, sizeof pr, "\"*\"");
+                    }
+                    if (r != R_NONE) {
+                        snprintf(rj, sizeof rj,
+                                 "{" V ",\"Statement\":{\"Effect\":\"%s\",\"Principal\":%s,\"Action\":\"kinesis:PutRecord\","
+                                 "\"Resource\":\"" STREAM_A "\"}}",
+                                 r == R_DENY_ANY ? "Deny" : "Allow", pr);
+                        rp = rj;
+                    }
+                    /* the oracle */
+                    int id_allow = actions[a].matches && e == 0, id_deny = actions[a].matches && e == 1;
+                    int res_names = r == R_ANY || r == R_ARN || (r == R_ACCT && whos[w].root);
+                    int res_allows = res_names || r == R_ACCT;
+                    rn_authz_t want;
+                    if (id_deny)
+                        want = RN_AUTHZ_EXPLICIT_DENY_IDENTITY;
+                    else if (r == R_DENY_ANY)
+                        want = RN_AUTHZ_EXPLICIT_DENY_RESOURCE;
+                    else if (whos[w].same)
+                        want = (whos[w].root || id_allow || res_names) ? RN_AUTHZ_ALLOW : RN_AUTHZ_IMPLICIT_DENY_IDENTITY;
+                    else if (!id_allow && !whos[w].root)
+                        want = RN_AUTHZ_IMPLICIT_DENY_IDENTITY;
+                    else
+                        want = res_allows ? RN_AUTHZ_ALLOW : RN_AUTHZ_IMPLICIT_DENY_RESOURCE;
+
+                    rn_policy_t *id = must_parse(idj, RN_POLICY_IDENTITY);
+                    rn_policy_t *res = rp ? must_parse(rp, RN_POLICY_RESOURCE) : NULL;
+                    rn_policy_ctx_t ctx;
+                    rn_policy_ctx_init(&ctx);
+                    set_principal(&ctx, whos[w].arn);
+                    ctx.action = "kinesis:PutRecord";
+                    ctx.resource = STREAM_A;
+                    ctx.resource_account = ACCT_A;
+                    const rn_policy_t *ids[1] = {id};
+                    rn_authz_t got = rn_policy_authorize(ids, id ? 1 : 0, res, &ctx);
+                    rn_test_checks++;
+                    n++;
+                    if (got != want) {
+                        rn_test_failures++;
+                        fprintf(stderr, "matrix %s %s / %s / resource policy %d: got %s, want %s\n", effects[e],
+                                actions[a].pat, whos[w].arn, r, rn_authz_name(got), rn_authz_name(want));
+                    }
+                    rn_policy_destroy(id);
+                    rn_policy_destroy(res);
+                }
+    printf("matrix: %d cases\n", n);
+}
+
 /* ----------------------------------------------------------- the seed -- */
 
 /* ../shared/seed/kinesis-data-stream-guide.md closes with the one permission
@@ -786,6 +874,7 @@ int main(void)
     test_decide_table();
     test_cond_table();
     test_cond_and();
+    test_matrix();
     test_seed_statement();
     test_messages();
     test_glob();
