@@ -536,6 +536,8 @@ int rn__cond_eval(const rn_policy_t *p, const rn__cond_t *c, const rn_policy_ctx
         int r = c->set == RN_SET_NONE ? m : (c->negated ? !m : m);
         any |= r;
         all &= r;
+        if (c->set == RN_SET_ALL ? !all : any)
+            break; /* the outcome is settled */
     }
     if (c->set == RN_SET_ALL)
         return all;
