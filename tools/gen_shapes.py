@@ -73,7 +73,7 @@ def load_ops():
     text = open(OPS_H).read()
     body = text[text.index("#define RN_OPERATIONS(X)"):]
     body = body[:body.index("typedef")]
-    ops = re.findall(r"X\((\w+),\s*'[CD]'\)", body)
+    ops = re.findall(r"X\((\w+),\s*'[CD]'[,)]", body)
     if len(ops) != 45:
         die("expected 45 operations in ops.h, found %d" % len(ops))
     return ops
