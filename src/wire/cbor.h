@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/status.h"
+#include "core/errors.h"
 #include "util/buf.h"
 #include "wire/shapes_int.h"
 
