@@ -41,6 +41,7 @@ typedef struct config {
     int tls_self_signed;
     int enforce_limits;
     const char *master_key_file; /* wraps the streams' data keys (recordcrypt.h) */
+    long max_namespaces;         /* --max-namespaces (identity block below) */
 } config_t;
 
 static const char usage[] =
@@ -74,6 +75,9 @@ static const char usage[] =
     "  --tls-key FILE               PEM private key for --tls-cert (default: the cert file)\n"
     "  --tls-self-signed            make a development certificate in memory at start-up\n"
     "  --tls-listen HOST:PORT       also serve TLS only on this address\n"
+    /* identity, accounts and regions (docs/limits.md) */
+    "  --max-namespaces N           (account, region) pairs that may hold streams or settings\n"
+    "                               (default 64)\n"
     "\n"
     "runnel cert writes a development certificate (EC P-256, for localhost, 127.0.0.1, ::1;\n"
     "default runnel-cert.pem and runnel-key.pem, 365 days) for --tls-cert and for clients to trust.\n";
@@ -97,8 +101,39 @@ static int parse_bool(const char *s)
            strcasecmp(s, "on") == 0;
 }
 
+/* ---- identity, accounts and regions (docs/limits.md) ---------------------------
+ * --region must be short lowercase text (it becomes part of every ARN and of
+ * the metadata keys); --max-namespaces bounds the (account, region) pairs
+ * holding state. Returns 1 when name is not one of these options. */
+static int set_ident_option(config_t *c, const char *name, const char *val)
+{
+    if (strcmp(name, "region") == 0) {
+        size_t n = strlen(val);
+        if (n == 0 || n > 32 || strspn(val, "abcdefghijklmnopqrstuvwxyz0123456789-") != n) {
+            fprintf(stderr, "runnel: --region must be 1 to 32 characters of a-z, 0-9 and '-', not '%s'\n",
+                    val);
+            return -1;
+        }
+        c->region = val;
+        return 0;
+    }
+    if (strcmp(name, "max-namespaces") == 0) {
+        long v;
+        if (parse_long(val, &v) != 0 || v < 1 || v > 1000000) {
+            fprintf(stderr, "runnel: --max-namespaces needs an integer from 1 to 1000000, not '%s'\n", val);
+            return -1;
+        }
+        c->max_namespaces = v;
+        return 0;
+    }
+    return 1;
+}
+
 static int set_option(config_t *c, const char *name, const char *val)
 {
+    int ident = set_ident_option(c, name, val);
+    if (ident <= 0)
+        return ident;
     if (strcmp(name, "listen") == 0) {
         c->listen = val;
     } else if (strcmp(name, "data-dir") == 0) {
@@ -131,8 +166,6 @@ static int set_option(config_t *c, const char *name, const char *val)
             fprintf(stderr, "runnel: --fsync must be always, interval:<ms> or never, not '%s'\n", val);
             return -1;
         }
-    } else if (strcmp(name, "region") == 0) {
-        c->region = val;
     } else if (strcmp(name, "account-id") == 0) {
         if (strlen(val) != 12 || strspn(val, "0123456789") != 12) {
             fprintf(stderr, "runnel: --account-id must be 12 digits, not '%s'\n", val);
@@ -185,7 +218,9 @@ static const char *const option_names[] = {"listen", "data-dir", "in-memory", "f
                                            "subscription-lifetime",
                                            "shard-limit", "log-level", "enforce-limits",
                                            "master-key-file",
-                                           "tls-cert", "tls-key", "tls-self-signed", "tls-listen"};
+                                           "tls-cert", "tls-key", "tls-self-signed", "tls-listen",
+                                           /* identity block */
+                                           "max-namespaces"};
 
 /* Environment first, then the command line (which wins). */
 static int load_config(config_t *c, int argc, char **argv)
@@ -343,7 +378,8 @@ static int serve(const config_t *c)
                             .enable_test_clock = c->test_clock,
                             .enforce_limits = c->enforce_limits, .base = s.base,
                             .consumer_delay_ms = c->consumer_delay_ms,
-                            .subscription_lifetime_ms = c->subscription_lifetime_ms};
+                            .subscription_lifetime_ms = c->subscription_lifetime_ms,
+                            .max_namespaces = (int)c->max_namespaces};
     if (rn_api_create(&s.api, s.reg, &acfg) != 0)
         goto out;
     int tls_port = 0;

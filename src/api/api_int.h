@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "api/ident.h"
 #include "core/seqnum.h"
 #include "core/errors.h"
 #include "core/ops.h"
@@ -16,8 +17,9 @@
 
 struct rn_api {
     rn_registry_t *reg;
-    char default_region[64];
-    char account_id[16];
+    char default_region[RN_REGION_MAX + 1];
+    char account_id[RN_ACCOUNT_MAX + 1];
+    int max_namespaces; /* (account, region) pairs that may hold state (access.h) */
     int pending;
     int test_clock; /* --enable-test-clock */
     struct rn_limits *limits; /* --enforce-limits state; NULL when off (limits.h) */
