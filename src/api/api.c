@@ -13,6 +13,7 @@
  *   5. decoding and model validation (wire), then the handler.
  */
 #include "api/api_int.h"
+#include "api/access.h"
 #include "api/ident.h"
 #include "api/limits.h"
 
@@ -519,6 +520,10 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         return;
     }
     rn_registry_tick(api->reg, c->now_ms);
+    if (rn_access_namespace(c) != 0) { /* --max-namespaces */
+        rn_call_fail(c);
+        return;
+    }
     if (api->limits && rn_limits_control(c) != 0) { /* --enforce-limits: control-plane rates */
         rn_call_fail(c);
         return;
@@ -568,7 +573,8 @@ int rn_call_stream(rn_call_t *c, rn_stream_t **out)
         if (name && strcmp(name, aname) != 0)
             return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT,
                                 "StreamName and StreamARN do not refer to the same stream.");
-        name = aname;
+        /* In the account and region the ARN names (access.h). */
+        return rn_access_stream(c, aregion, aaccount, aname, arn, out);
     }
     if (!name)
         return rn_error_set(&c->err, RN_AWS_VALIDATION,

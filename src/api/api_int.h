@@ -45,8 +45,8 @@ typedef struct rn_call {
     rn_proto_t proto;
     rn_op_t op;
     json_t *in;           /* decoded, validated input (owned) */
-    char account[16];
-    char region[64];
+    char account[RN_ACCOUNT_MAX + 1];
+    char region[RN_REGION_MAX + 1];
     int64_t now_ms;
     void *op_state;       /* a handler's state across an asynchronous wait */
     void (*op_state_free)(void *);
