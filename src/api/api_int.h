@@ -85,9 +85,11 @@ const char *rn_arg_str(const rn_call_t *c, const char *name);      /* NULL if ab
 int rn_arg_int(const rn_call_t *c, const char *name, int64_t *out); /* 0 if present */
 int rn_arg_bool(const rn_call_t *c, const char *name);              /* 0 if absent */
 
-/* Resolve StreamName / StreamARN to a stream of the caller's account and
- * region. Fails with ResourceNotFoundException (or ValidationException when
- * neither is given, or InvalidArgumentException when they disagree). */
+/* Resolve StreamName (in the caller's account and region) or StreamARN (in
+ * the account and region it names, as access.h rules). Fails with
+ * ResourceNotFoundException, AccessDeniedException (another account's stream
+ * without a policy grant), ValidationException when neither is given, or
+ * InvalidArgumentException when they disagree. */
 int rn_call_stream(rn_call_t *c, rn_stream_t **out);
 
 /* ---- building output --------------------------------------------------------- */

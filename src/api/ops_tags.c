@@ -268,7 +268,7 @@ int rn_op_ListTagsForStream(rn_call_t *c)
 /* ---- resources by ARN ------------------------------------------------------------------------- */
 
 /* Resolve a stream or consumer ARN ("<stream ARN>/consumer/<name>:<creation
- * epoch seconds>") of the caller's account and region. A missing stream
+ * epoch seconds>") in the account and region it names (access.h). A missing stream
  * answers the stream-not-found message first; a consumer that does not exist
  * (or whose creation time differs) answers moto's observed
  * "Consumer <arn>, account <acct> not found.". */
