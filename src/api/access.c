@@ -209,10 +209,12 @@ int rn_access_token_stream(rn_call_t *c, const rn_stream_t *s, int bound, rn_aws
 
 /* ---- namespaces ------------------------------------------------------------------------ */
 
-/* Distinct (account, region) pairs seen, up to a bound. */
+/* Distinct (account, region) pairs seen, up to a bound (linear scans: this
+ * runs only before CreateStream and UpdateAccountSettings). */
 typedef struct ns_set {
     char (*v)[RN_ACCOUNT_MAX + 1 + RN_REGION_MAX + 1]; /* "<account>/<region>" */
-    int n, cap;
+    int n, alloc, cap; /* cap: the bound; alloc: entries allocated (grows to cap) */
+    int nomem;
     const char *want; /* the pair asked about */
     int has_want;
 } ns_set_t;
@@ -229,8 +231,21 @@ static int ns_add(ns_set_t *ns, const char *account, const char *region)
     for (int i = 0; i < ns->n; i++)
         if (strcmp(ns->v[i], key) == 0)
             return 0;
-    if (ns->n < ns->cap)
-        memcpy(ns->v[ns->n++], key, sizeof key);
+    if (ns->n >= ns->cap)
+        return 0;
+    if (ns->n == ns->alloc) {
+        int na = ns->alloc ? ns->alloc * 2 : 16;
+        if (na > ns->cap)
+            na = ns->cap;
+        void *p = realloc(ns->v, (size_t)na * sizeof *ns->v);
+        if (!p) {
+            ns->nomem = 1;
+            return 1;
+        }
+        ns->v = p;
+        ns->alloc = na;
+    }
+    memcpy(ns->v[ns->n++], key, sizeof key);
     return 0;
 }
 
@@ -266,14 +281,13 @@ int rn_access_namespace(rn_call_t *c)
     char want[RN_ACCOUNT_MAX + 1 + RN_REGION_MAX + 1];
     snprintf(want, sizeof want, "%s/%s", c->account, c->region);
     ns_set_t ns = {.want = want, .cap = api->max_namespaces};
-    ns.v = malloc((size_t)ns.cap * sizeof *ns.v);
-    if (!ns.v)
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     rn_registry_each(api->reg, ns_stream, &ns);
-    if (!ns.has_want)
+    if (!ns.has_want && !ns.nomem)
         rn_store_kv_scan(rn_registry_store(api->reg), "account/", ns_setting, &ns);
     int full = !ns.has_want && ns.n >= ns.cap;
     free(ns.v);
+    if (ns.nomem)
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     if (full)
         return rn_error_set(&c->err, RN_AWS_NAMESPACE_LIMIT, c->account, c->region, api->max_namespaces);
     return 0;
