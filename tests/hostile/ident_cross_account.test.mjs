@@ -157,6 +157,27 @@ test('a resource policy grants another account exactly what it allows; an explic
     name: 'AccessDeniedException', message: denied(B, 'GetRecords', arnA),
   });
 
+  // A consumer's own policy governs DescribeStreamConsumer on it.
+  const { Consumer } = await send(a, 'RegisterStreamConsumer', { StreamARN: arnA, ConsumerName: 'fan' });
+  await expectError(send(b, 'DescribeStreamConsumer', { ConsumerARN: Consumer.ConsumerARN }), {
+    name: 'AccessDeniedException', message: denied(B, 'DescribeStreamConsumer', Consumer.ConsumerARN),
+  });
+  await send(a, 'PutResourcePolicy', {
+    ResourceARN: Consumer.ConsumerARN,
+    Policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: [B] }, Action: 'kinesis:Describe*', Resource: Consumer.ConsumerARN }],
+    }),
+  });
+  const dc = await send(b, 'DescribeStreamConsumer', { ConsumerARN: Consumer.ConsumerARN });
+  assert.equal(dc.ConsumerDescription.ConsumerARN, Consumer.ConsumerARN);
+  await expectError(send(c, 'DescribeStreamConsumer', { ConsumerARN: Consumer.ConsumerARN }), {
+    name: 'AccessDeniedException', message: denied(C, 'DescribeStreamConsumer', Consumer.ConsumerARN),
+  });
+  await expectError(send(b, 'DeregisterStreamConsumer', { ConsumerARN: Consumer.ConsumerARN }), {
+    name: 'AccessDeniedException', message: denied(B, 'DeregisterStreamConsumer', Consumer.ConsumerARN),
+  });
+
   assert.deepEqual(await readAll(a, name), ['from-b']);
   assert.deepEqual(await readAll(b, name), [], "B's own stream of that name got nothing");
 });
