@@ -40,7 +40,8 @@ static void check_iterator(const char *s, size_t n)
         fail("re-sealed token does not open");
     if (again.stream_id != it.stream_id || again.stream_created_ms != it.stream_created_ms ||
         again.shard_index != it.shard_index || again.position != it.position ||
-        again.issued_ms != it.issued_ms || strcmp(again.stream_name, it.stream_name) != 0)
+        again.issued_ms != it.issued_ms || strcmp(again.stream_name, it.stream_name) != 0 ||
+        strcmp(again.account, it.account) != 0 || strcmp(again.region, it.region) != 0 || !again.bound)
         fail("iterator round trip changed a field");
 }
 

@@ -46,6 +46,7 @@ typedef struct config {
     long max_connections;    /* --max-connections (0: from the fd limit) */
     long max_buffered_bytes; /* --max-buffered-bytes (0: 256 MiB) */
     long min_body_rate;      /* --min-body-rate (0: 1024 bytes/s) */
+    long max_namespaces;         /* --max-namespaces (identity block below) */
 } config_t;
 
 static const char usage[] =
@@ -90,6 +91,9 @@ static const char usage[] =
     "                               unsent HTTP/2 answer bytes, connections behind wait\n"
     "  --min-body-rate BYTES        a body arriving for longer than the read timeout must average\n"
     "                               this many bytes per second (default 1024)\n"
+    /* identity, accounts and regions (docs/limits.md) */
+    "  --max-namespaces N           (account, region) pairs that may hold streams or settings\n"
+    "                               (default 64)\n"
     "\n"
     "runnel cert writes a development certificate (EC P-256, for localhost, 127.0.0.1, ::1;\n"
     "default runnel-cert.pem and runnel-key.pem, 365 days) for --tls-cert and for clients to trust.\n";
@@ -113,8 +117,39 @@ static int parse_bool(const char *s)
            strcasecmp(s, "on") == 0;
 }
 
+/* ---- identity, accounts and regions (docs/limits.md) ---------------------------
+ * --region must be short lowercase text (it becomes part of every ARN and of
+ * the metadata keys); --max-namespaces bounds the (account, region) pairs
+ * holding state. Returns 1 when name is not one of these options. */
+static int set_ident_option(config_t *c, const char *name, const char *val)
+{
+    if (strcmp(name, "region") == 0) {
+        size_t n = strlen(val);
+        if (n == 0 || n > 32 || strspn(val, "abcdefghijklmnopqrstuvwxyz0123456789-") != n) {
+            fprintf(stderr, "runnel: --region must be 1 to 32 characters of a-z, 0-9 and '-', not '%s'\n",
+                    val);
+            return -1;
+        }
+        c->region = val;
+        return 0;
+    }
+    if (strcmp(name, "max-namespaces") == 0) {
+        long v;
+        if (parse_long(val, &v) != 0 || v < 1 || v > 1000000) {
+            fprintf(stderr, "runnel: --max-namespaces needs an integer from 1 to 1000000, not '%s'\n", val);
+            return -1;
+        }
+        c->max_namespaces = v;
+        return 0;
+    }
+    return 1;
+}
+
 static int set_option(config_t *c, const char *name, const char *val)
 {
+    int ident = set_ident_option(c, name, val);
+    if (ident <= 0)
+        return ident;
     if (strcmp(name, "listen") == 0) {
         c->listen = val;
     } else if (strcmp(name, "data-dir") == 0) {
@@ -147,8 +182,6 @@ static int set_option(config_t *c, const char *name, const char *val)
             fprintf(stderr, "runnel: --fsync must be always, interval:<ms> or never, not '%s'\n", val);
             return -1;
         }
-    } else if (strcmp(name, "region") == 0) {
-        c->region = val;
     } else if (strcmp(name, "account-id") == 0) {
         if (strlen(val) != 12 || strspn(val, "0123456789") != 12) {
             fprintf(stderr, "runnel: --account-id must be 12 digits, not '%s'\n", val);
@@ -222,7 +255,9 @@ static const char *const option_names[] = {"listen", "data-dir", "in-memory", "f
                                            "master-key-file",
                                            "tls-cert", "tls-key", "tls-self-signed", "tls-listen",
                                            "idle-timeout", "read-timeout", "max-connections",
-                                           "max-buffered-bytes", "min-body-rate"};
+                                           "max-buffered-bytes", "min-body-rate",
+                                           /* identity block */
+                                           "max-namespaces"};
 
 /* Environment first, then the command line (which wins). */
 static int load_config(config_t *c, int argc, char **argv)
@@ -395,7 +430,8 @@ static int serve(const config_t *c)
                             .enable_test_clock = c->test_clock,
                             .enforce_limits = c->enforce_limits, .base = s.base,
                             .consumer_delay_ms = c->consumer_delay_ms,
-                            .subscription_lifetime_ms = c->subscription_lifetime_ms};
+                            .subscription_lifetime_ms = c->subscription_lifetime_ms,
+                            .max_namespaces = (int)c->max_namespaces};
     if (rn_api_create(&s.api, s.reg, &acfg) != 0)
         goto out;
     int tls_port = 0;

@@ -13,6 +13,8 @@
  *   5. decoding and model validation (wire), then the handler.
  */
 #include "api/api_int.h"
+#include "api/access.h"
+#include "api/ident.h"
 #include "api/limits.h"
 
 #include <math.h>
@@ -76,6 +78,12 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
     if (!api)
         return RN_ENOMEM;
     api->reg = reg;
+    if ((cfg->default_region && (strlen(cfg->default_region) > RN_REGION_MAX || !*cfg->default_region)) ||
+        (cfg->account_id && strlen(cfg->account_id) > RN_ACCOUNT_MAX)) {
+        free(api);
+        return RN_EINVAL;
+    }
+    api->max_namespaces = cfg->max_namespaces > 0 ? cfg->max_namespaces : RN_MAX_NAMESPACES_DEFAULT;
     snprintf(api->default_region, sizeof api->default_region, "%s",
              cfg->default_region ? cfg->default_region : "us-east-1");
     snprintf(api->account_id, sizeof api->account_id, "%s",
@@ -323,22 +331,34 @@ static void auth_params(const char *h, size_t hlen, text_t *cred, text_t *sig,
     }
 }
 
-/* Checks §2.5 steps 1–3. Sets *region from the credential scope when it has
- * one, and account to the access key id when that is 12 digits (§7.8). */
-static int check_auth(const rn_http_request_t *req, const req_headers_t *rh, rn_error_t *err,
-                      char *region, size_t rcap, char account[16])
+/* Checks §2.5 steps 1–3. The credential scope (api/ident.h) gives the
+ * account (the access key id when that is 12 digits, §7.8) and the region,
+ * which must be AWS-shaped or the --region default. A request is presigned
+ * only when its query string has an X-Amz-Algorithm parameter, and then
+ * needs every other presigning parameter. */
+static int check_auth(const rn_http_request_t *req, const req_headers_t *rh, const char *default_region,
+                      rn_error_t *err, rn_ident_t *id)
 {
     size_t hlen = rh->authorization.len;
     const char *h = rh->authorization.p;
-    int presigned = strstr(req->path, "X-Amz-Algorithm=") != NULL;
+    rn_ident_t qid = *id;
+    rn_error_t qerr;
+    rn_error_clear(&qerr);
+    int presigned = rn_ident_presigned(req->path, default_region, &qid, &qerr);
     if (h && presigned)
         return rn_error_set(err, RN_AWS_INVALID_SIGNATURE,
                             "Found both 'X-Amz-Algorithm' as a query-string param and "
                             "'Authorization' as HTTP header.");
     if (!h && !presigned)
         return rn_error_set(err, RN_AWS_MISSING_AUTH);
-    if (!h)
-        return 0; /* presigned query: verified with signatures in a later issue */
+    if (!h) { /* presigned query: signatures are verified in a later issue */
+        if (presigned < 0) {
+            *err = qerr;
+            return -1;
+        }
+        *id = qid;
+        return 0;
+    }
 
     const char *alg = "AWS4-HMAC-SHA256 ";
     size_t alen = strlen(alg);
@@ -351,7 +371,6 @@ static int check_auth(const rn_http_request_t *req, const req_headers_t *rh, rn_
     text_t credv, sigv, shv;
     auth_params(params, plen, &credv, &sigv, &shv);
     const char *cred = credv.p, *sig = sigv.p, *sh = shv.p;
-    size_t cl = credv.len;
     int has_date = rh->has_date;
     if (!cred || !sig || !sh || !has_date || params == h) {
         char msg[RN_ERROR_MESSAGE_MAX];
@@ -378,22 +397,7 @@ static int check_auth(const rn_http_request_t *req, const req_headers_t *rh, rn_
         return rn_error_set(err, RN_AWS_INCOMPLETE_SIGNATURE, msg);
     }
     /* Credential=AKID/yyyymmdd/region/service/aws4_request */
-    const char *p = memchr(cred, '/', cl);
-    if (p && p - cred == 12 && strspn(cred, "0123456789") >= 12) {
-        memcpy(account, cred, 12);
-        account[12] = 0;
-    }
-    if (p) {
-        const char *q = memchr(p + 1, '/', (size_t)(cred + cl - p - 1));
-        if (q) {
-            const char *r = memchr(q + 1, '/', (size_t)(cred + cl - q - 1));
-            if (r && r > q + 1 && (size_t)(r - q - 1) < rcap) {
-                memcpy(region, q + 1, (size_t)(r - q - 1));
-                region[r - q - 1] = 0;
-            }
-        }
-    }
-    return 0;
+    return rn_ident_credential(cred, credv.len, default_region, id, err);
 }
 
 /* ---- dispatch ------------------------------------------------------------------- */
@@ -470,10 +474,10 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     }
 
     /* The defaults, replaced by what the credential scope says. */
-    char region[sizeof api->default_region], account[sizeof api->account_id];
-    memcpy(region, api->default_region, sizeof region);
-    memcpy(account, api->account_id, sizeof account);
-    if (check_auth(req, &rh, &err, region, sizeof region, account) != 0) {
+    rn_ident_t id;
+    snprintf(id.account, sizeof id.account, "%s", api->account_id);
+    snprintf(id.region, sizeof id.region, "%s", api->default_region);
+    if (check_auth(req, &rh, api->default_region, &err, &id) != 0) {
         send_error(ex, proto, &err);
         return;
     }
@@ -506,8 +510,8 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         }
     }
     c->now_ms = rn_now_ms();
-    memcpy(c->account, account, sizeof c->account);
-    memcpy(c->region, region, sizeof c->region);
+    snprintf(c->account, sizeof c->account, "%s", id.account);
+    snprintf(c->region, sizeof c->region, "%s", id.region);
     api->pending++;
 
     if (rn_records_fast_decode(c, req->body, req->body_len) != 0 &&
@@ -516,6 +520,10 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         return;
     }
     rn_registry_tick(api->reg, c->now_ms);
+    if (rn_access_namespace(c) != 0) { /* --max-namespaces */
+        rn_call_fail(c);
+        return;
+    }
     if (api->limits && rn_limits_control(c) != 0) { /* --enforce-limits: control-plane rates */
         rn_call_fail(c);
         return;
@@ -565,7 +573,8 @@ int rn_call_stream(rn_call_t *c, rn_stream_t **out)
         if (name && strcmp(name, aname) != 0)
             return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT,
                                 "StreamName and StreamARN do not refer to the same stream.");
-        name = aname;
+        /* In the account and region the ARN names (access.h). */
+        return rn_access_stream(c, aregion, aaccount, aname, arn, out);
     }
     if (!name)
         return rn_error_set(&c->err, RN_AWS_VALIDATION,

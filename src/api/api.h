@@ -13,6 +13,8 @@ struct event_base;
 
 typedef struct rn_api rn_api_t;
 
+#define RN_MAX_NAMESPACES_DEFAULT 64
+
 typedef struct rn_api_config {
     const char *default_region; /* when the request names none */
     const char *account_id;     /* 12 digits */
@@ -21,6 +23,7 @@ typedef struct rn_api_config {
     struct event_base *base;    /* for SubscribeToShard's timers and wake-ups */
     long consumer_delay_ms;     /* how long a new consumer stays CREATING (and DELETING) */
     long subscription_lifetime_ms; /* 0: 5 minutes */
+    int max_namespaces;         /* --max-namespaces: (account, region) pairs holding state; 0: default */
 } rn_api_config_t;
 
 int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "api/ident.h"
 #include "core/seqnum.h"
 #include "core/errors.h"
 #include "core/ops.h"
@@ -16,8 +17,9 @@
 
 struct rn_api {
     rn_registry_t *reg;
-    char default_region[64];
-    char account_id[16];
+    char default_region[RN_REGION_MAX + 1];
+    char account_id[RN_ACCOUNT_MAX + 1];
+    int max_namespaces; /* (account, region) pairs that may hold state (access.h) */
     int pending;
     int test_clock; /* --enable-test-clock */
     struct rn_limits *limits; /* --enforce-limits state; NULL when off (limits.h) */
@@ -43,8 +45,8 @@ typedef struct rn_call {
     rn_proto_t proto;
     rn_op_t op;
     json_t *in;           /* decoded, validated input (owned) */
-    char account[16];
-    char region[64];
+    char account[RN_ACCOUNT_MAX + 1];
+    char region[RN_REGION_MAX + 1];
     int64_t now_ms;
     void *op_state;       /* a handler's state across an asynchronous wait */
     void (*op_state_free)(void *);
@@ -83,9 +85,11 @@ const char *rn_arg_str(const rn_call_t *c, const char *name);      /* NULL if ab
 int rn_arg_int(const rn_call_t *c, const char *name, int64_t *out); /* 0 if present */
 int rn_arg_bool(const rn_call_t *c, const char *name);              /* 0 if absent */
 
-/* Resolve StreamName / StreamARN to a stream of the caller's account and
- * region. Fails with ResourceNotFoundException (or ValidationException when
- * neither is given, or InvalidArgumentException when they disagree). */
+/* Resolve StreamName (in the caller's account and region) or StreamARN (in
+ * the account and region it names, as access.h rules). Fails with
+ * ResourceNotFoundException, AccessDeniedException (another account's stream
+ * without a policy grant), ValidationException when neither is given, or
+ * InvalidArgumentException when they disagree. */
 int rn_call_stream(rn_call_t *c, rn_stream_t **out);
 
 /* ---- building output --------------------------------------------------------- */

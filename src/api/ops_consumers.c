@@ -25,6 +25,7 @@
  * back-pressure. The subscription ends at its lifetime, at the end of a
  * closed shard (ChildShards, no ContinuationSequenceNumber), when taken
  * over, or on shutdown. */
+#include "api/access.h"
 #include "api/api_int.h"
 
 #include <event2/event.h>
@@ -281,14 +282,23 @@ static int resolve_arn(rn_call_t *c, const char *arn, rn_stream_t **s, rn_consum
     cname[colon - np] = 0;
     long long ts = strtoll(colon + 1, NULL, 10);
     char msg[2400];
-    snprintf(msg, sizeof msg, "Consumer %s, account %s not found.", arn, c->account);
-    *s = rn_registry_find(c->api->reg, c->account, c->region, sname);
-    if (!*s || (*s)->status == RN_STREAM_DELETING)
+    snprintf(msg, sizeof msg, "Consumer %s, account %s not found.", arn, account);
+    /* In the account and region the ARN names; another account's consumer
+     * only as its resource policy allows (access.h). */
+    if (strcmp(region, c->region) != 0)
         return rn_error_set(&c->err, RN_AWS_RESOURCE_NOT_FOUND, msg);
-    consumers_load(c->api);
-    consumers_reap(c->api, c->now_ms);
-    *k = consumer_find(c->api, (*s)->id, cname);
-    if (!*k || (*k)->created_ms / 1000 != ts)
+    *s = rn_registry_find(c->api->reg, account, region, sname);
+    *k = NULL;
+    if (*s && (*s)->status != RN_STREAM_DELETING) {
+        consumers_load(c->api);
+        consumers_reap(c->api, c->now_ms);
+        *k = consumer_find(c->api, (*s)->id, cname);
+        if (*k && (*k)->created_ms / 1000 != ts)
+            *k = NULL;
+    }
+    if (rn_access_check(c, account, arn, *k ? (*k)->policy : NULL) != 0)
+        return -1;
+    if (!*k)
         return rn_error_set(&c->err, RN_AWS_RESOURCE_NOT_FOUND, msg);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/access.h"
 #include "api/api_int.h"
 #include "api/limits.h"
 #include "core/recordcrypt.h"
@@ -657,6 +658,8 @@ static int get_shard_iterator(rn_call_t *c, const gsi_args_t *a)
                     .position = pos,
                     .issued_ms = c->now_ms};
     snprintf(it.stream_name, sizeof it.stream_name, "%s", s->name);
+    snprintf(it.account, sizeof it.account, "%s", c->account); /* bound to the caller */
+    snprintf(it.region, sizeof it.region, "%s", c->region);
     char tok[RN_ITERATOR_MAX + 1];
     int tl = rn_iter_seal(rn_registry_iter_key(c->api->reg), &it, tok);
     if (tl < 0)
@@ -800,7 +803,7 @@ char *rn_put_records_json(char *w, const rn_shard_t *sh, const rn_record_out_t *
 static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t limit)
 {
     rn_iter_t it;
-    if (rn_iter_open(rn_registry_iter_key(c->api->reg), tok, tok_len, &it) != 0 ||
+    if (rn_iter_open_for(rn_registry_iter_key(c->api->reg), tok, tok_len, c->account, c->region, &it) != 0 ||
         it.position > RN_SEQNUM_COUNTER_MAX + 1)
         return rn_error_set(&c->err, RN_AWS_INVALID_ITERATOR);
     if (c->now_ms - it.issued_ms > RN_ITERATOR_TTL_MS) {
@@ -819,6 +822,10 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
                 sh = &s->shards[i];
     if (!sh)
         return rn_error_set(&c->err, RN_AWS_SHARD_NOT_FOUND, id, it.stream_name, c->account);
+    /* The token is the caller's (or an unbound older one); the stream must
+     * still be one the caller may read (access.h). */
+    if (rn_access_token_stream(c, s, it.bound, RN_AWS_INVALID_ITERATOR, NULL) != 0)
+        return -1;
     if (c->api->limits && rn_limits_get(c, s, sh) != 0) /* --enforce-limits */
         return -1;
 
@@ -893,6 +900,8 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
     }
     it.position = next;
     it.issued_ms = c->now_ms;
+    snprintf(it.account, sizeof it.account, "%s", c->account); /* an old unbound token's successor is bound */
+    snprintf(it.region, sizeof it.region, "%s", c->region);
     char ntok[RN_ITERATOR_MAX + 1];
     int tl = rn_iter_seal(rn_registry_iter_key(c->api->reg), &it, ntok);
     if (tl < 0) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/access.h"
 #include "api/api_int.h"
 #include "core/reshard.h" /* lineage for ListShards' ShardFilter */
 
@@ -180,6 +181,8 @@ static json_t *seal_token(rn_call_t *c, uint64_t kind, uint64_t stream_id, int64
                    .position = kind,
                    .issued_ms = c->now_ms};
     snprintf(t.stream_name, sizeof t.stream_name, "%s", name);
+    snprintf(t.account, sizeof t.account, "%s", c->account); /* bound to the caller */
+    snprintf(t.region, sizeof t.region, "%s", c->region);
     char buf[RN_ITERATOR_MAX + 1];
     if (rn_iter_seal(rn_registry_iter_key(c->api->reg), &t, buf) < 0)
         return NULL;
@@ -189,7 +192,8 @@ static json_t *seal_token(rn_call_t *c, uint64_t kind, uint64_t stream_id, int64
 /* Open a NextToken of the given kind; sets c->err on failure. */
 static int open_token(rn_call_t *c, const char *tok, uint64_t kind, rn_iter_t *t)
 {
-    if (rn_iter_open(rn_registry_iter_key(c->api->reg), tok, strlen(tok), t) != 0 || t->position != kind)
+    if (rn_iter_open_for(rn_registry_iter_key(c->api->reg), tok, strlen(tok), c->account, c->region, t) != 0 ||
+        t->position != kind)
         return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, "Invalid NextToken.");
     if (c->now_ms - t->issued_ms > RN_ITERATOR_TTL_MS)
         return rn_error_set(&c->err, RN_AWS_EXPIRED_NEXT_TOKEN, "The requested NextToken has expired.");
@@ -333,6 +337,8 @@ int rn_op_ListShards(rn_call_t *c)
         s = rn_registry_find_id(c->api->reg, t.stream_id);
         if (!s)
             return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, t.stream_name, c->account);
+        if (rn_access_token_stream(c, s, t.bound, RN_AWS_INVALID_ARGUMENT, "Invalid NextToken.") != 0)
+            return -1;
         code = (int)(t.stream_created_ms & 0xff);
         ts_ms = t.stream_created_ms >> 8;
         while (first < s->n_shards && s->shards[first].index <= t.shard_index)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <wctype.h>
 
+#include "api/access.h"
 #include "api/api_int.h"
 
 #define TAG_KEY_MAX 128
@@ -267,7 +268,7 @@ int rn_op_ListTagsForStream(rn_call_t *c)
 /* ---- resources by ARN ------------------------------------------------------------------------- */
 
 /* Resolve a stream or consumer ARN ("<stream ARN>/consumer/<name>:<creation
- * epoch seconds>") of the caller's account and region. A missing stream
+ * epoch seconds>") in the account and region it names (access.h). A missing stream
  * answers the stream-not-found message first; a consumer that does not exist
  * (or whose creation time differs) answers moto's observed
  * "Consumer <arn>, account <acct> not found.". */
@@ -283,11 +284,17 @@ static int resolve_resource(rn_call_t *c, res_t *out)
         *consumer = 0;
     if (rn_parse_stream_arn(buf, region, sizeof region, account, sizeof account, name, sizeof name) != 0)
         return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, "Invalid ResourceARN.");
+    /* In the account and region the ARN names (access.h): another region's
+     * resource is not found; another account's is denied (no resource policy
+     * can grant tagging or policy operations). */
     rn_stream_t *s = NULL;
-    if (strcmp(account, c->account) == 0 && strcmp(region, c->region) == 0)
-        s = rn_registry_find(c->api->reg, c->account, c->region, name);
+    if (strcmp(region, c->region) != 0)
+        return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, account);
+    s = rn_registry_find(c->api->reg, account, region, name);
+    if (rn_access_check(c, account, arn, s && !consumer ? s->policy : NULL) != 0)
+        return -1;
     if (!s)
-        return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, c->account);
+        return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, account);
     *out = res_of_stream(s);
     if (!consumer)
         return 0;

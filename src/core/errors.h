@@ -142,6 +142,21 @@
     X(RN_AWS_MISSING_AUTH, "MissingAuthenticationTokenException", 400, "Missing Authentication Token") \
     X(RN_AWS_INCOMPLETE_SIGNATURE, "IncompleteSignatureException", 400, "%s")                         \
     X(RN_AWS_INVALID_SIGNATURE, "InvalidSignatureException", 400, "%s")                               \
+    /* identity, accounts and regions (api/ident.c, api/access.c; docs/limits.md) */                 \
+    X(RN_AWS_CREDENTIAL_PARTS, "IncompleteSignatureException", 400,                                   \
+      "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, " \
+      "got '%s'")                                                                                     \
+    X(RN_AWS_CREDENTIAL_REGION, "InvalidSignatureException", 400,                                     \
+      "Credential should be scoped to a valid region, not '%s'. ")                                    \
+    X(RN_AWS_ACCESS_DENIED, "AccessDeniedException", 400,                                             \
+      "User: arn:aws:iam::%s:root is not authorized to perform: kinesis:%s on resource: %s because "  \
+      "no resource-based policy allows the kinesis:%s action")                                        \
+    X(RN_AWS_ACCESS_DENIED_EXPLICIT, "AccessDeniedException", 400,                                    \
+      "User: arn:aws:iam::%s:root is not authorized to perform: kinesis:%s on resource: %s with an "  \
+      "explicit deny in a resource-based policy")                                                     \
+    X(RN_AWS_NAMESPACE_LIMIT, "LimitExceededException", 400,                                          \
+      "Account %s cannot hold streams or settings in %s: this server already holds state for %d "     \
+      "accounts and regions, its limit (runnel --max-namespaces).")                                   \
     X(RN_AWS_REQUEST_TOO_LARGE, "SerializationException", 413,                                        \
       "Request body exceeds the limit of %zu bytes.")                                                 \
     X(RN_AWS_DRY_RUN, "DryRunOperationException", 400,                                                \

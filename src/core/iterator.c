@@ -6,16 +6,22 @@
  *     8   12  nonce, fresh from RAND_bytes for every token
  *    20    n  AES-256-GCM ciphertext of the plaintext below (n = 38 + name)
  *  20+n   16  GCM tag
- * Plaintext (version 1), integers little-endian, fixed width:
- *     0    1  version = 1
+ * Plaintext (version 2, sealed now), integers little-endian, fixed width:
+ *     0    1  version = 2
  *     1    8  stream_id
  *     9    8  stream_created_ms (two's complement)
  *    17    4  shard_index
  *    21    8  position
  *    29    8  issued_ms (two's complement)
  *    37    1  name length L (0..128)
- *    38    L  stream name bytes (no NUL)
- * A 128-char name gives 202 bytes = 272 base64 characters (limit 512).
+ *    38    1  account length A (0..15)
+ *    39    1  region length R (0..32)
+ *    40    L  stream name bytes (no NUL)
+ *  40+L    A  account of the minting request
+ * 40+L+A   R  region of the minting request
+ * A 128-char name, 12-digit account and 32-char region give 248 bytes = 332
+ * base64 characters (limit 512). Version 1 (opened, never sealed) is the
+ * same without A, R and their bytes: the name starts at 38.
  *
  * The decoder is strict (canonical padding, zero unused bits), so two
  * different strings never open to the same token and any change to the
@@ -43,14 +49,16 @@
 
 #include "core/errors.h"
 
-#define ITER_VERSION 1
+#define ITER_VERSION 2
+#define ITER_VERSION_UNBOUND 1
 #define MAGIC_LEN 8
 #define NONCE_LEN 12
 #define TAG_LEN 16
 #define NAME_MAX_LEN 128
-#define PT_FIXED 38
-#define PT_MAX (PT_FIXED + NAME_MAX_LEN)
-#define TOKEN_MIN (MAGIC_LEN + NONCE_LEN + PT_FIXED + TAG_LEN)
+#define PT_FIXED_V1 38
+#define PT_FIXED 40
+#define PT_MAX (PT_FIXED + NAME_MAX_LEN + RN_ITER_ACCOUNT_MAX + RN_ITER_REGION_MAX)
+#define TOKEN_MIN (MAGIC_LEN + NONCE_LEN + PT_FIXED_V1 + TAG_LEN)
 #define TOKEN_MAX (MAGIC_LEN + NONCE_LEN + PT_MAX + TAG_LEN)
 #define B64_LEN(n) (((n) + 2) / 3 * 4)
 
@@ -218,8 +226,10 @@ int rn_iter_key_generate(rn_iter_key_t *k)
 int rn_iter_seal(const rn_iter_key_t *k, const rn_iter_t *it, char *out)
 {
     size_t name_len = strnlen(it->stream_name, sizeof it->stream_name);
-    if (name_len > NAME_MAX_LEN)
-        return RN_EINVAL; /* no NUL within 129 bytes */
+    size_t acct_len = strnlen(it->account, sizeof it->account);
+    size_t region_len = strnlen(it->region, sizeof it->region);
+    if (name_len > NAME_MAX_LEN || acct_len > RN_ITER_ACCOUNT_MAX || region_len > RN_ITER_REGION_MAX)
+        return RN_EINVAL; /* no NUL within a buffer */
     const EVP_CIPHER *cipher = gcm();
     if (!cipher)
         return RN_EIO;
@@ -232,8 +242,12 @@ int rn_iter_seal(const rn_iter_key_t *k, const rn_iter_t *it, char *out)
     put_le(pt + 21, it->position, 8);
     put_le(pt + 29, (uint64_t)it->issued_ms, 8);
     pt[37] = (uint8_t)name_len;
+    pt[38] = (uint8_t)acct_len;
+    pt[39] = (uint8_t)region_len;
     memcpy(pt + PT_FIXED, it->stream_name, name_len);
-    int pt_len = PT_FIXED + (int)name_len;
+    memcpy(pt + PT_FIXED + name_len, it->account, acct_len);
+    memcpy(pt + PT_FIXED + name_len + acct_len, it->region, region_len);
+    int pt_len = PT_FIXED + (int)(name_len + acct_len + region_len);
 
     uint8_t tok[TOKEN_MAX];
     memcpy(tok, magic, MAGIC_LEN);
@@ -297,21 +311,51 @@ int rn_iter_open(const rn_iter_key_t *k, const char *tok, size_t len, rn_iter_t 
 
     /* Authentic from here on; the checks guard against our own older or
      * newer formats rather than against forgery. */
-    if (pt[0] != ITER_VERSION || plen != PT_FIXED + pt[37] || pt[37] > NAME_MAX_LEN ||
-        memchr(pt + PT_FIXED, '\0', pt[37]) != NULL)
+    size_t nl = 0, al = 0, rl = 0, fixed;
+    if (plen < PT_FIXED_V1)
+        goto done;
+    if (pt[0] == ITER_VERSION && plen >= PT_FIXED) {
+        fixed = PT_FIXED;
+        nl = pt[37], al = pt[38], rl = pt[39];
+    } else if (pt[0] == ITER_VERSION_UNBOUND) {
+        fixed = PT_FIXED_V1;
+        nl = pt[37];
+    } else {
+        goto done;
+    }
+    if ((size_t)plen != fixed + nl + al + rl || nl > NAME_MAX_LEN || al > RN_ITER_ACCOUNT_MAX ||
+        rl > RN_ITER_REGION_MAX || memchr(pt + fixed, '\0', nl + al + rl) != NULL)
         goto done;
     out->stream_id = get_le(pt + 1, 8);
     out->stream_created_ms = (int64_t)get_le(pt + 9, 8);
     out->shard_index = (uint32_t)get_le(pt + 17, 4);
     out->position = get_le(pt + 21, 8);
     out->issued_ms = (int64_t)get_le(pt + 29, 8);
-    memcpy(out->stream_name, pt + PT_FIXED, pt[37]);
-    out->stream_name[pt[37]] = '\0';
+    memcpy(out->stream_name, pt + fixed, nl);
+    out->stream_name[nl] = '\0';
+    memcpy(out->account, pt + fixed + nl, al);
+    out->account[al] = '\0';
+    memcpy(out->region, pt + fixed + nl + al, rl);
+    out->region[rl] = '\0';
+    out->bound = pt[0] == ITER_VERSION;
     rc = 0;
 done:
     EVP_CIPHER_CTX_free(c);
     OPENSSL_cleanse(pt, sizeof pt);
     return rc;
+}
+
+int rn_iter_open_for(const rn_iter_key_t *k, const char *tok, size_t len, const char *account,
+                     const char *region, rn_iter_t *out)
+{
+    rn_iter_t it;
+    int rc = rn_iter_open(k, tok, len, &it);
+    if (rc)
+        return rc;
+    if (it.bound && (strcmp(it.account, account) != 0 || strcmp(it.region, region) != 0))
+        return RN_EINVAL;
+    *out = it;
+    return 0;
 }
 
 /* ---- Java Date.toString() ---------------------------------------------------- */

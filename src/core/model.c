@@ -878,3 +878,15 @@ size_t rn_format_shard_id(uint32_t index, char *buf, size_t cap)
     }
     return RN_SHARD_ID_LEN;
 }
+
+/* ---- every stream (api/access.c: namespaces) ---------------------------------------- */
+
+int rn_registry_each(rn_registry_t *r, int (*fn)(void *ud, rn_stream_t *s), void *ud)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        int rc = fn(ud, r->streams[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

@@ -467,9 +467,12 @@ test('accounts and regions: a 12-digit access key selects the account; isolation
   assert.deepEqual((await send(b, 'ListTagsForStream', { StreamName: name })).Tags, []);
   assert.equal((await send(a, 'DescribeLimits', {})).OpenShardCount, 2);
   assert.equal((await send(b, 'DescribeLimits', {})).OpenShardCount, 1);
-  // Another account's ARN is not found from this account.
+  // Another account's ARN is refused as AWS refuses it (no resource policy grants tagging operations).
   await expectError(send(b2, 'ListTagsForResource', { ResourceARN: 'arn:aws:kinesis:us-east-1:111111111111:stream/shared-name' }), {
-    name: 'ResourceNotFoundException', message: 'Stream shared-name under account 222222222222 not found.',
+    name: 'AccessDeniedException',
+    message: 'User: arn:aws:iam::222222222222:root is not authorized to perform: kinesis:ListTagsForResource on resource: '
+      + 'arn:aws:kinesis:us-east-1:111111111111:stream/shared-name because no resource-based policy allows the '
+      + 'kinesis:ListTagsForResource action',
   });
 });
 

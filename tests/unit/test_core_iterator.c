@@ -47,6 +47,8 @@ static rn_iter_t sample(void)
     it.position = 469;
     it.issued_ms = 1710489510000;
     snprintf(it.stream_name, sizeof it.stream_name, "%s", "orders-stream_1.v2");
+    snprintf(it.account, sizeof it.account, "%s", "123456789012");
+    snprintf(it.region, sizeof it.region, "%s", "eu-west-1");
     return it;
 }
 
@@ -54,7 +56,8 @@ static int same(const rn_iter_t *a, const rn_iter_t *b)
 {
     return a->stream_id == b->stream_id && a->stream_created_ms == b->stream_created_ms &&
            a->shard_index == b->shard_index && a->position == b->position &&
-           a->issued_ms == b->issued_ms && strcmp(a->stream_name, b->stream_name) == 0;
+           a->issued_ms == b->issued_ms && strcmp(a->stream_name, b->stream_name) == 0 &&
+           strcmp(a->account, b->account) == 0 && strcmp(a->region, b->region) == 0;
 }
 
 static int opens(const rn_iter_key_t *k, const char *tok, size_t len)
@@ -73,10 +76,10 @@ static void round_trip(const rn_iter_key_t *k, const rn_iter_t *it)
     CHECK_EQ_INT(strlen(tok), n);
     CHECK_EQ_INT(n % 4, 0);
     CHECK_EQ_INT(strspn(tok, b64) + strspn(tok + strspn(tok, b64), "="), n);
-    /* Byte layout: magic | nonce | ciphertext (38 + name) | tag. */
+    /* Byte layout: magic | nonce | ciphertext (40 + name + account + region) | tag. */
     uint8_t raw[600];
     int rl = dec(tok, raw);
-    CHECK_EQ_INT(rl, 8 + 12 + 38 + (int)strlen(it->stream_name) + 16);
+    CHECK_EQ_INT(rl, 8 + 12 + 40 + (int)(strlen(it->stream_name) + strlen(it->account) + strlen(it->region)) + 16);
     static const uint8_t magic[8] = {0, 0, 0, 0, 0, 0, 0, 1};
     CHECK(rl >= 8 && memcmp(raw, magic, 8) == 0);
     CHECK(strncmp(tok, "AAAAAAAAAA", 10) == 0);
@@ -85,6 +88,7 @@ static void round_trip(const rn_iter_key_t *k, const rn_iter_t *it)
     memset(&out, 0x5a, sizeof out);
     CHECK_EQ_INT(rn_iter_open(k, tok, (size_t)n, &out), 0);
     CHECK(same(&out, it));
+    CHECK_EQ_INT(out.bound, 1);
     CHECK(out.issued_ms == it->issued_ms); /* expiry data exact */
     CHECK(out.stream_created_ms == it->stream_created_ms);
 }
@@ -110,7 +114,8 @@ static void test_round_trips(const rn_iter_key_t *k)
     it.issued_ms = -1710489510000;
     round_trip(k, &it);
 
-    /* Maximal token: 128-char name gives 272 characters. */
+    /* A 128-char name, 12-digit account and 9-char region give 300 characters;
+     * the largest binding (15 + 32) gives 336. */
     it = sample();
     for (int i = 0; i < 128; i++)
         it.stream_name[i] = "aZ09_.-"[i % 7];
@@ -118,8 +123,22 @@ static void test_round_trips(const rn_iter_key_t *k)
     char tok[RN_ITERATOR_MAX + 1];
     int n = rn_iter_seal(k, &it, tok);
     CHECK(n > 0 && n <= RN_ITERATOR_MAX);
-    CHECK_EQ_INT(n, 272);
+    CHECK_EQ_INT(n, 300);
     round_trip(k, &it);
+    memset(it.account, '9', 15);
+    it.account[15] = '\0';
+    memset(it.region, 'r', 32);
+    it.region[32] = '\0';
+    n = rn_iter_seal(k, &it, tok);
+    CHECK_EQ_INT(n, 336);
+    round_trip(k, &it);
+    /* An account or region without a NUL in its buffer cannot be sealed. */
+    memset(it.region, 'r', sizeof it.region);
+    CHECK_EQ_INT(rn_iter_seal(k, &it, tok), RN_EINVAL);
+    it = sample();
+    memset(it.account, '1', sizeof it.account);
+    CHECK_EQ_INT(rn_iter_seal(k, &it, tok), RN_EINVAL);
+    it = sample();
 
     /* Every name length seals within the limit and round-trips. */
     int bad = 0;
@@ -369,8 +388,46 @@ static void test_handmade(const rn_iter_key_t *k)
           out.position == 99 && out.issued_ms == 1710489510000);
     CHECK_EQ_STR(out.stream_name, "hand");
 
+    CHECK_EQ_INT(out.bound, 0); /* version 1: no binding */
+    CHECK_EQ_STR(out.account, "");
+    /* rn_iter_open_for opens it for anyone (the caller checks the stream). */
+    CHECK_EQ_INT(rn_iter_open_for(k, tok, (size_t)n, "111111111111", "us-east-1", &out), 0);
+    CHECK_EQ_INT(out.bound, 0);
+
+    /* Version 2 by hand: name, account, region after the three lengths. */
+    int l2 = plaintext(pt, 2, "", 4); /* 38 bytes: the fixed fields and L */
+    pt[l2++] = 12;
+    pt[l2++] = 9;
+    memcpy(pt + l2, "hand222222222222eu-west-1", 25);
+    l2 += 25;
+    n = build(k, pt, l2, tok);
+    CHECK_EQ_INT(rn_iter_open(k, tok, (size_t)n, &out), 0);
+    CHECK_EQ_STR(out.stream_name, "hand");
+    CHECK_EQ_STR(out.account, "222222222222");
+    CHECK_EQ_STR(out.region, "eu-west-1");
+    CHECK_EQ_INT(out.bound, 1);
+    CHECK_EQ_INT(rn_iter_open_for(k, tok, (size_t)n, "222222222222", "eu-west-1", &out), 0);
+    CHECK_EQ_INT(rn_iter_open_for(k, tok, (size_t)n, "111111111111", "eu-west-1", &out), RN_EINVAL);
+    CHECK_EQ_INT(rn_iter_open_for(k, tok, (size_t)n, "222222222222", "us-east-1", &out), RN_EINVAL);
+    CHECK_EQ_INT(rn_iter_open_for(k, tok, (size_t)n, "22222222222", "eu-west-1", &out), RN_EINVAL);
+    /* Lengths that do not add up, an overlong account or region, a NUL in the binding. */
+    pt[38] = 13;
+    n = build(k, pt, l2, tok);
+    CHECK(!opens(k, tok, (size_t)n));
+    pt[38] = 12;
+    pt[39] = 33;
+    n = build(k, pt, l2 + 24, tok);
+    CHECK(!opens(k, tok, (size_t)n));
+    pt[39] = 9;
+    pt[40 + 4 + 3] = '\0';
+    n = build(k, pt, l2, tok);
+    CHECK(!opens(k, tok, (size_t)n));
+    /* A version 2 plaintext too short for its three lengths. */
+    n = build(k, pt, plaintext(pt, 2, "h", 0), tok);
+    CHECK(!opens(k, tok, (size_t)n));
+
     /* Authentic, but not this format: version, name length, NUL in name. */
-    n = build(k, pt, plaintext(pt, 2, "hand", 4), tok);
+    n = build(k, pt, plaintext(pt, 3, "hand", 4), tok);
     CHECK(!opens(k, tok, (size_t)n));
     n = build(k, pt, plaintext(pt, 0, "hand", 4), tok);
     CHECK(!opens(k, tok, (size_t)n));
