@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/errors.h" /* rn_error_t */
 #include "util/status.h"
 #include "util/buf.h"
 #include "wire/shapes_int.h"
