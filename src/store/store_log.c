@@ -708,6 +708,134 @@ int rn_log_destroy(rn_log_t *l)
     return rc;
 }
 
+/* Remove every file of a directory holding only files, then the directory.
+ * A missing directory is not an error. */
+static int remove_flat_dir(int parent_fd, const char *name)
+{
+    int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : rn_store__errno(errno);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int rc = rn_store__errno(errno);
+        (void)close(fd);
+        return rc;
+    }
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT && !rc)
+            rc = rn_store__errno(errno);
+    }
+    (void)closedir(d);
+    if (unlinkat(parent_fd, name, AT_REMOVEDIR) != 0 && errno != ENOENT && !rc)
+        rc = rn_store__errno(errno);
+    return rc;
+}
+
+int rn_store_log_remove(rn_store_t *s, uint64_t log_id, int64_t shard)
+{
+    for (rn_log_t *l = s->logs; l; l = l->reg_next)
+        if (l->log_id == log_id && (shard < 0 || l->shard == (uint32_t)shard) && l->open)
+            return RN_EBUSY;
+    /* Memory logs outlive rn_log_close: free them (nothing else is registered
+     * while closed). */
+    for (rn_log_t *l = s->logs, *nx; l; l = nx) {
+        nx = l->reg_next;
+        if (l->log_id == log_id && (shard < 0 || l->shard == (uint32_t)shard)) {
+            log_detach(l);
+            for (size_t i = 0; i < l->nsegs; i++)
+                s->io->release(l, &l->segs[i]);
+            rn_store__log_free(l);
+        }
+    }
+    if (!s->data_dir)
+        return 0;
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/logs", s->data_dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return RN_ETOOBIG;
+    int logs_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (logs_fd < 0)
+        return errno == ENOENT ? 0 : rn_store__errno(errno);
+    char name[32];
+    (void)snprintf(name, sizeof name, "%llu", (unsigned long long)log_id);
+    int rc = 0;
+    int id_fd = openat(logs_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (id_fd < 0) {
+        rc = errno == ENOENT ? 0 : rn_store__errno(errno);
+        (void)close(logs_fd);
+        return rc; /* never opened: nothing on disk */
+    }
+    if (shard >= 0) {
+        char sh[16];
+        (void)snprintf(sh, sizeof sh, "%u", (unsigned)shard);
+        rc = remove_flat_dir(id_fd, sh);
+        if (rc == 0 && s->cfg.fsync_mode != RN_FSYNC_NEVER && fsync(id_fd) != 0)
+            rc = rn_store__errno(errno);
+        (void)close(id_fd);
+    } else {
+        DIR *d = fdopendir(id_fd);
+        if (!d) {
+            rc = rn_store__errno(errno);
+            (void)close(id_fd);
+        } else {
+            struct dirent *de;
+            while ((de = readdir(d)) != NULL) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                    continue;
+                int r2 = remove_flat_dir(dirfd(d), de->d_name);
+                if (r2 && !rc)
+                    rc = r2;
+            }
+            (void)closedir(d);
+            if (unlinkat(logs_fd, name, AT_REMOVEDIR) != 0 && errno != ENOENT && !rc)
+                rc = rn_store__errno(errno);
+            if (rc == 0 && s->cfg.fsync_mode != RN_FSYNC_NEVER && fsync(logs_fd) != 0)
+                rc = rn_store__errno(errno);
+        }
+    }
+    (void)close(logs_fd);
+    if (rc)
+        rn_error("store: remove logs of %llu: %s", (unsigned long long)log_id, rn_strerror(rc));
+    return rc;
+}
+
+int rn_store_log_id_max(rn_store_t *s, uint64_t *max)
+{
+    *max = 0;
+    for (rn_log_t *l = s->logs; l; l = l->reg_next)
+        if (l->log_id > *max)
+            *max = l->log_id;
+    if (!s->data_dir)
+        return 0;
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/logs", s->data_dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return RN_ETOOBIG;
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : rn_store__errno(errno);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *p = de->d_name;
+        uint64_t v = 0;
+        int ok = *p != 0;
+        for (; *p && ok; p++) {
+            if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+                ok = 0;
+            else
+                v = v * 10 + (uint64_t)(*p - '0');
+        }
+        if (ok && v > *max)
+            *max = v;
+    }
+    (void)closedir(d);
+    return 0;
+}
+
 /* ---- staging ------------------------------------------------------------------------ */
 
 static void stage_release(rn_log_t *l)
