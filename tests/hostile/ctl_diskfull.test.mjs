@@ -174,3 +174,52 @@ test('control-plane writes on a full disk answer 503 and change nothing; acknowl
   assert.deepEqual(got.sort(), [...early, ...later].map((id) => `payload-${id}`).sort(), 'every acknowledged record, read back after the restart');
   assert.equal(srv.exited, null);
 });
+
+test('delayed transitions on a full disk: memory never runs ahead of the metadata', { timeout: 60000 }, async (t) => {
+  const mnt = makeTempDir('runnel-ctlfull2-');
+  const why = tryMount(mnt, '6m');
+  if (why !== null) {
+    removeDir(mnt);
+    t.skip(`cannot mount a tmpfs here (needs root; CI runs as root): ${why}`);
+    return;
+  }
+  const servers = [];
+  const clients = [];
+  t.after(async () => {
+    for (const c of clients) c.destroy();
+    for (const s of servers) await s.stop();
+    try { execFileSync('umount', [mnt], { stdio: 'pipe' }); } catch { /* already gone */ }
+    removeDir(mnt);
+  });
+  const dataDir = `${mnt}/data`;
+  fs.mkdirSync(dataDir);
+  const start = async () => {
+    const srv = await startRunnel({ dataDir, args: ['--fsync', 'always', '--create-stream-delay', '300', '--delete-stream-delay', '300'] });
+    servers.push(srv);
+    const c = kinesisClient(srv.endpoint);
+    clients.push(c);
+    return { srv, c };
+  };
+  let { srv, c } = await start();
+  const status = async (name) => {
+    const l = await c.send(new ListStreamsCommand({}));
+    const s = (l.StreamSummaries ?? []).find((x) => x.StreamName === name);
+    return s ? s.StreamStatus : 'GONE';
+  };
+  await c.send(new CreateStreamCommand({ StreamName: 'doomed', ShardCount: 1 }));
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(await status('doomed'), 'ACTIVE');
+  await c.send(new DeleteStreamCommand({ StreamName: 'doomed' }));
+  assert.equal(await status('doomed'), 'DELETING');
+  const filler = fillDisk(mnt);
+  await new Promise((r) => setTimeout(r, 500));
+  // The deletion is due but cannot be written: the stream stays DELETING, as the disk says.
+  assert.equal(await status('doomed'), 'DELETING', 'a deletion that could not be persisted was applied in memory');
+  fs.unlinkSync(filler);
+  await new Promise((r) => setTimeout(r, 1200)); // retried after a second
+  assert.equal(await status('doomed'), 'GONE');
+  c.destroy();
+  assert.equal((await srv.stop()).code, 0);
+  ({ srv, c } = await start());
+  assert.equal(await status('doomed'), 'GONE', 'a finished deletion came back after a restart');
+});
