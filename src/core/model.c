@@ -830,11 +830,12 @@ static int registry_remove(rn_registry_t *r, rn_stream_t *s)
         return rc;
     }
     /* The stream is gone for good; its records go without opening (and
-     * recovering) each log: only logs open now are closed first. */
+     * recovering) each log: the logs open now are let go unsynced, then one
+     * walk of the stream's directory removes every file. */
     for (uint32_t i = 0; i < s->n_shards; i++) {
         rn_shard_t *sh = &s->shards[i];
         if (sh->log) {
-            rn_log_close(sh->log);
+            rn_log_discard(sh->log);
             sh->log = NULL;
         }
     }
@@ -875,7 +876,7 @@ static void drop_expired(rn_registry_t *r, rn_stream_t *s, int64_t now_ms)
             continue;
         }
         if (sh->log)
-            rn_log_close(sh->log);
+            rn_log_discard(sh->log);
         if (rn_store_log_remove(r->store, s->id, sh->index) != 0)
             rn_warn("retention: cannot remove the log of %s shard %u", s->name, sh->index);
     }

@@ -13,6 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import { makeTempDir, removeDir, startRunnel } from './hostile.mjs';
 
@@ -166,4 +167,39 @@ test('deleting an untouched 500-shard stream does not block another client', { t
   assert.ok(del.ms < 200, `DeleteStream took ${del.ms.toFixed(1)} ms`);
   assert.ok(worst < 200, `another client's ListStreams waited ${worst.toFixed(1)} ms`);
   assert.deepEqual((await a.ok('ListStreams', {})).json.StreamNames, []);
+
+  // The same with records in every shard (every log open, ~10 MB of segments): the files go off
+  // the loop.
+  await a.ok('CreateStream', { StreamName: 'wide-data', ShardCount: 500 });
+  for (let bt = 0; bt < 10; bt++) {
+    const r = await a.ok('PutRecords', {
+      StreamName: 'wide-data',
+      Records: Array.from({ length: 500 }, (_, i) => ({ PartitionKey: `k${bt}-${i}`, Data: Buffer.alloc(2000, bt).toString('base64') })),
+    });
+    assert.equal(r.json.FailedRecordCount ?? 0, 0);
+  }
+  const logs = `${srv.dataDir}/logs`;
+  const before = fs.readdirSync(logs).length;
+  stop = false;
+  worst = 0;
+  calls = 0;
+  const pinger2 = (async () => {
+    while (!stop) {
+      const r = await b.ok('ListStreams', {});
+      worst = Math.max(worst, r.ms);
+      calls += 1;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  const del2 = await a.ok('DeleteStream', { StreamName: 'wide-data' });
+  await new Promise((r) => setTimeout(r, 50));
+  stop = true;
+  await pinger2;
+  t.diagnostic(`DeleteStream of 500 shards with records: ${del2.ms.toFixed(1)} ms; worst ListStreams meanwhile ${worst.toFixed(1)} ms over ${calls} calls`);
+  assert.ok(del2.ms < 200, `DeleteStream took ${del2.ms.toFixed(1)} ms`);
+  assert.ok(worst < 200, `another client's ListStreams waited ${worst.toFixed(1)} ms`);
+  // The files do go, in the background.
+  const deadline = Date.now() + 20000;
+  while (fs.readdirSync(logs).length >= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(fs.readdirSync(logs).length < before, `the deleted stream's files are still in ${logs}: ${fs.readdirSync(logs)}`);
 });
