@@ -104,10 +104,19 @@ json_t *rn_json_metrics(uint32_t mask); /* ShardLevelMetrics names (ops_control.
  * returns -1 on a bad map (ops_tags.c). */
 int rn_tags_check(rn_call_t *c, json_t *tags, const rn_tagset_t *cur, const char *stream_name);
 /* CreateStream's Tags, MaxRecordSizeInKiB, WarmThroughputMiBps and
- * RecordDistributionStrategy: check before creating, apply (and save) after
- * (ops_control.c). Both set c->err and return -1 on failure. */
+ * RecordDistributionStrategy: check before creating (sets c->err, returns
+ * -1 on failure), apply to the new stream before it is persisted
+ * (rn_registry_create_with's prep; returns 0 or an RN_E* code)
+ * (ops_control.c). */
 int rn_create_options_check(rn_call_t *c, const char *name, int on_demand);
 int rn_create_options_apply(rn_call_t *c, rn_stream_t *s);
+
+/* A control-plane change could not be persisted (rc from the store or the
+ * registry): ServiceUnavailableException 503 for a store failure ("The
+ * server is out of disk space." for RN_ENOSPC), InternalFailure for
+ * RN_ENOMEM. The caller has left everything as it was. Returns -1
+ * (ops_control.c). */
+int rn_fail_persist(rn_call_t *c, int rc);
 
 /* Tokens (NextToken for list operations) sealed like iterators. */
 #define RN_TOKEN_LIST_STREAMS 0xF000000000000001ULL

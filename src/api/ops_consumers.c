@@ -426,9 +426,10 @@ int rn_op_RegisterStreamConsumer(rn_call_t *c)
             return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
         }
     }
-    if (consumer_save(c->api, k) != 0) {
+    int rc = consumer_save(c->api, k);
+    if (rc) {
         consumer_free(k);
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        return rn_fail_persist(c, rc);
     }
     k->next = c->api->consumers;
     c->api->consumers = k;
@@ -447,8 +448,9 @@ int rn_op_DeregisterStreamConsumer(rn_call_t *c)
     if (!k->gone_ms) {
         char key[200];
         kv_key(key, sizeof key, k->stream_id, k->name);
-        if (rn_store_kv_del(rn_registry_store(c->api->reg), key) != 0)
-            return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        int rc = rn_store_kv_del(rn_registry_store(c->api->reg), key);
+        if (rc)
+            return rn_fail_persist(c, rc);
         k->gone_ms = c->now_ms + (c->api->consumer_delay_ms > 0 ? c->api->consumer_delay_ms : 0);
         for (rn_sub_t *sub = c->api->subs; sub;) {
             rn_sub_t *nx = sub->next;

@@ -2,9 +2,10 @@
  * account settings, capacity modes, warm throughput, record size, record
  * distribution strategy, and CreateStream's optional settings.
  *
- * Every handler validates everything before it changes anything, and puts
- * the stream back as it was when persisting fails: a failed request changes
- * nothing. Messages are AWS's where KINESIS_CONTRACT.md records them; the
+ * Every handler validates everything before it changes anything, persists
+ * the change before answering, and puts the stream back as it was when
+ * persisting fails (ServiceUnavailable 503, rn_fail_persist): a failed
+ * request changes nothing, in memory or on disk. Messages are AWS's where KINESIS_CONTRACT.md records them; the
  * others are listed in docs/control-plane.md. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,15 @@ static int fail_internal(rn_call_t *c)
     return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
 }
 
+int rn_fail_persist(rn_call_t *c, int rc)
+{
+    if (rc == RN_ENOMEM)
+        return fail_internal(c);
+    return rn_error_set(&c->err, RN_AWS_SERVICE_UNAVAILABLE,
+                        rc == RN_ENOSPC ? "The server is out of disk space."
+                                        : "The server cannot write its metadata.");
+}
+
 /* ---- output helpers shared with ops_streams.c --------------------------------------- */
 
 json_t *rn_json_metrics(uint32_t mask)
@@ -99,10 +109,11 @@ static int change_retention(rn_call_t *c, int increase)
         int old_hours = s->retention_hours;
         int64_t old_floor = s->trim_floor_ms;
         rn_stream_set_retention(s, (int)hours, c->now_ms);
-        if (rn_registry_begin_update(c->api->reg, s, c->now_ms) != 0) {
+        int rc = rn_registry_begin_update(c->api->reg, s, c->now_ms);
+        if (rc) {
             s->retention_hours = old_hours;
             s->trim_floor_ms = old_floor;
-            return fail_internal(c);
+            return rn_fail_persist(c, rc);
         }
     }
     rn_call_reply(c, NULL);
@@ -144,9 +155,10 @@ static int change_metrics(rn_call_t *c, int enable)
     uint32_t next = enable ? old | mask : old & ~mask;
     if (next != old) {
         s->metrics = next;
-        if (rn_registry_save(c->api->reg, s) != 0) {
+        int rc = rn_registry_save(c->api->reg, s);
+        if (rc) {
             s->metrics = old;
-            return fail_internal(c);
+            return rn_fail_persist(c, rc);
         }
     }
     char arn[512];
@@ -251,8 +263,9 @@ int rn_op_UpdateAccountSettings(rn_call_t *c)
                  "MinimumThroughputBillingCommitment Status must be ENABLED or DISABLED, not %s.", want);
         return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, msg);
     }
-    if (rn_account_settings_put(c->api->reg, c->account, c->region, &st) != 0)
-        return fail_internal(c);
+    int rc = rn_account_settings_put(c->api->reg, c->account, c->region, &st);
+    if (rc)
+        return rn_fail_persist(c, rc);
     rn_call_reply(c, settings_json(&st));
     return 0;
 }
@@ -291,11 +304,12 @@ int rn_op_UpdateStreamMode(rn_call_t *c)
         s->distribution_auto = 0;
         s->warm_mibps = 0;
     }
-    if (rn_registry_begin_update(c->api->reg, s, c->now_ms) != 0) {
+    int rc = rn_registry_begin_update(c->api->reg, s, c->now_ms);
+    if (rc) {
         s->on_demand = saved.on_demand;
         s->warm_mibps = saved.warm_mibps;
         s->distribution_auto = saved.distribution_auto;
-        return fail_internal(c);
+        return rn_fail_persist(c, rc);
     }
     rn_call_reply(c, NULL);
     return 0;
@@ -322,9 +336,10 @@ int rn_op_UpdateStreamWarmThroughput(rn_call_t *c)
         return -1;
     int64_t old = s->warm_mibps;
     s->warm_mibps = warm;
-    if (rn_registry_begin_update(c->api->reg, s, c->now_ms) != 0) {
+    int rc = rn_registry_begin_update(c->api->reg, s, c->now_ms);
+    if (rc) {
         s->warm_mibps = old;
-        return fail_internal(c);
+        return rn_fail_persist(c, rc);
     }
     char arn[512];
     rn_stream_arn(s, arn, sizeof arn);
@@ -347,9 +362,10 @@ int rn_op_UpdateMaxRecordSize(rn_call_t *c)
         return -1;
     int old = s->max_record_kib;
     s->max_record_kib = (int)kib;
-    if (rn_registry_begin_update(c->api->reg, s, c->now_ms) != 0) {
+    int rc = rn_registry_begin_update(c->api->reg, s, c->now_ms);
+    if (rc) {
         s->max_record_kib = old;
-        return fail_internal(c);
+        return rn_fail_persist(c, rc);
     }
     rn_call_reply(c, NULL);
     return 0;
@@ -380,9 +396,10 @@ int rn_op_UpdateStreamRecordDistributionStrategy(rn_call_t *c)
         return -1;
     int old = s->distribution_auto;
     s->distribution_auto = strategy && strcmp(strategy, "AUTO") == 0;
-    if (s->distribution_auto != old && rn_registry_save(c->api->reg, s) != 0) {
+    int rc = s->distribution_auto != old ? rn_registry_save(c->api->reg, s) : 0;
+    if (rc) {
         s->distribution_auto = old;
-        return fail_internal(c);
+        return rn_fail_persist(c, rc);
     }
     rn_call_reply(c, NULL);
     return 0;
@@ -410,31 +427,24 @@ int rn_create_options_check(rn_call_t *c, const char *name, int on_demand)
 
 int rn_create_options_apply(rn_call_t *c, rn_stream_t *s)
 {
+    /* Runs on the new stream before it is persisted (rn_registry_create_with):
+     * sets, never saves. */
     int64_t v;
-    int changed = 0;
-    if (rn_arg_int(c, "MaxRecordSizeInKiB", &v) == 0) {
+    if (rn_arg_int(c, "MaxRecordSizeInKiB", &v) == 0)
         s->max_record_kib = (int)v;
-        changed = 1;
-    }
-    if (rn_arg_int(c, "WarmThroughputMiBps", &v) == 0) {
+    if (rn_arg_int(c, "WarmThroughputMiBps", &v) == 0)
         s->warm_mibps = v;
-        changed = 1;
-    }
     const char *strategy = rn_arg_str(c, "RecordDistributionStrategy");
-    if (strategy && strcmp(strategy, "AUTO") == 0) {
+    if (strategy && strcmp(strategy, "AUTO") == 0)
         s->distribution_auto = 1;
-        changed = 1;
-    }
     json_t *tags = json_object_get(c->in, "Tags");
     const char *k;
     json_t *val;
     json_object_foreach(tags, k, val)
     {
-        if (rn_tagset_put(&s->tags, k, json_string_value(val) ? json_string_value(val) : "") != 0)
-            return fail_internal(c);
-        changed = 1;
+        int rc = rn_tagset_put(&s->tags, k, json_string_value(val) ? json_string_value(val) : "");
+        if (rc)
+            return rc;
     }
-    if (changed && rn_registry_save(c->api->reg, s) != 0)
-        return fail_internal(c);
     return 0;
 }

@@ -142,12 +142,13 @@ int rn_op_StartStreamEncryption(rn_call_t *c)
     char *old_id = s->key_id;
     s->key_id = id;
     s->encrypted = 1;
-    if (rn_registry_begin_update(c->api->reg, s, c->now_ms) != 0) {
+    int rc = rn_registry_begin_update(c->api->reg, s, c->now_ms);
+    if (rc) {
         s->key_id = old_id;
         s->encrypted = was_encrypted;
         s->has_datakey = had_key;
         free(id);
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        return rn_fail_persist(c, rc);
     }
     free(old_id);
     rn_call_reply(c, NULL);
@@ -165,9 +166,10 @@ int rn_op_StopStreamEncryption(rn_call_t *c)
         return 0;
     }
     s->encrypted = 0;
-    if (rn_registry_begin_update(c->api->reg, s, c->now_ms) != 0) {
+    int rc = rn_registry_begin_update(c->api->reg, s, c->now_ms);
+    if (rc) {
         s->encrypted = 1;
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        return rn_fail_persist(c, rc);
     }
     rn_call_reply(c, NULL);
     return 0;

@@ -6,8 +6,11 @@
  * stream found; provisioned (ValidationException for on-demand streams);
  * ACTIVE (ResourceInUseException); shards found ("Could not find shard");
  * shards open; the operation's own rules; limits. A rejected call changes
- * nothing. The change itself is core/reshard.c's; afterwards the stream goes
- * through UPDATING (rn_registry_begin_update, which also persists it). */
+ * nothing. The change itself is core/reshard.c's, made between
+ * rn_stream_undo_begin and rn_registry_commit_shards: it is persisted before
+ * it is applied or answered, and a failure to persist (ServiceUnavailable
+ * 503) leaves the stream as it was. Afterwards the stream goes through
+ * UPDATING. */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,17 +65,26 @@ static int shard_quota(rn_call_t *c, int64_t more)
     return 0;
 }
 
-/* Enter UPDATING and persist; the change is already applied in memory. */
-static int finish(rn_call_t *c, rn_stream_t *s, json_t *out)
+/* Persist the change made since rn_stream_undo_begin (entering UPDATING):
+ * on a failure the stream is put back as it was and the answer is 503. */
+static int finish(rn_call_t *c, rn_stream_t *s, rn_stream_undo_t *u, json_t *out)
 {
-    int rc = rn_registry_begin_update(c->api->reg, s, c->now_ms);
+    int rc = rn_registry_commit_shards(c->api->reg, s, u, c->now_ms);
     if (rc) {
-        rn_error("cannot persist the resharding of %s: %s", s->name, rn_strerror(rc));
+        rn_error("cannot persist the resharding of %s: %s (not applied)", s->name, rn_strerror(rc));
         json_decref(out);
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        return rn_fail_persist(c, rc);
     }
     rn_call_reply(c, out);
     return 0;
+}
+
+/* The resharding itself failed (rc: a log could not be opened, or memory):
+ * the stream is put back as it was. */
+static int reshard_failed(rn_call_t *c, rn_stream_t *s, rn_stream_undo_t *u, int rc)
+{
+    rn_registry_undo(c->api->reg, s, u);
+    return rn_fail_persist(c, rc);
 }
 
 /* ---- SplitShard -------------------------------------------------------------------- */
@@ -100,12 +112,16 @@ int rn_op_SplitShard(rn_call_t *c)
     }
     if (shard_quota(c, 1) != 0)
         return -1;
-    int rc = rn_reshard_split(c->api->reg, s, idx, k, c->now_ms, NULL, NULL);
+    rn_stream_undo_t u;
+    int rc = rn_stream_undo_begin(s, &u);
+    if (rc)
+        return rn_fail_persist(c, rc);
+    rc = rn_reshard_split(c->api->reg, s, idx, k, c->now_ms, NULL, NULL);
     if (rc) {
         rn_error("split of %s shard %u failed: %s", s->name, idx, rn_strerror(rc));
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        return reshard_failed(c, s, &u, rc);
     }
-    return finish(c, s, NULL);
+    return finish(c, s, &u, NULL);
 }
 
 /* ---- MergeShards -------------------------------------------------------------------- */
@@ -126,12 +142,16 @@ int rn_op_MergeShards(rn_call_t *c)
         rn_format_shard_id(b, ib, sizeof ib);
         return rn_error_set(&c->err, RN_AWS_SHARDS_NOT_ADJACENT, ia, ib, s->name, c->account);
     }
-    int rc = rn_reshard_merge(c->api->reg, s, a, b, c->now_ms, NULL);
+    rn_stream_undo_t u;
+    int rc = rn_stream_undo_begin(s, &u);
+    if (rc)
+        return rn_fail_persist(c, rc);
+    rc = rn_reshard_merge(c->api->reg, s, a, b, c->now_ms, NULL);
     if (rc) {
         rn_error("merge of %s shards %u and %u failed: %s", s->name, a, b, rn_strerror(rc));
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        return reshard_failed(c, s, &u, rc);
     }
-    return finish(c, s, NULL);
+    return finish(c, s, &u, NULL);
 }
 
 /* ---- UpdateShardCount ----------------------------------------------------------------- */
@@ -156,17 +176,21 @@ int rn_op_UpdateShardCount(rn_call_t *c)
     int done = rn_stream_scalings(s, c->now_ms);
     if (done >= RN_SCALING_MAX)
         return rn_error_set(&c->err, RN_AWS_SCALE_RATE_LIMIT, s->name, c->account, done, RN_SCALING_MAX);
-    int rc = rn_reshard_uniform(c->api->reg, s, (uint32_t)target, c->now_ms, NULL);
+    rn_stream_undo_t u;
+    int rc = rn_stream_undo_begin(s, &u);
+    if (rc)
+        return rn_fail_persist(c, rc);
+    rc = rn_reshard_uniform(c->api->reg, s, (uint32_t)target, c->now_ms, NULL);
     if (rc) {
         rn_error("scaling %s to %lld shards failed: %s", s->name, t, rn_strerror(rc));
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        return reshard_failed(c, s, &u, rc);
     }
-    rn_stream_note_scaling(s, c->now_ms);
+    rn_stream_note_scaling(s, c->now_ms); /* put back too by a failed commit */
     char arn[512];
     rn_stream_arn(s, arn, sizeof arn);
     json_t *out = json_pack("{s:s,s:s,s:I,s:I}", "StreamName", s->name, "StreamARN", arn, "CurrentShardCount",
                             (json_int_t)open, "TargetShardCount", (json_int_t)target);
-    return finish(c, s, out);
+    return finish(c, s, &u, out);
 }
 
 /* ---- ChildShards ------------------------------------------------------------------------ */

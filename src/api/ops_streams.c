@@ -28,6 +28,12 @@ static void add_stream_common(json_t *d, const rn_stream_t *s)
 
 /* ---- CreateStream ------------------------------------------------------------------ */
 
+/* The options are set on the new stream before it is first written. */
+static int create_prep(void *ud, rn_stream_t *s)
+{
+    return rn_create_options_apply(ud, s);
+}
+
 int rn_op_CreateStream(rn_call_t *c)
 {
     const char *name = rn_arg_str(c, "StreamName");
@@ -61,14 +67,10 @@ int rn_op_CreateStream(rn_call_t *c)
         return rn_error_set(&c->err, RN_AWS_SHARD_LIMIT, c->account, c->region, current, limit,
                             (int)(shard_count > 1000000 ? 1000000 : shard_count));
     rn_stream_t *s;
-    int rc = rn_registry_create(reg, c->account, c->region, name, (uint32_t)shard_count, on_demand,
-                                c->now_ms, &s);
-    if (rc == RN_ENOSPC)
-        return rn_error_set(&c->err, RN_AWS_SERVICE_UNAVAILABLE, "The server is out of disk space.");
+    int rc = rn_registry_create_with(reg, c->account, c->region, name, (uint32_t)shard_count, on_demand,
+                                     c->now_ms, create_prep, c, &s);
     if (rc)
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
-    if (rn_create_options_apply(c, s) != 0)
-        return -1;
+        return rn_fail_persist(c, rc);
     rn_call_reply(c, NULL);
     return 0;
 }
@@ -82,6 +84,7 @@ int rn_op_DeleteStream(rn_call_t *c)
         return -1;
     if (s->status == RN_STREAM_DELETING)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, s->name, c->account);
+    int drop = 0;
     if (rn_consumers_count(c->api, s, c->now_ms) > 0) {
         if (!rn_arg_bool(c, "EnforceConsumerDeletion")) {
             char msg[512];
@@ -89,10 +92,25 @@ int rn_op_DeleteStream(rn_call_t *c)
                      s->name, c->account);
             return rn_error_set(&c->err, RN_AWS_RESOURCE_IN_USE, msg);
         }
-        rn_consumers_drop_stream(c->api, s);
+        drop = 1;
     }
-    if (rn_registry_delete(c->api->reg, s, c->now_ms) != 0)
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    /* The deletion is persisted first (rn_registry_delete leaves the stream
+     * as it was when that fails); the consumers go after it. Deleting at
+     * once frees s: its consumers are dropped through a copy (only the id
+     * is read). */
+    int rc;
+    if (rn_registry_config(c->api->reg)->delete_delay_ms <= 0) {
+        rn_stream_t copy = *s; /* what rn_consumers_drop_stream reads (id, names) */
+        rc = rn_registry_delete(c->api->reg, s, c->now_ms);
+        if (rc == 0 && drop)
+            rn_consumers_drop_stream(c->api, &copy);
+    } else {
+        rc = rn_registry_delete(c->api->reg, s, c->now_ms);
+        if (rc == 0 && drop)
+            rn_consumers_drop_stream(c->api, s);
+    }
+    if (rc)
+        return rn_fail_persist(c, rc);
     rn_call_reply(c, NULL);
     return 0;
 }

@@ -152,11 +152,12 @@ static int res_save_tags(rn_call_t *c, res_t *r, rn_tagset_t *next)
     *r->tags = *next;
     next->v = NULL;
     next->n = 0;
-    if (rn_consumer_save(c->api, r->k) != 0) {
+    int rc = rn_consumer_save(c->api, r->k);
+    if (rc) {
         rn_tagset_t failed = *r->tags;
         *r->tags = old;
         rn_tagset_dispose(&failed);
-        return -1;
+        return rc;
     }
     rn_tagset_dispose(&old);
     return 0;
@@ -179,9 +180,8 @@ static int tags_add(rn_call_t *c, res_t *r, json_t *tags)
             return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
         }
     }
-    if (res_save_tags(c, r, &next) != 0)
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
-    return 0;
+    int rc = res_save_tags(c, r, &next);
+    return rc ? rn_fail_persist(c, rc) : 0;
 }
 
 /* Remove every key of the list (missing keys are ignored) and save. */
@@ -195,9 +195,8 @@ static int tags_remove(rn_call_t *c, res_t *r, json_t *keys)
         if (k)
             rn_tagset_del(&next, k);
     }
-    if (res_save_tags(c, r, &next) != 0)
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
-    return 0;
+    int rc = res_save_tags(c, r, &next);
+    return rc ? rn_fail_persist(c, rc) : 0;
 }
 
 /* Tag changes need an ACTIVE stream (§4.10), or a consumer that is not
@@ -398,10 +397,11 @@ int rn_op_PutResourcePolicy(rn_call_t *c)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     char *old = *r.policy;
     *r.policy = copy;
-    if (res_save(c, &r) != 0) {
+    int rc = res_save(c, &r);
+    if (rc) {
         *r.policy = old;
         free(copy);
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        return rn_fail_persist(c, rc);
     }
     free(old);
     rn_call_reply(c, NULL);
@@ -431,9 +431,10 @@ int rn_op_DeleteResourcePolicy(rn_call_t *c)
         return -1;
     char *old = *r.policy;
     *r.policy = NULL;
-    if (res_save(c, &r) != 0) {
+    int rc = res_save(c, &r);
+    if (rc) {
         *r.policy = old;
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+        return rn_fail_persist(c, rc);
     }
     free(old);
     rn_call_reply(c, NULL);

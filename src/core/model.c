@@ -18,6 +18,8 @@
 
 #define KEY_PREFIX "stream/"
 #define ITER_KEY "meta/iterator-key"
+#define ID_HWM_KEY "meta/stream-id-next" /* every stream id ever used is below it */
+#define RETRY_MS 1000 /* a transition that could not be persisted is retried after this */
 #define SWEEP_EVERY_MS 60000 /* retention sweep over open logs (rn_registry_tick) */
 
 const char *const rn_metric_names[RN_METRIC_COUNT] = {
@@ -26,14 +28,37 @@ const char *const rn_metric_names[RN_METRIC_COUNT] = {
     "IteratorAgeMilliseconds",
 };
 
+/* Open-addressing table of pointers by 64-bit hash (linear probing,
+ * tombstones; rehashed when 70% full counting them). */
+#define PTAB_TOMB ((void *)1)
+typedef struct ptab {
+    void **v;
+    uint64_t *h;
+    size_t cap, n, used; /* used: live + tombstones */
+} ptab_t;
+
+/* An account and region: its streams (unordered) and open-shard count. */
+typedef struct rn_group {
+    char account[16];
+    char region[64];
+    rn_stream_t **v;
+    size_t n, cap;
+    int64_t open_shards;
+} rn_group_t;
+
 struct rn_registry {
     rn_store_t *store;
     rn_registry_config_t cfg;
     rn_iter_key_t iter_key;
-    rn_stream_t **streams; /* unordered */
+    rn_stream_t **streams; /* unordered; s->reg_pos is the position */
     size_t n, cap;
+    ptab_t by_name;        /* account, region, name */
+    ptab_t by_id;
+    ptab_t groups;         /* account, region -> rn_group_t */
+    rn_stream_t **pend;    /* streams with a transition due (s->pend_pos) */
+    size_t npend, pend_cap;
     uint64_t next_id;
-    int pending; /* streams with a transition due */
+    uint64_t hwm_saved;    /* the id high-water mark persisted in ID_HWM_KEY */
     int64_t last_sweep_ms; /* last retention sweep over open logs */
     uint8_t master_key[32]; /* cfg.master_key points here when one was given */
 };
@@ -75,7 +100,9 @@ static json_t *u128_json(rn_u128 v)
     return json_string(b);
 }
 
-int rn_registry_save(rn_registry_t *r, rn_stream_t *s)
+/* The stream's document as text (malloc'ed) into *out. With drop_before > 0,
+ * closed shards that expired before it (rn_shard_expired) are left out. */
+static int stream_doc(const rn_registry_t *r, const rn_stream_t *s, int64_t drop_now, char **out)
 {
     json_t *doc = json_object();
     json_t *shards = json_array();
@@ -126,6 +153,8 @@ int rn_registry_save(rn_registry_t *r, rn_stream_t *s)
     json_object_set_new(doc, "scaling_ms", scaling);
     for (uint32_t i = 0; i < s->n_shards; i++) {
         const rn_shard_t *sh = &s->shards[i];
+        if (drop_now && rn_shard_expired(s, sh, drop_now))
+            continue;
         json_t *j = json_object();
         json_object_set_new(j, "index", json_integer(sh->index));
         json_object_set_new(j, "start", u128_json(sh->start_hash));
@@ -142,9 +171,20 @@ int rn_registry_save(rn_registry_t *r, rn_stream_t *s)
     json_decref(doc);
     if (!text)
         return RN_ENOMEM;
+    *out = text;
+    return 0;
+}
+
+/* Write the stream's document as it is in memory. Nothing in memory changes. */
+static int stream_put(rn_registry_t *r, const rn_stream_t *s, int64_t drop_now)
+{
+    char *text;
+    int rc = stream_doc(r, s, drop_now, &text);
+    if (rc)
+        return rc;
     char key[64];
     stream_key(s, key, sizeof key);
-    int rc = rn_store_kv_put(r->store, key, text, strlen(text));
+    rc = rn_store_kv_put(r->store, key, text, strlen(text));
     free(text);
     return rc;
 }
@@ -270,6 +310,170 @@ out:
     return 0;
 }
 
+/* ---- indexes -------------------------------------------------------------------- */
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+    return (h ^ 0xff) * 0x100000001b3ULL; /* a separator: ("ab","c") != ("a","bc") */
+}
+
+static uint64_t hash_group(const char *account, const char *region)
+{
+    return hash_str(hash_str(0xcbf29ce484222325ULL, account), region);
+}
+
+static uint64_t hash_name(const char *account, const char *region, const char *name)
+{
+    return hash_str(hash_group(account, region), name);
+}
+
+static uint64_t hash_id(uint64_t id)
+{
+    id ^= id >> 33;
+    id *= 0xff51afd7ed558ccdULL;
+    id ^= id >> 33;
+    return id;
+}
+
+static int ptab_grow(ptab_t *t)
+{
+    size_t cap = t->cap ? (t->n * 2 + 16 > t->cap ? t->cap * 2 : t->cap) : 64;
+    void **v = calloc(cap, sizeof *v);
+    uint64_t *h = calloc(cap, sizeof *h);
+    if (!v || !h) {
+        free(v);
+        free(h);
+        return RN_ENOMEM;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->v[i] || t->v[i] == PTAB_TOMB)
+            continue;
+        size_t j = t->h[i] & (cap - 1);
+        while (v[j])
+            j = (j + 1) & (cap - 1);
+        v[j] = t->v[i];
+        h[j] = t->h[i];
+    }
+    free(t->v);
+    free(t->h);
+    t->v = v;
+    t->h = h;
+    t->cap = cap;
+    t->used = t->n;
+    return 0;
+}
+
+/* Room for one more entry (call before anything else changes). */
+static int ptab_reserve(ptab_t *t)
+{
+    return (t->used + 1) * 10 >= t->cap * 7 ? ptab_grow(t) : 0;
+}
+
+static void ptab_put(ptab_t *t, uint64_t h, void *p)
+{
+    size_t j = h & (t->cap - 1);
+    while (t->v[j] && t->v[j] != PTAB_TOMB)
+        j = (j + 1) & (t->cap - 1);
+    if (!t->v[j])
+        t->used++;
+    t->v[j] = p;
+    t->h[j] = h;
+    t->n++;
+}
+
+static void ptab_del(ptab_t *t, uint64_t h, const void *p)
+{
+    if (!t->cap)
+        return;
+    for (size_t j = h & (t->cap - 1); t->v[j]; j = (j + 1) & (t->cap - 1)) {
+        if (t->v[j] == p) {
+            t->v[j] = PTAB_TOMB;
+            t->n--;
+            return;
+        }
+    }
+}
+
+/* Iterate the candidates with hash h: start with *j = SIZE_MAX. */
+static void *ptab_next(const ptab_t *t, uint64_t h, size_t *j)
+{
+    if (!t->cap)
+        return NULL;
+    *j = *j == SIZE_MAX ? h & (t->cap - 1) : (*j + 1) & (t->cap - 1);
+    for (; t->v[*j]; *j = (*j + 1) & (t->cap - 1))
+        if (t->v[*j] != PTAB_TOMB && t->h[*j] == h)
+            return t->v[*j];
+    return NULL;
+}
+
+static void ptab_free(ptab_t *t)
+{
+    free(t->v);
+    free(t->h);
+    memset(t, 0, sizeof *t);
+}
+
+static rn_group_t *group_find(const rn_registry_t *r, const char *account, const char *region)
+{
+    uint64_t h = hash_group(account, region);
+    size_t j = SIZE_MAX;
+    for (rn_group_t *g; (g = ptab_next(&r->groups, h, &j)) != NULL;)
+        if (strcmp(g->account, account) == 0 && strcmp(g->region, region) == 0)
+            return g;
+    return NULL;
+}
+
+static uint32_t open_count(const rn_stream_t *s)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->n_shards; i++)
+        n += s->shards[i].closed_ms == 0;
+    return n;
+}
+
+void rn_registry_recount(rn_registry_t *r, rn_stream_t *s)
+{
+    (void)r;
+    uint32_t n = open_count(s);
+    if (s->group)
+        s->group->open_shards += (int64_t)n - (int64_t)s->open_counted;
+    s->open_counted = n;
+}
+
+static void pend_add(rn_registry_t *r, rn_stream_t *s)
+{
+    if (s->pend_pos >= 0)
+        return;
+    if (r->npend == r->pend_cap) {
+        size_t cap = r->pend_cap ? r->pend_cap * 2 : 16;
+        rn_stream_t **p = realloc(r->pend, cap * sizeof *p);
+        if (!p) {
+            /* Cannot track it: retried when the stream is next changed; the
+             * state on disk is right and is applied at the next start. */
+            rn_error("stream %s: out of memory tracking its %s transition", s->name,
+                     rn_stream_status_name(s->status));
+            return;
+        }
+        r->pend = p;
+        r->pend_cap = cap;
+    }
+    s->pend_pos = (int64_t)r->npend;
+    r->pend[r->npend++] = s;
+}
+
+static void pend_del(rn_registry_t *r, rn_stream_t *s)
+{
+    if (s->pend_pos < 0)
+        return;
+    size_t i = (size_t)s->pend_pos;
+    r->pend[i] = r->pend[--r->npend];
+    r->pend[i]->pend_pos = (int64_t)i;
+    s->pend_pos = -1;
+}
+
+/* Put s in every index. All-or-nothing. */
 static int registry_add(rn_registry_t *r, rn_stream_t *s)
 {
     if (r->n == r->cap) {
@@ -280,28 +484,123 @@ static int registry_add(rn_registry_t *r, rn_stream_t *s)
         r->streams = p;
         r->cap = cap;
     }
+    if (ptab_reserve(&r->by_name) || ptab_reserve(&r->by_id) || ptab_reserve(&r->groups))
+        return RN_ENOMEM;
+    rn_group_t *g = group_find(r, s->account, s->region);
+    if (!g) {
+        g = calloc(1, sizeof *g);
+        if (!g)
+            return RN_ENOMEM;
+        snprintf(g->account, sizeof g->account, "%s", s->account);
+        snprintf(g->region, sizeof g->region, "%s", s->region);
+        ptab_put(&r->groups, hash_group(g->account, g->region), g);
+    }
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 8;
+        rn_stream_t **p = realloc(g->v, cap * sizeof *p);
+        if (!p)
+            return RN_ENOMEM; /* an empty group stays: harmless */
+        g->v = p;
+        g->cap = cap;
+    }
+    s->group = g;
+    s->group_pos = g->n;
+    g->v[g->n++] = s;
+    s->open_counted = 0;
+    rn_registry_recount(r, s);
+    s->reg_pos = r->n;
     r->streams[r->n++] = s;
+    ptab_put(&r->by_name, hash_name(s->account, s->region, s->name), s);
+    ptab_put(&r->by_id, hash_id(s->id), s);
+    s->pend_pos = -1;
+    if (s->status != RN_STREAM_ACTIVE)
+        pend_add(r, s);
     if (s->id >= r->next_id)
         r->next_id = s->id + 1;
-    if (s->status != RN_STREAM_ACTIVE)
-        r->pending++;
     return 0;
+}
+
+/* Take s out of every index (not freed). */
+static void registry_unlink(rn_registry_t *r, rn_stream_t *s)
+{
+    pend_del(r, s);
+    ptab_del(&r->by_name, hash_name(s->account, s->region, s->name), s);
+    ptab_del(&r->by_id, hash_id(s->id), s);
+    rn_group_t *g = s->group;
+    if (g) {
+        g->open_shards -= s->open_counted;
+        g->v[s->group_pos] = g->v[--g->n];
+        g->v[s->group_pos]->group_pos = s->group_pos;
+        s->group = NULL;
+    }
+    s->open_counted = 0;
+    size_t i = s->reg_pos;
+    r->streams[i] = r->streams[--r->n];
+    r->streams[i]->reg_pos = i;
+}
+
+/* Parse the id out of "stream/<20 digits>"; 0 when it is not one. */
+static uint64_t key_id(const char *key)
+{
+    const char *p = key + strlen(KEY_PREFIX);
+    uint64_t v = 0;
+    if (!*p)
+        return 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    return v;
+}
+
+static void note_id(rn_registry_t *r, uint64_t id)
+{
+    if (id != UINT64_MAX && id >= r->next_id)
+        r->next_id = id + 1;
 }
 
 static int load_one(void *ud, const char *key, const void *val, size_t len)
 {
     rn_registry_t *r = ud;
     rn_stream_t *s;
+    uint64_t kid = key_id(key);
+    note_id(r, kid); /* counted whatever the document holds: never given to a new stream */
     int rc = stream_load(r, val, len, &s);
     if (rc == RN_EPROTO)
         return rc; /* a data key that cannot be read (logged): refuse to start */
+    if (rc == 0 && kid && s->id != kid) {
+        note_id(r, s->id);
+        stream_free(s);
+        rc = RN_ECORRUPT;
+    }
+    if (rc == 0 && rn_registry_find(r, s->account, s->region, s->name)) {
+        stream_free(s);
+        rc = RN_EEXIST;
+    }
     if (rc) {
-        rn_error("metadata entry %s is unreadable (%s); skipped", key, rn_strerror(rc));
+        rn_warn("metadata entry %s is unreadable (%s): its stream is not loaded; the entry is kept "
+                "as it is and its id (%" PRIu64 ") is never given to another stream",
+                key, rn_strerror(rc), kid);
         return 0;
     }
     rc = registry_add(r, s);
     if (rc)
         stream_free(s);
+    return rc;
+}
+
+/* Persist "every id below next_id is taken" before an id can disappear from
+ * the metadata (a stream's entry is deleted). */
+static int save_hwm(rn_registry_t *r, uint64_t next)
+{
+    if (next <= r->hwm_saved)
+        return 0;
+    char text[32];
+    int n = snprintf(text, sizeof text, "%" PRIu64, next);
+    int rc = rn_store_kv_put(r->store, ID_HWM_KEY, text, (size_t)n);
+    if (rc == 0)
+        r->hwm_saved = next;
     return rc;
 }
 
@@ -331,6 +630,28 @@ int rn_registry_open(rn_registry_t **out, rn_store_t *store, const rn_registry_c
             rc = rn_store_kv_put(store, ITER_KEY, r->iter_key.key, sizeof r->iter_key.key);
     }
     free(key);
+    key = NULL;
+    if (rc == 0) {
+        /* The id high-water mark, and the ids of logs on disk (a stream whose
+         * entry is gone may have left files): new ids are above all of them. */
+        int hrc = rn_store_kv_get(store, ID_HWM_KEY, &key, &klen);
+        if (hrc == 0) {
+            char text[32];
+            size_t n = klen < sizeof text - 1 ? klen : sizeof text - 1;
+            memcpy(text, key, n);
+            text[n] = 0;
+            uint64_t v = strtoull(text, NULL, 10);
+            r->hwm_saved = v;
+            if (v > r->next_id)
+                r->next_id = v;
+        } else if (hrc != RN_ENOENT) {
+            rc = hrc;
+        }
+        free(key);
+        uint64_t max_log = 0;
+        if (rc == 0 && (rc = rn_store_log_id_max(store, &max_log)) == 0)
+            note_id(r, max_log);
+    }
     if (rc == 0)
         rc = rn_store_kv_scan(store, KEY_PREFIX, load_one, r);
     if (rc) {
@@ -348,6 +669,17 @@ void rn_registry_close(rn_registry_t *r)
     for (size_t i = 0; i < r->n; i++)
         stream_free(r->streams[i]);
     free(r->streams);
+    for (size_t i = 0; i < r->groups.cap; i++) {
+        rn_group_t *g = r->groups.v[i];
+        if (g && g != PTAB_TOMB) {
+            free(g->v);
+            free(g);
+        }
+    }
+    ptab_free(&r->groups);
+    ptab_free(&r->by_name);
+    ptab_free(&r->by_id);
+    free(r->pend);
     OPENSSL_cleanse(r->master_key, sizeof r->master_key);
     free(r);
 }
@@ -372,20 +704,22 @@ rn_store_t *rn_registry_store(rn_registry_t *r)
 rn_stream_t *rn_registry_find(rn_registry_t *r, const char *account, const char *region,
                               const char *name)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        rn_stream_t *s = r->streams[i];
+    uint64_t h = hash_name(account, region, name);
+    size_t j = SIZE_MAX;
+    for (rn_stream_t *s; (s = ptab_next(&r->by_name, h, &j)) != NULL;)
         if (strcmp(s->name, name) == 0 && strcmp(s->account, account) == 0 &&
             strcmp(s->region, region) == 0)
             return s;
-    }
     return NULL;
 }
 
 rn_stream_t *rn_registry_find_id(rn_registry_t *r, uint64_t id)
 {
-    for (size_t i = 0; i < r->n; i++)
-        if (r->streams[i]->id == id)
-            return r->streams[i];
+    uint64_t h = hash_id(id);
+    size_t j = SIZE_MAX;
+    for (rn_stream_t *s; (s = ptab_next(&r->by_id, h, &j)) != NULL;)
+        if (s->id == id)
+            return s;
     return NULL;
 }
 
@@ -398,13 +732,13 @@ static int by_name(const void *a, const void *b)
 int rn_registry_list(rn_registry_t *r, const char *account, const char *region, rn_stream_t ***out,
                      size_t *n)
 {
-    rn_stream_t **v = malloc((r->n ? r->n : 1) * sizeof *v);
+    rn_group_t *g = group_find(r, account, region);
+    size_t k = g ? g->n : 0;
+    rn_stream_t **v = malloc((k ? k : 1) * sizeof *v);
     if (!v)
         return RN_ENOMEM;
-    size_t k = 0;
-    for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->streams[i]->account, account) == 0 && strcmp(r->streams[i]->region, region) == 0)
-            v[k++] = r->streams[i];
+    if (k)
+        memcpy(v, g->v, k * sizeof *v);
     qsort(v, k, sizeof *v, by_name);
     *out = v;
     *n = k;
@@ -413,26 +747,21 @@ int rn_registry_list(rn_registry_t *r, const char *account, const char *region, 
 
 int rn_registry_open_shard_count(rn_registry_t *r, const char *account, const char *region)
 {
-    int n = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        rn_stream_t *s = r->streams[i];
-        if (strcmp(s->account, account) || strcmp(s->region, region))
-            continue;
-        for (uint32_t j = 0; j < s->n_shards; j++)
-            n += s->shards[j].closed_ms == 0;
-    }
-    return n;
+    rn_group_t *g = group_find(r, account, region);
+    return g ? (int)g->open_shards : 0;
 }
 
 /* ---- changes -------------------------------------------------------------------- */
 
-int rn_registry_create(rn_registry_t *r, const char *account, const char *region, const char *name,
-                       uint32_t n_shards, int on_demand, int64_t now_ms, rn_stream_t **out)
+int rn_registry_create_with(rn_registry_t *r, const char *account, const char *region, const char *name,
+                            uint32_t n_shards, int on_demand, int64_t now_ms,
+                            int (*prep)(void *ud, rn_stream_t *s), void *ud, rn_stream_t **out)
 {
     rn_stream_t *s = calloc(1, sizeof *s);
     if (!s)
         return RN_ENOMEM;
-    s->shards = calloc(n_shards, sizeof *s->shards);
+    s->pend_pos = -1;
+    s->shards = calloc(n_shards ? n_shards : 1, sizeof *s->shards);
     if (!s->shards) {
         free(s);
         return RN_ENOMEM;
@@ -459,10 +788,21 @@ int rn_registry_create(rn_registry_t *r, const char *account, const char *region
     } else {
         s->status = RN_STREAM_ACTIVE;
     }
-    int rc = rn_registry_save(r, s);
+    /* Built whole aside, persisted, then registered: a failure leaves no trace. */
+    int rc = prep ? prep(ud, s) : 0;
     if (rc == 0)
+        rc = stream_put(r, s, 0);
+    if (rc == 0) {
         rc = registry_add(r, s);
+        if (rc) { /* the entry is written: take it back (its id stays used) */
+            char key[64];
+            stream_key(s, key, sizeof key);
+            if (rn_store_kv_del(r->store, key) != 0)
+                rn_error("stream %s: cannot take back its metadata after running out of memory", name);
+        }
+    }
     if (rc) {
+        note_id(r, s->id);
         stream_free(s);
         return rc;
     }
@@ -470,49 +810,91 @@ int rn_registry_create(rn_registry_t *r, const char *account, const char *region
     return 0;
 }
 
-static void registry_remove(rn_registry_t *r, rn_stream_t *s)
+int rn_registry_create(rn_registry_t *r, const char *account, const char *region, const char *name,
+                       uint32_t n_shards, int on_demand, int64_t now_ms, rn_stream_t **out)
+{
+    return rn_registry_create_with(r, account, region, name, n_shards, on_demand, now_ms, NULL, NULL, out);
+}
+
+/* Delete s's entry (after persisting the id high-water mark), then its logs,
+ * then s. On a failure to delete the entry nothing changes. */
+static int registry_remove(rn_registry_t *r, rn_stream_t *s)
 {
     char key[64];
     stream_key(s, key, sizeof key);
-    int rc = rn_store_kv_del(r->store, key);
-    if (rc)
-        rn_error("cannot delete metadata of stream %s: %s", s->name, rn_strerror(rc));
+    int rc = save_hwm(r, r->next_id > s->id + 1 ? r->next_id : s->id + 1);
+    if (rc == 0)
+        rc = rn_store_kv_del(r->store, key);
+    if (rc) {
+        rn_error("cannot delete the metadata of stream %s: %s", s->name, rn_strerror(rc));
+        return rc;
+    }
+    /* The stream is gone for good; its records go without opening (and
+     * recovering) each log: the logs open now are let go unsynced, then one
+     * walk of the stream's directory removes every file. */
     for (uint32_t i = 0; i < s->n_shards; i++) {
         rn_shard_t *sh = &s->shards[i];
-        rn_log_t *l = sh->log;
-        if (!l && rn_log_open(r->store, s->id, sh->index, &l) != 0)
-            continue;
-        sh->log = NULL;
-        if (rn_log_destroy(l) != 0)
-            rn_warn("cannot remove the log of %s shard %u", s->name, sh->index);
-    }
-    for (size_t i = 0; i < r->n; i++) {
-        if (r->streams[i] == s) {
-            r->streams[i] = r->streams[--r->n];
-            break;
+        if (sh->log) {
+            rn_log_discard(sh->log);
+            sh->log = NULL;
         }
     }
+    if (rn_store_log_remove(r->store, s->id, -1) != 0)
+        rn_warn("cannot remove every log file of stream %s (id %" PRIu64 ")", s->name, s->id);
+    registry_unlink(r, s);
     stream_free(s);
+    return 0;
 }
 
 int rn_registry_delete(rn_registry_t *r, rn_stream_t *s, int64_t now_ms)
 {
-    if (r->cfg.delete_delay_ms <= 0) {
-        if (s->status != RN_STREAM_ACTIVE)
-            r->pending--;
-        registry_remove(r, s);
-        return 0;
-    }
-    if (s->status == RN_STREAM_ACTIVE)
-        r->pending++;
+    if (r->cfg.delete_delay_ms <= 0)
+        return registry_remove(r, s);
+    rn_stream_status_t old = s->status;
+    int64_t old_at = s->transition_at_ms;
     s->status = RN_STREAM_DELETING;
     s->transition_at_ms = now_ms + r->cfg.delete_delay_ms;
-    return rn_registry_save(r, s);
+    int rc = stream_put(r, s, 0);
+    if (rc) {
+        s->status = old;
+        s->transition_at_ms = old_at;
+        return rc;
+    }
+    pend_add(r, s);
+    return 0;
+}
+
+/* Drop from memory the closed shards whose records have all expired by
+ * now_ms (the document without them is already written), and their files. */
+static void drop_expired(rn_registry_t *r, rn_stream_t *s, int64_t now_ms)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < s->n_shards; i++) {
+        rn_shard_t *sh = &s->shards[i];
+        if (!rn_shard_expired(s, sh, now_ms)) {
+            s->shards[k++] = *sh;
+            continue;
+        }
+        if (sh->log)
+            rn_log_discard(sh->log);
+        if (rn_store_log_remove(r->store, s->id, sh->index) != 0)
+            rn_warn("retention: cannot remove the log of %s shard %u", s->name, sh->index);
+    }
+    s->n_shards = k;
+}
+
+static int has_expired(const rn_stream_t *s, int64_t now_ms)
+{
+    for (uint32_t i = 0; i < s->n_shards; i++)
+        if (rn_shard_expired(s, &s->shards[i], now_ms))
+            return 1;
+    return 0;
 }
 
 /* Apply retention to every open log, so expired segments leave the disk
- * even when nobody reads the shard. Logs never opened since start-up are
- * trimmed when first opened (rn_shard_log). */
+ * even when nobody reads the shard, and drop expired closed shards from the
+ * documents. Logs never opened since start-up are trimmed when first opened
+ * (rn_shard_log). */
 static void retention_sweep(rn_registry_t *r, int64_t now_ms)
 {
     r->last_sweep_ms = now_ms;
@@ -526,6 +908,8 @@ static void retention_sweep(rn_registry_t *r, int64_t now_ms)
                 rn_warn("retention: cannot trim %s shard %u: %s", s->name, s->shards[j].index,
                         rn_strerror(rc));
         }
+        if (has_expired(s, now_ms) && stream_put(r, s, now_ms) == 0)
+            drop_expired(r, s, now_ms);
     }
 }
 
@@ -533,37 +917,140 @@ void rn_registry_tick(rn_registry_t *r, int64_t now_ms)
 {
     if (now_ms - r->last_sweep_ms >= SWEEP_EVERY_MS || now_ms < r->last_sweep_ms)
         retention_sweep(r, now_ms);
-    if (r->pending <= 0)
-        return;
-    for (size_t i = 0; i < r->n;) {
-        rn_stream_t *s = r->streams[i];
+    for (size_t i = 0; i < r->npend;) {
+        rn_stream_t *s = r->pend[i];
         if (s->transition_at_ms > now_ms || s->status == RN_STREAM_ACTIVE) {
+            if (s->status == RN_STREAM_ACTIVE)
+                pend_del(r, s); /* moves the last one into slot i */
+            else
+                i++;
+            continue;
+        }
+        if (s->status == RN_STREAM_DELETING) {
+            if (registry_remove(r, s) == 0)
+                continue; /* pend_del moved the last one into slot i */
+            s->transition_at_ms = now_ms + RETRY_MS; /* still DELETING, on disk and here */
             i++;
             continue;
         }
-        r->pending--;
-        if (s->status == RN_STREAM_DELETING) {
-            registry_remove(r, s); /* moves the last stream into slot i */
-            continue;
-        }
+        /* CREATING / UPDATING -> ACTIVE: written first, then applied. */
+        rn_stream_status_t old = s->status;
+        int64_t old_at = s->transition_at_ms;
         s->status = RN_STREAM_ACTIVE;
         s->transition_at_ms = 0;
-        int rc = rn_registry_save(r, s);
-        if (rc)
-            rn_error("cannot persist stream %s: %s", s->name, rn_strerror(rc));
-        i++;
+        int rc = stream_put(r, s, 0);
+        if (rc) {
+            rn_error("cannot persist stream %s becoming ACTIVE: %s (retried)", s->name, rn_strerror(rc));
+            s->status = old;
+            s->transition_at_ms = old_at > now_ms + RETRY_MS ? old_at : now_ms + RETRY_MS;
+            i++;
+            continue;
+        }
+        pend_del(r, s);
     }
+}
+
+int rn_registry_save(rn_registry_t *r, rn_stream_t *s)
+{
+    return stream_put(r, s, 0);
 }
 
 int rn_registry_begin_update(rn_registry_t *r, rn_stream_t *s, int64_t now_ms)
 {
+    rn_stream_status_t old = s->status;
+    int64_t old_at = s->transition_at_ms;
     if (r->cfg.update_delay_ms > 0) {
-        if (s->status == RN_STREAM_ACTIVE)
-            r->pending++;
         s->status = RN_STREAM_UPDATING;
         s->transition_at_ms = now_ms + r->cfg.update_delay_ms;
     }
-    return rn_registry_save(r, s);
+    int rc = stream_put(r, s, 0);
+    if (rc) {
+        s->status = old;
+        s->transition_at_ms = old_at;
+        return rc;
+    }
+    if (s->status != RN_STREAM_ACTIVE)
+        pend_add(r, s);
+    return 0;
+}
+
+/* ---- all-or-nothing changes of the shards -------------------------------------------- */
+
+int rn_stream_undo_begin(const rn_stream_t *s, rn_stream_undo_t *u)
+{
+    u->saved = *s;
+    u->shards = malloc((s->n_shards ? s->n_shards : 1) * sizeof *u->shards);
+    if (!u->shards)
+        return RN_ENOMEM;
+    memcpy(u->shards, s->shards, s->n_shards * sizeof *u->shards);
+    return 0;
+}
+
+void rn_stream_undo_end(rn_stream_undo_t *u)
+{
+    free(u->shards);
+    u->shards = NULL;
+}
+
+/* Position of the shard with this index (shards are in index order). */
+static int64_t find_pos(const rn_shard_t *v, uint32_t n, uint32_t index)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (v[mid].index == index)
+            return mid;
+        if (v[mid].index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+void rn_registry_undo(rn_registry_t *r, rn_stream_t *s, rn_stream_undo_t *u)
+{
+    /* Logs opened meanwhile stay with their shards; a shard that exists only
+     * in the change (a child) never had its log opened, but close it if so. */
+    for (uint32_t i = 0; i < u->saved.n_shards; i++) {
+        int64_t p = find_pos(s->shards, s->n_shards, u->shards[i].index);
+        u->shards[i].log = p >= 0 ? s->shards[p].log : NULL;
+        u->shards[i].rates = p >= 0 ? s->shards[p].rates : u->shards[i].rates;
+    }
+    for (uint32_t i = 0; i < s->n_shards; i++)
+        if (s->shards[i].log && find_pos(u->shards, u->saved.n_shards, s->shards[i].index) < 0)
+            rn_log_close(s->shards[i].log);
+    free(s->shards);
+    s->shards = u->shards;
+    u->shards = NULL;
+    s->n_shards = u->saved.n_shards;
+    s->status = u->saved.status;
+    s->transition_at_ms = u->saved.transition_at_ms;
+    memcpy(s->scaling_ms, u->saved.scaling_ms, sizeof s->scaling_ms);
+    rn_registry_recount(r, s);
+}
+
+int rn_registry_commit_shards(rn_registry_t *r, rn_stream_t *s, rn_stream_undo_t *u, int64_t now_ms)
+{
+    rn_stream_status_t old = s->status;
+    int64_t old_at = s->transition_at_ms;
+    if (r->cfg.update_delay_ms > 0) {
+        s->status = RN_STREAM_UPDATING;
+        s->transition_at_ms = now_ms + r->cfg.update_delay_ms;
+    }
+    int rc = stream_put(r, s, now_ms);
+    if (rc) {
+        s->status = old;
+        s->transition_at_ms = old_at;
+        rn_registry_undo(r, s, u);
+        return rc;
+    }
+    rn_stream_undo_end(u);
+    drop_expired(r, s, now_ms);
+    rn_registry_recount(r, s);
+    if (s->status != RN_STREAM_ACTIVE)
+        pend_add(r, s);
+    return 0;
 }
 
 int rn_shard_log(rn_registry_t *r, rn_stream_t *s, rn_shard_t *sh, rn_log_t **out)

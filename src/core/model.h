@@ -102,8 +102,13 @@ typedef struct rn_stream {
     uint8_t datakey[32];      /* the stream's record key (rn_datakey_t) */
     rn_tagset_t tags;
     int64_t scaling_ms[RN_SCALING_MAX]; /* times of recent UpdateShardCount calls, 0 = none (reshard.c) */
-    rn_shard_t *shards;
+    rn_shard_t *shards;       /* in index order */
     uint32_t n_shards;
+    /* the registry's own (model.c): positions in its indexes */
+    struct rn_group *group;   /* the account and region */
+    size_t group_pos, reg_pos;
+    int64_t pend_pos;         /* in the list of pending transitions, -1 when none */
+    uint32_t open_counted;    /* open shards counted in the group */
 } rn_stream_t;
 
 typedef struct rn_registry rn_registry_t;
@@ -157,16 +162,55 @@ int rn_registry_open_shard_count(rn_registry_t *r, const char *account, const ch
 int rn_registry_create(rn_registry_t *r, const char *account, const char *region, const char *name,
                        uint32_t n_shards, int on_demand, int64_t now_ms, rn_stream_t **out);
 
-/* Start deleting (or delete at once when the delay is 0). */
+/* rn_registry_create, with prep(ud, s) run on the new stream before it is
+ * persisted (to set CreateStream's options): the stream is built whole
+ * aside, written, then registered. When prep, the write or the
+ * registration fails, nothing is left behind (the id is not reused) and the
+ * error is returned (prep's, or the store's: RN_ENOSPC, RN_EIO...). */
+int rn_registry_create_with(rn_registry_t *r, const char *account, const char *region, const char *name,
+                            uint32_t n_shards, int on_demand, int64_t now_ms,
+                            int (*prep)(void *ud, rn_stream_t *s), void *ud, rn_stream_t **out);
+
+/* Start deleting (or delete at once when the delay is 0). The change is
+ * persisted first: on a failure (returned) the stream is as it was, in
+ * memory and on disk. Deleting at once removes the entry (after persisting
+ * the id high-water mark), then the logs' files without opening the logs.
+ * s is freed when deleted at once. */
 int rn_registry_delete(rn_registry_t *r, rn_stream_t *s, int64_t now_ms);
 
 /* Put an ACTIVE stream into UPDATING until the update delay has passed
  * (at once back to ACTIVE when the delay is 0), persisted. The caller has
- * already applied its change to the stream. */
+ * already applied its change to the stream; on a failure the status is as it
+ * was and the caller puts back its change. */
 int rn_registry_begin_update(rn_registry_t *r, rn_stream_t *s, int64_t now_ms);
 
-/* Persist a changed stream. */
+/* Persist a changed stream. Nothing in memory changes: on a failure the
+ * caller puts back what it changed. */
 int rn_registry_save(rn_registry_t *r, rn_stream_t *s);
+
+/* Changes of the shards (core/reshard.h) as one all-or-nothing step:
+ *   rn_stream_undo_begin(s, &u);            copy what a reshard can touch
+ *   rn_reshard_*(...)                        change memory
+ *   rn_registry_commit_shards(r, s, &u, now) persist (entering UPDATING like
+ *                                            rn_registry_begin_update); on a
+ *                                            failure the stream is put back
+ *                                            exactly as it was
+ * or rn_registry_undo(r, s, &u) to put it back without persisting. Both
+ * release u. A commit also drops closed shards whose records have all
+ * expired (rn_shard_expired) from the document and from memory, and removes
+ * their files: indexes are never reused, and children keep naming them. */
+typedef struct rn_stream_undo {
+    rn_stream_t saved;  /* scalars as they were */
+    rn_shard_t *shards; /* the shard array as it was (copy) */
+} rn_stream_undo_t;
+int rn_stream_undo_begin(const rn_stream_t *s, rn_stream_undo_t *u);
+void rn_stream_undo_end(rn_stream_undo_t *u);
+void rn_registry_undo(rn_registry_t *r, rn_stream_t *s, rn_stream_undo_t *u);
+int rn_registry_commit_shards(rn_registry_t *r, rn_stream_t *s, rn_stream_undo_t *u, int64_t now_ms);
+
+/* Recount s's open shards into its account's count (after its shards
+ * changed; reshard.c calls it). */
+void rn_registry_recount(rn_registry_t *r, rn_stream_t *s);
 
 /* The shard's log, opened on first use, with the stream's retention applied
  * (rn_log_trim at rn_stream_trim_cutoff(s, now)): nothing a handler reads

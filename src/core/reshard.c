@@ -20,12 +20,21 @@
 /* Position of the shard with this index in s->shards, or -1. */
 static int64_t shard_pos(const rn_stream_t *s, uint32_t index)
 {
-    /* Indices equal positions until shards are ever removed; try that first. */
+    /* Indices equal positions until expired shards are dropped; try that
+     * first. The array is in index order (children are appended with new,
+     * larger indices; dropping keeps the order). */
     if (index < s->n_shards && s->shards[index].index == index)
         return index;
-    for (uint32_t i = 0; i < s->n_shards; i++)
-        if (s->shards[i].index == index)
-            return i;
+    uint32_t lo = 0, hi = s->n_shards;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (s->shards[mid].index == index)
+            return mid;
+        if (s->shards[mid].index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return -1;
 }
 
@@ -95,14 +104,12 @@ void rn_stream_note_scaling(rn_stream_t *s, int64_t now_ms)
 
 /* ---- building blocks -------------------------------------------------------------- */
 
-/* The index the next new shard gets: one past the largest ever used. */
+/* The index the next new shard gets: one past the largest ever used. The
+ * newest shard is never dropped (only closed shards are, and closing a shard
+ * always adds newer children), so it is the last one of the array. */
 static uint32_t next_index(const rn_stream_t *s)
 {
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < s->n_shards; i++)
-        if (s->shards[i].index >= n)
-            n = s->shards[i].index + 1;
-    return n;
+    return s->n_shards ? s->shards[s->n_shards - 1].index + 1 : 0;
 }
 
 /* The change time for closing a parent created at created_ms: now, or the
@@ -211,6 +218,7 @@ int rn_reshard_split(rn_registry_t *r, rn_stream_t *s, uint32_t index, rn_u128 k
         *lower = s->shards[lo].index;
     if (upper)
         *upper = s->shards[up].index;
+    rn_registry_recount(r, s);
     return 0;
 }
 
@@ -240,6 +248,7 @@ int rn_reshard_merge(rn_registry_t *r, rn_stream_t *s, uint32_t index, uint32_t 
     uint32_t c = do_merge(s, (uint32_t)pa, (uint32_t)pb, t, end_a, end_b, &next);
     if (child)
         *child = s->shards[c].index;
+    rn_registry_recount(r, s);
     return 0;
 }
 
@@ -351,6 +360,7 @@ int rn_reshard_uniform(rn_registry_t *r, rn_stream_t *s, uint32_t target, int64_
     assert(a == np);
     if (created)
         *created = (uint32_t)added;
+    rn_registry_recount(r, s);
     rc = 0;
 out:
     free(open);

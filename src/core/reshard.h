@@ -14,8 +14,9 @@
  * parents'. A parent therefore may close, and a child start, up to one second
  * after the request; parent and children still meet at T with no gap.
  *
- * Functions here only change memory; they never persist (the caller calls
- * rn_registry_begin_update, which saves) and never check AWS's rules (the
+ * Functions here only change memory; they never persist (the caller wraps
+ * them in rn_stream_undo_begin / rn_registry_commit_shards, model.h, which
+ * persists or puts everything back) and never check AWS's rules (the
  * api layer does, with AWS's messages). Each is all-or-nothing: on error the
  * stream is unchanged. s->shards may be reallocated: callers must not keep
  * rn_shard_t pointers across a call (look shards up by index again).

@@ -104,6 +104,7 @@ static int open_data_dir(rn_store_t *s, const char **errmsg)
 
 static void store_free(rn_store_t *s)
 {
+    rn_store__trash_stop(s);
     while (s->logs)
         rn_store__log_free(s->logs);
     rn_store__kv_close(s);
@@ -171,6 +172,7 @@ int rn_store_open(rn_store_t **out, const rn_store_config_t *cfg, const char **e
     }
     if ((rc = rn_store__kv_open(s, errmsg)) != 0)
         goto fail;
+    rn_store__trash_resume(s); /* deleted logs a previous run did not finish removing */
     if (s->sync_thread && (rc = rn_store__commit_start(s)) != 0) {
         s->sync_thread = 0;
         set_errmsg(errmsg, "cannot start the sync thread%s%s", "", "");

@@ -106,6 +106,23 @@ int rn_log_open(rn_store_t *s, uint64_t log_id, uint32_t shard, rn_log_t **out);
 void rn_log_close(rn_log_t *l);
 /* Close and delete every byte of the log (stream deletion). */
 int rn_log_destroy(rn_log_t *l);
+/* Close a log whose files are about to go (rn_store_log_remove): nothing
+ * is synced or flushed first (staged appends are dropped, commits still
+ * queued for it complete without it). Closing a deleted stream's 500 open
+ * logs must not cost 500 fdatasyncs. */
+void rn_log_discard(rn_log_t *l);
+/* Delete the records of log_id's shard `shard` (every shard when shard < 0)
+ * without opening the logs: no recovery. Disk: one rename of
+ * logs/<log_id>[/<shard>] to logs/.trash-* (a log never written has no
+ * directory and costs nothing), then a store thread removes the files; what
+ * it has not removed at close is removed after the next open. A log opened
+ * at the same path later starts empty. The logs must not be open (RN_EBUSY:
+ * close or discard them first). Missing files are not an error. */
+int rn_store_log_remove(rn_store_t *s, uint64_t log_id, int64_t shard);
+/* The largest log_id that has files (disk: a DATA_DIR/logs/<log_id>
+ * or .trash-<log_id>-* directory) or a live log (memory), 0 when none:
+ * start-up keeps new ids above it. */
+int rn_store_log_id_max(rn_store_t *s, uint64_t *max);
 
 /* Append n records with one arrival time (clamped so arrival times never go
  * backwards within a log). On success *first is the counter of recs[0]; the

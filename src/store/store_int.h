@@ -229,7 +229,24 @@ struct rn_store {
     uint64_t st_batches, st_items, st_fds, st_sync_ns; /* sync thread only: logged at stop */
     rn_citem_t *freelist;     /* loop thread only */
     rn_log_t *notify;         /* logs whose watermark advanced, waiters to run */
+    /* removal of deleted logs' files (rn_store_log_remove): directories are
+     * renamed to logs/.trash-* in the loop thread and removed by this thread */
+    pthread_mutex_t trash_mu;
+    pthread_cond_t trash_cond;
+    pthread_t trash_thr;
+    int trash_init;           /* trash_mu/trash_cond initialised */
+    int trash_started;        /* trash_thr runs */
+    int trash_stop;
+    char **trash_v;           /* names under logs/ waiting for removal */
+    size_t trash_n, trash_cap;
+    uint64_t trash_seq;       /* makes every trash name unique */
 };
+
+/* Stop the removal thread (after the name it is removing; the rest stay
+ * under logs/.trash-* for the next start) and free its queue. */
+void rn_store__trash_stop(rn_store_t *s);
+/* Queue the logs/.trash-* entries a previous run left. */
+void rn_store__trash_resume(rn_store_t *s);
 
 /* store_log.c */
 void rn_store__log_free(rn_log_t *l);

@@ -650,6 +650,19 @@ void rn_log_close(rn_log_t *l)
     rn_store__log_free(l);
 }
 
+void rn_log_discard(rn_log_t *l)
+{
+    if (!l)
+        return;
+    rn_store_t *s = l->store;
+    log_detach(l);
+    if (!s->data_dir) {
+        l->open = 0; /* memory: freed by rn_store_log_remove (or the store's close) */
+        return;
+    }
+    rn_store__log_free(l); /* no sync: the caller removes the files next */
+}
+
 int rn_log_destroy(rn_log_t *l)
 {
     rn_store_t *s = l->store;
@@ -706,6 +719,246 @@ int rn_log_destroy(rn_log_t *l)
                  rn_strerror(rc));
     rn_store__log_free(l);
     return rc;
+}
+
+/* Remove name (a file, or a directory tree at most depth levels deep) under
+ * parent_fd. A missing entry is not an error. */
+static int remove_tree(int parent_fd, const char *name, int depth)
+{
+    if (unlinkat(parent_fd, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if ((errno != EISDIR && errno != EPERM) || depth < 0)
+        return rn_store__errno(errno);
+    int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : rn_store__errno(errno);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int rc = rn_store__errno(errno);
+        (void)close(fd);
+        return rc;
+    }
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        int r2 = remove_tree(dirfd(d), de->d_name, depth - 1);
+        if (r2 && !rc)
+            rc = r2;
+    }
+    (void)closedir(d);
+    if (unlinkat(parent_fd, name, AT_REMOVEDIR) != 0 && errno != ENOENT && !rc)
+        rc = rn_store__errno(errno);
+    return rc;
+}
+
+static int logs_dir_fd(const rn_store_t *s)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/logs", s->data_dir);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* The removal thread: takes a name, removes its tree, syncs logs/. */
+static void *trash_main(void *arg)
+{
+    rn_store_t *s = arg;
+    int fd = logs_dir_fd(s);
+    (void)pthread_mutex_lock(&s->trash_mu);
+    for (;;) {
+        while (!s->trash_n && !s->trash_stop)
+            (void)pthread_cond_wait(&s->trash_cond, &s->trash_mu);
+        if (s->trash_stop)
+            break;
+        char *name = s->trash_v[--s->trash_n];
+        (void)pthread_mutex_unlock(&s->trash_mu);
+        int rc = fd >= 0 ? remove_tree(fd, name, 3) : RN_EIO;
+        if (rc)
+            rn_warn("store: cannot remove logs/%s: %s (retried at the next start)", name, rn_strerror(rc));
+        else if (s->cfg.fsync_mode != RN_FSYNC_NEVER)
+            (void)fsync(fd);
+        free(name);
+        (void)pthread_mutex_lock(&s->trash_mu);
+    }
+    (void)pthread_mutex_unlock(&s->trash_mu);
+    if (fd >= 0)
+        (void)close(fd);
+    return NULL;
+}
+
+/* Hand logs/<name> to the removal thread; 0, or an error when it cannot
+ * take it (the caller removes it at once). Takes name. */
+static int trash_push(rn_store_t *s, char *name)
+{
+    if (!s->trash_init) {
+        if (pthread_mutex_init(&s->trash_mu, NULL) != 0)
+            return RN_ENOMEM;
+        if (pthread_cond_init(&s->trash_cond, NULL) != 0) {
+            (void)pthread_mutex_destroy(&s->trash_mu);
+            return RN_ENOMEM;
+        }
+        s->trash_init = 1;
+    }
+    (void)pthread_mutex_lock(&s->trash_mu);
+    int rc = 0;
+    if (s->trash_n == s->trash_cap) {
+        size_t cap = s->trash_cap ? s->trash_cap * 2 : 16;
+        char **v = realloc(s->trash_v, cap * sizeof *v);
+        if (!v)
+            rc = RN_ENOMEM;
+        else {
+            s->trash_v = v;
+            s->trash_cap = cap;
+        }
+    }
+    if (rc == 0 && !s->trash_started) {
+        if (pthread_create(&s->trash_thr, NULL, trash_main, s) != 0)
+            rc = RN_ENOMEM;
+        else
+            s->trash_started = 1;
+    }
+    if (rc == 0) {
+        s->trash_v[s->trash_n++] = name;
+        (void)pthread_cond_signal(&s->trash_cond);
+    }
+    (void)pthread_mutex_unlock(&s->trash_mu);
+    return rc;
+}
+
+void rn_store__trash_stop(rn_store_t *s)
+{
+    if (!s->trash_init)
+        return;
+    (void)pthread_mutex_lock(&s->trash_mu);
+    s->trash_stop = 1;
+    (void)pthread_cond_signal(&s->trash_cond);
+    (void)pthread_mutex_unlock(&s->trash_mu);
+    if (s->trash_started)
+        (void)pthread_join(s->trash_thr, NULL);
+    s->trash_started = 0;
+    for (size_t i = 0; i < s->trash_n; i++)
+        free(s->trash_v[i]);
+    free(s->trash_v);
+    s->trash_v = NULL;
+    s->trash_n = s->trash_cap = 0;
+    (void)pthread_cond_destroy(&s->trash_cond);
+    (void)pthread_mutex_destroy(&s->trash_mu);
+    s->trash_init = 0;
+}
+
+void rn_store__trash_resume(rn_store_t *s)
+{
+    if (!s->data_dir)
+        return;
+    int fd = logs_dir_fd(s);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            (void)close(fd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, ".trash-", 7) != 0)
+            continue;
+        char *name = strdup(de->d_name);
+        if (name && trash_push(s, name) == 0)
+            continue;
+        free(name);
+    }
+    (void)closedir(d);
+}
+
+int rn_store_log_remove(rn_store_t *s, uint64_t log_id, int64_t shard)
+{
+    for (rn_log_t *l = s->logs; l; l = l->reg_next)
+        if (l->log_id == log_id && (shard < 0 || l->shard == (uint32_t)shard) && l->open)
+            return RN_EBUSY;
+    /* Memory logs outlive rn_log_close: free them (nothing else is registered
+     * while closed). */
+    for (rn_log_t *l = s->logs, *nx; l; l = nx) {
+        nx = l->reg_next;
+        if (l->log_id == log_id && (shard < 0 || l->shard == (uint32_t)shard)) {
+            log_detach(l);
+            for (size_t i = 0; i < l->nsegs; i++)
+                s->io->release(l, &l->segs[i]);
+            rn_store__log_free(l);
+        }
+    }
+    if (!s->data_dir)
+        return 0;
+    int logs_fd = logs_dir_fd(s);
+    if (logs_fd < 0)
+        return errno == ENOENT ? 0 : rn_store__errno(errno);
+    /* One rename takes the files out of the log's path at once (a later log
+     * of the same path starts empty); the removal thread deletes them. */
+    char from[64], to[96];
+    if (shard < 0)
+        (void)snprintf(from, sizeof from, "%llu", (unsigned long long)log_id);
+    else
+        (void)snprintf(from, sizeof from, "%llu/%u", (unsigned long long)log_id, (unsigned)shard);
+    (void)snprintf(to, sizeof to, ".trash-%llu-%lld-%llu", (unsigned long long)log_id, (long long)shard,
+                   (unsigned long long)s->trash_seq++);
+    int rc = 0;
+    if (renameat(logs_fd, from, logs_fd, to) != 0) {
+        if (errno == ENOENT) { /* never written: nothing on disk */
+            (void)close(logs_fd);
+            return 0;
+        }
+        rc = remove_tree(logs_fd, from, 2); /* cannot rename: remove in place */
+    } else {
+        char *name = strdup(to);
+        if (!name || trash_push(s, name) != 0) {
+            free(name);
+            rc = remove_tree(logs_fd, to, 2);
+        }
+    }
+    if (rc == 0 && shard < 0 && s->cfg.fsync_mode != RN_FSYNC_NEVER && fsync(logs_fd) != 0)
+        rc = rn_store__errno(errno);
+    (void)close(logs_fd);
+    if (rc)
+        rn_error("store: remove logs of %llu: %s", (unsigned long long)log_id, rn_strerror(rc));
+    return rc;
+}
+
+int rn_store_log_id_max(rn_store_t *s, uint64_t *max)
+{
+    *max = 0;
+    for (rn_log_t *l = s->logs; l; l = l->reg_next)
+        if (l->log_id > *max)
+            *max = l->log_id;
+    if (!s->data_dir)
+        return 0;
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/logs", s->data_dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return RN_ETOOBIG;
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : rn_store__errno(errno);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *p = de->d_name;
+        if (strncmp(p, ".trash-", 7) == 0)
+            p += 7; /* .trash-<id>-<shard>-<seq>: its id counts until it is gone */
+        uint64_t v = 0;
+        int ok = *p != 0;
+        for (; *p && *p != '-' && ok; p++) {
+            if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+                ok = 0;
+            else
+                v = v * 10 + (uint64_t)(*p - '0');
+        }
+        if (ok && v > *max)
+            *max = v;
+    }
+    (void)closedir(d);
+    return 0;
 }
 
 /* ---- staging ------------------------------------------------------------------------ */

@@ -131,6 +131,85 @@ static void test_persistence(void)
     rn_store_close(st);
 }
 
+/* Indexes (name, id, account listing, open-shard counts) agree with the
+ * streams; an unreadable document is kept aside and its id never reused;
+ * a deleted stream's id is not reused after a reopen (high-water mark);
+ * deleting removes the logs without opening them. */
+static void test_ids_and_indexes(void)
+{
+    rn_store_config_t scfg = {.in_memory = 1, .fsync_mode = RN_FSYNC_NEVER, .wake = wake};
+    rn_store_t *st;
+    const char *err;
+    CHECK_EQ_INT(rn_store_open(&st, &scfg, &err), 0);
+    rn_registry_config_t rcfg = {0};
+    rn_registry_t *r;
+    CHECK_EQ_INT(rn_registry_open(&r, st, &rcfg), 0);
+    int64_t now = rn_now_ms();
+    rn_stream_t *a, *b, *c, *d;
+    CHECK_EQ_INT(rn_registry_create(r, "111111111111", "eu-west-1", "b", 2, 0, now, &a), 0);
+    CHECK_EQ_INT(rn_registry_create(r, "111111111111", "eu-west-1", "a", 3, 0, now, &b), 0);
+    CHECK_EQ_INT(rn_registry_create(r, "222222222222", "eu-west-1", "a", 1, 0, now, &c), 0);
+    CHECK(rn_registry_find(r, "111111111111", "eu-west-1", "a") == b);
+    CHECK(rn_registry_find(r, "222222222222", "eu-west-1", "a") == c);
+    CHECK(rn_registry_find(r, "111111111111", "us-east-1", "a") == NULL);
+    CHECK(rn_registry_find_id(r, a->id) == a);
+    CHECK_EQ_INT(rn_registry_open_shard_count(r, "111111111111", "eu-west-1"), 5);
+    CHECK_EQ_INT(rn_registry_open_shard_count(r, "222222222222", "eu-west-1"), 1);
+    rn_stream_t **v;
+    size_t n;
+    CHECK_EQ_INT(rn_registry_list(r, "111111111111", "eu-west-1", &v, &n), 0);
+    CHECK_EQ_INT(n, 2);
+    if (n == 2) {
+        CHECK(v[0] == b);
+        CHECK(v[1] == a);
+    }
+    free(v);
+
+    /* Records in c's log; then c is deleted: its log goes without being opened. */
+    rn_log_t *l;
+    CHECK_EQ_INT(rn_shard_log(r, c, &c->shards[0], &l), 0);
+    uint8_t byte = 1;
+    rn_record_in_t rec = {.pk = &byte, .pk_len = 1, .data = &byte, .data_len = 1};
+    uint64_t first;
+    CHECK_EQ_INT(rn_log_append(l, &rec, 1, now, &first), 0);
+    uint64_t c_id = c->id;
+    CHECK_EQ_INT(rn_registry_delete(r, c, now), 0);
+    CHECK(rn_registry_find_id(r, c_id) == NULL);
+    CHECK(rn_registry_find(r, "222222222222", "eu-west-1", "a") == NULL);
+    CHECK_EQ_INT(rn_registry_open_shard_count(r, "222222222222", "eu-west-1"), 0);
+    CHECK_EQ_INT(rn_log_open(st, c_id, 0, &l), 0);
+    CHECK_EQ_INT(rn_log_next(l), 1); /* nothing left */
+    rn_log_destroy(l);
+
+    /* b's document becomes unreadable. */
+    char key[64];
+    snprintf(key, sizeof key, "stream/%020llu", (unsigned long long)b->id);
+    uint64_t b_id = b->id;
+    CHECK_EQ_INT(rn_store_kv_put(st, key, "{bad", 4), 0);
+    rn_registry_close(r);
+    CHECK_EQ_INT(rn_registry_open(&r, st, &rcfg), 0);
+    CHECK(rn_registry_find(r, "111111111111", "eu-west-1", "a") == NULL);
+    CHECK(rn_registry_find(r, "111111111111", "eu-west-1", "b") != NULL);
+    CHECK_EQ_INT(rn_registry_create(r, "333333333333", "eu-west-1", "x", 1, 0, now, &d), 0);
+    CHECK(d->id > b_id);
+    CHECK(d->id > c_id);
+    void *val = NULL;
+    size_t len = 0;
+    CHECK_EQ_INT(rn_store_kv_get(st, key, &val, &len), 0);
+    CHECK(len == 4 && memcmp(val, "{bad", 4) == 0); /* kept as it was */
+    free(val);
+
+    /* The newest stream is deleted; after a reopen its id is still taken. */
+    uint64_t d_id = d->id;
+    CHECK_EQ_INT(rn_registry_delete(r, d, now), 0);
+    rn_registry_close(r);
+    CHECK_EQ_INT(rn_registry_open(&r, st, &rcfg), 0);
+    CHECK_EQ_INT(rn_registry_create(r, "333333333333", "eu-west-1", "x", 1, 0, now, &d), 0);
+    CHECK(d->id > d_id);
+    rn_registry_close(r);
+    rn_store_close(st);
+}
+
 /* rn_format_shard_id writes what snprintf("shardId-%012u") wrote, and
  * truncates like it. */
 static void test_shard_id(void)
@@ -159,5 +238,6 @@ int main(void)
     test_retention();
     test_tagset();
     test_persistence();
+    test_ids_and_indexes();
     return rn_test_done("test_core_model_control");
 }

@@ -28,6 +28,7 @@
 
 static rn_store_t *store;
 static rn_registry_t *reg;
+static int parents_may_expire; /* check_stream: a parent may have been dropped by retention */
 
 /* ---- invariants ----------------------------------------------------------------- */
 
@@ -89,7 +90,8 @@ static int check_stream(const rn_stream_t *s, const char *what)
             const rn_shard_t *q =
                 sh->adjacent_parent >= 0 ? rn_stream_shard_const(s, (uint32_t)sh->adjacent_parent) : NULL;
             if (!p || (sh->adjacent_parent >= 0 && !q)) {
-                VIOLATION("shard %u names a missing parent", sh->index);
+                if (!parents_may_expire)
+                    VIOLATION("shard %u names a missing parent", sh->index);
                 continue;
             }
             if (!p->closed_ms || (q && !q->closed_ms))
@@ -411,6 +413,62 @@ static void test_persist_and_limits(void)
     free(shards);
 }
 
+/* rn_registry_undo puts a reshard back exactly; a commit past the retention
+ * drops the closed shards whose records expired, and indices keep growing. */
+static void test_undo_and_drop(void)
+{
+    rn_stream_t *s = make_stream("undo", 2);
+    put(s, 0, 3);
+    uint32_t n0 = s->n_shards;
+    rn_shard_t before[2];
+    memcpy(before, s->shards, sizeof before);
+    rn_stream_undo_t u;
+    CHECK_EQ_INT(rn_stream_undo_begin(s, &u), 0);
+    CHECK_EQ_INT(rn_reshard_split(reg, s, 0, s->shards[0].start_hash + 1000, T0 + 1, NULL, NULL), 0);
+    rn_stream_note_scaling(s, T0 + 1);
+    CHECK_EQ_INT(rn_registry_open_shard_count(reg, "000000000000", "us-east-1") > 0, 1);
+    int open_split = rn_registry_open_shard_count(reg, "000000000000", "us-east-1");
+    rn_registry_undo(reg, s, &u);
+    CHECK_EQ_INT(s->n_shards, n0);
+    CHECK_EQ_INT(rn_registry_open_shard_count(reg, "000000000000", "us-east-1"), open_split - 1);
+    CHECK_EQ_INT(rn_stream_scalings(s, T0 + 2), 0);
+    for (uint32_t i = 0; i < n0; i++) {
+        CHECK_EQ_INT(s->shards[i].closed_ms, 0);
+        CHECK(s->shards[i].start_hash == before[i].start_hash && s->shards[i].end_hash == before[i].end_hash);
+    }
+    CHECK(s->shards[0].log != NULL); /* the log opened meanwhile stays with its shard */
+    check_stream(s, "undone");
+
+    /* Cycles of split + merge, a day and an hour apart: each commit drops
+     * what expired before it. */
+    int64_t t = T0 + 10;
+    uint32_t last = max_index(s);
+    parents_may_expire = 1;
+    for (int round = 0; round < 5; round++, t += 25LL * 3600 * 1000) {
+        uint32_t lo, up, child;
+        CHECK_EQ_INT(rn_stream_undo_begin(s, &u), 0);
+        uint32_t open0 = 0;
+        for (uint32_t i = 0; i < s->n_shards; i++)
+            if (!s->shards[i].closed_ms && s->shards[i].start_hash == 0)
+                open0 = s->shards[i].index;
+        rn_shard_t *p = rn_stream_shard(s, open0);
+        CHECK_EQ_INT(rn_reshard_split(reg, s, open0, p->start_hash + 1000, t, &lo, &up), 0);
+        CHECK_EQ_INT(rn_registry_commit_shards(reg, s, &u, t), 0);
+        CHECK_EQ_INT(rn_stream_undo_begin(s, &u), 0);
+        CHECK_EQ_INT(rn_reshard_merge(reg, s, lo, up, t + 1000, &child), 0);
+        CHECK_EQ_INT(rn_registry_commit_shards(reg, s, &u, t + 1000), 0);
+        CHECK(child > last);
+        last = child;
+        check_stream(s, "cycle");
+        CHECK(rn_stream_shard(s, child) != NULL);
+    }
+    /* Left: the untouched shard 1, the last round's parent (closed now) and
+     * its three descendants; nothing older. */
+    CHECK_EQ_INT(s->n_shards, 5);
+    CHECK_EQ_INT(rn_stream_open_count(s), 2);
+    parents_may_expire = 0;
+}
+
 int main(void)
 {
     rn_store_config_t scfg = {.in_memory = 1};
@@ -427,6 +485,7 @@ int main(void)
     test_uniform_table();
     test_uniform_chain();
     test_persist_and_limits();
+    test_undo_and_drop();
     rn_registry_close(reg);
     rn_store_close(store);
     return rn_test_done("test_core_reshard");
