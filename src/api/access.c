@@ -211,86 +211,15 @@ int rn_access_token_stream(rn_call_t *c, const rn_stream_t *s, int bound, rn_aws
 
 /* ---- namespaces ------------------------------------------------------------------------ */
 
-/* Distinct (account, region) pairs seen, up to a bound (linear scans: this
- * runs only before CreateStream and UpdateAccountSettings). */
-typedef struct ns_set {
-    char (*v)[RN_ACCOUNT_MAX + 1 + RN_REGION_MAX + 1]; /* "<account>/<region>" */
-    int n, alloc, cap; /* cap: the bound; alloc: entries allocated (grows to cap) */
-    int nomem;
-    const char *want; /* the pair asked about */
-    int has_want;
-} ns_set_t;
-
-static int ns_add(ns_set_t *ns, const char *account, const char *region)
-{
-    char key[sizeof *ns->v];
-    if (snprintf(key, sizeof key, "%s/%s", account, region) >= (int)sizeof key)
-        return 0; /* cannot be a pair this server accepts */
-    if (strcmp(key, ns->want) == 0) {
-        ns->has_want = 1;
-        return 1; /* stop: the pair holds state */
-    }
-    for (int i = 0; i < ns->n; i++)
-        if (strcmp(ns->v[i], key) == 0)
-            return 0;
-    if (ns->n >= ns->cap)
-        return 0;
-    if (ns->n == ns->alloc) {
-        int na = ns->alloc ? ns->alloc * 2 : 16;
-        if (na > ns->cap)
-            na = ns->cap;
-        void *p = realloc(ns->v, (size_t)na * sizeof *ns->v);
-        if (!p) {
-            ns->nomem = 1;
-            return 1;
-        }
-        ns->v = p;
-        ns->alloc = na;
-    }
-    memcpy(ns->v[ns->n++], key, sizeof key);
-    return 0;
-}
-
-static int ns_stream(void *ud, rn_stream_t *s)
-{
-    return ns_add(ud, s->account, s->region);
-}
-
-/* "account/<acct>/<region>/settings" */
-static int ns_setting(void *ud, const char *key, const void *val, size_t len)
-{
-    const char *a = key + 8, *slash = strchr(a, '/');
-    if (!slash)
-        return 0;
-    const char *r = slash + 1, *end = strchr(r, '/');
-    char account[RN_ACCOUNT_MAX + 1], region[RN_REGION_MAX + 1];
-    if (!end || (size_t)(slash - a) > RN_ACCOUNT_MAX || (size_t)(end - r) > RN_REGION_MAX)
-        return 0;
-    memcpy(account, a, (size_t)(slash - a));
-    account[slash - a] = 0;
-    memcpy(region, r, (size_t)(end - r));
-    region[end - r] = 0;
-    (void)val;
-    (void)len;
-    return ns_add(ud, account, region);
-}
-
 int rn_access_namespace(rn_call_t *c)
 {
     if (c->op != RN_OP_CreateStream && c->op != RN_OP_UpdateAccountSettings)
         return 0;
     rn_api_t *api = c->api;
-    char want[RN_ACCOUNT_MAX + 1 + RN_REGION_MAX + 1];
-    snprintf(want, sizeof want, "%s/%s", c->account, c->region);
-    ns_set_t ns = {.want = want, .cap = api->max_namespaces};
-    rn_registry_each(api->reg, ns_stream, &ns);
-    if (!ns.has_want && !ns.nomem)
-        rn_store_kv_scan(rn_registry_store(api->reg), "account/", ns_setting, &ns);
-    int full = !ns.has_want && ns.n >= ns.cap;
-    free(ns.v);
-    if (ns.nomem)
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
-    if (full)
-        return rn_error_set(&c->err, RN_AWS_NAMESPACE_LIMIT, c->account, c->region, api->max_namespaces);
-    return 0;
+    /* The registry counts the pairs holding state as streams and settings come and
+     * go, so this costs two lookups, not a scan. */
+    if (rn_registry_namespace_held(api->reg, c->account, c->region) ||
+        rn_registry_namespaces(api->reg) < (size_t)api->max_namespaces)
+        return 0;
+    return rn_error_set(&c->err, RN_AWS_NAMESPACE_LIMIT, c->account, c->region, api->max_namespaces);
 }

@@ -44,6 +44,7 @@ typedef struct rn_group {
     rn_stream_t **v;
     size_t n, cap;
     int64_t open_shards;
+    int has_settings;      /* account settings are stored for the pair */
 } rn_group_t;
 
 struct rn_registry {
@@ -55,6 +56,7 @@ struct rn_registry {
     ptab_t by_name;        /* account, region, name */
     ptab_t by_id;
     ptab_t groups;         /* account, region -> rn_group_t */
+    size_t n_held;         /* groups holding state: a stream, or account settings */
     rn_stream_t **pend;    /* streams with a transition due (s->pend_pos) */
     size_t npend, pend_cap;
     uint64_t next_id;
@@ -425,6 +427,62 @@ static rn_group_t *group_find(const rn_registry_t *r, const char *account, const
     return NULL;
 }
 
+/* A pair holds state while it has a stream (in any state) or account settings. */
+static int group_held(const rn_group_t *g)
+{
+    return g->n > 0 || g->has_settings;
+}
+
+/* The group of a pair, made (empty) when absent; NULL without memory. */
+static rn_group_t *group_get(rn_registry_t *r, const char *account, const char *region)
+{
+    rn_group_t *g = group_find(r, account, region);
+    if (g)
+        return g;
+    if (ptab_reserve(&r->groups))
+        return NULL;
+    g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    snprintf(g->account, sizeof g->account, "%s", account);
+    snprintf(g->region, sizeof g->region, "%s", region);
+    ptab_put(&r->groups, hash_group(g->account, g->region), g);
+    return g;
+}
+
+static void group_mark_settings(rn_registry_t *r, rn_group_t *g)
+{
+    if (g->has_settings)
+        return;
+    if (!group_held(g))
+        r->n_held++;
+    g->has_settings = 1;
+}
+
+/* "account/<acct>/<region>/settings" entries, read at open: their pairs hold state. */
+#define SETTINGS_PREFIX "account/"
+static int load_settings_key(void *ud, const char *key, const void *val, size_t len)
+{
+    rn_registry_t *r = ud;
+    (void)val;
+    (void)len;
+    const char *a = key + strlen(SETTINGS_PREFIX), *slash = strchr(a, '/');
+    const char *rg = slash ? slash + 1 : NULL, *end = rg ? strchr(rg, '/') : NULL;
+    char account[16], region[64];
+    if (!end || strcmp(end, "/settings") != 0 || (size_t)(slash - a) >= sizeof account ||
+        (size_t)(end - rg) >= sizeof region)
+        return 0;
+    memcpy(account, a, (size_t)(slash - a));
+    account[slash - a] = 0;
+    memcpy(region, rg, (size_t)(end - rg));
+    region[end - rg] = 0;
+    rn_group_t *g = group_get(r, account, region);
+    if (!g)
+        return RN_ENOMEM;
+    group_mark_settings(r, g);
+    return 0;
+}
+
 static uint32_t open_count(const rn_stream_t *s)
 {
     uint32_t n = 0;
@@ -484,17 +542,11 @@ static int registry_add(rn_registry_t *r, rn_stream_t *s)
         r->streams = p;
         r->cap = cap;
     }
-    if (ptab_reserve(&r->by_name) || ptab_reserve(&r->by_id) || ptab_reserve(&r->groups))
+    if (ptab_reserve(&r->by_name) || ptab_reserve(&r->by_id))
         return RN_ENOMEM;
-    rn_group_t *g = group_find(r, s->account, s->region);
-    if (!g) {
-        g = calloc(1, sizeof *g);
-        if (!g)
-            return RN_ENOMEM;
-        snprintf(g->account, sizeof g->account, "%s", s->account);
-        snprintf(g->region, sizeof g->region, "%s", s->region);
-        ptab_put(&r->groups, hash_group(g->account, g->region), g);
-    }
+    rn_group_t *g = group_get(r, s->account, s->region);
+    if (!g)
+        return RN_ENOMEM;
     if (g->n == g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 8;
         rn_stream_t **p = realloc(g->v, cap * sizeof *p);
@@ -503,6 +555,8 @@ static int registry_add(rn_registry_t *r, rn_stream_t *s)
         g->v = p;
         g->cap = cap;
     }
+    if (!group_held(g))
+        r->n_held++;
     s->group = g;
     s->group_pos = g->n;
     g->v[g->n++] = s;
@@ -532,6 +586,8 @@ static void registry_unlink(rn_registry_t *r, rn_stream_t *s)
         g->v[s->group_pos] = g->v[--g->n];
         g->v[s->group_pos]->group_pos = s->group_pos;
         s->group = NULL;
+        if (!group_held(g))
+            r->n_held--;
     }
     s->open_counted = 0;
     size_t i = s->reg_pos;
@@ -654,6 +710,8 @@ int rn_registry_open(rn_registry_t **out, rn_store_t *store, const rn_registry_c
     }
     if (rc == 0)
         rc = rn_store_kv_scan(store, KEY_PREFIX, load_one, r);
+    if (rc == 0)
+        rc = rn_store_kv_scan(store, SETTINGS_PREFIX, load_settings_key, r);
     if (rc) {
         rn_registry_close(r);
         return rc;
@@ -749,6 +807,17 @@ int rn_registry_open_shard_count(rn_registry_t *r, const char *account, const ch
 {
     rn_group_t *g = group_find(r, account, region);
     return g ? (int)g->open_shards : 0;
+}
+
+size_t rn_registry_namespaces(const rn_registry_t *r)
+{
+    return r->n_held;
+}
+
+int rn_registry_namespace_held(const rn_registry_t *r, const char *account, const char *region)
+{
+    const rn_group_t *g = group_find(r, account, region);
+    return g && group_held(g);
 }
 
 /* ---- changes -------------------------------------------------------------------- */
@@ -1280,6 +1349,12 @@ int rn_account_settings_put(rn_registry_t *r, const char *account, const char *r
     settings_key(account, region, key, sizeof key);
     int rc = rn_store_kv_put(r->store, key, text, strlen(text));
     free(text);
+    if (rc == 0) {
+        rn_group_t *g = group_get(r, account, region);
+        if (!g)
+            return RN_ENOMEM;
+        group_mark_settings(r, g);
+    }
     return rc;
 }
 
@@ -1364,16 +1439,4 @@ size_t rn_format_shard_id(uint32_t index, char *buf, size_t cap)
         buf[n] = 0;
     }
     return RN_SHARD_ID_LEN;
-}
-
-/* ---- every stream (api/access.c: namespaces) ---------------------------------------- */
-
-int rn_registry_each(rn_registry_t *r, int (*fn)(void *ud, rn_stream_t *s), void *ud)
-{
-    for (size_t i = 0; i < r->n; i++) {
-        int rc = fn(ud, r->streams[i]);
-        if (rc)
-            return rc;
-    }
-    return 0;
 }

@@ -149,10 +149,10 @@ rn_stream_t *rn_registry_find_id(rn_registry_t *r, uint64_t id);
 int rn_registry_list(rn_registry_t *r, const char *account, const char *region, rn_stream_t ***out,
                      size_t *n);
 
-/* Call fn for every stream (any account, region and state) until it
- * returns non-zero; returns that value or 0 (api/access.c counts the
- * accounts and regions holding state with it). */
-int rn_registry_each(rn_registry_t *r, int (*fn)(void *ud, rn_stream_t *s), void *ud);
+/* (account, region) pairs that hold state: a stream in any state, or stored account
+ * settings (for --max-namespaces); kept as streams and settings come and go. */
+size_t rn_registry_namespaces(const rn_registry_t *r);
+int rn_registry_namespace_held(const rn_registry_t *r, const char *account, const char *region);
 
 /* Open shards of an account and region (for the shard limit). */
 int rn_registry_open_shard_count(rn_registry_t *r, const char *account, const char *region);

@@ -54,7 +54,8 @@ function rawClient(port, account) {
 const median = (v) => { const s = [...v].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
 test('CreateStream time does not grow with the number of streams', { timeout: 180000 }, async (t) => {
-  const srv = await startRunnel({ args: ['--fsync', 'never'] });
+  // 200 accounts: above the default --max-namespaces (64)
+  const srv = await startRunnel({ args: ['--fsync', 'never', '--max-namespaces', '1000'] });
   const clients = [];
   t.after(async () => { for (const c of clients) c.close(); await srv.stop(); });
   const ACCOUNTS = 200;

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as K from '@aws-sdk/client-kinesis';
-import { startRunnel, uniqueName } from './hostile.mjs';
+import { makeTempDir, removeDir, startRunnel, uniqueName } from './hostile.mjs';
 import { expectError, shardId, text } from '../integration/kinesis.mjs';
 
 const T = { timeout: 60000 };
@@ -222,12 +222,13 @@ test('shard iterators and NextTokens work only for the account and region that m
 });
 
 test('--max-namespaces bounds the accounts and regions that hold state', T, async (t) => {
-  const srv = await startRunnel({ inMemory: true, args: ['--max-namespaces', '2'] });
-  const a = clientFor(srv, A, 'us-east-1');
-  const aEu = clientFor(srv, A, 'eu-west-1');
-  const b = clientFor(srv, B, 'us-east-1');
-  const c = clientFor(srv, C, 'us-east-1');
-  t.after(async () => { for (const x of [a, aEu, b, c]) x.destroy(); await srv.stop(); });
+  const dataDir = makeTempDir('runnel-ns-');
+  let srv = await startRunnel({ dataDir, args: ['--max-namespaces', '2', '--fsync', 'never'] });
+  let a = clientFor(srv, A, 'us-east-1');
+  let aEu = clientFor(srv, A, 'eu-west-1');
+  let b = clientFor(srv, B, 'us-east-1');
+  let c = clientFor(srv, C, 'us-east-1');
+  t.after(async () => { for (const x of [a, aEu, b, c]) x.destroy(); await srv.stop(); removeDir(dataDir); });
   const limitMsg = (acct, region) => `Account ${acct} cannot hold streams or settings in ${region}: this server already `
     + 'holds state for 2 accounts and regions, its limit (runnel --max-namespaces).';
   await send(a, 'CreateStream', { StreamName: 's1', ShardCount: 1 });
@@ -252,4 +253,21 @@ test('--max-namespaces bounds the accounts and regions that hold state', T, asyn
   await send(a, 'DeleteStream', { StreamName: 's2' });
   await send(c, 'CreateStream', { StreamName: 's1', ShardCount: 1 });
   assert.deepEqual((await send(c, 'ListStreams', {})).StreamNames, ['s1']);
+  // After a restart the count is the same: B (settings and a stream) and C hold their places.
+  for (const x of [a, aEu, b, c]) x.destroy();
+  await srv.stop();
+  srv = await startRunnel({ dataDir, args: ['--max-namespaces', '2', '--fsync', 'never'] });
+  a = clientFor(srv, A, 'us-east-1');
+  aEu = clientFor(srv, A, 'eu-west-1');
+  b = clientFor(srv, B, 'us-east-1');
+  c = clientFor(srv, C, 'us-east-1');
+  await expectError(send(a, 'CreateStream', { StreamName: 's3', ShardCount: 1 }), {
+    name: 'LimitExceededException', message: limitMsg(A, 'us-east-1'),
+  });
+  await send(b, 'DeleteStream', { StreamName: 's1' });
+  // B's settings still hold its place once its last stream is gone.
+  await expectError(send(a, 'CreateStream', { StreamName: 's3', ShardCount: 1 }), {
+    name: 'LimitExceededException', message: limitMsg(A, 'us-east-1'),
+  });
+  await send(c, 'CreateStream', { StreamName: 's2', ShardCount: 1 });
 });
