@@ -63,14 +63,24 @@ export function untilClosed(sock, timeoutMs) {
   });
 }
 
-/** One signed-looking JSON request over HTTP/1.1 on a fresh connection; resolves
- * {status, body, ms}. */
-export function jsonRequest(port, target, body, { headers = {}, timeoutMs = 10000 } = {}) {
+export const DEV_AUTH = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00';
+
+/** One Kinesis request over HTTP/1.1 on a fresh connection, written byte for byte (the head as
+ * latin1, so header bytes >= 0x80 go out as they are). body: a Buffer, a string or an object
+ * (sent as JSON). opts: path ('/'), contentType (JSON 1.1), authorization (a well-formed
+ * developer-mode header; null sends none), headers (extra, last wins), timeoutMs.
+ * Resolves {status, head, raw: Buffer, body: string, json (or null), ms}, ms counted from the
+ * last byte sent to the whole answer. */
+export function rawRequest(port, target, body, opts = {}) {
+  const {
+    path = '/', contentType = 'application/x-amz-json-1.1', authorization = DEV_AUTH,
+    headers = {}, timeoutMs = 10000,
+  } = opts;
   return new Promise((resolve, reject) => {
-    const payload = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    const t0 = process.hrtime.bigint();
+    const payload = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     const s = net.connect({ host: '127.0.0.1', port });
     const chunks = [];
+    let sentAt = null;
     const timer = setTimeout(() => { s.destroy(); reject(new Error(`${target}: no answer in ${timeoutMs} ms`)); }, timeoutMs);
     s.once('error', (e) => { clearTimeout(timer); reject(e); });
     s.on('data', (d) => {
@@ -84,24 +94,32 @@ export function jsonRequest(port, target, body, { headers = {}, timeoutMs = 1000
       if (all.length < he + 4 + len) return;
       clearTimeout(timer);
       s.destroy();
-      const status = Number(head.split(' ')[1]);
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      resolve({ status, headers: head, body: all.subarray(he + 4, he + 4 + len).toString('utf8'), ms });
+      const ms = Number(process.hrtime.bigint() - (sentAt ?? process.hrtime.bigint())) / 1e6;
+      const raw = all.subarray(he + 4, he + 4 + len);
+      const text = raw.toString('utf8');
+      let json = null;
+      try { json = JSON.parse(text); } catch { /* not JSON */ }
+      resolve({ status: Number(head.split(' ')[1]), head, headers: head, raw, body: text, json, ms });
     });
     const h = {
       'Host': `127.0.0.1:${port}`,
-      'Content-Type': 'application/x-amz-json-1.1',
+      'Content-Type': contentType,
       'X-Amz-Target': `Kinesis_20131202.${target}`,
-      'Authorization': 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00',
       'X-Amz-Date': '20261202T000000Z',
       'Content-Length': String(payload.length),
+      ...(authorization === null ? {} : { Authorization: authorization }),
       ...headers,
     };
-    let req = 'POST / HTTP/1.1\r\n';
+    let req = `POST ${path} HTTP/1.1\r\n`;
     for (const [k, v] of Object.entries(h)) req += `${k}: ${v}\r\n`;
-    s.write(req + '\r\n');
-    s.write(payload);
+    s.write(Buffer.from(req + '\r\n', 'latin1'));
+    s.write(payload, () => { sentAt = process.hrtime.bigint(); });
   });
+}
+
+/** One signed-looking JSON request over HTTP/1.1; resolves {status, headers, body, ms}. */
+export function jsonRequest(port, target, body, { headers = {}, timeoutMs = 10000 } = {}) {
+  return rawRequest(port, target, body, { headers, timeoutMs });
 }
 
 // ---- net (issue 9: flow control, fd limit, body budget, leniencies) ----------------------------

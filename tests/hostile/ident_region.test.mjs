@@ -6,51 +6,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { makeTempDir, removeDir, startRunnel, uniqueName } from './hostile.mjs';
+import { makeTempDir, rawRequest, removeDir, startRunnel, uniqueName } from './hostile.mjs';
 
 const T = { timeout: 60000 };
 const DATE = '20261202T000000Z';
 
-/** One request written byte for byte (latin1, so header bytes >= 0x80 go out as they are). */
-function rawRequest(port, target, body, { path = '/', authorization, extra = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const payload = Buffer.from(JSON.stringify(body));
-    const s = net.connect({ host: '127.0.0.1', port });
-    const chunks = [];
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`${target}: no answer`)); }, 10000);
-    s.once('error', (e) => { clearTimeout(timer); reject(e); });
-    s.on('data', (d) => {
-      chunks.push(d);
-      const all = Buffer.concat(chunks);
-      const he = all.indexOf('\r\n\r\n');
-      if (he < 0) return;
-      const head = all.subarray(0, he).toString('latin1');
-      const m = /content-length:\s*(\d+)/i.exec(head);
-      const len = m ? Number(m[1]) : 0;
-      if (all.length < he + 4 + len) return;
-      clearTimeout(timer);
-      s.destroy();
-      const text = all.subarray(he + 4, he + 4 + len).toString('utf8');
-      let json = null;
-      try { json = JSON.parse(text); } catch { /* not JSON */ }
-      resolve({ status: Number(head.split(' ')[1]), head, text, json });
-    });
-    const h = {
-      Host: `127.0.0.1:${port}`,
-      'Content-Type': 'application/x-amz-json-1.1',
-      'X-Amz-Target': `Kinesis_20131202.${target}`,
-      'X-Amz-Date': DATE,
-      'Content-Length': String(payload.length),
-      ...extra,
-    };
-    if (authorization !== undefined) h.Authorization = authorization;
-    let req = `POST ${path} HTTP/1.1\r\n`;
-    for (const [k, v] of Object.entries(h)) req += `${k}: ${v}\r\n`;
-    s.write(Buffer.from(req + '\r\n', 'latin1'));
-    s.write(payload);
-  });
-}
+/** One request written byte for byte; no Authorization header unless one is given. */
+const rawReq = (port, target, body, { path = '/', authorization = null, extra = {} } = {}) =>
+  rawRequest(port, target, body, { path, authorization, headers: { 'X-Amz-Date': DATE, ...extra } });
 
 const auth = (region, key = 'AKIDEXAMPLE') =>
   `AWS4-HMAC-SHA256 Credential=${key}/20261202/${region}/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00`;
@@ -68,9 +31,9 @@ const presignedPath = (credential, skip = []) => {
 };
 
 function expectRefused(r, type, message) {
-  assert.equal(r.status, 400, r.text);
-  assert.ok(r.json, `JSON body: ${r.text}`);
-  assert.equal(r.json.__type, type, r.text);
+  assert.equal(r.status, 400, r.body);
+  assert.ok(r.json, `JSON body: ${r.body}`);
+  assert.equal(r.json.__type, type, r.body);
   assert.equal(r.json.message, message);
   assert.match(r.head, new RegExp(`x-amzn-ErrorType: ${type}`, 'i'));
 }
@@ -87,8 +50,8 @@ const BAD = [
 ];
 
 async function streamNames(port, region, key) {
-  const r = await rawRequest(port, 'ListStreams', {}, { authorization: auth(region, key) });
-  assert.equal(r.status, 200, r.text);
+  const r = await rawReq(port, 'ListStreams', {}, { authorization: auth(region, key) });
+  assert.equal(r.status, 200, r.body);
   return r.json.StreamNames;
 }
 
@@ -101,14 +64,14 @@ test('a region that is not AWS-shaped is refused in the Authorization header, an
     for (const op of ['CreateStream', 'ListStreams', 'UpdateAccountSettings']) {
       const body = op === 'CreateStream' ? { StreamName: name, ShardCount: 1 }
         : op === 'UpdateAccountSettings' ? { MinimumThroughputBillingCommitment: { Status: 'ENABLED' } } : {};
-      const r = await rawRequest(srv.port, op, body, { authorization: auth(b.region, '123456789012') });
+      const r = await rawReq(srv.port, op, body, { authorization: auth(b.region, '123456789012') });
       expectRefused(r, 'InvalidSignatureException', regionMsg(b.shown));
     }
   }
   // A good region works, and the server holds only what good requests made.
   const good = uniqueName('good');
-  const ok = await rawRequest(srv.port, 'CreateStream', { StreamName: good, ShardCount: 1 }, { authorization: auth('eu-west-9', '123456789012') });
-  assert.equal(ok.status, 200, ok.text);
+  const ok = await rawReq(srv.port, 'CreateStream', { StreamName: good, ShardCount: 1 }, { authorization: auth('eu-west-9', '123456789012') });
+  assert.equal(ok.status, 200, ok.body);
   assert.deepEqual(await streamNames(srv.port, 'eu-west-9', '123456789012'), [good]);
   assert.deepEqual(await streamNames(srv.port, 'us-east-1', '123456789012'), []);
 
@@ -116,9 +79,9 @@ test('a region that is not AWS-shaped is refused in the Authorization header, an
   await srv.stop();
   srv = await startRunnel({ dataDir });
   assert.deepEqual(await streamNames(srv.port, 'eu-west-9', '123456789012'), [good]);
-  const put = await rawRequest(srv.port, 'PutRecord', { StreamName: good, PartitionKey: 'k', Data: 'aGk=' },
+  const put = await rawReq(srv.port, 'PutRecord', { StreamName: good, PartitionKey: 'k', Data: 'aGk=' },
     { authorization: auth('eu-west-9', '123456789012') });
-  assert.equal(put.status, 200, put.text);
+  assert.equal(put.status, 200, put.body);
   assert.doesNotMatch(srv.stderr, /unreadable/i, 'no unreadable stream document at start-up');
 });
 
@@ -126,10 +89,10 @@ test('the --region default is accepted whatever its shape; other odd regions are
   const srv = await startRunnel({ inMemory: true, args: ['--region', 'local'] });
   t.after(() => srv.stop());
   const name = uniqueName('local');
-  const r = await rawRequest(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 }, { authorization: auth('local') });
-  assert.equal(r.status, 200, r.text);
+  const r = await rawReq(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 }, { authorization: auth('local') });
+  assert.equal(r.status, 200, r.body);
   assert.deepEqual(await streamNames(srv.port, 'local'), [name]);
-  expectRefused(await rawRequest(srv.port, 'ListStreams', {}, { authorization: auth('locale') }),
+  expectRefused(await rawReq(srv.port, 'ListStreams', {}, { authorization: auth('locale') }),
     'InvalidSignatureException', regionMsg('locale'));
   assert.deepEqual(await streamNames(srv.port, 'us-east-1'), []);
 });
@@ -142,7 +105,7 @@ test('--region itself must be short lowercase text', T, async () => {
 test('a credential without five parts is an IncompleteSignatureException', T, async (t) => {
   const srv = await startRunnel({ inMemory: true });
   t.after(() => srv.stop());
-  const r = await rawRequest(srv.port, 'ListStreams', {}, {
+  const r = await rawReq(srv.port, 'ListStreams', {}, {
     authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20261202/us-east-1, SignedHeaders=host, Signature=00',
   });
   expectRefused(r, 'IncompleteSignatureException',
@@ -157,16 +120,16 @@ test('presigned requests: recognised only by their query parameters, which must 
   // "X-Amz-Algorithm=" in the path, or inside another parameter, is not a presigned request.
   for (const path of ['/X-Amz-Algorithm=AWS4-HMAC-SHA256', '/?note=X-Amz-Algorithm=AWS4-HMAC-SHA256',
     '/?x-amz-algorithm=AWS4-HMAC-SHA256']) {
-    expectRefused(await rawRequest(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 }, { path }),
+    expectRefused(await rawReq(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 }, { path }),
       'MissingAuthenticationTokenException', 'Missing Authentication Token');
   }
   // Presigned but incomplete.
-  expectRefused(await rawRequest(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 },
+  expectRefused(await rawReq(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 },
     { path: '/?X-Amz-Algorithm=AWS4-HMAC-SHA256' }), 'IncompleteSignatureException',
   "AWS query-string parameters must include 'X-Amz-Credential'. AWS query-string parameters must include 'X-Amz-Signature'. "
     + "AWS query-string parameters must include 'X-Amz-SignedHeaders'. AWS query-string parameters must include 'X-Amz-Date'. "
     + 'Re-examine the query-string parameters.');
-  expectRefused(await rawRequest(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 },
+  expectRefused(await rawReq(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 },
     { path: presignedPath('AKID%2F20261202%2Fus-east-1%2Fkinesis%2Faws4_request', ['X-Amz-Signature']) }),
   'IncompleteSignatureException',
   "AWS query-string parameters must include 'X-Amz-Signature'. Re-examine the query-string parameters.");
@@ -174,19 +137,19 @@ test('presigned requests: recognised only by their query parameters, which must 
   for (const [cred, shown] of [['AKID%2F20261202%2F%FF%FE%2Fkinesis%2Faws4_request', '\\u00FF\\u00FE'],
     ['AKID%2F20261202%2F0%2Fkinesis%2Faws4_request', '0'],
     ['AKID%2F20261202%2Fus-east-1%01%2Fkinesis%2Faws4_request', 'us-east-1\\u0001']]) {
-    expectRefused(await rawRequest(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 }, { path: presignedPath(cred) }),
+    expectRefused(await rawReq(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 }, { path: presignedPath(cred) }),
       'InvalidSignatureException', regionMsg(shown));
   }
   // Both forms at once.
-  expectRefused(await rawRequest(srv.port, 'ListStreams', {}, {
+  expectRefused(await rawReq(srv.port, 'ListStreams', {}, {
     path: presignedPath('AKID%2F20261202%2Fus-east-1%2Fkinesis%2Faws4_request'), authorization: auth('us-east-1'),
   }), 'InvalidSignatureException', "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.");
   assert.deepEqual(await streamNames(srv.port, 'us-east-1'), []);
 
   // A complete presigned request names its account and region like the header does.
-  const ok = await rawRequest(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 },
+  const ok = await rawReq(srv.port, 'CreateStream', { StreamName: name, ShardCount: 1 },
     { path: presignedPath('123456789012%2F20261202%2Feu-west-1%2Fkinesis%2Faws4_request') });
-  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.status, 200, ok.body);
   assert.deepEqual(await streamNames(srv.port, 'eu-west-1', '123456789012'), [name]);
   assert.deepEqual(await streamNames(srv.port, 'us-east-1'), []);
 });

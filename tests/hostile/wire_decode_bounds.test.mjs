@@ -9,51 +9,13 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { startRunnel, jsonRequest, rssKiB, peakRssKiB } from './hostile.mjs';
+import { startRunnel, jsonRequest, rawRequest, rssKiB, peakRssKiB } from './hostile.mjs';
 
 const MiB = 1024 * 1024;
 const BODY = 16 * MiB - 4096; // under the 16 MiB body limit, headers aside
 const WORST_MS = 500;
 const PEAK_MIB = 200;
 
-/** One request with a raw body (Buffer) over HTTP/1.1 on a fresh connection; resolves
- * {status, body: Buffer, ms} where ms runs from the last byte sent to the answer. */
-function rawRequest(port, target, payload, contentType, timeoutMs = 60000) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    const chunks = [];
-    let sentAt = null;
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`${target}: no answer in ${timeoutMs} ms`)); }, timeoutMs);
-    s.once('error', (e) => { clearTimeout(timer); reject(e); });
-    s.on('data', (d) => {
-      chunks.push(d);
-      const all = Buffer.concat(chunks);
-      const he = all.indexOf('\r\n\r\n');
-      if (he < 0) return;
-      const head = all.subarray(0, he).toString('latin1');
-      const m = /content-length:\s*(\d+)/i.exec(head);
-      const len = m ? Number(m[1]) : 0;
-      if (all.length < he + 4 + len) return;
-      clearTimeout(timer);
-      s.destroy();
-      const ms = Number(process.hrtime.bigint() - (sentAt ?? process.hrtime.bigint())) / 1e6;
-      resolve({ status: Number(head.split(' ')[1]), body: all.subarray(he + 4, he + 4 + len), ms });
-    });
-    let req = 'POST / HTTP/1.1\r\n';
-    const h = {
-      'Host': `127.0.0.1:${port}`,
-      'Content-Type': contentType,
-      'X-Amz-Target': `Kinesis_20131202.${target}`,
-      'Authorization': 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00',
-      'X-Amz-Date': '20261202T000000Z',
-      'Content-Length': String(payload.length),
-    };
-    for (const [k, v] of Object.entries(h)) req += `${k}: ${v}\r\n`;
-    s.write(req + '\r\n');
-    s.write(payload, () => { sentAt = process.hrtime.bigint(); });
-  });
-}
 
 const JSON_CT = 'application/x-amz-json-1.1';
 const CBOR_CT = 'application/x-amz-cbor-1.1';
@@ -160,7 +122,7 @@ test('hostile bodies are refused before a tree is built, without blocking other 
     const t0 = process.hrtime.bigint();
     let res;
     try {
-      res = await rawRequest(srv.port, c.target, body, c.ct);
+      res = await rawRequest(srv.port, c.target, body, { contentType: c.ct, timeoutMs: 60000 });
     } finally {
       // a few more rounds after the answer: what the request left behind shows here
       await new Promise((r) => setTimeout(r, 200));
@@ -175,10 +137,10 @@ test('hostile bodies are refused before a tree is built, without blocking other 
       peakOverBaseMiB: +peakMiB.toFixed(1), rssAfterOverBaseMiB: +afterMiB.toFixed(1) });
     t.diagnostic(JSON.stringify(figures.at(-1)));
     assert.equal(res.status, 400, c.name);
-    const msg = c.ct === JSON_CT ? JSON.parse(res.body.toString('utf8')).message ?? null : null;
-    assert.match(res.body.toString('latin1'), /SerializationException/, c.name);
+    const msg = c.ct === JSON_CT ? JSON.parse(res.raw.toString('utf8')).message ?? null : null;
+    assert.match(res.raw.toString('latin1'), /SerializationException/, c.name);
     if (c.ct === JSON_CT) assert.equal(msg, c.message, c.name);
-    else assert.ok(res.body.includes(Buffer.from(c.message)), `${c.name}: ${res.body.toString('latin1')}`);
+    else assert.ok(res.body.includes(Buffer.from(c.message)), `${c.name}: ${res.raw.toString('latin1')}`);
     assert.ok(worst < WORST_MS, `${c.name}: another client waited ${worst.toFixed(0)} ms`);
     assert.ok(peakMiB < PEAK_MIB, `${c.name}: peak RSS ${peakMiB.toFixed(0)} MiB over the baseline`);
   }
