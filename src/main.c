@@ -324,11 +324,13 @@ static void on_wake(evutil_socket_t fd, short what, void *ud)
     rn_store_run_completions(s->store);
 }
 
-/* The registry ran out of fds opening a shard's log: close the
- * longest-idle connection so that the open can be retried. */
+/* The store ran out of fds opening a log's file (a log, a new or a cold
+ * segment): close the longest-idle connection so that the open can be retried. */
 static int reclaim_fd(void *ud)
 {
     server_t *s = ud;
+    if (!s->http)
+        return 0; /* recovery before the server listens */
     int r = rn_http_server_reclaim_idle(s->http);
     if (r)
         rn_info("out of file descriptors: closed an idle connection to open a log");
@@ -397,6 +399,8 @@ static int serve(const config_t *c)
         .wake = store_wake,
         .wake_ud = s.wake,
         .defer_commit = 1, /* the loop below kicks the store after every round */
+        .reclaim_fd = reclaim_fd,
+        .reclaim_ud = &s,
     };
     int err = rn_store_open(&s.store, &scfg, &errmsg);
     if (err) {
@@ -408,8 +412,6 @@ static int serve(const config_t *c)
         .delete_delay_ms = c->delete_delay_ms,
         .update_delay_ms = c->update_delay_ms,
         .shard_limit = (int)c->shard_limit,
-        .reclaim_fd = reclaim_fd,
-        .reclaim_ud = &s,
     };
     uint8_t master_key[32];
     if (c->master_key_file) {

@@ -117,6 +117,10 @@ int rn_create_options_apply(rn_call_t *c, rn_stream_t *s);
  * RN_ENOMEM. The caller has left everything as it was. Returns -1
  * (ops_control.c). */
 int rn_fail_persist(rn_call_t *c, int rc);
+/* A data-path store failure (opening a shard's log, an append): 503
+ * ServiceUnavailable for a full disk or no file descriptor left (after the
+ * store reclaimed what it could), InternalFailure otherwise. */
+int rn_fail_store(rn_call_t *c, int rc);
 
 /* Tokens (NextToken for list operations) sealed like iterators. */
 #define RN_TOKEN_LIST_STREAMS 0xF000000000000001ULL

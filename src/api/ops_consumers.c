@@ -855,8 +855,9 @@ int rn_op_SubscribeToShard(rn_call_t *c)
     if (!sh)
         return rn_error_set(&c->err, RN_AWS_SHARD_NOT_FOUND, id, s->name, c->account);
     rn_log_t *log;
-    if (rn_shard_log(api->reg, s, sh, &log) != 0)
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    int lrc = rn_shard_log(api->reg, s, sh, &log);
+    if (lrc)
+        return rn_fail_store(c, lrc);
     uint64_t pos;
     if (start_position(c, s, sh, log, &pos) != 0)
         return -1;

@@ -73,6 +73,16 @@ int rn_fail_persist(rn_call_t *c, int rc)
                                         : "The server cannot write its metadata.");
 }
 
+int rn_fail_store(rn_call_t *c, int rc)
+{
+    if (rc == RN_ENOSPC)
+        return rn_error_set(&c->err, RN_AWS_SERVICE_UNAVAILABLE, "The server is out of disk space.");
+    if (rc == RN_EMFILE)
+        return rn_error_set(&c->err, RN_AWS_SERVICE_UNAVAILABLE,
+                            "The server is out of file descriptors; retry later.");
+    return fail_internal(c);
+}
+
 /* ---- output helpers shared with ops_streams.c --------------------------------------- */
 
 json_t *rn_json_metrics(uint32_t mask)

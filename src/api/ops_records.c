@@ -328,11 +328,14 @@ static int put_record(rn_call_t *c, rn_fast_put_record_t *in, const uint8_t *are
         return rn_error_set(&c->err, RN_AWS_RECORD_TOO_LARGE, size, s->max_record_kib, s->name, c->account);
     rn_shard_t *sh;
     rn_log_t *log;
-    if (route(c, s, r, &sh) != 0 || rn_shard_log(c->api->reg, s, sh, &log) != 0) {
+    if (route(c, s, r, &sh) != 0) {
         if (c->err.code == RN_AWS_NONE)
             rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
         return -1;
     }
+    int lrc = rn_shard_log(c->api->reg, s, sh, &log);
+    if (lrc)
+        return rn_fail_store(c, lrc);
     if (c->api->limits && rn_limits_put(c, sh, size) != 0) /* --enforce-limits */
         return rn_limits_put_fail(c, s, sh);
     rn_record_in_t rec = {.pk = (const uint8_t *)r->pk.p,
@@ -345,8 +348,7 @@ static int put_record(rn_call_t *c, rn_fast_put_record_t *in, const uint8_t *are
         rc = rn_log_append(log, &rec, 1, c->now_ms, &counter);
     if (rc) {
         rn_error("append to %s failed: %s", s->name, rn_strerror(rc));
-        return rn_error_set(&c->err, rc == RN_ENOSPC ? RN_AWS_SERVICE_UNAVAILABLE : RN_AWS_INTERNAL_FAILURE,
-                            "The server is out of disk space.");
+        return rn_fail_store(c, rc);
     }
     char id[SHARD_ID_MAX];
     rn_format_shard_id(sh->index, id, sizeof id);
@@ -620,8 +622,9 @@ static int get_shard_iterator(rn_call_t *c, const gsi_args_t *a)
         return rn_error_set(&c->err, RN_AWS_ITER_WITH_SEQ, type);
 
     rn_log_t *log;
-    if (rn_shard_log(c->api->reg, s, sh, &log) != 0)
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    int lrc = rn_shard_log(c->api->reg, s, sh, &log);
+    if (lrc)
+        return rn_fail_store(c, lrc);
     char id[SHARD_ID_MAX];
     rn_format_shard_id(sh->index, id, sizeof id);
     uint64_t pos;
@@ -830,8 +833,9 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
         return -1;
 
     rn_log_t *log;
-    if (rn_shard_log(c->api->reg, s, sh, &log) != 0)
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    int lrc = rn_shard_log(c->api->reg, s, sh, &log);
+    if (lrc)
+        return rn_fail_store(c, lrc);
     uint64_t pos = it.position;
     if (pos < rn_log_first(log))
         pos = rn_log_first(log);

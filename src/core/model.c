@@ -1125,12 +1125,8 @@ int rn_registry_commit_shards(rn_registry_t *r, rn_stream_t *s, rn_stream_undo_t
 int rn_shard_log(rn_registry_t *r, rn_stream_t *s, rn_shard_t *sh, rn_log_t **out)
 {
     if (!sh->log) {
+        /* Out of fds, the store itself asks for one (rn_store_config_t.reclaim_fd). */
         int rc = rn_log_open(r->store, s->id, sh->index, &sh->log);
-        /* Out of fds: each reclaim frees one (a log holds two or three). */
-        for (int tries = 0; rc == RN_EMFILE && tries < 8 && r->cfg.reclaim_fd &&
-                            r->cfg.reclaim_fd(r->cfg.reclaim_ud);
-             tries++)
-            rc = rn_log_open(r->store, s->id, sh->index, &sh->log);
         if (rc) {
             sh->log = NULL;
             return rc;

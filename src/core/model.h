@@ -120,11 +120,6 @@ typedef struct rn_registry_config {
     int shard_limit;          /* per account and region, default 500 */
     const uint8_t *master_key; /* 32 bytes (--master-key-file) wrapping the streams' data keys in
                                   the metadata, or NULL: data keys are stored as they are */
-    /* Optional: opening a shard's log failed with RN_EMFILE; free a file
-     * descriptor (main.c closes an idle connection) and return 1 to have the
-     * open retried, 0 when nothing could be freed. */
-    int (*reclaim_fd)(void *ud);
-    void *reclaim_ud;
 } rn_registry_config_t;
 
 /* Load every stream from the store's metadata; make or load the iterator

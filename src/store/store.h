@@ -53,6 +53,13 @@ typedef struct rn_store_config {
      * round's commits are handed to the sync thread together, at the kick.
      * 0: every append is written, and every commit handed over, at once. */
     int defer_commit;
+    /* Optional: a file the loop thread opens for a log (a segment, a log's
+     * directory) failed with EMFILE or ENFILE. Free a descriptor (e.g. close
+     * an idle connection) and return 1, so the open is retried (up to 8
+     * times), or return 0 when nothing can be freed. Called only from the loop
+     * thread, never from the sync or trash threads. */
+    int (*reclaim_fd)(void *ud);
+    void *reclaim_ud;
 } rn_store_config_t;
 
 /* Open (creating if needed) the store. For the disk backend this takes an

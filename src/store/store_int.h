@@ -29,7 +29,9 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <dirent.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -281,5 +283,10 @@ void rn_store__kv_close(rn_store_t *s);
 
 /* Map an errno to an RN_E* code. */
 int rn_store__errno(int e);
+/* open(2) for the loop thread: on EMFILE/ENFILE asks cfg.reclaim_fd for a
+ * descriptor and retries (up to 8 times). Returns the fd, or -1 with errno. */
+int rn_store__open(rn_store_t *s, const char *path, int flags, mode_t mode);
+/* opendir(3) likewise. */
+DIR *rn_store__opendir(rn_store_t *s, const char *path);
 
 #endif

@@ -208,9 +208,9 @@ static size_t seg_find(const rn_log_t *l, uint64_t c)
 
 /* ---- file helpers ------------------------------------------------------------ */
 
-static int fsync_dir(const char *path)
+static int fsync_dir(rn_store_t *s, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = rn_store__open(s, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0)
         return rn_store__errno(errno);
     int rc = fsync(fd) == 0 ? 0 : rn_store__errno(errno);
@@ -290,7 +290,7 @@ static int list_segments(rn_log_t *l, uint64_t **out, size_t *n)
     int rc = 0;
     uint64_t *v = NULL;
     size_t len = 0, cap = 0;
-    DIR *d = opendir(l->dir);
+    DIR *d = rn_store__opendir(l->store, l->dir);
     if (!d)
         return rn_store__errno(errno);
     struct dirent *de;
@@ -421,7 +421,7 @@ static int open_rw(rn_log_t *l, rn_seg_t *seg)
         (void)close(seg->fd);
     if (l->cached == seg - l->segs)
         l->cached = -1;
-    seg->fd = open(path, O_RDWR | O_CLOEXEC);
+    seg->fd = rn_store__open(l->store, path, O_RDWR | O_CLOEXEC, 0);
     if (seg->fd < 0) {
         rn_error("store: open %s: %s", path, strerror(errno));
         return rn_store__errno(errno);
@@ -591,14 +591,14 @@ int rn_log_open(rn_store_t *s, uint64_t log_id, uint32_t shard, rn_log_t **out)
             /* Make the new directory entries durable: logs/<id>/<shard>, logs/<id>. */
             char *slash = strrchr(path, '/');
             *slash = '\0';
-            if ((rc = fsync_dir(path)) != 0)
+            if ((rc = fsync_dir(s, path)) != 0)
                 goto fail;
             slash = strrchr(path, '/');
             *slash = '\0';
-            if ((rc = fsync_dir(path)) != 0)
+            if ((rc = fsync_dir(s, path)) != 0)
                 goto fail;
         }
-        l->dirfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        l->dirfd = rn_store__open(s, l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (l->dirfd < 0) {
             rc = rn_store__errno(errno);
             goto fail;
@@ -700,12 +700,12 @@ int rn_log_destroy(rn_log_t *l)
                 if (rmdir(parent) != 0 && errno != ENOTEMPTY && errno != EEXIST && !rc)
                     rc = rn_store__errno(errno);
                 if (s->cfg.fsync_mode != RN_FSYNC_NEVER) {
-                    int r2 = fsync_dir(parent);
+                    int r2 = fsync_dir(s, parent);
                     if (r2 == RN_ENOENT) {
                         slash = strrchr(parent, '/');
                         if (slash) {
                             *slash = '\0';
-                            r2 = fsync_dir(parent);
+                            r2 = fsync_dir(s, parent);
                         }
                     }
                     if (r2 && !rc)

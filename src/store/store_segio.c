@@ -52,6 +52,32 @@ int rn_store__errno(int e)
     }
 }
 
+#define RECLAIM_TRIES 8
+
+static int fd_shortage(int e)
+{
+    return e == EMFILE || e == ENFILE;
+}
+
+int rn_store__open(rn_store_t *s, const char *path, int flags, mode_t mode)
+{
+    int fd, tries = 0;
+    while ((fd = open(path, flags, mode)) < 0 && fd_shortage(errno) && tries++ < RECLAIM_TRIES &&
+           s->cfg.reclaim_fd && s->cfg.reclaim_fd(s->cfg.reclaim_ud))
+        ;
+    return fd;
+}
+
+DIR *rn_store__opendir(rn_store_t *s, const char *path)
+{
+    DIR *d;
+    int tries = 0;
+    while (!(d = opendir(path)) && fd_shortage(errno) && tries++ < RECLAIM_TRIES &&
+           s->cfg.reclaim_fd && s->cfg.reclaim_fd(s->cfg.reclaim_ud))
+        ;
+    return d;
+}
+
 /* ---- disk ---------------------------------------------------------------- */
 
 static int seg_path(const rn_log_t *l, uint64_t base, char *out, size_t cap)
@@ -66,7 +92,7 @@ static int file_create(rn_log_t *l, rn_seg_t *seg)
     int rc = seg_path(l, seg->base, path, sizeof path);
     if (rc)
         return rc;
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = rn_store__open(l->store, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         rn_error("store: create %s: %s", path, strerror(errno));
         return rn_store__errno(errno);
@@ -139,7 +165,7 @@ static int file_ensure_open(rn_log_t *l, rn_seg_t *seg)
     int rc = seg_path(l, seg->base, path, sizeof path);
     if (rc)
         return rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = rn_store__open(l->store, path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) {
         rn_error("store: open %s: %s", path, strerror(errno));
         return rn_store__errno(errno);

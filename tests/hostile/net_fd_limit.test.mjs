@@ -142,3 +142,32 @@ test('at the connection limit, further connections wait in the backlog while exi
   while (!answered && Date.now() - t0 < 5000) await sleep(100);
   assert.equal(answered, true, 'the waiting connection was never served');
 });
+
+test('out of fds with no idle connection to close: PutRecord answers 503 ServiceUnavailable, then 200 once fds are back', { timeout: 60000 }, async (t) => {
+  // No connection limit: accept() runs the table dry. Every other connection has a request head
+  // in progress, so none is idle and none may be closed for the log's descriptors.
+  const srv = await startRunnelNofile(NOFILE, [], { env: { RUNNEL_MAX_CONNECTIONS: '100000' } });
+  t.after(() => srv.stop());
+  const k = await keepAlive(srv.port);
+  t.after(() => k.sock.destroy());
+  const name = uniqueName('fd');
+  assert.equal((await k.request('CreateStream', { StreamName: name, ShardCount: 4 })).status, 200);
+  const shards = JSON.parse((await k.request('DescribeStream', { StreamName: name })).body).StreamDescription.Shards;
+  const socks = await idleSockets(srv.port, 300);
+  t.after(() => { for (const s of socks) s.destroy(); });
+  for (const s of socks) s.write('POST / HTTP/1.1\r\nHost: x\r\n'); // a head, never finished
+  await sleep(1500);
+  const put = (i) => k.request('PutRecord', {
+    StreamName: name, PartitionKey: 'k', ExplicitHashKey: shards[i].HashKeyRange.StartingHashKey, Data: 'aGk=',
+  });
+  const r = await put(0);
+  t.diagnostic(`PutRecord with no fd and nothing idle: ${r.status} ${r.body}`);
+  assert.equal(r.status, 503, r.body);
+  assert.deepEqual(JSON.parse(r.body), {
+    __type: 'ServiceUnavailable', message: 'The server is out of file descriptors; retry later.',
+  });
+  for (const s of socks) s.destroy();
+  await sleep(500);
+  assert.equal((await put(0)).status, 200);
+  assert.equal((await put(1)).status, 200);
+});
