@@ -154,6 +154,10 @@
     X(RN_AWS_ACCESS_DENIED_EXPLICIT, "AccessDeniedException", 400,                                    \
       "User: arn:aws:iam::%s:root is not authorized to perform: kinesis:%s on resource: %s with an "  \
       "explicit deny in a resource-based policy")                                                     \
+    /* verified mode, --credentials (api/auth.c; docs/security.md) */                              \
+    X(RN_AWS_UNRECOGNIZED_CLIENT, "UnrecognizedClientException", 400,                                 \
+      "The security token included in the request is invalid.")                                       \
+    X(RN_AWS_ACCESS_DENIED_POLICY, "AccessDeniedException", 400, "%s")                                \
     X(RN_AWS_NAMESPACE_LIMIT, "LimitExceededException", 400,                                          \
       "Account %s cannot hold streams or settings in %s: this server already holds state for %d "     \
       "accounts and regions, its limit (runnel --max-namespaces).")                                   \
