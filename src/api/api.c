@@ -650,6 +650,11 @@ int rn_call_stream(rn_call_t *c, rn_stream_t **out)
         return rn_error_set(&c->err, RN_AWS_VALIDATION,
                             "1 validation error detected: Value null at 'streamName' failed to "
                             "satisfy constraint: Member must not be null");
+    return rn_call_stream_named(c, name, out);
+}
+
+int rn_call_stream_named(rn_call_t *c, const char *name, rn_stream_t **out)
+{
     rn_stream_t *s = rn_registry_find(c->api->reg, c->account, c->region, name);
     if (c->who) { /* verified mode: authorised before existence is told */
         char sarn[512];

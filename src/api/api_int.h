@@ -101,6 +101,9 @@ int rn_arg_bool(const rn_call_t *c, const char *name);              /* 0 if abse
  * without a policy grant), ValidationException when neither is given, or
  * InvalidArgumentException when they disagree. */
 int rn_call_stream(rn_call_t *c, rn_stream_t **out);
+/* The stream `name` of the caller's account and region (verified mode: after
+ * the access check), or ResourceNotFoundException. */
+int rn_call_stream_named(rn_call_t *c, const char *name, rn_stream_t **out);
 
 /* ---- building output --------------------------------------------------------- */
 json_t *rn_json_ts(int64_t ms); /* epoch seconds with a millisecond fraction */

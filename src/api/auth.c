@@ -158,14 +158,17 @@ int rn_auth_verify(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_re
                    int64_t now_s, const char *default_region, const rn_auth_who_t **who,
                    char *account, size_t account_cap, char *region, size_t region_cap, rn_error_t *err)
 {
-    /* The headers as received; over HTTP/2 :authority is the host. */
+    /* The headers as received; over HTTP/2 :authority is the host, under
+     * both names: the JS SDK v3's HTTP/2 handler signs ":authority" itself. */
     rn_sigv4_header_t stack[HDR_STACK], *hs = stack;
-    size_t nh = req->n_headers + (req->http2 ? 1 : 0);
+    size_t nh = req->n_headers + (req->http2 ? 2 : 0);
     if (nh > HDR_STACK && !(hs = malloc(nh * sizeof *hs)))
         return rn_error_set(err, RN_AWS_INTERNAL_FAILURE);
     size_t k = 0;
-    if (req->http2)
+    if (req->http2) {
         hs[k++] = (rn_sigv4_header_t){"host", 4, req->authority, strlen(req->authority)};
+        hs[k++] = (rn_sigv4_header_t){":authority", 10, req->authority, strlen(req->authority)};
+    }
     for (size_t i = 0; i < req->n_headers; i++)
         hs[k++] = (rn_sigv4_header_t){req->headers[i].name, req->headers[i].name_len, req->headers[i].value,
                                       req->headers[i].value_len};
@@ -185,12 +188,8 @@ int rn_auth_verify(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_re
     rn_sigv4_options_default(&o);
     rn_sigv4_auth_t au;
     memset(&au, 0, sizeof au);
-    rn_sigv4_failure_t *f = malloc(sizeof *f);
+    rn_sigv4_failure_t fail, *f = &fail;
     int rc = -1;
-    if (!f) {
-        rn_error_set(err, RN_AWS_INTERNAL_FAILURE);
-        goto out;
-    }
     int r = rn_sigv4_parse(&sr, &au, f);
     if (r == 0)
         r = rn_sigv4_check(&au, &o, now_s, f);
@@ -231,7 +230,6 @@ int rn_auth_verify(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_re
     snprintf(region, region_cap, "%.*s", (int)au.region.len, au.region.p);
     rc = 0;
 out:
-    free(f);
     rn_sigv4_auth_dispose(&au);
     if (hs != stack)
         free(hs);

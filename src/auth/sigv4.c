@@ -572,7 +572,8 @@ int rn_sigv4_check(rn_sigv4_auth_t *a, const rn_sigv4_options_t *o, int64_t now,
                 t_now, (long long)(skew / 60));
         return fail_set(f, RN_SIGV4_EXPIRED);
     }
-    if (!list_has(a->signed_headers, "host")) {
+    /* Over HTTP/2 the host is :authority, and some SDKs (JS v3) sign it under that name. */
+    if (!list_has(a->signed_headers, "host") && !list_has(a->signed_headers, ":authority")) {
         msg_add(f, "'Host' must be a 'SignedHeader' in the AWS Authorization.");
         return fail_set(f, RN_SIGV4_HOST_NOT_SIGNED);
     }
