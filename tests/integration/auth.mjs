@@ -40,7 +40,7 @@ class Sha256 {
 
 /** A raw HTTP/1.1 POST of body (Buffer) signed by the SDK's SignatureV4 as id; signingDate
  * moves the signature's clock. Resolves {status, headers, body}. */
-export async function signedRequest(port, id, target, body, { contentType = 'application/x-amz-json-1.1', signingDate, secret, token } = {}) {
+async function signHeaders(port, id, target, body, { contentType = 'application/x-amz-json-1.1', signingDate, secret, token } = {}) {
   const signer = new SignatureV4({
     service: 'kinesis', region: REGION, sha256: Sha256,
     credentials: { accessKeyId: id.access_key_id, secretAccessKey: secret ?? id.secret_access_key,
@@ -50,13 +50,34 @@ export async function signedRequest(port, id, target, body, { contentType = 'app
     headers: { host: `127.0.0.1:${port}`, 'content-type': contentType, 'x-amz-target': `Kinesis_20131202.${target}`,
       'content-length': String(body.length) }, body };
   const signed = await signer.sign(req, signingDate ? { signingDate } : {});
+  return signed.headers;
+}
+
+export async function signedRequest(port, id, target, body, opts = {}) {
+  const headers = await signHeaders(port, id, target, body, opts);
   return new Promise((resolve, reject) => {
-    const r = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: signed.headers }, (res) => {
+    const r = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers }, (res) => {
       const chunks = [];
       res.on('data', (d) => chunks.push(d));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
     });
     r.on('error', reject);
     r.end(body);
+  });
+}
+
+/** The same over an open HTTP/2 session (node:http2 ClientHttp2Session): host goes as :authority. */
+export async function signedH2Request(session, port, id, target, body, opts = {}) {
+  const headers = await signHeaders(port, id, target, body, opts);
+  delete headers.host;
+  return new Promise((resolve, reject) => {
+    const st = session.request({ ':method': 'POST', ':path': '/', ':authority': `127.0.0.1:${port}`, ...headers });
+    const chunks = [];
+    let status = 0;
+    st.on('response', (h) => { status = h[':status']; });
+    st.on('data', (d) => chunks.push(d));
+    st.on('end', () => resolve({ status, body: Buffer.concat(chunks) }));
+    st.on('error', reject);
+    st.end(body);
   });
 }
