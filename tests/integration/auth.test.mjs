@@ -218,6 +218,53 @@ describe('failures, worded as AWS words them', () => {
   });
 });
 
+test('an identity with no policy is denied every operation, each on its own resource', async () => {
+  const NOBODY = { access_key_id: 'AKIDNOBODY00000001', secret_access_key: 'nobody', account_id: ACCT, arn: `arn:aws:iam::${ACCT}:user/nobody` };
+  const d = makeTempDir();
+  const s = await startRunnel({ inMemory: true, args: ['--credentials', writeCredentials(d, [ADMIN, NOBODY]), '--create-stream-delay', '0', '--consumer-delay', '0'] });
+  try {
+    const a = clientAs(s.endpoint, ADMIN);
+    await a.send(new CreateStreamCommand({ StreamName: 'all', ShardCount: 2 }));
+    await waitActive(a, 'all');
+    const { Consumer } = await a.send(new RegisterStreamConsumerCommand({ StreamARN: arnOf('all'), ConsumerName: 'k' }));
+    const { ShardIterator } = await a.send(new GetShardIteratorCommand({ StreamName: 'all', ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' }));
+    a.destroy();
+    const S = arnOf('all'); const C = Consumer.ConsumerARN; const N = { StreamName: 'all' };
+    const ops = [
+      ['ListStreams', {}, '*'], ['DescribeLimits', {}, '*'], ['DescribeAccountSettings', {}, '*'],
+      ['CreateStream', { StreamName: 'new', ShardCount: 1 }, arnOf('new')], ['DeleteStream', N, S],
+      ['DescribeStream', N, S], ['DescribeStreamSummary', { StreamARN: S }, S], ['ListShards', N, S],
+      ['GetShardIterator', { ...N, ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' }, S],
+      ['GetRecords', { ShardIterator }, S], ['PutRecord', { ...N, Data: 'eA==', PartitionKey: 'k' }, S],
+      ['PutRecords', { ...N, Records: [{ Data: 'eA==', PartitionKey: 'k' }] }, S],
+      ['SplitShard', { ...N, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '1000' }, S],
+      ['MergeShards', { ...N, ShardToMerge: 'shardId-000000000000', AdjacentShardToMerge: 'shardId-000000000001' }, S],
+      ['UpdateShardCount', { ...N, TargetShardCount: 4, ScalingType: 'UNIFORM_SCALING' }, S],
+      ['IncreaseStreamRetentionPeriod', { ...N, RetentionPeriodHours: 48 }, S],
+      ['EnableEnhancedMonitoring', { ...N, ShardLevelMetrics: ['ALL'] }, S],
+      ['AddTagsToStream', { ...N, Tags: { a: 'b' } }, S], ['ListTagsForStream', N, S],
+      ['RemoveTagsFromStream', { ...N, TagKeys: ['a'] }, S],
+      ['TagResource', { ResourceARN: S, Tags: { a: 'b' } }, S], ['ListTagsForResource', { ResourceARN: S }, S],
+      ['PutResourcePolicy', { ResourceARN: S, Policy: '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*"}}' }, S],
+      ['GetResourcePolicy', { ResourceARN: S }, S], ['DeleteResourcePolicy', { ResourceARN: S }, S],
+      ['RegisterStreamConsumer', { StreamARN: S, ConsumerName: 'k2' }, S], ['ListStreamConsumers', { StreamARN: S }, S],
+      ['DescribeStreamConsumer', { ConsumerARN: C }, C], ['DeregisterStreamConsumer', { ConsumerARN: C }, C],
+      ['StartStreamEncryption', { ...N, EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' }, S],
+      ['UpdateStreamMode', { StreamARN: S, StreamModeDetails: { StreamMode: 'ON_DEMAND' } }, S],
+    ];
+    for (const [op, body, res] of ops) {
+      const r = await signedRequest(s.port, NOBODY, op, Buffer.from(JSON.stringify(body)));
+      const j = JSON.parse(r.body.toString() || '{}');
+      assert.equal(r.headers['x-amzn-errortype'], 'AccessDeniedException', `${op}: ${r.body}`);
+      assert.equal(j.message, notAuthorized(NOBODY.arn, op, res, `because no identity-based policy allows the kinesis:${op} action`), op);
+    }
+    assert.doesNotMatch(s.stderr, /without an access check/);
+  } finally {
+    await s.stop();
+    removeDir(d);
+  }
+});
+
 describe('start-up and reload', () => {
   test('a credentials file that does not load: runnel refuses to start, naming the line', async () => {
     const bad = `${dir}/bad.json`;
