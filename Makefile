@@ -30,6 +30,7 @@ integration: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/integration/
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_boto3.py
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_control.py
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_auth_boto3.py
 
 faults: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/faults/
@@ -43,6 +44,7 @@ test: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/integration/ tests/faults/ tests/hostile/
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_boto3.py
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_control.py
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_auth_boto3.py
 
 # Unit tests and fuzz-corpus replays under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps

@@ -28,6 +28,10 @@
  *
  * Requests carry a well-formed (unverified) SigV4 Authorization header with
  * the credential scope us-east-1/kinesis, which is what every peer routes on.
+ * With --sign AKID:SECRET they are signed for real (SigV4 over content-type,
+ * host, x-amz-date and x-amz-target, at the current time), for a server run
+ * with --credentials; the same bytes are accepted by a developer-mode server,
+ * so a comparison of the two sends the same requests.
  * GetRecords responses are counted with a byte scan (count of
  * "SequenceNumber" keys, NextShardIterator pulled out with memmem); with
  * --check the first response of each shard is also parsed with jansson and
@@ -43,6 +47,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -138,6 +145,69 @@ static int opt_check = 0; /* drain: also parse each shard's first answer with ja
 static int opt_engine = 0; /* h1 put: 0 = io_uring when it works, else poll; 1 = poll; 2 = io_uring */
 static const char *opt_stream = "bench", *opt_op = "PutRecord", *opt_prefix = "bench-s";
 static const char *opt_target = NULL, *opt_body = NULL;
+static const char *opt_sign = NULL; /* --sign AKID:SECRET */
+
+/* ---- SigV4 (--sign) ------------------------------------------------------- */
+
+static void hexs(const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+static void hmac(const uint8_t *key, size_t klen, const char *msg, size_t mlen, uint8_t out[32])
+{
+    unsigned int olen = 32;
+    HMAC(EVP_sha256(), key, (int)klen, (const uint8_t *)msg, mlen, out, &olen);
+}
+
+/* The X-Amz-Date and Authorization values for one request (date: 17 bytes,
+ * auth: 512). Unsigned (the fixed header) without --sign. */
+static void sign_request(const char *authority, const char *target, const uint8_t *body, size_t blen,
+                         char *date, char *auth)
+{
+    if (!opt_sign) {
+        snprintf(date, 17, "%s", AMZDATE);
+        snprintf(auth, 512, "%s", AUTH);
+        return;
+    }
+    const char *colon = strchr(opt_sign, ':');
+    if (!colon)
+        die("--sign: AKID:SECRET");
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, 17, "%Y%m%dT%H%M%SZ", &tm);
+    char day[9];
+    memcpy(day, date, 8);
+    day[8] = 0;
+    uint8_t h[32];
+    char bh[65], ch[65], sig[65];
+    SHA256(body, blen, h);
+    hexs(h, 32, bh);
+    char creq[1024];
+    int n = snprintf(creq, sizeof creq,
+                     "POST\n/\n\ncontent-type:" CTYPE "\nhost:%s\nx-amz-date:%s\nx-amz-target:Kinesis_20131202.%s\n\n"
+                     "content-type;host;x-amz-date;x-amz-target\n%s",
+                     authority, date, target, bh);
+    SHA256((const uint8_t *)creq, (size_t)n, h);
+    hexs(h, 32, ch);
+    char sts[256];
+    n = snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256\n%s\n%s/us-east-1/kinesis/aws4_request\n%s", date, day, ch);
+    char k0[600];
+    int kl = snprintf(k0, sizeof k0, "AWS4%s", colon + 1);
+    uint8_t k1[32], k2[32], k3[32], k4[32], sg[32];
+    hmac((const uint8_t *)k0, (size_t)kl, day, 8, k1);
+    hmac(k1, 32, "us-east-1", 9, k2);
+    hmac(k2, 32, "kinesis", 7, k3);
+    hmac(k3, 32, "aws4_request", 12, k4);
+    hmac(k4, 32, sts, (size_t)n, sg);
+    hexs(sg, 32, sig);
+    snprintf(auth, 512,
+             "AWS4-HMAC-SHA256 Credential=%.*s/%s/us-east-1/kinesis/aws4_request, "
+             "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=%s",
+             (int)(colon - opt_sign), opt_sign, day, sig);
+}
 
 /* ---- connections and slots -------------------------------------------------- */
 typedef struct slot slot_t;
@@ -299,11 +369,13 @@ static void conn_open(conn_t *c, int h2)
 /* h1: appends the request for s (headers + body) to b */
 static void h1_format(buf_t *b, const char *authority, const slot_t *s)
 {
+    char date[17], auth[512];
+    sign_request(authority, s->target, (const uint8_t *)s->body, s->blen, date, auth);
     buf_printf(b,
                "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: " CTYPE
-               "\r\nX-Amz-Target: Kinesis_20131202.%s\r\nX-Amz-Date: " AMZDATE
-               "\r\nAuthorization: " AUTH "\r\nContent-Length: %zu\r\n\r\n",
-               authority, s->target, s->blen);
+               "\r\nX-Amz-Target: Kinesis_20131202.%s\r\nX-Amz-Date: %s"
+               "\r\nAuthorization: %s\r\nContent-Length: %zu\r\n\r\n",
+               authority, s->target, date, auth, s->blen);
     buf_add(b, s->body, s->blen);
 }
 
@@ -319,13 +391,14 @@ static void issue(slot_t *s, const char *authority)
     char clen[32];
     snprintf(clen, sizeof clen, "%zu", s->blen);
     if (c->h2) {
-        char tgt[128];
+        char tgt[128], date[17], auth[512];
         snprintf(tgt, sizeof tgt, "Kinesis_20131202.%s", s->target);
+        sign_request(authority, s->target, (const uint8_t *)s->body, s->blen, date, auth);
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
         nghttp2_nv nva[] = {NV(":method", "POST"),       NV(":scheme", "http"),
                             NV(":authority", authority), NV(":path", "/"),
                             NV("content-type", CTYPE),   NV("x-amz-target", tgt),
-                            NV("x-amz-date", AMZDATE),   NV("authorization", AUTH),
+                            NV("x-amz-date", date),      NV("authorization", auth),
                             NV("content-length", clen)};
         nghttp2_data_provider prd = {.source.ptr = s, .read_callback = h2_read_body};
         s->sid = nghttp2_submit_request(c->ses, NULL, nva, sizeof nva / sizeof nva[0], &prd, s);
@@ -927,11 +1000,14 @@ static int call_once(const char *target, const char *body, buf_t *out)
     if (fd < 0)
         return -1;
     buf_t req = {0};
+    char authority[64], date[17], auth[512];
+    snprintf(authority, sizeof authority, "127.0.0.1:%d", opt_port);
+    sign_request(authority, target, (const uint8_t *)body, strlen(body), date, auth);
     buf_printf(&req,
-               "POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: " CTYPE
-               "\r\nX-Amz-Target: Kinesis_20131202.%s\r\nX-Amz-Date: " AMZDATE
-               "\r\nAuthorization: " AUTH "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-               opt_port, target, strlen(body), body);
+               "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: " CTYPE
+               "\r\nX-Amz-Target: Kinesis_20131202.%s\r\nX-Amz-Date: %s"
+               "\r\nAuthorization: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+               authority, target, date, auth, strlen(body), body);
     size_t off = 0;
     while (off < req.len) {
         ssize_t n = write(fd, req.p + off, req.len - off);
@@ -1882,6 +1958,8 @@ int main(int argc, char **argv)
             opt_target = v;
         else if (O("--body"))
             opt_body = v;
+        else if (O("--sign"))
+            opt_sign = v;
         else if (O("--engine")) {
             if (strcmp(v, "uring") == 0)
                 opt_engine = 2;

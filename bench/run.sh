@@ -56,7 +56,7 @@ PKGS="libevent_core libevent_pthreads libnghttp2 jansson libssl libcrypto sqlite
 # kload drives h1 PutRecord load through io_uring when liburing is there (else its poll loop)
 KLOAD_URING=""
 pkg-config --exists liburing 2>/dev/null && KLOAD_URING="-DKLOAD_URING $(pkg-config --cflags --libs liburing)"
-cc $CFLAGS -o "$B/kload" bench/kload.c $(pkg-config --cflags --libs libnghttp2 jansson) $KLOAD_URING
+cc $CFLAGS -o "$B/kload" bench/kload.c $(pkg-config --cflags --libs libnghttp2 jansson libcrypto) $KLOAD_URING
 cc $CFLAGS -D_GNU_SOURCE -I"$SRC/src" -o "$B/empty200" bench/empty200.c \
   -Wl,--start-group "$RB/librn_net.a" "$RB/librn_core.a" "$RB/librn_store.a" "$RB/librn_util.a" -Wl,--end-group \
   $(pkg-config --cflags --libs $PKGS) -lpthread -lm

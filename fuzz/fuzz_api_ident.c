@@ -54,9 +54,9 @@ static void run(const char *s, size_t n)
     else
         check_message(&err);
 
-    rn_policy_effect_t e = rn_policy_eval(s, "222222222222", "kinesis:PutRecord",
+    rn_access_effect_t e = rn_access_eval(s, "222222222222", "kinesis:PutRecord",
                                           "arn:aws:kinesis:us-east-1:111111111111:stream/s");
-    if (e != RN_POLICY_NONE && e != RN_POLICY_ALLOW && e != RN_POLICY_DENY)
+    if (e != RN_ACCESS_NONE && e != RN_ACCESS_ALLOW && e != RN_ACCESS_DENY)
         fail("policy effect out of range");
 }
 

@@ -41,6 +41,7 @@ typedef struct config {
     int tls_self_signed;
     int enforce_limits;
     const char *master_key_file; /* wraps the streams' data keys (recordcrypt.h) */
+    const char *credentials_file; /* --credentials: verified mode (docs/security.md) */
     long idle_timeout_ms;    /* --idle-timeout, --read-timeout (0: net's defaults) */
     long read_timeout_ms;
     long max_connections;    /* --max-connections (0: from the fd limit) */
@@ -73,6 +74,8 @@ static const char usage[] =
     "  --subscription-lifetime MS   how long a SubscribeToShard stream lasts (default 300000)\n"
     "  --log-level debug|info|warn|error (default info)\n"
     "  --master-key-file FILE       wrap encrypted streams' data keys under SHA-256(FILE)\n"
+    "  --credentials FILE           verify SigV4 and IAM policies against FILE (SIGHUP reloads);\n"
+    "                               without it: developer mode (well-formed signatures accepted)\n"
     "  --enforce-limits             throttle as AWS does: per-shard rates, control-plane TPS,\n"
     "                               on-demand stream count (default off)\n"
     "  --enable-test-clock          tests only: honour x-runnel-test-clock-offset-ms\n"
@@ -232,6 +235,8 @@ static int set_option(config_t *c, const char *name, const char *val)
             c->max_buffered_bytes = v;
         else
             c->min_body_rate = v;
+    } else if (strcmp(name, "credentials") == 0) {
+        c->credentials_file = val;
     } else if (strcmp(name, "master-key-file") == 0) {
         c->master_key_file = val;
     } else if (strcmp(name, "log-level") == 0) {
@@ -252,7 +257,7 @@ static const char *const option_names[] = {"listen", "data-dir", "in-memory", "f
                                            "update-stream-delay", "consumer-delay",
                                            "subscription-lifetime",
                                            "shard-limit", "log-level", "enforce-limits",
-                                           "master-key-file",
+                                           "master-key-file", "credentials",
                                            "tls-cert", "tls-key", "tls-self-signed", "tls-listen",
                                            "idle-timeout", "read-timeout", "max-connections",
                                            "max-buffered-bytes", "min-body-rate",
@@ -309,7 +314,8 @@ static int load_config(config_t *c, int argc, char **argv)
 typedef struct server {
     struct event_base *base;
     struct event *wake;
-    struct event *sigterm, *sigint, *drain;
+    struct event *sigterm, *sigint, *sighup, *drain;
+    const char *credentials_file;
     rn_store_t *store;
     rn_registry_t *reg;
     rn_api_t *api;
@@ -366,6 +372,31 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
     rn_api_shutdown(s->api); /* end every SubscribeToShard stream */
     rn_http_server_shutdown(s->http);
     on_drain(-1, 0, s);
+}
+
+/* SIGHUP: reload the credentials file; connections stay up. A file that
+ * does not load is refused and the one in force stays. */
+static void on_sighup(evutil_socket_t sig, short what, void *ud)
+{
+    server_t *s = ud;
+    (void)sig;
+    (void)what;
+    if (!s->credentials_file) {
+        rn_info("SIGHUP: no --credentials file to reload (developer mode)");
+        return;
+    }
+    char err[600];
+    if (rn_api_load_credentials(s->api, s->credentials_file, err, sizeof err) != 0)
+        rn_error("SIGHUP: credentials not reloaded, the previous ones stay in force: %s", err);
+    else
+        rn_info("SIGHUP: credentials reloaded from %s", s->credentials_file);
+}
+
+/* 1 when the listen address is a loopback one. */
+static int loopback_listen(const char *listen)
+{
+    return strncmp(listen, "127.", 4) == 0 || strncmp(listen, "[::1]", 5) == 0 ||
+           strncmp(listen, "localhost:", 10) == 0;
 }
 
 static int serve(const config_t *c)
@@ -436,6 +467,17 @@ static int serve(const config_t *c)
                             .max_namespaces = (int)c->max_namespaces};
     if (rn_api_create(&s.api, s.reg, &acfg) != 0)
         goto out;
+    if (c->credentials_file) {
+        char cerr[600];
+        if (rn_api_load_credentials(s.api, c->credentials_file, cerr, sizeof cerr) != 0) {
+            fprintf(stderr, "runnel: cannot load --credentials: %s\n", cerr);
+            goto out;
+        }
+        s.credentials_file = c->credentials_file;
+    } else if (!loopback_listen(c->listen) || (c->tls_listen && !loopback_listen(c->tls_listen))) {
+        rn_warn("developer mode: signatures are not verified and every caller is its account's root, "
+                "yet the server listens beyond loopback; give --credentials FILE to verify requests");
+    }
     int tls_port = 0;
     rn_http_config_t hcfg = {.listen = c->listen, .handler = rn_api_handle, .handler_ud = s.api,
                              .tls_cert_file = c->tls_cert, .tls_key_file = c->tls_key,
@@ -456,6 +498,8 @@ static int serve(const config_t *c)
     s.sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
     event_add(s.sigterm, NULL);
     event_add(s.sigint, NULL);
+    s.sighup = evsignal_new(s.base, SIGHUP, on_sighup, &s);
+    event_add(s.sighup, NULL);
 
     /* The one line that tells a launcher where runnel listens. */
     char host[256];
@@ -505,6 +549,8 @@ out:
         event_free(s.sigterm);
     if (s.sigint)
         event_free(s.sigint);
+    if (s.sighup)
+        event_free(s.sighup);
     if (s.drain)
         event_free(s.drain);
     if (s.wake)

@@ -1,149 +1,86 @@
 /* access.c: who may touch which resource, and how many accounts and
  * regions may hold state (access.h). */
 #include "api/access.h"
+#include "api/auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/ascii.h"
+#include "util/buf.h"
 
-/* ---- wildcard matching ----------------------------------------------------------- */
+/* ---- compiled resource policies ------------------------------------------------------ */
 
-static int eq_char(char a, char b, int ci)
+/* Resource policies are compiled on first use and kept: a direct-mapped
+ * table keyed by the text's address, checked against a copy of the text (an
+ * address can be reused by another document after a free). */
+#define PCACHE_SLOTS 256
+
+struct rn_pcache_ent {
+    char *text;        /* copy of the document compiled */
+    rn_policy_t *pol;  /* NULL when the document does not compile (no grant) */
+};
+
+void rn_access_cache_free(rn_api_t *api)
 {
-    return ci ? rn_ascii_lower((unsigned char)a) == rn_ascii_lower((unsigned char)b) : a == b;
-}
-
-/* IAM's wildcards: '*' any run (also empty), '?' one character. Iterative,
- * with one backtrack point: linear in practice, O(n*m) at worst. */
-static int glob_match(const char *pat, const char *s, int ci)
-{
-    const char *star = NULL, *resume = NULL;
-    while (*s) {
-        if (*pat == '*') {
-            star = pat++;
-            resume = s;
-        } else if (*pat && (*pat == '?' || eq_char(*pat, *s, ci))) {
-            pat++;
-            s++;
-        } else if (star) {
-            pat = star + 1;
-            s = ++resume;
-        } else {
-            return 0;
-        }
+    if (!api->pcache)
+        return;
+    for (int i = 0; i < PCACHE_SLOTS; i++) {
+        free(api->pcache[i].text);
+        rn_policy_destroy(api->pcache[i].pol);
     }
-    while (*pat == '*')
-        pat++;
-    return *pat == 0;
+    free(api->pcache);
+    api->pcache = NULL;
 }
 
-/* ---- policy evaluation ------------------------------------------------------------- */
-
-/* 1 if the string or list v has an element matching s. */
-static int any_matches(json_t *v, const char *s, int ci)
+const rn_policy_t *rn_access_policy(rn_api_t *api, const char *text)
 {
-    if (json_is_string(v))
-        return glob_match(json_string_value(v), s, ci);
-    if (!json_is_array(v))
-        return 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(v, i, e) {
-        if (json_is_string(e) && glob_match(json_string_value(e), s, ci))
-            return 1;
-    }
-    return 0;
+    if (!text)
+        return NULL;
+    if (!api->pcache && !(api->pcache = calloc(PCACHE_SLOTS, sizeof *api->pcache)))
+        return NULL;
+    uintptr_t h = (uintptr_t)text;
+    h ^= h >> 17;
+    struct rn_pcache_ent *e = &api->pcache[(h >> 4) % PCACHE_SLOTS];
+    if (e->text && strcmp(e->text, text) == 0)
+        return e->pol;
+    free(e->text);
+    rn_policy_destroy(e->pol);
+    e->pol = NULL;
+    if (!(e->text = strdup(text)))
+        return NULL;
+    if (rn_policy_parse(text, strlen(text), RN_POLICY_RESOURCE, &e->pol, NULL, 0) != 0)
+        e->pol = NULL;
+    return e->pol;
 }
 
-static int principal_entry_is(const char *p, const char *account)
-{
-    char root[64];
-    snprintf(root, sizeof root, "arn:aws:iam::%s:root", account);
-    return strcmp(p, "*") == 0 || strcmp(p, account) == 0 || strcmp(p, root) == 0;
-}
-
-/* 1 if the Principal names the account; -1 when it has parts runnel does
- * not understand (other principal kinds); 0 otherwise. */
-static int principal_matches(json_t *pr, const char *account)
-{
-    if (json_is_string(pr))
-        return strcmp(json_string_value(pr), "*") == 0 ? 1 : -1;
-    if (!json_is_object(pr))
-        return -1;
-    int unknown = 0, hit = 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach(pr, k, v) {
-        if (strcmp(k, "AWS") != 0) {
-            unknown = 1;
-            continue;
-        }
-        if (json_is_string(v)) {
-            hit |= principal_entry_is(json_string_value(v), account);
-        } else if (json_is_array(v)) {
-            size_t i;
-            json_t *e;
-            json_array_foreach(v, i, e) {
-                if (json_is_string(e) && principal_entry_is(json_string_value(e), account))
-                    hit = 1;
-            }
-        } else {
-            unknown = 1;
-        }
-    }
-    return hit ? 1 : unknown ? -1 : 0;
-}
-
-static const char *const known_keys[] = {"Sid", "Effect", "Principal", "Action", "Resource"};
-
-rn_policy_effect_t rn_policy_eval(const char *policy, const char *account, const char *action,
+rn_access_effect_t rn_access_eval(const char *policy, const char *account, const char *action,
                                   const char *resource)
 {
-    if (!policy)
-        return RN_POLICY_NONE;
-    json_t *doc = json_loads(policy, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(doc)) {
-        json_decref(doc);
-        return RN_POLICY_NONE;
-    }
-    json_t *st = json_object_get(doc, "Statement");
-    size_t n = json_is_array(st) ? json_array_size(st) : json_is_object(st) ? 1 : 0;
-    int allow = 0, deny = 0;
-    for (size_t i = 0; i < n; i++) {
-        json_t *s = json_is_array(st) ? json_array_get(st, i) : st;
-        if (!json_is_object(s))
-            continue;
-        const char *effect = json_string_value(json_object_get(s, "Effect"));
-        int is_allow = effect && strcmp(effect, "Allow") == 0;
-        int is_deny = effect && strcmp(effect, "Deny") == 0;
-        if (!is_allow && !is_deny)
-            continue;
-        int understood = 1;
-        const char *k;
-        json_t *v;
-        json_object_foreach(s, k, v) {
-            size_t j = 0;
-            while (j < sizeof known_keys / sizeof *known_keys && strcmp(k, known_keys[j]) != 0)
-                j++;
-            if (j == sizeof known_keys / sizeof *known_keys)
-                understood = 0; /* NotPrincipal, NotAction, NotResource, Condition, ... */
-        }
-        int pm = principal_matches(json_object_get(s, "Principal"), account);
-        if (pm < 0)
-            understood = 0;
-        int act = any_matches(json_object_get(s, "Action"), action, 1);
-        int res = any_matches(json_object_get(s, "Resource"), resource, 0);
-        if (is_allow && understood && pm > 0 && act && res)
-            allow = 1;
-        /* A Deny counts with its conditions taken as met and its Not* parts as matching. */
-        if (is_deny && pm != 0 && (act || json_object_get(s, "NotAction")) &&
-            (res || json_object_get(s, "NotResource")))
-            deny = 1;
-    }
-    json_decref(doc);
-    return deny ? RN_POLICY_DENY : allow ? RN_POLICY_ALLOW : RN_POLICY_NONE;
+    rn_policy_t *p = NULL;
+    if (!policy || rn_policy_parse(policy, strlen(policy), RN_POLICY_RESOURCE, &p, NULL, 0) != 0)
+        return RN_ACCESS_NONE;
+    char root[64], owner[16] = "";
+    snprintf(root, sizeof root, "arn:aws:iam::%s:root", account);
+    /* arn:aws:kinesis:<region>:<account>:... */
+    const char *q = resource;
+    for (int i = 0; i < 4 && q; i++)
+        q = strchr(q, ':') ? strchr(q, ':') + 1 : NULL;
+    if (q && strchr(q, ':') && strchr(q, ':') - q < (long)sizeof owner)
+        snprintf(owner, sizeof owner, "%.*s", (int)(strchr(q, ':') - q), q);
+    rn_policy_ctx_t ctx;
+    rn_policy_ctx_init(&ctx);
+    ctx.action = action;
+    ctx.resource = resource;
+    ctx.resource_account = owner;
+    ctx.principal_arn = root;
+    ctx.principal_account = account;
+    rn_authz_t d = rn_policy_authorize(NULL, 0, p, &ctx);
+    rn_policy_destroy(p);
+    return d == RN_AUTHZ_ALLOW ? RN_ACCESS_ALLOW
+           : d == RN_AUTHZ_EXPLICIT_DENY_RESOURCE || d == RN_AUTHZ_EXPLICIT_DENY_IDENTITY ? RN_ACCESS_DENY
+                                                                                        : RN_ACCESS_NONE;
 }
 
 /* ---- the access check ---------------------------------------------------------------- */
@@ -168,19 +105,157 @@ int rn_access_cross_account_op(rn_op_t op)
     }
 }
 
-int rn_access_check(rn_call_t *c, const char *owner, const char *arn, const char *policy)
+/* Condition keys beyond the built-ins: aws:ResourceTag/<k> from the
+ * resource's tags, aws:RequestTag/<k> and aws:TagKeys from a tagging
+ * request. */
+#define CTX_KEYS (2 * RN_TAGS_MAX + 8)
+
+typedef struct ctx_keys {
+    rn_policy_kv_t kv[CTX_KEYS];
+    const char *vals[CTX_KEYS];
+    const char *tagkeys[RN_TAGS_MAX + 8];
+    char *names[CTX_KEYS];
+    size_t n, nnames, ntagkeys;
+} ctx_keys_t;
+
+static void key_add(ctx_keys_t *k, const char *prefix, const char *name, const char *value)
 {
-    if (strcmp(owner, c->account) == 0)
-        return 0; /* issue 10: identity policies of the caller go here */
-    const char *op = rn_op_name(c->op);
-    char action[96];
-    snprintf(action, sizeof action, "kinesis:%s", op);
-    rn_policy_effect_t e = rn_policy_eval(policy, c->account, action, arn);
-    if (e == RN_POLICY_DENY)
-        return rn_error_set(&c->err, RN_AWS_ACCESS_DENIED_EXPLICIT, c->account, op, arn);
-    if (e == RN_POLICY_ALLOW && rn_access_cross_account_op(c->op))
+    if (k->n >= CTX_KEYS || !value)
+        return;
+    size_t pl = strlen(prefix), nl = strlen(name);
+    char *full = malloc(pl + nl + 1);
+    if (!full)
+        return;
+    memcpy(full, prefix, pl);
+    memcpy(full + pl, name, nl + 1);
+    k->names[k->nnames++] = full;
+    k->vals[k->n] = value;
+    k->kv[k->n] = (rn_policy_kv_t){full, &k->vals[k->n], 1};
+    k->n++;
+}
+
+static void keys_fill(const rn_call_t *c, const rn_tagset_t *tags, ctx_keys_t *k)
+{
+    for (uint32_t i = 0; tags && i < tags->n; i++)
+        key_add(k, "aws:ResourceTag/", tags->v[i].key, tags->v[i].value);
+    switch (c->op) {
+    case RN_OP_CreateStream:
+    case RN_OP_AddTagsToStream:
+    case RN_OP_TagResource:
+    case RN_OP_RegisterStreamConsumer: {
+        json_t *t = c->in ? json_object_get(c->in, "Tags") : NULL;
+        const char *key;
+        json_t *v;
+        json_object_foreach(t, key, v) {
+            key_add(k, "aws:RequestTag/", key, json_string_value(v));
+            if (k->ntagkeys < sizeof k->tagkeys / sizeof *k->tagkeys)
+                k->tagkeys[k->ntagkeys++] = key;
+        }
+        break;
+    }
+    case RN_OP_RemoveTagsFromStream:
+    case RN_OP_UntagResource: {
+        json_t *t = c->in ? json_object_get(c->in, "TagKeys") : NULL, *v;
+        size_t i;
+        json_array_foreach(t, i, v) {
+            if (json_is_string(v) && k->ntagkeys < sizeof k->tagkeys / sizeof *k->tagkeys)
+                k->tagkeys[k->ntagkeys++] = json_string_value(v);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    if (k->ntagkeys && k->n < CTX_KEYS)
+        k->kv[k->n++] = (rn_policy_kv_t){"aws:TagKeys", k->tagkeys, k->ntagkeys};
+}
+
+/* "1.2.3.4:5678" -> "1.2.3.4"; "[::1]:5678" -> "::1". */
+static const char *peer_ip(const char *peer, char *buf, size_t cap)
+{
+    if (!peer || !*peer)
+        return NULL;
+    if (*peer == '[') {
+        const char *e = strchr(peer, ']');
+        if (!e)
+            return NULL;
+        snprintf(buf, cap, "%.*s", (int)(e - peer - 1), peer + 1);
+        return buf;
+    }
+    const char *colon = strrchr(peer, ':');
+    snprintf(buf, cap, "%.*s", colon ? (int)(colon - peer) : (int)strlen(peer), peer);
+    return buf;
+}
+
+int rn_access_check(rn_call_t *c, const char *owner, const char *arn, const char *policy,
+                    const rn_tagset_t *tags)
+{
+    int same = strcmp(owner, c->account) == 0;
+    if (!c->who && same)
+        return 0; /* developer mode: the caller is its account's root */
+    char root[64], ipbuf[64];
+    snprintf(root, sizeof root, "arn:aws:iam::%s:root", c->account);
+    rn_policy_ctx_t ctx;
+    rn_policy_ctx_init(&ctx);
+    ctx.action = rn_op_iam_action(c->op);
+    ctx.resource = arn;
+    ctx.resource_account = owner;
+    ctx.principal_account = c->account;
+    ctx.source_ip = peer_ip(c->peer, ipbuf, sizeof ipbuf);
+    ctx.secure_transport = c->tls ? 1 : 0;
+    ctx.now_ms = c->now_ms;
+    const rn_policy_t *const *idp = NULL;
+    size_t nidp = 0;
+    if (c->who) {
+        ctx.principal_arn = c->who->id->arn;
+        ctx.principal_role_arn = c->who->role_arn[0] ? c->who->role_arn : NULL;
+        ctx.username = c->who->username;
+        idp = c->who->pols;
+        nidp = c->who->npols;
+    } else {
+        ctx.principal_arn = root;
+    }
+    ctx_keys_t *keys = c->who ? calloc(1, sizeof *keys) : NULL;
+    if (keys) {
+        keys_fill(c, tags, keys);
+        ctx.keys = keys->kv;
+        ctx.nkeys = keys->n;
+    }
+    /* Only the operations a resource policy can grant reach another account. */
+    const rn_policy_t *rp = same || rn_access_cross_account_op(c->op) ? rn_access_policy(c->api, policy) : NULL;
+    rn_authz_t d = rn_policy_authorize(idp, nidp, rp, &ctx);
+    if (keys) {
+        for (size_t i = 0; i < keys->nnames; i++)
+            free(keys->names[i]);
+        free(keys);
+    }
+    if (d == RN_AUTHZ_ALLOW) {
+        c->authorized = 1;
         return 0;
-    return rn_error_set(&c->err, RN_AWS_ACCESS_DENIED, c->account, op, arn, op);
+    }
+    rn_buf_t m;
+    rn_buf_init(&m, 0);
+    if (rn_policy_message(&m, d, ctx.principal_arn, ctx.action, arn) != 0 || rn_buf_append(&m, "", 1) != 0) {
+        rn_buf_dispose(&m);
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
+    rn_error_set(&c->err, RN_AWS_ACCESS_DENIED_POLICY, (const char *)m.data);
+    rn_buf_dispose(&m);
+    return -1;
+}
+
+int rn_access_op(rn_call_t *c)
+{
+    rn_op_res_t r = rn_op_iam_resource(c->op);
+    if (r == RN_OP_RES_ANY)
+        return rn_access_check(c, c->account, "*", NULL, NULL);
+    if (c->op == RN_OP_CreateStream) {
+        const char *name = rn_arg_str(c, "StreamName");
+        char arn[512];
+        snprintf(arn, sizeof arn, "arn:aws:kinesis:%s:%s:stream/%s", c->region, c->account, name ? name : "");
+        return rn_access_check(c, c->account, arn, NULL, NULL);
+    }
+    return 0; /* the resolution paths check (rn_call_stream, rn_access_stream, ...) */
 }
 
 int rn_access_stream(rn_call_t *c, const char *region, const char *account, const char *name,
@@ -189,7 +264,7 @@ int rn_access_stream(rn_call_t *c, const char *region, const char *account, cons
     if (strcmp(region, c->region) != 0)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, account);
     rn_stream_t *s = rn_registry_find(c->api->reg, account, region, name);
-    if (rn_access_check(c, account, arn, s ? s->policy : NULL) != 0)
+    if (rn_access_check(c, account, arn, s ? s->policy : NULL, s ? &s->tags : NULL) != 0)
         return -1;
     if (!s)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, account);
@@ -202,11 +277,11 @@ int rn_access_token_stream(rn_call_t *c, const rn_stream_t *s, int bound, rn_aws
 {
     if (strcmp(s->region, c->region) != 0 || (!bound && strcmp(s->account, c->account) != 0))
         return rn_error_set(&c->err, bad_token, bad_message);
-    if (strcmp(s->account, c->account) == 0)
+    if (!c->who && strcmp(s->account, c->account) == 0)
         return 0; /* the common case, on GetRecords' hot path: no ARN to build */
     char arn[512];
     rn_stream_arn(s, arn, sizeof arn);
-    return rn_access_check(c, s->account, arn, s->policy);
+    return rn_access_check(c, s->account, arn, s->policy, &s->tags);
 }
 
 /* ---- namespaces ------------------------------------------------------------------------ */

@@ -28,23 +28,24 @@
 
 #include "api/api_int.h"
 
-typedef enum rn_policy_effect {
-    RN_POLICY_NONE = 0, /* no statement applies: implicit deny across accounts */
-    RN_POLICY_ALLOW = 1,
-    RN_POLICY_DENY = 2, /* an explicit Deny applies (wins over any Allow) */
-} rn_policy_effect_t;
+#include "auth/policy.h"
 
-/* Evaluate a resource policy document (JSON text; NULL or unparseable: NONE)
- * for a request by `account` to perform `action` ("kinesis:PutRecord") on
- * `resource` (an ARN). Understood: Effect Allow/Deny; Principal "*" or
- * {"AWS": "*" | "<acct>" | "arn:aws:iam::<acct>:root" | a list of them};
- * Action and Resource as a string or a list, with '*' and '?' wildcards
- * (actions compared ignoring case). A statement with anything else
- * (NotPrincipal, NotAction, NotResource, Condition, other principal kinds)
- * never allows, and denies when it is a Deny whose understood parts match:
- * runnel never grants more than it understands. */
-rn_policy_effect_t rn_policy_eval(const char *policy, const char *account, const char *action,
+/* The compiled form of a resource policy document (NULL text, or a document
+ * that does not compile: NULL), cached per api (access.c). */
+const rn_policy_t *rn_access_policy(rn_api_t *api, const char *text);
+
+/* The developer-mode decision for a document on its own (tests, fuzzing):
+ * may the root of `account` perform `action` on `resource` (owned by the
+ * account the ARN names) under the resource policy `policy` (JSON text;
+ * NULL or invalid: no grant)? Evaluated by rn_policy_authorize. */
+typedef enum rn_access_effect {
+    RN_ACCESS_NONE = 0, /* implicit deny */
+    RN_ACCESS_ALLOW = 1,
+    RN_ACCESS_DENY = 2, /* an explicit Deny applies */
+} rn_access_effect_t;
+rn_access_effect_t rn_access_eval(const char *policy, const char *account, const char *action,
                                   const char *resource);
+void rn_access_cache_free(rn_api_t *api);
 
 /* 1 if a resource policy may grant op to another account (data-plane reads
  * and writes of a stream, its consumers' registration and listing, and
@@ -52,9 +53,19 @@ rn_policy_effect_t rn_policy_eval(const char *policy, const char *account, const
 int rn_access_cross_account_op(rn_op_t op);
 
 /* May c's caller perform c->op on the resource `arn` owned by `owner`
- * (policy: its resource policy, NULL when none or when it does not exist)?
- * 0, or -1 with c->err set to AccessDeniedException. */
-int rn_access_check(rn_call_t *c, const char *owner, const char *arn, const char *policy);
+ * (policy: its resource policy, NULL when none or when it does not exist;
+ * tags: its tags, for the aws:ResourceTag keys)? Evaluated by rn_policy_authorize:
+ * in developer mode the caller is its account's root (so only another
+ * account's access is checked, against the resource policy); in verified
+ * mode the caller is the identity, with its policies and the request's
+ * condition keys. 0 (c->authorized set), or -1 with c->err set to
+ * AccessDeniedException worded by rn_policy_message. */
+int rn_access_check(rn_call_t *c, const char *owner, const char *arn, const char *policy,
+                    const rn_tagset_t *tags);
+
+/* Verified mode, before the handler: the operations whose resource no
+ * resolution path checks ("*" resources, CreateStream's new stream). */
+int rn_access_op(rn_call_t *c);
 
 /* The stream `name` of (account, region), named by `arn`, for c: region
  * other than c's -> ResourceNotFoundException; another account -> the

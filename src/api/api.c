@@ -14,6 +14,7 @@
  */
 #include "api/api_int.h"
 #include "api/access.h"
+#include "api/auth.h"
 #include "api/ident.h"
 #include "api/limits.h"
 
@@ -100,6 +101,33 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
     return 0;
 }
 
+int rn_api_load_credentials(rn_api_t *api, const char *path, char *err, size_t errlen)
+{
+    rn_auth_t *a;
+    int rc = rn_auth_load(path, &a, err, errlen);
+    if (rc != 0)
+        return rc;
+    /* A fresh signing-key cache: the old one's keys (of removed or changed
+     * secrets too) are wiped with it. */
+    rn_sigv4_cache_t *cache = rn_sigv4_cache_create();
+    if (!cache) {
+        rn_auth_release(a);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return RN_ENOMEM;
+    }
+    rn_sigv4_cache_destroy(api->sigcache);
+    api->sigcache = cache;
+    rn_auth_t *old = api->auth;
+    api->auth = a;
+    rn_auth_release(old); /* calls in flight keep theirs until answered */
+    return 0;
+}
+
+int rn_api_verified(const rn_api_t *api)
+{
+    return api->auth != NULL;
+}
+
 void rn_api_shutdown(rn_api_t *api)
 {
     rn_subs_end_all(api);
@@ -111,6 +139,9 @@ void rn_api_destroy(rn_api_t *api)
         rn_subs_end_all(api);
         rn_consumers_free(api);
         rn_limits_destroy(api->limits);
+        rn_auth_release(api->auth);
+        rn_sigv4_cache_destroy(api->sigcache);
+        rn_access_cache_free(api);
         while (api->call_cache) {
             rn_call_t *c = api->call_cache;
             api->call_cache = c->next_free;
@@ -173,6 +204,7 @@ static void call_free(rn_call_t *c)
         c->op_state_free(c->op_state);
     json_decref(c->in);
     rn_buf_dispose(&c->reply);
+    rn_auth_release(c->auth);
     api->pending--;
     if (api->n_call_cache < RN_API_CALL_CACHE) {
         c->next_free = api->call_cache;
@@ -183,8 +215,25 @@ static void call_free(rn_call_t *c)
     free(c);
 }
 
+/* Verified mode: a call answered with success must have passed an access
+ * check. One that did not is a bug in a handler's resolution path: say so,
+ * and deny rather than answer. */
+static int unauthorized(rn_call_t *c)
+{
+    if (!c->who || c->authorized)
+        return 0;
+    rn_error("api: %s answered without an access check; denied", rn_op_name(c->op));
+    rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    rn_call_fail(c);
+    return 1;
+}
+
 void rn_call_reply(rn_call_t *c, json_t *out)
 {
+    if (unauthorized(c)) {
+        json_decref(out);
+        return;
+    }
     rn_buf_t b;
     rn_buf_init(&b, 0);
     int rc = out ? rn_wire_encode_op(c->op, c->proto, out, &b) : 0;
@@ -203,6 +252,10 @@ void rn_call_reply(rn_call_t *c, json_t *out)
 
 void rn_call_reply_raw(rn_call_t *c, rn_buf_t *body)
 {
+    if (unauthorized(c)) {
+        rn_buf_dispose(body);
+        return;
+    }
     if (c->proto == RN_PROTO_CBOR) { /* handlers render JSON text: transcode it */
         rn_buf_t cb;
         rn_buf_init(&cb, 0);
@@ -473,11 +526,27 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         return;
     }
 
-    /* The defaults, replaced by what the credential scope says. */
+    if (api->test_clock) { /* test-only: move the clock (docs/control-plane.md) */
+        size_t olen = rh.clock_offset.len;
+        const char *off = rh.clock_offset.p;
+        char num[32];
+        if (off && olen < sizeof num) {
+            memcpy(num, off, olen);
+            num[olen] = 0;
+            rn_clock_set_offset(strtoll(num, NULL, 10));
+        }
+    }
+    int64_t now_ms = rn_now_ms();
+
+    /* The defaults, replaced by what the credential scope says (developer
+     * mode) or by the verified identity (verified mode). */
     rn_ident_t id;
+    const rn_auth_who_t *who = NULL;
     snprintf(id.account, sizeof id.account, "%s", api->account_id);
     snprintf(id.region, sizeof id.region, "%s", api->default_region);
-    if (check_auth(req, &rh, api->default_region, &err, &id) != 0) {
+    if (api->auth ? rn_auth_verify(api->auth, api->sigcache, req, now_ms / 1000, api->default_region, &who,
+                                   id.account, sizeof id.account, id.region, sizeof id.region, &err) != 0
+                  : check_auth(req, &rh, api->default_region, &err, &id) != 0) {
         send_error(ex, proto, &err);
         return;
     }
@@ -499,17 +568,14 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     c->ex = ex;
     c->proto = proto;
     c->op = op;
-    if (api->test_clock) { /* test-only: move the clock (docs/control-plane.md) */
-        size_t olen = rh.clock_offset.len;
-        const char *off = rh.clock_offset.p;
-        char num[32];
-        if (off && olen < sizeof num) {
-            memcpy(num, off, olen);
-            num[olen] = 0;
-            rn_clock_set_offset(strtoll(num, NULL, 10));
-        }
+    c->now_ms = now_ms;
+    c->peer = req->peer;
+    c->tls = req->tls;
+    if (who) {
+        c->who = who;
+        c->auth = api->auth;
+        rn_auth_retain(c->auth);
     }
-    c->now_ms = rn_now_ms();
     snprintf(c->account, sizeof c->account, "%s", id.account);
     snprintf(c->region, sizeof c->region, "%s", id.region);
     api->pending++;
@@ -520,6 +586,10 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         return;
     }
     rn_registry_tick(api->reg, c->now_ms);
+    if (c->who && rn_access_op(c) != 0) { /* operations no resolution path checks */
+        rn_call_fail(c);
+        return;
+    }
     if (rn_access_namespace(c) != 0) { /* --max-namespaces */
         rn_call_fail(c);
         return;
@@ -580,7 +650,18 @@ int rn_call_stream(rn_call_t *c, rn_stream_t **out)
         return rn_error_set(&c->err, RN_AWS_VALIDATION,
                             "1 validation error detected: Value null at 'streamName' failed to "
                             "satisfy constraint: Member must not be null");
+    return rn_call_stream_named(c, name, out);
+}
+
+int rn_call_stream_named(rn_call_t *c, const char *name, rn_stream_t **out)
+{
     rn_stream_t *s = rn_registry_find(c->api->reg, c->account, c->region, name);
+    if (c->who) { /* verified mode: authorised before existence is told */
+        char sarn[512];
+        snprintf(sarn, sizeof sarn, "arn:aws:kinesis:%s:%s:stream/%s", c->region, c->account, name);
+        if (rn_access_check(c, c->account, sarn, s ? s->policy : NULL, s ? &s->tags : NULL) != 0)
+            return -1;
+    }
     if (!s)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, c->account);
     *out = s;

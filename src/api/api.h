@@ -32,6 +32,14 @@ void rn_api_destroy(rn_api_t *api);
 /* The rn_http_handler_fn for the HTTP server; ud is the rn_api_t. */
 void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *req);
 
+/* Verified mode (docs/security.md): load the credentials file at path and
+ * make it the one in force (at start, and again on SIGHUP). On failure the
+ * previous one (or developer mode) stays in force and err names the line.
+ * Returns 0 or an RN_E* code. */
+int rn_api_load_credentials(rn_api_t *api, const char *path, char *err, size_t errlen);
+/* 1 when a credentials file is in force. */
+int rn_api_verified(const rn_api_t *api);
+
 /* Requests still waiting for the store (for a clean shutdown). */
 int rn_api_pending(const rn_api_t *api);
 

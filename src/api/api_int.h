@@ -32,6 +32,10 @@ struct rn_api {
     struct rn_sub *subs;           /* open SubscribeToShard streams */
     struct rn_call *call_cache;    /* freed calls kept for reuse (api.c), by next_free */
     int n_call_cache;
+    /* verified mode, --credentials (auth.h): NULL in developer mode */
+    struct rn_auth *auth;
+    struct rn_sigv4_cache *sigcache; /* one per server: the loop thread's */
+    struct rn_pcache_ent *pcache;    /* compiled resource policies (access.c) */
 };
 
 #define RN_API_CALL_CACHE 128 /* calls kept for reuse: ~4.3 KiB each */
@@ -52,6 +56,12 @@ typedef struct rn_call {
     void (*op_state_free)(void *);
     rn_buf_t reply;       /* an answer rendered before an asynchronous wait (owned) */
     struct rn_call *next_free; /* on api->call_cache while unused */
+    /* who is calling (verified mode; auth.h): NULL in developer mode */
+    struct rn_auth *auth;      /* the credentials load who belongs to (a reference) */
+    const struct rn_auth_who *who;
+    int authorized;            /* verified mode: an access check allowed this call */
+    const char *peer;          /* "ip:port" (aws:SourceIp) */
+    int tls;                   /* aws:SecureTransport */
     rn_error_t err;
 } rn_call_t;
 
@@ -91,6 +101,9 @@ int rn_arg_bool(const rn_call_t *c, const char *name);              /* 0 if abse
  * without a policy grant), ValidationException when neither is given, or
  * InvalidArgumentException when they disagree. */
 int rn_call_stream(rn_call_t *c, rn_stream_t **out);
+/* The stream `name` of the caller's account and region (verified mode: after
+ * the access check), or ResourceNotFoundException. */
+int rn_call_stream_named(rn_call_t *c, const char *name, rn_stream_t **out);
 
 /* ---- building output --------------------------------------------------------- */
 json_t *rn_json_ts(int64_t ms); /* epoch seconds with a millisecond fraction */

@@ -296,7 +296,7 @@ static int resolve_arn(rn_call_t *c, const char *arn, rn_stream_t **s, rn_consum
         if (*k && (*k)->created_ms / 1000 != ts)
             *k = NULL;
     }
-    if (rn_access_check(c, account, arn, *k ? (*k)->policy : NULL) != 0)
+    if (rn_access_check(c, account, arn, *k ? (*k)->policy : NULL, *k ? &(*k)->tags : NULL) != 0)
         return -1;
     if (!*k)
         return rn_error_set(&c->err, RN_AWS_RESOURCE_NOT_FOUND, msg);

@@ -177,11 +177,7 @@ static int input_stream(rn_call_t *c, const rn_fast_str_t *name, rn_stream_t **s
         return rn_call_stream(c, s);
     char buf[160];
     cstr(name, buf, sizeof buf);
-    rn_stream_t *st = rn_registry_find(c->api->reg, c->account, c->region, buf);
-    if (!st)
-        return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, buf, c->account);
-    *s = st;
-    return 0;
+    return rn_call_stream_named(c, buf, s);
 }
 
 /* A stream that accepts writes: CREATING ones are "not found" (§4.1). */

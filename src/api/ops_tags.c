@@ -15,6 +15,7 @@
 
 #include "api/access.h"
 #include "api/api_int.h"
+#include "auth/policy.h"
 
 #define TAG_KEY_MAX 128
 #define TAG_VALUE_MAX 256
@@ -290,7 +291,7 @@ static int resolve_resource(rn_call_t *c, res_t *out)
     if (strcmp(region, c->region) != 0)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, account);
     s = rn_registry_find(c->api->reg, account, region, name);
-    if (rn_access_check(c, account, arn, s && !consumer ? s->policy : NULL) != 0)
+    if (rn_access_check(c, account, arn, s && !consumer ? s->policy : NULL, s && !consumer ? &s->tags : NULL) != 0)
         return -1;
     if (!s)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, account);
@@ -377,10 +378,19 @@ static int policy_check(rn_call_t *c, const char *text)
             why = "Policy is missing the required Statement element.";
     }
     json_decref(doc);
+    char msg[600];
     if (why) {
-        char msg[256];
         snprintf(msg, sizeof msg, "Invalid policy document: %s", why);
         return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, msg);
+    }
+    /* Then IAM's grammar in full, as the evaluator reads it (auth/policy.h). */
+    rn_policy_t *pol = NULL;
+    char perr[512];
+    int rc = rn_policy_parse(text, strlen(text), RN_POLICY_RESOURCE, &pol, perr, sizeof perr);
+    rn_policy_destroy(pol);
+    if (rc != 0) {
+        snprintf(msg, sizeof msg, "Invalid policy document: %s", rc == RN_ENOMEM ? "out of memory" : perr);
+        return rn_error_set(&c->err, rc == RN_ENOMEM ? RN_AWS_INTERNAL_FAILURE : RN_AWS_INVALID_ARGUMENT, msg);
     }
     return 0;
 }

@@ -15,8 +15,9 @@
 #include "auth/sigv4.h"
 
 #include <openssl/crypto.h>
-#include <openssl/hmac.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -572,7 +573,8 @@ int rn_sigv4_check(rn_sigv4_auth_t *a, const rn_sigv4_options_t *o, int64_t now,
                 t_now, (long long)(skew / 60));
         return fail_set(f, RN_SIGV4_EXPIRED);
     }
-    if (!list_has(a->signed_headers, "host")) {
+    /* Over HTTP/2 the host is :authority, and some SDKs (JS v3) sign it under that name. */
+    if (!list_has(a->signed_headers, "host") && !list_has(a->signed_headers, ":authority")) {
         msg_add(f, "'Host' must be a 'SignedHeader' in the AWS Authorization.");
         return fail_set(f, RN_SIGV4_HOST_NOT_SIGNED);
     }
@@ -833,6 +835,51 @@ int rn_sigv4_canonical_request(const rn_sigv4_request_t *req, const rn_sigv4_aut
     return rc;
 }
 
+/* ---- SHA-256 and HMAC ------------------------------------------------------------ */
+
+/* OpenSSL 3 looks an algorithm up, under a lock, on every implicit fetch
+ * (SHA256(), HMAC(EVP_sha256(), ...)): on the request path that cost more
+ * than the hashing. SHA-256 is fetched once; HMAC is built on it (RFC 2104). */
+static EVP_MD *g_sha256;
+static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_md(void)
+{
+    pthread_once(&g_sha256_once, sha256_fetch);
+    return g_sha256 ? g_sha256 : EVP_sha256();
+}
+
+typedef struct piece {
+    const void *p;
+    size_t n;
+} piece_t;
+
+/* SHA-256 of the concatenated pieces. 0, or RN_ENOMEM (out zeroed). */
+static int sha256v(const piece_t *v, size_t n, uint8_t out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int ol = 0;
+    int ok = ctx && EVP_DigestInit_ex(ctx, sha256_md(), NULL);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate(ctx, v[i].p, v[i].n);
+    ok = ok && EVP_DigestFinal_ex(ctx, out, &ol) && ol == 32;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        memset(out, 0, 32);
+    return ok ? 0 : RN_ENOMEM;
+}
+
+static void sha256(const void *p, size_t n, uint8_t out[32])
+{
+    piece_t v = {p, n};
+    (void)sha256v(&v, 1, out);
+}
+
 int rn_sigv4_payload_hash(const rn_sigv4_request_t *req, const rn_sigv4_auth_t *a,
                           const rn_sigv4_options_t *o, char out[65], rn_sigv4_failure_t *f)
 {
@@ -841,7 +888,7 @@ int rn_sigv4_payload_hash(const rn_sigv4_request_t *req, const rn_sigv4_auth_t *
     } else {
         uint8_t md[SHA256_DIGEST_LENGTH];
         static const uint8_t empty[1];
-        SHA256(req->payload ? req->payload : empty, req->payload_len, md);
+        sha256(req->payload ? req->payload : empty, req->payload_len, md);
         hex_encode(md, sizeof md, out);
     }
     const rn_sigv4_header_t *h = find_header(req, "x-amz-content-sha256");
@@ -867,7 +914,7 @@ int rn_sigv4_string_to_sign(const rn_sigv4_auth_t *a, const char *creq, size_t c
 {
     uint8_t md[SHA256_DIGEST_LENGTH];
     char hex[65];
-    SHA256((const uint8_t *)creq, creq_len, md);
+    sha256(creq, creq_len, md);
     hex_encode(md, sizeof md, hex);
     return rn_buf_printf(out, ALGORITHM "\n%s\n%.*s/%.*s/%.*s/" TERMINATOR "\n%s", a->amz_date,
                          (int)a->date.len, a->date.p, (int)a->region.len, a->region.p,
@@ -878,10 +925,29 @@ int rn_sigv4_string_to_sign(const rn_sigv4_auth_t *a, const char *creq, size_t c
 
 static int hmac(const void *key, size_t klen, const void *data, size_t dlen, uint8_t out[32])
 {
-    unsigned int ol = 0;
-    if (klen > INT32_MAX || !HMAC(EVP_sha256(), key, (int)klen, data, dlen, out, &ol) || ol != 32)
-        return RN_EINVAL;
-    return 0;
+    uint8_t k[64] = {0}, ipad[64], opad[64], inner[32];
+    int rc = 0;
+    if (klen > sizeof k)
+        rc = sha256v(&(piece_t){key, klen}, 1, k);
+    else
+        memcpy(k, key, klen);
+    for (size_t i = 0; i < sizeof k; i++) {
+        ipad[i] = (uint8_t)(k[i] ^ 0x36);
+        opad[i] = (uint8_t)(k[i] ^ 0x5c);
+    }
+    if (!rc) {
+        const piece_t in[2] = {{ipad, sizeof ipad}, {data, dlen}};
+        rc = sha256v(in, 2, inner);
+    }
+    if (!rc) {
+        const piece_t outer[2] = {{opad, sizeof opad}, {inner, sizeof inner}};
+        rc = sha256v(outer, 2, out);
+    }
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(ipad, sizeof ipad);
+    OPENSSL_cleanse(opad, sizeof opad);
+    OPENSSL_cleanse(inner, sizeof inner);
+    return rc ? RN_EINVAL : 0;
 }
 
 int rn_sigv4_signing_key(const char *secret, size_t secret_len, rn_sigv4_str_t date,
@@ -958,7 +1024,7 @@ static void cache_id(const rn_sigv4_auth_t *a, const char *secret, size_t secret
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned int n = 0;
     const rn_sigv4_str_t parts[] = {a->access_key, {secret, secret_len}, a->date, a->region, a->service};
-    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+    if (ctx && EVP_DigestInit_ex(ctx, sha256_md(), NULL)) {
         for (size_t i = 0; i < 5; i++) {
             char lenb[20];
             int ln = snprintf(lenb, sizeof lenb, "%zu:", parts[i].len);

@@ -148,12 +148,11 @@
       "got '%s'")                                                                                     \
     X(RN_AWS_CREDENTIAL_REGION, "InvalidSignatureException", 400,                                     \
       "Credential should be scoped to a valid region, not '%s'. ")                                    \
-    X(RN_AWS_ACCESS_DENIED, "AccessDeniedException", 400,                                             \
-      "User: arn:aws:iam::%s:root is not authorized to perform: kinesis:%s on resource: %s because "  \
-      "no resource-based policy allows the kinesis:%s action")                                        \
-    X(RN_AWS_ACCESS_DENIED_EXPLICIT, "AccessDeniedException", 400,                                    \
-      "User: arn:aws:iam::%s:root is not authorized to perform: kinesis:%s on resource: %s with an "  \
-      "explicit deny in a resource-based policy")                                                     \
+    /* verified mode, --credentials (api/auth.c; docs/security.md) */                              \
+    X(RN_AWS_UNRECOGNIZED_CLIENT, "UnrecognizedClientException", 400,                                 \
+      "The security token included in the request is invalid.")                                       \
+    /* worded by rn_policy_message: "User: <arn> is not authorized to perform: ..." */            \
+    X(RN_AWS_ACCESS_DENIED_POLICY, "AccessDeniedException", 400, "%s")                                \
     X(RN_AWS_NAMESPACE_LIMIT, "LimitExceededException", 400,                                          \
       "Account %s cannot hold streams or settings in %s: this server already holds state for %d "     \
       "accounts and regions, its limit (runnel --max-namespaces).")                                   \

@@ -48,6 +48,7 @@ typedef struct rn_http_request {
     int http2;                 /* 1 for HTTP/2, 0 for HTTP/1.1 */
     const char *request_id;    /* the x-amzn-RequestId this exchange will carry */
     const char *peer;          /* "127.0.0.1:54321" */
+    int tls;                   /* 1 when the connection is TLS */
 } rn_http_request_t;
 
 /* Case-insensitive lookup of a request header; NULL when absent.

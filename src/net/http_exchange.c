@@ -233,6 +233,7 @@ rn_http_exchange_t *rn_ex_new(rn_http_server_t *srv, rn_conn_t *conn)
     memcpy(ex->peer, conn->peer, pl + 1);
     ex->req.request_id = ex->request_id;
     ex->req.peer = ex->peer;
+    ex->req.tls = conn->tls != NULL;
     ex->req.headers = ex->headers;
     ex->req.method = ex->req.path = ex->req.authority = "";
     ex->req.body = (const uint8_t *)"";

@@ -171,7 +171,7 @@ test('resource policies: put, get (verbatim, "{}" when none), delete; validation
     name: 'ResourceNotFoundException', message: `No resource policy found for resource ${arn}.`,
   });
 
-  const p1 = '{ "Version": "2012-10-17",\n  "Statement": { "Effect": "Deny", "Action": "*" } }';
+  const p1 = '{ "Version": "2012-10-17",\n  "Statement": { "Effect": "Deny", "Principal": "*", "Action": "*" } }';
   await send(c, 'PutResourcePolicy', { ResourceARN: arn, Policy: p1 });
   assert.equal((await send(c, 'GetResourcePolicy', { ResourceARN: arn })).Policy, p1);
 
@@ -183,6 +183,9 @@ test('resource policies: put, get (verbatim, "{}" when none), delete; validation
     ['{"Version":"2012-10-17","Statement":[]}', 'Invalid policy document: Policy is missing the required Statement element.'],
     ['{"Version":"2012-10-17","Statement":["x"]}', 'Invalid policy document: Policy is missing the required Statement element.'],
     ['', 'Invalid policy document: Policy is not valid JSON.'],
+    // IAM's grammar, as the evaluator reads it (auth/policy.c): a resource policy names its principal.
+    ['{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*"}}',
+      'Invalid policy document: Statement[0] must have exactly one of Principal and NotPrincipal'],
   ];
   for (const [policy, message] of bad) {
     await expectError(send(c, 'PutResourcePolicy', { ResourceARN: arn, Policy: policy }), { name: 'InvalidArgumentException', message });

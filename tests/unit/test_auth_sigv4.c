@@ -715,6 +715,15 @@ static void test_skew(void)
     mreq_sign(&m, T0, "us-east-1", "kinesis", "host;x-amz-date", &o);
     int64_t t0 = at(T0);
     CHECK_EQ_INT(run(&m, &o, t0, NULL, &f), RN_SIGV4_OK);
+    {
+        /* HTTP/2: the JS SDK v3 signs the host as ":authority"; that satisfies the rule. */
+        mreq_t h2;
+        mreq_init(&h2, "POST", "/", NULL);
+        mreq_add(&h2, ":authority", "kinesis.us-east-1.amazonaws.com");
+        mreq_add(&h2, "x-amz-date", T0);
+        mreq_sign(&h2, T0, "us-east-1", "kinesis", ":authority;x-amz-date", &o);
+        CHECK_EQ_INT(run(&h2, &o, t0, NULL, &f), RN_SIGV4_OK);
+    }
     CHECK_EQ_INT(run(&m, &o, t0 + 300, NULL, &f), RN_SIGV4_OK);
     CHECK_EQ_INT(run(&m, &o, t0 - 300, NULL, &f), RN_SIGV4_OK);
     CHECK_EQ_INT(run(&m, &o, t0 + 301, NULL, &f), RN_SIGV4_EXPIRED);
