@@ -22,18 +22,18 @@
 #include "wire/b64.h"
 
 enum {
-    MT_UINT = 0,
-    MT_NEGINT = 1,
-    MT_BYTES = 2,
-    MT_TEXT = 3,
-    MT_ARRAY = 4,
-    MT_MAP = 5,
-    MT_TAG = 6,
-    MT_SIMPLE = 7,
+    MT_UINT = RN_CBOR_UINT,
+    MT_NEGINT = RN_CBOR_NEGINT,
+    MT_BYTES = RN_CBOR_BYTES,
+    MT_TEXT = RN_CBOR_TEXT,
+    MT_ARRAY = RN_CBOR_ARRAY,
+    MT_MAP = RN_CBOR_MAP,
+    MT_TAG = RN_CBOR_TAG,
+    MT_SIMPLE = RN_CBOR_SIMPLE,
 };
 
-#define AI_INDEFINITE 31
-#define BREAK 0xFF
+#define AI_INDEFINITE RN_CBOR_AI_INDEFINITE
+#define BREAK RN_CBOR_BREAK
 
 /* ---- reader ------------------------------------------------------------ */
 
@@ -42,44 +42,48 @@ typedef struct rd {
     rn_error_t *err;
 } rd_t;
 
-typedef struct head {
-    int major;
-    int ai;       /* additional information (low 5 bits) */
-    uint64_t arg; /* the argument; for floats their bits */
-} head_t;
+typedef rn_cbor_head_t head_t;
 
 static int bare(rd_t *r)
 {
     return rn_error_set(r->err, RN_AWS_SERIALIZATION_BARE);
 }
 
-static int rd_head(rd_t *r, head_t *h)
+int rn_cbor_head(const uint8_t **pp, const uint8_t *end, rn_cbor_head_t *h)
 {
-    if (r->p >= r->end)
-        return bare(r);
-    uint8_t b = *r->p++;
+    const uint8_t *p = *pp;
+    if (p >= end)
+        return -1;
+    uint8_t b = *p++;
     h->major = b >> 5;
     h->ai = b & 31;
     h->arg = 0;
     if (h->ai < 24) {
         h->arg = (uint64_t)h->ai;
+        *pp = p;
         return 0;
     }
     if (h->ai >= 28 && h->ai <= 30)
-        return bare(r); /* reserved */
+        return -1; /* reserved */
     if (h->ai == AI_INDEFINITE) {
         /* allowed for strings, arrays, maps, and as a break (major 7) */
         if (h->major == MT_UINT || h->major == MT_NEGINT || h->major == MT_TAG)
-            return bare(r);
+            return -1;
+        *pp = p;
         return 0;
     }
     size_t n = (size_t)1 << (h->ai - 24); /* 1, 2, 4 or 8 bytes */
-    if ((size_t)(r->end - r->p) < n)
-        return bare(r);
+    if ((size_t)(end - p) < n)
+        return -1;
     for (size_t i = 0; i < n; i++)
-        h->arg = h->arg << 8 | r->p[i];
-    r->p += n;
+        h->arg = h->arg << 8 | p[i];
+    *pp = p + n;
     return 0;
+}
+
+static int rd_head(rd_t *r, head_t *h)
+{
+    return rn_cbor_head(&r->p, r->end, h) ? bare(r) : 0;
 }
 
 static double half_to_double(uint16_t hb)

@@ -26,6 +26,33 @@
 #include "util/buf.h"
 #include "wire/shapes_int.h"
 
+/* CBOR's major types and the head of a data item (RFC 8949 3), shared by the
+ * transcoder (cbor.c) and the bounds scan (scan.c). */
+enum {
+    RN_CBOR_UINT = 0,
+    RN_CBOR_NEGINT = 1,
+    RN_CBOR_BYTES = 2,
+    RN_CBOR_TEXT = 3,
+    RN_CBOR_ARRAY = 4,
+    RN_CBOR_MAP = 5,
+    RN_CBOR_TAG = 6,
+    RN_CBOR_SIMPLE = 7,
+};
+#define RN_CBOR_AI_INDEFINITE 31
+#define RN_CBOR_BREAK 0xFF
+
+typedef struct rn_cbor_head {
+    int major;
+    int ai;       /* additional information (low 5 bits) */
+    uint64_t arg; /* the argument; for floats their bits */
+} rn_cbor_head_t;
+
+/* Read the head at *p (< end) and advance *p past it. Returns 0, or -1 for a
+ * truncated head, a reserved additional information (28-30), or an
+ * indefinite length where none is allowed (integers, tags); *p is then
+ * unspecified. */
+int rn_cbor_head(const uint8_t **p, const uint8_t *end, rn_cbor_head_t *h);
+
 /* Deepest nesting of maps, arrays and tags a request may have. */
 #define RN_CBOR_MAX_DEPTH 64
 

@@ -467,39 +467,19 @@ int rn_wire_scan_json(const rn_wire_shape_t *sh, const uint8_t *body, size_t len
 
 /* ---- CBOR ---------------------------------------------------------------- */
 
-enum { MT_UINT, MT_NEGINT, MT_BYTES, MT_TEXT, MT_ARRAY, MT_MAP, MT_TAG, MT_SIMPLE };
-#define AI_INDEFINITE 31
-#define BREAK 0xFF
+enum {
+    MT_UINT = RN_CBOR_UINT, MT_NEGINT = RN_CBOR_NEGINT, MT_BYTES = RN_CBOR_BYTES, MT_TEXT = RN_CBOR_TEXT,
+    MT_ARRAY = RN_CBOR_ARRAY, MT_MAP = RN_CBOR_MAP, MT_TAG = RN_CBOR_TAG, MT_SIMPLE = RN_CBOR_SIMPLE
+};
+#define AI_INDEFINITE RN_CBOR_AI_INDEFINITE
+#define BREAK RN_CBOR_BREAK
 
-typedef struct head {
-    int major, ai;
-    uint64_t arg;
-} head_t;
+typedef rn_cbor_head_t head_t;
 
-/* As cbor.c's rd_head. */
+/* The transcoder's own head reader (cbor.c), so both read every head alike. */
 static int c_head(sc_t *s, head_t *h)
 {
-    if (s->p >= s->end)
-        return bare(s);
-    uint8_t b = *s->p++;
-    h->major = b >> 5;
-    h->ai = b & 31;
-    h->arg = 0;
-    if (h->ai < 24) {
-        h->arg = (uint64_t)h->ai;
-        return 0;
-    }
-    if (h->ai >= 28 && h->ai <= 30)
-        return bare(s);
-    if (h->ai == AI_INDEFINITE)
-        return h->major == MT_UINT || h->major == MT_NEGINT || h->major == MT_TAG ? bare(s) : 0;
-    size_t n = (size_t)1 << (h->ai - 24);
-    if ((size_t)(s->end - s->p) < n)
-        return bare(s);
-    for (size_t i = 0; i < n; i++)
-        h->arg = h->arg << 8 | s->p[i];
-    s->p += n;
-    return 0;
+    return rn_cbor_head(&s->p, s->end, h) ? bare(s) : 0;
 }
 
 static int c_break(sc_t *s)
