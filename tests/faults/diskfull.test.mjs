@@ -16,15 +16,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import {
   CreateStreamCommand, DescribeStreamSummaryCommand, ListShardsCommand, ListStreamsCommand,
   PutRecordCommand, PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
-import { kinesisClient, makeTempDir, removeDir, sleep, startRunnel } from '../integration/runnel.mjs';
+import { kinesisClient, sleep, startRunnel } from '../integration/runnel.mjs';
 import { UUID_RE, expectError, shardId } from '../integration/kinesis.mjs';
 import {
-  checkReadBack, faultSeed, readAllShardsSdk, rng, subSeed,
+  checkReadBack, faultSeed, readAllShardsSdk, rng, subSeed, tmpfsDataDir,
 } from './faultlib.mjs';
 
 const STREAM = 'full-stream';
@@ -32,13 +31,6 @@ const SHARDS = 2;
 const PRODUCERS = 3;
 const SEED = faultSeed();
 const FULL_MSG = 'The server is out of disk space.';
-
-function tryMount(dir, size) {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return null;
-  } catch (e) { return String(e.stderr || e.message).trim().split('\n')[0]; }
-}
 
 /** A service error as the SDK surfaces it: a name, an HTTP status, a UUID request id. */
 function assertServiceError(e, what) {
@@ -49,25 +41,11 @@ function assertServiceError(e, what) {
 }
 
 test(`ENOSPC under a PutRecords load: AWS-shaped errors, reads go on, nothing acknowledged lost, writes resume (seed ${SEED})`, { timeout: 90000 }, async (t) => {
-  const mnt = makeTempDir('runnel-full-');
-  const why = tryMount(mnt, '4m');
-  if (why !== null) {
-    removeDir(mnt);
-    t.skip(`cannot mount a tmpfs here (needs root; CI runs as root): ${why}`);
-    return;
-  }
+  const rig = tmpfsDataDir(t, 'runnel-full-', '4m');
+  if (!rig) return;
+  const { mnt, dataDir, servers, clients } = rig;
   t.diagnostic(`seed ${SEED} (replay: RUNNEL_FAULT_SEED=${SEED})`);
   const r = rng(subSeed(SEED, 3));
-  const servers = [];
-  const clients = [];
-  t.after(async () => {
-    for (const c of clients) c.destroy();
-    for (const s of servers) await s.stop();
-    try { execFileSync('umount', [mnt], { stdio: 'pipe' }); } catch { /* already gone */ }
-    removeDir(mnt);
-  });
-  const dataDir = `${mnt}/data`;
-  fs.mkdirSync(dataDir);
   const start = async () => {
     const srv = await startRunnel({ dataDir, args: ['--fsync', 'always'] });
     servers.push(srv);

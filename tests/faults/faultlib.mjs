@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { kinesisClient } from '../integration/runnel.mjs';
+import { execFileSync } from 'node:child_process';
+import { kinesisClient, makeTempDir, removeDir } from '../integration/runnel.mjs';
 import {
   SEQ_RE, expectedShardForKey, readShard, shardId,
 } from '../integration/kinesis.mjs';
@@ -361,4 +362,28 @@ export function parseSegment(file) {
     expect += 1n;
   }
   return { file, frames, validEnd: off, size: buf.length };
+}
+
+/** A data dir on a tmpfs of `size` ("4m") that the test mounts (root only: CI runs as root).
+ * Returns null after t.skip() with the reason when it cannot mount. Otherwise
+ * {mnt, dataDir, servers, clients}: push every server and client made on it; t.after stops and
+ * destroys them, then unmounts and removes the mount point. */
+export function tmpfsDataDir(t, prefix, size) {
+  const mnt = makeTempDir(prefix);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { stdio: 'pipe' });
+  } catch (e) {
+    removeDir(mnt);
+    t.skip(`cannot mount a tmpfs here (needs root; CI runs as root): ${String(e.stderr || e.message).trim().split('\n')[0]}`);
+    return null;
+  }
+  const rig = { mnt, dataDir: `${mnt}/data`, servers: [], clients: [] };
+  t.after(async () => {
+    for (const c of rig.clients) c.destroy();
+    for (const s of rig.servers) await s.stop();
+    try { execFileSync('umount', [mnt], { stdio: 'pipe' }); } catch { /* already gone */ }
+    removeDir(mnt);
+  });
+  fs.mkdirSync(rig.dataDir);
+  return rig;
 }

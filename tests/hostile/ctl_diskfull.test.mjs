@@ -12,7 +12,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import {
   AddTagsToStreamCommand, CreateStreamCommand, DeleteStreamCommand, DescribeAccountSettingsCommand,
@@ -23,17 +22,11 @@ import {
   UpdateAccountSettingsCommand, UpdateMaxRecordSizeCommand, UpdateShardCountCommand, UpdateStreamModeCommand,
   GetResourcePolicyCommand,
 } from '@aws-sdk/client-kinesis';
-import { kinesisClient, makeTempDir, removeDir, startRunnel, streamArn } from './hostile.mjs';
+import { kinesisClient, startRunnel, streamArn } from './hostile.mjs';
+import { tmpfsDataDir } from '../faults/faultlib.mjs';
 import { readShard, shardId, text } from '../integration/kinesis.mjs';
 
 const FULL = { name: 'ServiceUnavailable', status: 503 };
-
-function tryMount(dir, size) {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return null;
-  } catch (e) { return String(e.stderr || e.message).trim().split('\n')[0]; }
-}
 
 /** Take every free byte of the filesystem of dir with one file; returns its path. */
 function fillDisk(dir) {
@@ -75,23 +68,9 @@ async function snapshot(client, name) {
 }
 
 test('control-plane writes on a full disk answer 503 and change nothing; acknowledged records survive a restart', { timeout: 120000 }, async (t) => {
-  const mnt = makeTempDir('runnel-ctlfull-');
-  const why = tryMount(mnt, '6m');
-  if (why !== null) {
-    removeDir(mnt);
-    t.skip(`cannot mount a tmpfs here (needs root; CI runs as root): ${why}`);
-    return;
-  }
-  const servers = [];
-  const clients = [];
-  t.after(async () => {
-    for (const c of clients) c.destroy();
-    for (const s of servers) await s.stop();
-    try { execFileSync('umount', [mnt], { stdio: 'pipe' }); } catch { /* already gone */ }
-    removeDir(mnt);
-  });
-  const dataDir = `${mnt}/data`;
-  fs.mkdirSync(dataDir);
+  const rig = tmpfsDataDir(t, 'runnel-ctlfull-', '6m');
+  if (!rig) return;
+  const { mnt, dataDir, servers, clients } = rig;
   const start = async () => {
     const srv = await startRunnel({ dataDir, args: ['--fsync', 'always'] });
     servers.push(srv);
@@ -176,23 +155,9 @@ test('control-plane writes on a full disk answer 503 and change nothing; acknowl
 });
 
 test('delayed transitions on a full disk: memory never runs ahead of the metadata', { timeout: 60000 }, async (t) => {
-  const mnt = makeTempDir('runnel-ctlfull2-');
-  const why = tryMount(mnt, '6m');
-  if (why !== null) {
-    removeDir(mnt);
-    t.skip(`cannot mount a tmpfs here (needs root; CI runs as root): ${why}`);
-    return;
-  }
-  const servers = [];
-  const clients = [];
-  t.after(async () => {
-    for (const c of clients) c.destroy();
-    for (const s of servers) await s.stop();
-    try { execFileSync('umount', [mnt], { stdio: 'pipe' }); } catch { /* already gone */ }
-    removeDir(mnt);
-  });
-  const dataDir = `${mnt}/data`;
-  fs.mkdirSync(dataDir);
+  const rig = tmpfsDataDir(t, 'runnel-ctlfull2-', '6m');
+  if (!rig) return;
+  const { mnt, dataDir, servers, clients } = rig;
   const start = async () => {
     const srv = await startRunnel({ dataDir, args: ['--fsync', 'always', '--create-stream-delay', '300', '--delete-stream-delay', '300'] });
     servers.push(srv);
