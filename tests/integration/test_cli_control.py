@@ -131,7 +131,7 @@ def cli_resource_policy(ctx):
     name = "cli-pol"
     aws(ctx, "create-stream", "--stream-name", name, "--shard-count", "1")
     eq(aws_json(ctx, "get-resource-policy", "--resource-arn", arn(name)), {"Policy": "{}"}, "no policy")
-    pol = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kinesis:*","Resource":"*"}]}'
+    pol = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kinesis:*","Resource":"*"}]}'
     aws(ctx, "put-resource-policy", "--resource-arn", arn(name), "--policy", pol)
     eq(aws_json(ctx, "get-resource-policy", "--resource-arn", arn(name))["Policy"], pol, "policy verbatim")
     aws_error(ctx, "InvalidArgumentException", "Invalid policy document: Policy is not valid JSON.",
@@ -284,7 +284,7 @@ def cli_consumer_arn_tags_and_policy(ctx):
     aws(ctx, "untag-resource", "--resource-arn", carn, "--tag-keys", "env")
     eq(aws_json(ctx, "list-tags-for-resource", "--resource-arn", carn), {"Tags": [{"Key": "team", "Value": "data"}]}, "consumer tags")
     eq(aws_json(ctx, "list-tags-for-resource", "--resource-arn", arn(name)), {"Tags": []}, "stream tags separate")
-    pol = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kinesis:SubscribeToShard","Resource":"*"}]}'
+    pol = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kinesis:SubscribeToShard","Resource":"*"}]}'
     aws(ctx, "put-resource-policy", "--resource-arn", carn, "--policy", pol)
     eq(aws_json(ctx, "get-resource-policy", "--resource-arn", carn), {"Policy": pol}, "consumer policy")
     aws(ctx, "delete-resource-policy", "--resource-arn", carn)
