@@ -4,7 +4,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build run test unit integration faults hostile asan fuzz fuzz-campaign clean bench
+.PHONY: all deps test-deps build run test unit integration faults hostile clients asan fuzz fuzz-campaign clean bench
 
 all: build
 
@@ -39,12 +39,18 @@ faults: build test-deps
 hostile: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/hostile/
 
+# The real clients (Java SDK v2, KCL, KPL, Rust, Go, boto3, browsers), tests/clients/<name>/run.sh;
+# CLIENTS="java-sdk rust" runs some. Each installs its pinned dependencies and caches them.
+clients: build test-deps
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) scripts/clients.sh
+
 test: build test-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/integration/ tests/faults/ tests/hostile/
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_boto3.py
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_control.py
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_auth_boto3.py
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) scripts/clients.sh
 
 # Unit tests and fuzz-corpus replays under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps

@@ -1,0 +1,83 @@
+# lib.sh: shared by the real-client suites under tests/clients/<name>/run.sh (sourced, bash).
+#
+#   . "$(dirname "$0")/../lib.sh"
+#   rn_start [runnel serve flags...]   # starts runnel on a free 127.0.0.1 port, sets RN_ENDPOINT,
+#                                      # RN_PORT, RN_PID, RN_DATA; stopped by pid when the script exits
+#   rn_cache java                      # prints (and makes) the download cache dir for one toolchain
+#
+# The binary is $RUNNEL_BIN (else build/runnel). Downloads (Maven, crates, Go modules, pip wheels)
+# go under $RUNNEL_CACHE (default ~/.cache/runnel), kept between runs; every version is pinned in
+# the client's own files. Nothing here downloads anything at runnel's run time.
+set -euo pipefail
+
+RN_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+RUNNEL_BIN="${RUNNEL_BIN:-$RN_REPO/build/runnel}"
+RUNNEL_CACHE="${RUNNEL_CACHE:-$HOME/.cache/runnel}"
+RN_PIDS=()
+RN_DIRS=()
+
+rn_cache() {
+  local d="$RUNNEL_CACHE/$1"
+  mkdir -p "$d"
+  printf '%s\n' "$d"
+}
+
+rn_cleanup() {
+  local p d
+  for p in "${RN_PIDS[@]:-}"; do
+    [ -n "$p" ] || continue
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  for d in "${RN_DIRS[@]:-}"; do
+    [ -n "$d" ] && case "$d" in /tmp/*) rm -rf "$d" ;; esac
+  done
+}
+trap rn_cleanup EXIT
+
+# A temp dir removed when the script exits.
+rn_tmpdir() {
+  local d
+  d="$(mktemp -d /tmp/runnel-client-XXXXXX)"
+  RN_DIRS+=("$d")
+  printf '%s\n' "$d"
+}
+
+# rn_start [flags...]: runnel serve on 127.0.0.1:0 with a fresh data dir; waits for its endpoint line.
+rn_start() {
+  [ -x "$RUNNEL_BIN" ] || { echo "runnel binary not found at $RUNNEL_BIN (set RUNNEL_BIN)" >&2; return 1; }
+  RN_DATA="$(rn_tmpdir)"
+  local log="$RN_DATA.log"
+  RN_DIRS+=("$log")
+  "$RUNNEL_BIN" serve --listen 127.0.0.1:0 --data-dir "$RN_DATA/data" "$@" >"$log" 2>&1 &
+  RN_PID=$!
+  RN_PIDS+=("$RN_PID")
+  local i
+  for i in $(seq 1 150); do
+    RN_ENDPOINT="$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$log" | head -1 || true)"
+    [ -n "$RN_ENDPOINT" ] && break
+    kill -0 "$RN_PID" 2>/dev/null || { echo "runnel exited before listening:" >&2; cat "$log" >&2; return 1; }
+    sleep 0.1
+  done
+  [ -n "$RN_ENDPOINT" ] || { echo "runnel did not print its endpoint in 15 s:" >&2; cat "$log" >&2; return 1; }
+  RN_PORT="${RN_ENDPOINT##*:}"
+  RN_LOG="$log"
+  export RN_ENDPOINT RN_PORT RN_PID RN_LOG
+}
+
+# rn_free_port: a free TCP port on 127.0.0.1 (for the helper servers a suite starts, e.g. moto).
+rn_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# rn_spawn NAME CMD...: start a helper server in the background, stopped by pid at exit.
+rn_spawn() {
+  local name="$1"; shift
+  local log
+  log="$(rn_tmpdir)/$name.log"
+  "$@" >"$log" 2>&1 &
+  RN_PIDS+=("$!")
+  RN_SPAWN_PID=$!
+  RN_SPAWN_LOG="$log"
+}
