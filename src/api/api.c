@@ -360,9 +360,9 @@ static void auth_take(const char *seg, size_t n, const char *name, size_t nlen, 
     }
 }
 
-/* The Credential, Signature and SignedHeaders values of a comma-separated
- * Authorization parameter list, in one pass: parameters are separated by
- * commas and any spaces after them; the first occurrence of a name wins. */
+/* The Credential, Signature and SignedHeaders values of an Authorization
+ * parameter list, in one pass: parameters are separated by commas and/or
+ * spaces (as AWS splits them); the first occurrence of a name wins. */
 static void auth_params(const char *h, size_t hlen, text_t *cred, text_t *sig,
                         text_t *sh)
 {
@@ -371,11 +371,11 @@ static void auth_params(const char *h, size_t hlen, text_t *cred, text_t *sig,
     cred->p = sig->p = sh->p = NULL;
     cred->len = sig->len = sh->len = 0;
     while (p < end) {
-        while (p < end && (*p == ' ' || *p == ','))
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
             p++;
-        const char *q = memchr(p, ',', (size_t)(end - p));
-        if (!q)
-            q = end;
+        const char *q = p;
+        while (q < end && *q != ' ' && *q != '\t' && *q != ',')
+            q++;
         size_t n = (size_t)(q - p);
         auth_take(p, n, "Credential", 10, cred);
         auth_take(p, n, "Signature", 9, sig);
@@ -413,25 +413,19 @@ static int check_auth(const rn_http_request_t *req, const req_headers_t *rh, con
         return 0;
     }
 
-    const char *alg = "AWS4-HMAC-SHA256 ";
-    size_t alen = strlen(alg);
+    /* The first token is the algorithm; AWS does not check it. */
     const char *params = h;
-    size_t plen = hlen;
-    if (hlen >= alen && memcmp(h, alg, alen) == 0) {
-        params = h + alen;
-        plen = hlen - alen;
-    }
+    while (params < h + hlen && *params != ' ' && *params != '\t' && *params != ',')
+        params++;
+    size_t plen = hlen - (size_t)(params - h);
     text_t credv, sigv, shv;
     auth_params(params, plen, &credv, &sigv, &shv);
     const char *cred = credv.p, *sig = sigv.p, *sh = shv.p;
     int has_date = rh->has_date;
-    if (!cred || !sig || !sh || !has_date || params == h) {
+    if (!cred || !sig || !sh || !has_date) {
         char msg[RN_ERROR_MESSAGE_MAX];
         size_t n = 0;
         msg[0] = 0;
-        if (params == h)
-            n += (size_t)snprintf(msg + n, sizeof msg - n,
-                                  "Authorization header requires 'AWS4-HMAC-SHA256' algorithm. ");
         if (!cred && n < sizeof msg)
             n += (size_t)snprintf(msg + n, sizeof msg - n,
                                   "Authorization header requires 'Credential' parameter. ");
@@ -544,7 +538,7 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     const rn_auth_who_t *who = NULL;
     snprintf(id.account, sizeof id.account, "%s", api->account_id);
     snprintf(id.region, sizeof id.region, "%s", api->default_region);
-    if (api->auth ? rn_auth_verify(api->auth, api->sigcache, req, now_ms / 1000, api->default_region, &who,
+    if (api->auth ? rn_auth_verify(api->auth, api->sigcache, req, now_ms, api->default_region, &who,
                                    id.account, sizeof id.account, id.region, sizeof id.region, &err) != 0
                   : check_auth(req, &rh, api->default_region, &err, &id) != 0) {
         send_error(ex, proto, &err);

@@ -180,7 +180,7 @@ int rn_ident_presigned(const char *path, const char *default_region, rn_ident_t 
     char msg[512];
     size_t m = 0;
     msg[0] = 0;
-    for (int i = Q_CREDENTIAL; i < Q_COUNT; i++)
+    for (int i = Q_ALGORITHM; i < Q_COUNT; i++) /* AWS's order: Algorithm, Credential, ... */
         if (!v[i].p || v[i].len == 0)
             m += (size_t)snprintf(msg + m, sizeof msg - m, "AWS query-string parameters must include '%s'. ",
                                   qnames[i]);

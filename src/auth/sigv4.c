@@ -332,27 +332,28 @@ static int parse_header_form(const rn_sigv4_request_t *req, const rn_sigv4_heade
 {
     a->raw = (rn_sigv4_str_t){h->value, h->value_len};
     rn_sigv4_str_t v = trim(h->value, h->value_len);
-    /* The algorithm is the first token, unless that token is already a parameter. */
-    const char *sp = memchr(v.p, ' ', v.len);
-    size_t tok = sp ? (size_t)(sp - v.p) : v.len;
-    const char *params = v.p;
-    size_t plen = v.len;
-    if (tok && !memchr(v.p, '=', tok) && !memchr(v.p, ',', tok)) {
-        a->algorithm = (rn_sigv4_str_t){v.p, tok};
-        params = v.p + tok;
-        plen = v.len - tok;
-    }
-    size_t pos = 0;
+    /* The first token is the algorithm, whatever it says (AWS does not check
+     * it: the signature is computed as AWS4-HMAC-SHA256 in any case); the
+     * parameters after it are separated by commas and/or spaces. */
+    size_t tok = 0;
+    while (tok < v.len && v.p[tok] != ' ' && v.p[tok] != '\t' && v.p[tok] != ',')
+        tok++;
+    a->algorithm = (rn_sigv4_str_t){v.p, tok};
+    const char *params = v.p + tok;
+    size_t plen = v.len - tok, pos = 0;
     while (pos < plen) {
-        const char *comma = memchr(params + pos, ',', plen - pos);
-        size_t e = comma ? (size_t)(comma - params) : plen;
-        rn_sigv4_str_t part = trim(params + pos, e - pos);
-        pos = comma ? e + 1 : plen;
-        const char *eq = memchr(part.p, '=', part.len);
+        while (pos < plen && (params[pos] == ',' || params[pos] == ' ' || params[pos] == '\t'))
+            pos++;
+        size_t e = pos;
+        while (e < plen && params[e] != ',' && params[e] != ' ' && params[e] != '\t')
+            e++;
+        rn_sigv4_str_t part = {params + pos, e - pos};
+        pos = e;
+        const char *eq = part.len ? memchr(part.p, '=', part.len) : NULL;
         if (!eq)
             continue;
-        rn_sigv4_str_t k = trim(part.p, (size_t)(eq - part.p));
-        rn_sigv4_str_t val = trim(eq + 1, (size_t)(part.p + part.len - eq - 1));
+        rn_sigv4_str_t k = {part.p, (size_t)(eq - part.p)};
+        rn_sigv4_str_t val = {eq + 1, (size_t)(part.p + part.len - eq - 1)};
         rn_sigv4_str_t *dst = str_is(k, "Credential")      ? &a->credential
                               : str_is(k, "SignedHeaders") ? &a->signed_headers
                               : str_is(k, "Signature")     ? &a->signature
@@ -363,8 +364,6 @@ static int parse_header_form(const rn_sigv4_request_t *req, const rn_sigv4_heade
     const rn_sigv4_header_t *xd = find_header(req, "x-amz-date");
     const rn_sigv4_header_t *dh = xd ? NULL : find_header(req, "date");
     unsigned miss = 0;
-    if (!a->algorithm.len)
-        miss |= RN_SIGV4_MISS_ALGORITHM;
     if (!a->credential.len)
         miss |= RN_SIGV4_MISS_CREDENTIAL;
     if (!a->signature.len)
@@ -375,8 +374,6 @@ static int parse_header_form(const rn_sigv4_request_t *req, const rn_sigv4_heade
         miss |= RN_SIGV4_MISS_DATE;
     if (miss) {
         f->missing = miss;
-        if (miss & RN_SIGV4_MISS_ALGORITHM) /* runnel's wording (api.c), not observed */
-            msg_add(f, "Authorization header requires 'AWS4-HMAC-SHA256' algorithm. ");
         if (miss & RN_SIGV4_MISS_CREDENTIAL)
             msg_add(f, "Authorization header requires 'Credential' parameter. ");
         if (miss & RN_SIGV4_MISS_SIGNATURE)
@@ -578,7 +575,7 @@ int rn_sigv4_check(rn_sigv4_auth_t *a, const rn_sigv4_options_t *o, int64_t now,
         msg_add(f, "'Host' must be a 'SignedHeader' in the AWS Authorization.");
         return fail_set(f, RN_SIGV4_HOST_NOT_SIGNED);
     }
-    if (!str_is(a->algorithm, ALGORITHM)) {
+    if (a->query_form && !str_is(a->algorithm, ALGORITHM)) { /* the header's token is not checked */
         msg_add(f, "Unsupported AWS 'algorithm': '%.*s' (only AWS4-HMAC-SHA256 for now). ",
                 w(a->algorithm.len, 200), a->algorithm.p);
         return fail_set(f, RN_SIGV4_BAD_ALGORITHM);
