@@ -155,9 +155,10 @@ int rn_auth_sigv4_error(const rn_sigv4_failure_t *f, rn_error_t *err)
 #define HDR_STACK 64
 
 int rn_auth_verify(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_request_t *req,
-                   int64_t now_s, const char *default_region, const rn_auth_who_t **who,
+                   int64_t now_ms, const char *default_region, const rn_auth_who_t **who,
                    char *account, size_t account_cap, char *region, size_t region_cap, rn_error_t *err)
 {
+    int64_t now_s = now_ms / 1000;
     /* The headers as received; over HTTP/2 :authority is the host, under
      * both names: the JS SDK v3's HTTP/2 handler signs ":authority" itself. */
     rn_sigv4_header_t stack[HDR_STACK], *hs = stack;
@@ -210,6 +211,10 @@ int rn_auth_verify(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_re
     const rn_creds_identity_t *id = rn_creds_store_find(a->store, au.access_key.p, au.access_key.len);
     if (!id || !rn_creds_identity_token_matches(id, au.security_token.p, au.security_token.len)) {
         rn_error_set(err, RN_AWS_UNRECOGNIZED_CLIENT);
+        goto out;
+    }
+    if (rn_creds_identity_expired(id, now_ms)) {
+        rn_error_set(err, RN_AWS_EXPIRED_TOKEN);
         goto out;
     }
     r = rn_sigv4_verify(cache, &sr, &au, &o, id->secret_access_key, id->secret_len, NULL, NULL, f);

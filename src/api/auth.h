@@ -45,12 +45,13 @@ int rn_auth_load(const char *path, rn_auth_t **out, char *err, size_t errlen)
 void rn_auth_retain(rn_auth_t *a);
 void rn_auth_release(rn_auth_t *a);
 
-/* Verify req (SigV4, server clock now_s) against a's identities. 0 with
+/* Verify req (SigV4, server clock now_ms) against a's identities. 0 with
  * *who, account and region filled; or -1 with err set (the sigv4 failure's
  * row and message, UnrecognizedClientException for an unknown key or a
- * session token that does not fit). */
+ * session token that does not fit, ExpiredTokenException for a session
+ * token past the identity's "expiration"). */
 int rn_auth_verify(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_request_t *req,
-                   int64_t now_s, const char *default_region, const rn_auth_who_t **who,
+                   int64_t now_ms, const char *default_region, const rn_auth_who_t **who,
                    char *account, size_t account_cap, char *region, size_t region_cap, rn_error_t *err);
 
 /* The error-table row and message for a sigv4 failure. Returns -1. */

@@ -12,13 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/policy.h"
 #include "util/status.h"
 
 #define CREDS_FILE_MAX ((size_t)64 << 20)
 
-enum { F_AKID, F_SECRET, F_TOKEN, F_ACCOUNT, F_ARN, F_POLICIES, F_COUNT };
+enum { F_AKID, F_SECRET, F_TOKEN, F_ACCOUNT, F_ARN, F_POLICIES, F_EXPIRATION, F_COUNT };
 static const char *const field_names[F_COUNT] = {"access_key_id", "secret_access_key", "session_token",
-                                                 "account_id",    "arn",               "policies"};
+                                                 "account_id",    "arn",               "policies",
+                                                 "expiration"};
 
 typedef struct lines {
     int start;
@@ -237,6 +239,19 @@ static int validate_identity(vctx_t *v, long idx, json_t *o, json_t *empty, rn_c
         return rc;
     if (id->session_token && (id->session_token_len > 8192 || !printable(id->session_token, id->session_token_len)))
         return verr(v, idx, F_TOKEN, "session_token must be printable ASCII without spaces, at most 8192 characters");
+    /* expiration: when the session token stops being valid (as STS's
+     * Credentials.Expiration), an ISO 8601 date-time; only with a token. */
+    const char *exp;
+    if ((rc = get_string(v, idx, o, F_EXPIRATION, 0, &exp, &l)))
+        return rc;
+    if (exp) {
+        if (!id->session_token)
+            return verr(v, idx, F_EXPIRATION, "expiration needs a session_token (it is when the token expires)");
+        if (rn_policy_parse_date(exp, l, &id->expiration_ms) != 0)
+            return verr(v, idx, F_EXPIRATION,
+                        "expiration must be an ISO 8601 date-time such as 2026-12-02T15:00:00Z, got '%.64s'", exp);
+        id->has_expiration = 1;
+    }
     if ((rc = get_string(v, idx, o, F_ACCOUNT, 1, &id->account_id, &l)))
         return rc;
     if (l != 12 || !all_digits(id->account_id, l))
@@ -457,6 +472,11 @@ const rn_creds_identity_t *rn_creds_store_at(const rn_creds_store_t *s, size_t i
 json_t *rn_creds_identity_policies(const rn_creds_identity_t *id)
 {
     return id->_policies;
+}
+
+int rn_creds_identity_expired(const rn_creds_identity_t *id, int64_t now_ms)
+{
+    return id->has_expiration && now_ms >= id->expiration_ms;
 }
 
 int rn_creds_identity_token_matches(const rn_creds_identity_t *id, const char *token, size_t len)

@@ -4,6 +4,7 @@
  * The file (JSON):
  *   {"identities": [{"access_key_id": "AKIA...", "secret_access_key": "...",
  *                    "session_token": "..." (optional),
+ *                    "expiration": "2026-12-02T15:00:00Z" (optional, with a session_token),
  *                    "account_id": "123456789012",
  *                    "arn": "arn:aws:iam::123456789012:user/alice",
  *                    "policies": [ {IAM policy document}, ... ] (optional)}]}
@@ -19,6 +20,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct rn_creds_identity {
     const char *access_key_id;     /* NUL-terminated; all strings live as long as the store */
@@ -27,6 +29,8 @@ typedef struct rn_creds_identity {
     size_t secret_len;
     const char *session_token;     /* NULL when the identity has none */
     size_t session_token_len;
+    int has_expiration;            /* 1 when the file gives the session token an "expiration" */
+    int64_t expiration_ms;         /* that instant, ms since the epoch */
     const char *account_id;        /* 12 digits */
     const char *arn;               /* arn:<partition>:iam::<account>:root|user/..|role/..
                                     * or arn:<partition>:sts::<account>:assumed-role/<role>/<session> */
@@ -71,6 +75,11 @@ const rn_creds_identity_t *rn_creds_store_at(const rn_creds_store_t *s, size_t i
  * UnrecognizedClientException "The security token included in the request
  * is invalid." */
 int rn_creds_identity_token_matches(const rn_creds_identity_t *id, const char *token, size_t len);
+
+/* 1 when the identity's session token has an expiration and now_ms is at or
+ * past it: AWS answers ExpiredTokenException "The security token included
+ * in the request is expired". */
+int rn_creds_identity_expired(const rn_creds_identity_t *id, int64_t now_ms);
 
 /* The identity's policy documents: a JSON array of objects, borrowed (valid
  * as long as the store; json_incref to keep one longer). Never NULL. */

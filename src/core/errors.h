@@ -151,6 +151,8 @@
     /* verified mode, --credentials (api/auth.c; docs/security.md) */                              \
     X(RN_AWS_UNRECOGNIZED_CLIENT, "UnrecognizedClientException", 400,                                 \
       "The security token included in the request is invalid.")                                       \
+    X(RN_AWS_EXPIRED_TOKEN, "ExpiredTokenException", 400,                                             \
+      "The security token included in the request is expired")                                        \
     /* worded by rn_policy_message: "User: <arn> is not authorized to perform: ..." */            \
     X(RN_AWS_ACCESS_DENIED_POLICY, "AccessDeniedException", 400, "%s")                                \
     X(RN_AWS_NAMESPACE_LIMIT, "LimitExceededException", 400,                                          \

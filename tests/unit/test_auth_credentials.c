@@ -172,6 +172,33 @@ static void test_bad_fields(void)
                "unknown field 'polices'");
 }
 
+/* "expiration": when a session token stops being valid (ExpiredTokenException). */
+static void test_expiration(void)
+{
+    expect_bad("\"access_key_id\": \"AKIDB\",\n" OK_SECRET OK_ACCT OK_ARN ",\n\"expiration\": \"2026-12-02T15:00:00Z\"", 8,
+               "expiration needs a session_token");
+    expect_bad("\"access_key_id\": \"AKIDB\",\n" OK_SECRET "\"session_token\": \"tok\",\n" OK_ACCT OK_ARN
+               ",\n\"expiration\": \"tomorrow\"", 9,
+               "expiration must be an ISO 8601 date-time such as 2026-12-02T15:00:00Z, got 'tomorrow'");
+    static const char doc[] =
+        "{\"identities\": [{\"access_key_id\": \"ASIAX\", \"secret_access_key\": \"s\", \"session_token\": \"t\",\n"
+        " \"expiration\": \"2026-12-02T15:00:00Z\", \"account_id\": \"123456789012\",\n"
+        " \"arn\": \"arn:aws:sts::123456789012:assumed-role/r/s\"},\n"
+        " {\"access_key_id\": \"ASIAY\", \"secret_access_key\": \"s\", \"session_token\": \"t\",\n"
+        " \"account_id\": \"123456789012\", \"arn\": \"arn:aws:iam::123456789012:user/u\"}]}";
+    rn_creds_store_t *st = NULL;
+    rn_creds_error_t err;
+    CHECK_EQ_INT(rn_creds_store_load_buffer(doc, strlen(doc), "e.json", &st, &err), 0);
+    if (!st)
+        return;
+    const rn_creds_identity_t *x = rn_creds_store_find(st, "ASIAX", 5), *y = rn_creds_store_find(st, "ASIAY", 5);
+    CHECK(x && x->has_expiration && x->expiration_ms == INT64_C(1796223600000));
+    CHECK(x && !rn_creds_identity_expired(x, INT64_C(1796223599999)));
+    CHECK(x && rn_creds_identity_expired(x, INT64_C(1796223600000)));
+    CHECK(y && !y->has_expiration && !rn_creds_identity_expired(y, INT64_C(1) << 50));
+    rn_creds_store_destroy(st);
+}
+
 static void test_syntax_and_shape(void)
 {
     rn_creds_store_t *s;
@@ -275,6 +302,7 @@ int main(void)
 {
     test_good();
     test_bad_fields();
+    test_expiration();
     test_syntax_and_shape();
     test_duplicates();
     test_many_and_file();
