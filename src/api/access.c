@@ -187,17 +187,16 @@ static const char *peer_ip(const char *peer, char *buf, size_t cap)
     return buf;
 }
 
-int rn_access_check(rn_call_t *c, const char *owner, const char *arn, const char *policy,
-                    const rn_tagset_t *tags)
+/* One action on one resource: 0, or -1 with c->err set to the denial. */
+static int check_action(rn_call_t *c, const char *action, const char *owner, const char *arn,
+                        const char *policy, const rn_tagset_t *tags)
 {
     int same = strcmp(owner, c->account) == 0;
-    if (!c->who && same)
-        return 0; /* developer mode: the caller is its account's root */
     char root[64], ipbuf[64];
     snprintf(root, sizeof root, "arn:aws:iam::%s:root", c->account);
     rn_policy_ctx_t ctx;
     rn_policy_ctx_init(&ctx);
-    ctx.action = rn_op_iam_action(c->op);
+    ctx.action = action;
     ctx.resource = arn;
     ctx.resource_account = owner;
     ctx.principal_account = c->account;
@@ -229,10 +228,8 @@ int rn_access_check(rn_call_t *c, const char *owner, const char *arn, const char
             free(keys->names[i]);
         free(keys);
     }
-    if (d == RN_AUTHZ_ALLOW) {
-        c->authorized = 1;
+    if (d == RN_AUTHZ_ALLOW)
         return 0;
-    }
     rn_buf_t m;
     rn_buf_init(&m, 0);
     if (rn_policy_message(&m, d, ctx.principal_arn, ctx.action, arn) != 0 || rn_buf_append(&m, "", 1) != 0) {
@@ -242,6 +239,52 @@ int rn_access_check(rn_call_t *c, const char *owner, const char *arn, const char
     rn_error_set(&c->err, RN_AWS_ACCESS_DENIED_POLICY, (const char *)m.data);
     rn_buf_dispose(&m);
     return -1;
+}
+
+/* The second permissions AWS's API reference asks of an operation given some
+ * input (its "in addition to having the kinesis:<Op> permission, you must
+ * also have ..." sentences): one row per rule, checked after the operation's
+ * own action allowed, on the resource the second action acts on. */
+typedef enum { ON_SAME, ON_NEW_CONSUMER } second_on_t;
+static const struct {
+    rn_op_t op;
+    const char *input;  /* the input member whose presence asks for it */
+    const char *action;
+    second_on_t on;
+} seconds[] = {
+    /* CreateStream: "kinesis:AddTagsToStream permission for the stream that will be created.
+     * The kinesis:TagResource permission won't work to tag streams on creation." */
+    {RN_OP_CreateStream, "Tags", "kinesis:AddTagsToStream", ON_SAME},
+    /* RegisterStreamConsumer: "kinesis:TagResource permission for the consumer that will be registered" */
+    {RN_OP_RegisterStreamConsumer, "Tags", "kinesis:TagResource", ON_NEW_CONSUMER},
+};
+
+int rn_access_check(rn_call_t *c, const char *owner, const char *arn, const char *policy,
+                    const rn_tagset_t *tags)
+{
+    if (!c->who && strcmp(owner, c->account) == 0)
+        return 0; /* developer mode: the caller is its account's root */
+    if (check_action(c, rn_op_iam_action(c->op), owner, arn, policy, tags) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof seconds / sizeof seconds[0]; i++) {
+        if (seconds[i].op != c->op || !c->in || !json_object_get(c->in, seconds[i].input))
+            continue;
+        if (seconds[i].on == ON_SAME) {
+            if (check_action(c, seconds[i].action, owner, arn, policy, tags) != 0)
+                return -1;
+            continue;
+        }
+        /* the consumer to be registered: <stream ARN>/consumer/<name>:<creation epoch s>,
+         * with no tags or policy of its own yet */
+        const char *name = rn_arg_str(c, "ConsumerName");
+        char carn[2400];
+        snprintf(carn, sizeof carn, "%s/consumer/%s:%lld", arn, name ? name : "",
+                 (long long)(c->now_ms / 1000));
+        if (check_action(c, seconds[i].action, owner, carn, NULL, NULL) != 0)
+            return -1;
+    }
+    c->authorized = 1;
+    return 0;
 }
 
 int rn_access_op(rn_call_t *c)

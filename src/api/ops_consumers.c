@@ -327,11 +327,28 @@ static int resolve_input(rn_call_t *c, rn_stream_t **s, rn_consumer_t **k)
     if (!sarn || !name)
         return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT,
                             "Either ConsumerARN or both StreamARN and ConsumerName must be given.");
-    if (rn_call_stream(c, s) != 0)
+    /* Authorised on the consumer's ARN, with its own tags and policy (as for
+     * a ConsumerARN), before its existence or its stream's is told. */
+    char region[64], account[64], sname[256], carn[2400];
+    if (rn_parse_stream_arn(sarn, region, sizeof region, account, sizeof account, sname, sizeof sname) != 0)
+        return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, "Invalid StreamARN.");
+    if (strcmp(region, c->region) != 0)
+        return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, sname, account);
+    *s = rn_registry_find(c->api->reg, account, region, sname);
+    *k = NULL;
+    if (*s) {
+        consumers_load(c->api);
+        consumers_reap(c->api, c->now_ms);
+        *k = consumer_find(c->api, (*s)->id, name);
+    }
+    if (*k)
+        consumer_arn(*s, *k, carn, sizeof carn);
+    else
+        snprintf(carn, sizeof carn, "%s/consumer/%s", sarn, name);
+    if (rn_access_check(c, account, carn, *k ? (*k)->policy : NULL, *k ? &(*k)->tags : NULL) != 0)
         return -1;
-    consumers_load(c->api);
-    consumers_reap(c->api, c->now_ms);
-    *k = consumer_find(c->api, (*s)->id, name);
+    if (!*s)
+        return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, sname, account);
     if (!*k) {
         char msg[1024];
         snprintf(msg, sizeof msg, "Consumer %s under stream %s, account %s not found.", name,

@@ -286,33 +286,39 @@ static int resolve_resource(rn_call_t *c, res_t *out)
         return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT, "Invalid ResourceARN.");
     /* In the account and region the ARN names (access.h): another region's
      * resource is not found; another account's is denied (no resource policy
-     * can grant tagging or policy operations). */
+     * can grant tagging or policy operations). A consumer ARN is authorised
+     * with the consumer's own tags and policy (aws:ResourceTag/<key>, its
+     * resource policy), looked up first but told only after the check. */
     rn_stream_t *s = NULL;
     if (strcmp(region, c->region) != 0)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, account);
     s = rn_registry_find(c->api->reg, account, region, name);
-    if (rn_access_check(c, account, arn, s && !consumer ? s->policy : NULL, s && !consumer ? &s->tags : NULL) != 0)
+    struct rn_consumer *k = NULL;
+    if (s && consumer) {
+        const char *np = consumer + 10, *colon = strrchr(np, ':');
+        if (colon && colon > np && colon - np < 256 && colon[1] && s->status != RN_STREAM_DELETING &&
+            strspn(colon + 1, "0123456789") == strlen(colon + 1) && strlen(colon + 1) <= 18) {
+            char cname[256];
+            memcpy(cname, np, (size_t)(colon - np));
+            cname[colon - np] = 0;
+            k = rn_consumer_lookup(c, s, cname, strtoll(colon + 1, NULL, 10));
+        }
+    }
+    rn_consumer_res_t cr = k ? rn_consumer_res(k) : (rn_consumer_res_t){0};
+    const char *policy = consumer ? (k ? *cr.policy : NULL) : (s ? s->policy : NULL);
+    const rn_tagset_t *tags = consumer ? (k ? cr.tags : NULL) : (s ? &s->tags : NULL);
+    if (rn_access_check(c, account, arn, policy, tags) != 0)
         return -1;
     if (!s)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, name, account);
     *out = res_of_stream(s);
     if (!consumer)
         return 0;
-    const char *np = consumer + 10, *colon = strrchr(np, ':');
-    struct rn_consumer *k = NULL;
-    if (colon && colon > np && colon - np < 256 && colon[1] && s->status != RN_STREAM_DELETING &&
-        strspn(colon + 1, "0123456789") == strlen(colon + 1) && strlen(colon + 1) <= 18) {
-        char cname[256];
-        memcpy(cname, np, (size_t)(colon - np));
-        cname[colon - np] = 0;
-        k = rn_consumer_lookup(c, s, cname, strtoll(colon + 1, NULL, 10));
-    }
     if (!k) {
         char msg[2400];
         snprintf(msg, sizeof msg, "Consumer %s, account %s not found.", arn, c->account);
         return rn_error_set(&c->err, RN_AWS_RESOURCE_NOT_FOUND, msg);
     }
-    rn_consumer_res_t cr = rn_consumer_res(k);
     out->k = k;
     out->tags = cr.tags;
     out->policy = cr.policy;
