@@ -40,7 +40,7 @@ class Sha256 {
 
 /** A raw HTTP/1.1 POST of body (Buffer) signed by the SDK's SignatureV4 as id; signingDate
  * moves the signature's clock. Resolves {status, headers, body}. */
-async function signHeaders(port, id, target, body, { contentType = 'application/x-amz-json-1.1', signingDate, secret, token } = {}) {
+export async function signHeaders(port, id, target, body, { contentType = 'application/x-amz-json-1.1', signingDate, secret, token } = {}) {
   const signer = new SignatureV4({
     service: 'kinesis', region: REGION, sha256: Sha256,
     credentials: { accessKeyId: id.access_key_id, secretAccessKey: secret ?? id.secret_access_key,
