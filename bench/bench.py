@@ -9,7 +9,8 @@ CPU 1 (taskset -c 1); all listen on 127.0.0.1 on a free port and are stopped
 by pid when their scenario ends (and at exit).
 
 Environment: BENCH_QUICK=1 for a short smoke run; BENCH_RUNS=N to override
-the number of runs; BENCH_ONLY=runnel-never,kinesalite to limit the targets;
+the number of runs; BENCH_ONLY=runnel-never,kinesalite to limit the targets
+(BENCH_ONLY=auth: only the verification-cost rows, runnel-dev vs runnel-verified);
 BENCH_OUT=FILE for the JSON results (default build-bench/bench-results.json).
 """
 import atexit
@@ -45,8 +46,21 @@ if QUICK:
 STREAMS_N = 100 if QUICK else 1000
 
 TARGETS = ["runnel-always", "runnel-never", "kinesalite", "kinesis-local", "moto"]
-if os.environ.get("BENCH_ONLY"):
-    TARGETS = [t for t in TARGETS if t in os.environ["BENCH_ONLY"].split(",")]
+ONLY = set(os.environ["BENCH_ONLY"].split(",")) if os.environ.get("BENCH_ONLY") else None
+if ONLY:
+    TARGETS = [t for t in TARGETS if t in ONLY]
+# The cost of SigV4 verification (issue 10): runnel (fsync never) in developer mode and with
+# --credentials, the same signed requests to both; BENCH_ONLY=auth runs only these rows.
+AUTH_TARGETS = ["runnel-dev", "runnel-verified"]
+AUTH_SCENARIOS = [
+    # name, proto, op, records, size, in flight, metric, target ratio (verified / developer)
+    ("Verification: PutRecord 100 B, h1", "h1", "PutRecord", 1, 100, 64, "req_per_s", 0.85),
+    ("Verification: PutRecords 500x100 B", "h1", "PutRecords", 500, 100, 8, "records_per_s", 0.80),
+]
+AUTH_KEY = "AKIDBENCH00000001"
+AUTH_SECRET = "bench/secret+key"
+RUN_AUTH = ONLY is None or "auth" in ONLY
+RUN_CEILINGS = ONLY is None or bool(TARGETS) or "ceilings" in ONLY
 H1_ONLY = {"kinesalite": "unable (HTTP/1.1 only)",
            "moto": "unable (HTTP/1.1 only: werkzeug)"}
 
@@ -157,9 +171,9 @@ def kload(*args, check=True, timeout=90):
         return {"raw": line}
 
 
-def call(port, target, body):
-    r = subprocess.run([KLOAD, "call", "--port", str(port), "--target", target, "--body", json.dumps(body)],
-                       capture_output=True, text=True, timeout=30)
+def call(port, target, body, sign=None):
+    r = subprocess.run([KLOAD, "call", "--port", str(port), "--target", target, "--body", json.dumps(body)]
+                       + (["--sign", sign] if sign else []), capture_output=True, text=True, timeout=30)
     st, _, rest = r.stdout.partition(" ")
     return int(st or -1), rest
 
@@ -170,8 +184,9 @@ def server_cmd(kind, port, data_dir, shard_limit=100):
     env = dict(os.environ)
     if kind.startswith("runnel"):
         fs = "always" if kind == "runnel-always" else "never"
+        extra = ["--credentials", auth_credentials()] if kind == "runnel-verified" else []
         return ([os.environ.get("BENCH_RUNNEL", os.path.join(B, "runnel")), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir,
-                 "--fsync", fs, "--shard-limit", "100000", "--log-level", "warn"], ROOT, env)
+                 "--fsync", fs, "--shard-limit", "100000", "--log-level", "warn"] + extra, ROOT, env)
     if kind == "empty200":
         return ([os.path.join(B, "empty200"), "--listen", f"127.0.0.1:{port}"], ROOT, env)
     if kind == "kinesalite":
@@ -188,6 +203,21 @@ def server_cmd(kind, port, data_dir, shard_limit=100):
     if kind == "moto":
         return (["moto_server", "-H", "127.0.0.1", "-p", str(port)], ROOT, env)
     raise ValueError(kind)
+
+
+def auth_credentials():
+    """The credentials file of runnel-verified: one identity allowed kinesis:* (one policy to evaluate)."""
+    path = os.path.join(B, "bench-credentials.json")
+    with open(path, "w") as f:
+        json.dump({"identities": [{"access_key_id": AUTH_KEY, "secret_access_key": AUTH_SECRET,
+                                   "account_id": "123456789012", "arn": "arn:aws:iam::123456789012:user/bench",
+                                   "policies": [{"Version": "2012-10-17", "Statement": [
+                                       {"Effect": "Allow", "Action": "kinesis:*", "Resource": "*"}]}]}]}, f)
+    return path
+
+
+def signing(kind):
+    return f"{AUTH_KEY}:{AUTH_SECRET}" if kind in AUTH_TARGETS else None
 
 
 def start(kind, data_dir=None, shard_limit=100, timeout=30):
@@ -209,7 +239,7 @@ def start(kind, data_dir=None, shard_limit=100, timeout=30):
             except OSError:
                 pass
         else:
-            st, _ = call(port, "ListStreams", {})
+            st, _ = call(port, "ListStreams", {}, signing(kind))
             if st == 200:
                 break
         time.sleep(0.02)
@@ -223,11 +253,11 @@ def start(kind, data_dir=None, shard_limit=100, timeout=30):
 
 
 def create_stream(srv, name, shards=4):
-    st, body = call(srv.port, "CreateStream", {"StreamName": name, "ShardCount": shards})
+    st, body = call(srv.port, "CreateStream", {"StreamName": name, "ShardCount": shards}, signing(srv.kind))
     if st != 200:
         raise RuntimeError(f"CreateStream on {srv.kind}: {st} {body[:300]}")
     for _ in range(200):
-        st, body = call(srv.port, "DescribeStreamSummary", {"StreamName": name})
+        st, body = call(srv.port, "DescribeStreamSummary", {"StreamName": name}, signing(srv.kind))
         if st == 200 and '"ACTIVE"' in body:
             return
         time.sleep(0.05)
@@ -439,6 +469,28 @@ def bench_target(kind):
         record(scn, kind, "startup_ms", unable=f"failed: {e}"[:200])
 
 
+def bench_auth():
+    """Developer mode and verified mode side by side, runs interleaved (dev, verified, dev, ...)
+    so that the machine's noise falls on both alike; every request signed for real by kload."""
+    log("== verification cost (runnel-dev vs runnel-verified, fsync never)")
+    srvs = {k: start(k) for k in AUTH_TARGETS}
+    try:
+        for (scn, proto, op, recs, size, infl, metric, _target) in AUTH_SCENARIOS:
+            runs = {k: [] for k in AUTH_TARGETS}
+            for i in range(RUNS):
+                for k, srv in srvs.items():
+                    name = f"auth{i}-{op}"
+                    create_stream(srv, name)
+                    runs[k].append(measured(srv, lambda: kload(
+                        "put", "--port", srv.port, "--proto", proto, "--op", op, "--records", recs, "--size", size,
+                        "--inflight", infl, "--stream", name, "--seconds", SECS, "--sign", signing(k))))
+            for k in AUTH_TARGETS:
+                record(scn, k, metric, runs[k])
+    finally:
+        for srv in srvs.values():
+            stop(srv)
+
+
 def bench_ceilings():
     log("== ceilings")
     ceil = results["ceilings"] = {}
@@ -528,7 +580,7 @@ def report():
         P("|---|---|---|---|---|---|---|---|")
         rn = {k: sc[scn].get(k, {}).get("median") for k in ("runnel-never", "runnel-always")}
         lower_better = metric in ("startup_ms", "rss", "p50_us")
-        for t in TARGETS:
+        for t in TARGETS + AUTH_TARGETS:
             r = rows.get(t)
             if r is None:
                 continue
@@ -565,6 +617,8 @@ def report():
                     notes.append(f"only {r['rate']:,.0f} puts/s reached (64 in flight)")
             if "read_median" in r:
                 notes.append(f"reader {r['read_median']:,.0f} records/s")
+            if t == "runnel-verified" and med and rows.get("runnel-dev", {}).get("median"):
+                notes.append(f"{100 * med / rows['runnel-dev']['median']:.0f}% of runnel-dev")
             if r.get("note"):
                 notes.append(r["note"])
             if "after_drain" in r:
@@ -589,6 +643,11 @@ def report():
     def check(name, ok, detail):
         P(f"- {'PASS' if ok else 'MISS'} {name}: {detail}")
 
+    for (scn, _p, _o, _r, _s, _i, metric, target) in AUTH_SCENARIOS:
+        v, d = g(scn, "runnel-verified"), g(scn, "runnel-dev")
+        if v and d:
+            check(f"{scn.split(': ', 1)[1]} verified >= {100 * target:.0f}% of developer mode", v >= target * d,
+                  f"{v:,.0f} vs {d:,.0f} = {100 * v / d:.1f}%")
     kl = g("PutRecord 100 B, h1", "kinesalite")
     for t in ("runnel-always", "runnel-never"):
         for scn, ck in (("PutRecord 100 B, h1", "empty200 h1"), ("PutRecord 100 B, h2c", "empty200 h2")):
@@ -658,7 +717,13 @@ def main():
     t0 = time.monotonic()
     results["meta"] = machine()
     try:
-        bench_ceilings()
+        if RUN_CEILINGS:
+            bench_ceilings()
+        if RUN_AUTH:
+            try:
+                bench_auth()
+            except Exception as e:
+                log(f"!! verification cost: {e}")
         for t in TARGETS:
             try:
                 bench_target(t)

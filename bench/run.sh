@@ -4,6 +4,7 @@
 # bench/bench.py, which prints one table per scenario.
 #   BENCH_QUICK=1 make bench      a short smoke run (1 run per figure, 1 s loads)
 #   BENCH_ONLY=runnel-never,kinesalite make bench    only some targets
+#   BENCH_ONLY=auth bench/run.sh   only the verification-cost rows (runnel with and without --credentials)
 #   BENCH_SRC=head make bench     benchmark the committed HEAD rather than the working tree
 set -euo pipefail
 cd "$(dirname "$0")/.."
