@@ -231,8 +231,13 @@ int rn_auth_verify(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_re
         rn_error_set(err, RN_AWS_INTERNAL_FAILURE);
         goto out;
     }
-    snprintf(account, account_cap, "%s", id->account_id);
-    snprintf(region, region_cap, "%.*s", (int)au.region.len, au.region.p);
+    size_t al = strlen(id->account_id), rl = au.region.len;
+    al = al < account_cap ? al : account_cap - 1;
+    rl = rl < region_cap ? rl : region_cap - 1;
+    memcpy(account, id->account_id, al);
+    account[al] = 0;
+    memcpy(region, au.region.p, rl);
+    region[rl] = 0;
     rc = 0;
 out:
     rn_sigv4_auth_dispose(&au);

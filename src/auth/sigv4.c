@@ -856,16 +856,28 @@ typedef struct piece {
     size_t n;
 } piece_t;
 
+/* One digest context per thread, reused by every hash: creating and freeing
+ * one per hash (five per request) cost more than hashing a small request. It
+ * lives as long as its thread (EVP_DigestInit_ex resets it; nothing secret
+ * survives a Final). */
+static __thread EVP_MD_CTX *tl_ctx;
+
+static EVP_MD_CTX *digest_ctx(void)
+{
+    if (!tl_ctx)
+        tl_ctx = EVP_MD_CTX_new();
+    return tl_ctx;
+}
+
 /* SHA-256 of the concatenated pieces. 0, or RN_ENOMEM (out zeroed). */
 static int sha256v(const piece_t *v, size_t n, uint8_t out[32])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx = digest_ctx();
     unsigned int ol = 0;
     int ok = ctx && EVP_DigestInit_ex(ctx, sha256_md(), NULL);
     for (size_t i = 0; ok && i < n; i++)
         ok = EVP_DigestUpdate(ctx, v[i].p, v[i].n);
     ok = ok && EVP_DigestFinal_ex(ctx, out, &ol) && ol == 32;
-    EVP_MD_CTX_free(ctx);
     if (!ok)
         memset(out, 0, 32);
     return ok ? 0 : RN_ENOMEM;
@@ -913,9 +925,24 @@ int rn_sigv4_string_to_sign(const rn_sigv4_auth_t *a, const char *creq, size_t c
     char hex[65];
     sha256(creq, creq_len, md);
     hex_encode(md, sizeof md, hex);
-    return rn_buf_printf(out, ALGORITHM "\n%s\n%.*s/%.*s/%.*s/" TERMINATOR "\n%s", a->amz_date,
-                         (int)a->date.len, a->date.p, (int)a->region.len, a->region.p,
-                         (int)a->service.len, a->service.p, hex);
+    /* ALGORITHM \n amz_date \n date/region/service/aws4_request \n hex, appended
+     * piece by piece (printf's formatting showed in the request path's profile) */
+    const rn_sigv4_str_t parts[] = {{ALGORITHM "\n", sizeof ALGORITHM},
+                                    {a->amz_date, strlen(a->amz_date)},
+                                    {"\n", 1},
+                                    a->date,
+                                    {"/", 1},
+                                    a->region,
+                                    {"/", 1},
+                                    a->service,
+                                    {"/" TERMINATOR "\n", sizeof TERMINATOR + 1},
+                                    {hex, 64}};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        int rc = rn_buf_append(out, parts[i].p, parts[i].len);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* ---- keys and signatures ---------------------------------------------------------- */
@@ -986,11 +1013,19 @@ int rn_sigv4_signature(const uint8_t key[32], const char *sts, size_t sts_len, c
 #define CACHE_WAYS 4
 #define CACHE_SETS (RN_SIGV4_CACHE_SLOTS / CACHE_WAYS)
 
+/* An entry is keyed by the tuple (access key, secret, date, region,
+ * service) itself, kept as one blob of length-prefixed fields and compared
+ * with CRYPTO_memcmp: hashing the tuple (SHA-256) on every request cost as
+ * much as the signature's HMAC. The set comes from a cheap hash of the
+ * public fields; entries are added only after a signature verified. */
 typedef struct cache_entry {
-    uint8_t id[32];  /* SHA-256 of access key, secret, date, region, service (NUL-separated) */
+    uint8_t *id;     /* the tuple (owned; wiped when dropped) */
+    size_t id_len;
     uint8_t key[32]; /* the derived signing key */
     uint64_t stamp;  /* last use; 0: empty */
 } cache_entry_t;
+
+#define CACHE_ID_MAX (5 * 4 + 128 + 1024 + 8 + 64 + 64)
 
 struct rn_sigv4_cache {
     cache_entry_t e[RN_SIGV4_CACHE_SLOTS];
@@ -1003,10 +1038,22 @@ rn_sigv4_cache_t *rn_sigv4_cache_create(void)
     return calloc(1, sizeof(rn_sigv4_cache_t));
 }
 
+static void entry_drop(cache_entry_t *e)
+{
+    if (e->id) {
+        OPENSSL_cleanse(e->id, e->id_len);
+        free(e->id);
+    }
+    e->id = NULL;
+    e->id_len = 0;
+}
+
 void rn_sigv4_cache_destroy(rn_sigv4_cache_t *c)
 {
     if (!c)
         return;
+    for (int i = 0; i < RN_SIGV4_CACHE_SLOTS; i++)
+        entry_drop(&c->e[i]);
     OPENSSL_cleanse(c, sizeof *c);
     free(c);
 }
@@ -1016,37 +1063,45 @@ void rn_sigv4_cache_stats(const rn_sigv4_cache_t *c, rn_sigv4_cache_stats_t *out
     *out = c->st;
 }
 
-static void cache_id(const rn_sigv4_auth_t *a, const char *secret, size_t secret_len, uint8_t id[32])
+/* The tuple into id (capacity CACHE_ID_MAX): each field prefixed by its
+ * length (4 bytes), so that no two tuples give the same bytes. Returns its
+ * length, 0 if a field is too long to cache; *set: the set to look in. */
+static size_t cache_id(const rn_sigv4_auth_t *a, const char *secret, size_t secret_len, uint8_t *id,
+                       unsigned *set)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned int n = 0;
     const rn_sigv4_str_t parts[] = {a->access_key, {secret, secret_len}, a->date, a->region, a->service};
-    if (ctx && EVP_DigestInit_ex(ctx, sha256_md(), NULL)) {
-        for (size_t i = 0; i < 5; i++) {
-            char lenb[20];
-            int ln = snprintf(lenb, sizeof lenb, "%zu:", parts[i].len);
-            EVP_DigestUpdate(ctx, lenb, (size_t)ln);
-            EVP_DigestUpdate(ctx, parts[i].p, parts[i].len);
-        }
-        EVP_DigestFinal_ex(ctx, id, &n);
+    static const size_t caps[] = {128, 1024, 8, 64, 64};
+    size_t n = 0;
+    uint32_t h = 2166136261u; /* FNV-1a of the public fields */
+    for (size_t i = 0; i < 5; i++) {
+        if (parts[i].len > caps[i])
+            return 0;
+        uint32_t l = (uint32_t)parts[i].len;
+        for (int b = 0; b < 4; b++)
+            id[n++] = (uint8_t)(l >> (8 * b));
+        memcpy(id + n, parts[i].p, parts[i].len);
+        n += parts[i].len;
+        if (i == 1)
+            continue;
+        for (size_t k = 0; k < parts[i].len; k++)
+            h = (h ^ (uint8_t)parts[i].p[k]) * 16777619u;
     }
-    EVP_MD_CTX_free(ctx);
-    if (n != 32)
-        memset(id, 0, 32);
+    *set = h % CACHE_SETS;
+    return n;
 }
 
-static cache_entry_t *cache_find(rn_sigv4_cache_t *c, const uint8_t id[32])
+static cache_entry_t *cache_find(rn_sigv4_cache_t *c, unsigned set_ix, const uint8_t *id, size_t len)
 {
-    cache_entry_t *set = &c->e[(id[0] % CACHE_SETS) * CACHE_WAYS];
+    cache_entry_t *set = &c->e[set_ix * CACHE_WAYS];
     for (int i = 0; i < CACHE_WAYS; i++)
-        if (set[i].stamp && CRYPTO_memcmp(set[i].id, id, 32) == 0)
+        if (set[i].stamp && set[i].id_len == len && CRYPTO_memcmp(set[i].id, id, len) == 0)
             return &set[i];
     return NULL;
 }
 
-static void cache_put(rn_sigv4_cache_t *c, const uint8_t id[32], const uint8_t key[32])
+static void cache_put(rn_sigv4_cache_t *c, unsigned set_ix, const uint8_t *id, size_t len, const uint8_t key[32])
 {
-    cache_entry_t *set = &c->e[(id[0] % CACHE_SETS) * CACHE_WAYS];
+    cache_entry_t *set = &c->e[set_ix * CACHE_WAYS];
     cache_entry_t *v = &set[0];
     for (int i = 0; i < CACHE_WAYS; i++) {
         if (!set[i].stamp) {
@@ -1056,9 +1111,15 @@ static void cache_put(rn_sigv4_cache_t *c, const uint8_t id[32], const uint8_t k
         if (set[i].stamp < v->stamp)
             v = &set[i];
     }
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return; /* not cached: the next request derives the key again */
     if (v->stamp)
         c->st.evictions++;
-    memcpy(v->id, id, 32);
+    entry_drop(v);
+    memcpy(copy, id, len);
+    v->id = copy;
+    v->id_len = len;
     memcpy(v->key, key, 32);
     v->stamp = ++c->clock;
     c->st.inserts++;
@@ -1075,17 +1136,31 @@ int rn_sigv4_verify(rn_sigv4_cache_t *cache, const rn_sigv4_request_t *req,
     char ph[65];
     if (rn_sigv4_payload_hash(req, a, o, ph, f))
         return 1;
-    rn_buf_t creq, sts;
-    rn_buf_init(&creq, CANON_MAX);
-    rn_buf_init(&sts, CANON_MAX);
-    int rc = rn_sigv4_canonical_request(req, a, o, ph, &creq);
+    /* The canonical request and the string to sign, in per-thread buffers
+     * kept between requests (two allocations per request showed in the
+     * profile); neither holds a secret. A request that made them grow past
+     * 64 KiB gives the memory back. */
+    static __thread rn_buf_t tl_creq, tl_sts;
+    static __thread int tl_init;
+    if (!tl_init) {
+        rn_buf_init(&tl_creq, CANON_MAX);
+        rn_buf_init(&tl_sts, CANON_MAX);
+        tl_init = 1;
+    }
+    rn_buf_t *cq = &tl_creq, *st = &tl_sts;
+    rn_buf_reset(cq);
+    rn_buf_reset(st);
+    int rc = rn_sigv4_canonical_request(req, a, o, ph, cq);
     if (!rc)
-        rc = rn_sigv4_string_to_sign(a, (const char *)creq.data, creq.len, &sts);
-    uint8_t id[32], key[32];
+        rc = rn_sigv4_string_to_sign(a, (const char *)cq->data, cq->len, st);
+    uint8_t id[CACHE_ID_MAX], key[32];
+    size_t id_len = 0;
+    unsigned set_ix = 0;
     cache_entry_t *hit = NULL;
+    if (!rc && cache)
+        id_len = cache_id(a, secret, secret_len, id, &set_ix);
     if (!rc && cache) {
-        cache_id(a, secret, secret_len, id);
-        hit = cache_find(cache, id);
+        hit = id_len ? cache_find(cache, set_ix, id, id_len) : NULL;
         if (hit) {
             memcpy(key, hit->key, 32);
             hit->stamp = ++cache->clock;
@@ -1098,13 +1173,13 @@ int rn_sigv4_verify(rn_sigv4_cache_t *cache, const rn_sigv4_request_t *req,
         rc = rn_sigv4_signing_key(secret, secret_len, a->date, a->region, a->service, key);
     char sig[65];
     if (!rc)
-        rc = rn_sigv4_signature(key, (const char *)sts.data, sts.len, sig);
+        rc = rn_sigv4_signature(key, (const char *)st->data, st->len, sig);
     if (!rc) {
         /* The lengths are public; the bytes are compared in constant time. */
         int ok = a->signature.len == 64 && CRYPTO_memcmp(sig, a->signature.p, 64) == 0;
         if (ok) {
-            if (cache && !hit)
-                cache_put(cache, id, key);
+            if (cache && !hit && id_len)
+                cache_put(cache, set_ix, id, id_len, key);
         } else {
             msg_add(f, "The request signature we calculated does not match the signature you "
                        "provided. Check your AWS Secret Access Key and signing method. Consult the "
@@ -1113,11 +1188,15 @@ int rn_sigv4_verify(rn_sigv4_cache_t *cache, const rn_sigv4_request_t *req,
         }
     }
     OPENSSL_cleanse(key, sizeof key);
-    if (rc >= 0 && creq_out && rn_buf_append(creq_out, creq.data, creq.len) != 0)
+    if (id_len)
+        OPENSSL_cleanse(id, id_len);
+    if (rc >= 0 && creq_out && rn_buf_append(creq_out, cq->data, cq->len) != 0)
         rc = RN_ENOMEM;
-    if (rc >= 0 && sts_out && rn_buf_append(sts_out, sts.data, sts.len) != 0)
+    if (rc >= 0 && sts_out && rn_buf_append(sts_out, st->data, st->len) != 0)
         rc = RN_ENOMEM;
-    rn_buf_dispose(&creq);
-    rn_buf_dispose(&sts);
+    if (cq->cap > 65536)
+        rn_buf_dispose(cq);
+    if (st->cap > 65536)
+        rn_buf_dispose(st);
     return rc;
 }
