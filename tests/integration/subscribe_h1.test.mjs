@@ -3,7 +3,9 @@
 // whole application/vnd.amazon.eventstream message (prelude length = chunk size, both CRCs
 // right); initial-response comes first, then SubscribeToShardEvents; at the lifetime the body
 // ends with the 0-length chunk and the connection stays usable (keep-alive: a second request on
-// the same socket is answered). HTTP/1.0 gets the messages as a body that runs to the close.
+// the same socket is answered; a request pipelined behind the stream is answered after it). On
+// shutdown the stream ends with the 0-length chunk, then the close. HTTP/1.0 gets the messages as
+// a body that runs to the close.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -157,4 +159,57 @@ test('HTTP/1.0: the messages as a body to the close', { timeout: 30000 }, async 
   assert.equal(p, all.length);
   assert.equal(types[0], 'initial-response');
   assert.equal(types[1], 'SubscribeToShardEvent');
+});
+
+test('HTTP/1.1: on shutdown the stream ends with the 0-length chunk and the connection closes', { timeout: 30000 }, async (t) => {
+  const own = await startRunnel({ inMemory: true, args: ['--consumer-delay', '0'] });
+  t.after(() => own.stop());
+  const name = uniqueName('h1stop');
+  await okJson(own.port, 'CreateStream', { StreamName: name, ShardCount: 1 });
+  const r = await okJson(own.port, 'RegisterStreamConsumer', { StreamARN: streamArn(name), ConsumerName: 'stop' });
+  const sock = net.connect({ host: '127.0.0.1', port: own.port });
+  t.after(() => sock.destroy());
+  const state = { buf: Buffer.alloc(0) };
+  const payload = JSON.stringify({ ConsumerARN: r.Consumer.ConsumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } });
+  sock.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1:${own.port}\r\nContent-Type: application/x-amz-json-1.1\r\n`
+    + `X-Amz-Target: Kinesis_20131202.SubscribeToShard\r\nX-Amz-Date: 20261202T000000Z\r\nAuthorization: ${AUTH}\r\n`
+    + `Content-Length: ${payload.length}\r\n\r\n${payload}`);
+  await readUntil(sock, state, (b) => (b.indexOf('SubscribeToShardEvent') >= 0 ? true : undefined));
+  const stopped = own.stop();
+  const all = await readUntil(sock, state, (b, closed) => (closed ? b : undefined));
+  const res = await stopped;
+  assert.equal(res.code, 0, 'runnel exits cleanly');
+  const he = all.indexOf('\r\n\r\n');
+  const body = parseChunks(all.subarray(he + 4));
+  assert.ok(body, 'the body ends with the 0-length chunk before the close');
+  assert.equal(body.rest.length, 0);
+  const types = body.chunks.map((c) => decodeMessage(c).headers[':event-type']);
+  assert.equal(types[0], 'initial-response');
+  assert.ok(types.slice(1).every((x) => x === 'SubscribeToShardEvent'));
+});
+
+test('HTTP/1.1: a request pipelined behind the stream is answered after its last chunk', { timeout: 30000 }, async (t) => {
+  const { name, arn } = await newConsumer();
+  const sock = net.connect({ host: '127.0.0.1', port: srv.port });
+  t.after(() => sock.destroy());
+  const state = { buf: Buffer.alloc(0) };
+  sock.write(Buffer.concat([
+    requestBytes('SubscribeToShard', { ConsumerARN: arn, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } }),
+    requestBytes('DescribeStreamSummary', { StreamName: name }),
+  ]));
+  const t0 = Date.now();
+  const all = await readUntil(sock, state, (b) => {
+    const he = b.indexOf('\r\n\r\n');
+    if (he < 0) return undefined;
+    const body = parseChunks(b.subarray(he + 4));
+    if (!body) return undefined;
+    const he2 = body.rest.indexOf('\r\n\r\n');
+    if (he2 < 0) return undefined;
+    const m = /content-length: (\d+)/i.exec(body.rest.subarray(0, he2).toString());
+    if (!m || body.rest.length < he2 + 4 + Number(m[1])) return undefined;
+    return { body, second: JSON.parse(body.rest.subarray(he2 + 4).toString()) };
+  });
+  assert.ok(Date.now() - t0 >= LIFETIME_MS - 200, 'the second answer waited for the stream');
+  assert.equal(all.body.chunks.length >= 2, true);
+  assert.equal(all.second.StreamDescriptionSummary.StreamName, name);
 });
