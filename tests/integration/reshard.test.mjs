@@ -584,9 +584,9 @@ describe('resharding: UPDATING shows the stream as it was', () => {
     assert.equal(r1.ShardId, shardId(0), 'writes land in the parent');
     assert.ok(BigInt(r1.SequenceNumber) > BigInt(r0.SequenceNumber));
 
-    // Restart while UPDATING: the pending change and the parent's records survive.
+    // Restart (killed) while UPDATING: the pending change and the parent's records survive.
     client.destroy();
-    await srv.stop();
+    await srv.stop({ signal: 'SIGKILL' });
     srv = await startRunnel({ dataDir, args: ['--update-stream-delay', String(DELAY)] });
     client = kinesisClient(srv.endpoint);
     assert.ok(Date.now() - t0 < DELAY - 200, 'restarted within the delay (slow machine?)');
@@ -616,6 +616,30 @@ describe('resharding: UPDATING shows the stream as it was', () => {
   async function listShards(client, name) {
     return (await client.send(new ListShardsCommand({ StreamName: name }))).Shards;
   }
+
+  test('a split pending when runnel stops is applied at the next start once the delay has passed', T, async (t) => {
+    const dataDir = makeTempDir();
+    let srv = await startRunnel({ dataDir, args: ['--update-stream-delay', String(DELAY)] });
+    let client = kinesisClient(srv.endpoint);
+    t.after(async () => { client.destroy(); await srv.stop(); removeDir(dataDir); });
+    const name = uniqueName('upd-down');
+    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
+    const r0 = await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('a'), ExplicitHashKey: '0' }));
+    assertOk(await client.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(0), NewStartingHashKey: (1n << 127n).toString() })));
+    client.destroy();
+    await srv.stop({ signal: 'SIGKILL' });
+    await sleep(DELAY + 300);
+    srv = await startRunnel({ dataDir, args: ['--update-stream-delay', String(DELAY)] });
+    client = kinesisClient(srv.endpoint);
+    const d = (await client.send(new DescribeStreamCommand({ StreamName: name }))).StreamDescription;
+    assert.equal(d.StreamStatus, 'ACTIVE');
+    assert.deepEqual(ids(d.Shards), [0, 1, 2].map(shardId));
+    assert.equal(BigInt(d.Shards[0].SequenceNumberRange.EndingSequenceNumber) >= BigInt(r0.SequenceNumber), true);
+    assertLineage(d.Shards);
+    const r1 = await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('b'), ExplicitHashKey: '0' }));
+    assert.equal(r1.ShardId, shardId(1));
+    assert.ok(BigInt(r1.SequenceNumber) > BigInt(r0.SequenceNumber));
+  });
 
   test('a stream deleted while CREATING shows Shards: []', T, async (t) => {
     const srv = await startRunnel({ inMemory: true, args: ['--create-stream-delay', '5000', '--delete-stream-delay', '5000'] });
