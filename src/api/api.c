@@ -579,7 +579,7 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         rn_call_fail(c);
         return;
     }
-    rn_registry_tick(api->reg, c->now_ms);
+    int resharded = rn_registry_tick(api->reg, c->now_ms) > 0;
     if (c->who && rn_access_op(c) != 0) { /* operations no resolution path checks */
         rn_call_fail(c);
         return;
@@ -595,7 +595,7 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     int rc = fn(c);
     if (rc < 0)
         rn_call_fail(c);
-    if (op == RN_OP_SplitShard || op == RN_OP_MergeShards || op == RN_OP_UpdateShardCount)
+    if (resharded || op == RN_OP_SplitShard || op == RN_OP_MergeShards || op == RN_OP_UpdateShardCount)
         rn_subs_poke(api); /* a closed shard's subscribers send its end (no append wakes them) */
 }
 

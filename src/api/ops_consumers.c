@@ -15,15 +15,16 @@
  * DeregisterStreamConsumer the entry is deleted at once and the consumer
  * stays DELETING in memory for the same delay.
  *
- * A subscription is an HTTP/2 streaming response (net/http.h) carrying
- * event-stream messages (net/eventstream.h). It is driven by one libevent
+ * A subscription is a streaming response (net/http.h: HTTP/2 DATA or an
+ * HTTP/1.1 chunked body, the same to this file) carrying event-stream
+ * messages (net/eventstream.h). It is driven by one libevent
  * event, pump_ev, activated by: the shard log's commit listener (a record
  * became readable: no polling), the HTTP layer (queue drained, or the peer
  * left), the 5 s heartbeat and the start. The pump reads from the log while
  * less than SUB_QUEUE_MAX bytes wait in the HTTP queue, so a slow reader
- * holds at most about one event more than that: HTTP/2 flow control is the
- * back-pressure. The subscription ends at its lifetime, at the end of a
- * closed shard (ChildShards, no ContinuationSequenceNumber), when taken
+ * holds at most about one event more than that: HTTP/2 flow control (on
+ * HTTP/1.1, TCP) is the back-pressure. The subscription ends at its
+ * lifetime, at the end of a closed shard (ChildShards, no ContinuationSequenceNumber), when taken
  * over, or on shutdown. */
 #include "api/access.h"
 #include "api/api_int.h"
@@ -556,7 +557,7 @@ static void sub_free(rn_sub_t *sub)
     free(sub);
 }
 
-/* End the HTTP/2 stream after what is queued, and free the subscription. */
+/* End the event stream after what is queued, and free the subscription. */
 static void sub_end(rn_sub_t *sub)
 {
     rn_http_stream_end(sub->ex);
@@ -925,9 +926,8 @@ int rn_op_SubscribeToShard(rn_call_t *c)
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     }
     if (rn_http_stream_start(c->ex, 200, "application/vnd.amazon.eventstream", sub_http_event, sub) != 0) {
-        sub_free(sub);
-        return rn_error_set(&c->err, RN_AWS_INVALID_ARGUMENT,
-                            "SubscribeToShard is only served over HTTP/2.");
+        sub_free(sub); /* the peer left (or no memory) */
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     }
     sub->ex = c->ex;
     sub->next = api->subs;

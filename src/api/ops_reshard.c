@@ -3,6 +3,7 @@
  * GetRecords returns at the end of a closed shard (§3.6).
  *
  * Checks run in this order, each with AWS's exception and message (§6):
+ * shard ids usable (ResourceNotFoundException before the stream lookup);
  * stream found; provisioned (ValidationException for on-demand streams);
  * ACTIVE (ResourceInUseException); shards found ("Could not find shard");
  * shards open; the operation's own rules; limits. A rejected call changes
@@ -54,6 +55,50 @@ static int reshard_shard(rn_call_t *c, rn_stream_t *s, const char *member, uint3
     return 0;
 }
 
+/* 1 when a shard id is usable: a decimal index in 0..2147483647, after an
+ * optional "shardId-" prefix. */
+static int shard_id_usable(const char *id)
+{
+    if (strncmp(id, "shardId-", 8) == 0)
+        id += 8;
+    if (!*id)
+        return 0;
+    uint64_t v = 0;
+    for (; *id; id++) {
+        if (*id < '0' || *id > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(*id - '0');
+        if (v > 2147483647ULL)
+            return 0;
+    }
+    return 1;
+}
+
+/* AWS answers an unusable shard id before it looks the stream up (observed):
+ * ResourceNotFoundException naming the id as given and the stream as the
+ * request names it. */
+static int reshard_ids_usable(rn_call_t *c, const char *m1, const char *m2)
+{
+    const char *members[] = {m1, m2};
+    for (size_t i = 0; i < 2 && members[i]; i++) {
+        const char *given = rn_arg_str(c, members[i]);
+        if (!given || shard_id_usable(given))
+            continue;
+        const char *name = rn_arg_str(c, "StreamName");
+        const char *arn = rn_arg_str(c, "StreamARN");
+        char aname[256] = "", aregion[64], aaccount[64];
+        const char *account = c->account;
+        if (!name && arn &&
+            rn_parse_stream_arn(arn, aregion, sizeof aregion, aaccount, sizeof aaccount, aname,
+                                sizeof aname) == 0) {
+            name = aname;
+            account = aaccount;
+        }
+        return rn_error_set(&c->err, RN_AWS_SHARD_UNPARSEABLE, given, name ? name : "", account);
+    }
+    return 0;
+}
+
 /* Room for `more` open shards under the account's shard limit (§4.2). */
 static int shard_quota(rn_call_t *c, int64_t more)
 {
@@ -87,13 +132,30 @@ static int reshard_failed(rn_call_t *c, rn_stream_t *s, rn_stream_undo_t *u, int
     return rn_fail_persist(c, rc);
 }
 
+/* With an update delay, a split or merge waits for the end of UPDATING
+ * (model.h, rn_reshard_pending_t): the stream shows its shards unchanged
+ * until then, as AWS does. Returns 1 when deferred (answered, or failed:
+ * c->err set), 0 to apply it now. */
+static int defer(rn_call_t *c, rn_stream_t *s, const rn_reshard_pending_t *p)
+{
+    if (rn_registry_config(c->api->reg)->update_delay_ms <= 0)
+        return 0;
+    int rc = rn_registry_begin_reshard(c->api->reg, s, p, c->now_ms);
+    if (rc)
+        rn_fail_persist(c, rc);
+    else
+        rn_call_reply(c, NULL);
+    return 1;
+}
+
 /* ---- SplitShard -------------------------------------------------------------------- */
 
 int rn_op_SplitShard(rn_call_t *c)
 {
     rn_stream_t *s;
     uint32_t idx;
-    if (reshard_stream(c, &s) != 0 || reshard_shard(c, s, "ShardToSplit", &idx) != 0)
+    if (reshard_ids_usable(c, "ShardToSplit", NULL) != 0 || reshard_stream(c, &s) != 0 ||
+        reshard_shard(c, s, "ShardToSplit", &idx) != 0)
         return -1;
     const rn_shard_t *sh = rn_stream_shard(s, idx);
     const char *key = rn_arg_str(c, "NewStartingHashKey");
@@ -112,6 +174,9 @@ int rn_op_SplitShard(rn_call_t *c)
     }
     if (shard_quota(c, 1) != 0)
         return -1;
+    rn_reshard_pending_t p = {RN_PENDING_SPLIT, idx, 0, k};
+    if (defer(c, s, &p))
+        return c->err.code != RN_AWS_NONE ? -1 : 0;
     rn_stream_undo_t u;
     int rc = rn_stream_undo_begin(s, &u);
     if (rc)
@@ -130,18 +195,23 @@ int rn_op_MergeShards(rn_call_t *c)
 {
     rn_stream_t *s;
     uint32_t a, b;
-    if (reshard_stream(c, &s) != 0 || reshard_shard(c, s, "ShardToMerge", &a) != 0 ||
+    if (reshard_ids_usable(c, "ShardToMerge", "AdjacentShardToMerge") != 0 ||
+        reshard_stream(c, &s) != 0 || reshard_shard(c, s, "ShardToMerge", &a) != 0 ||
         reshard_shard(c, s, "AdjacentShardToMerge", &b) != 0)
         return -1;
     const rn_shard_t *x = rn_stream_shard(s, a), *y = rn_stream_shard(s, b);
-    int adjacent = a != b && ((x->end_hash != RN_U128_MAX && x->end_hash + 1 == y->start_hash) ||
-                              (y->end_hash != RN_U128_MAX && y->end_hash + 1 == x->start_hash));
+    /* Only ShardToMerge as the lower neighbour (AWS-observed): the reverse
+     * order is not an eligible pair. */
+    int adjacent = a != b && x->end_hash != RN_U128_MAX && x->end_hash + 1 == y->start_hash;
     if (!adjacent) {
         char ia[32], ib[32];
         rn_format_shard_id(a, ia, sizeof ia);
         rn_format_shard_id(b, ib, sizeof ib);
         return rn_error_set(&c->err, RN_AWS_SHARDS_NOT_ADJACENT, ia, ib, s->name, c->account);
     }
+    rn_reshard_pending_t p = {RN_PENDING_MERGE, a, b, 0};
+    if (defer(c, s, &p))
+        return c->err.code != RN_AWS_NONE ? -1 : 0;
     rn_stream_undo_t u;
     int rc = rn_stream_undo_begin(s, &u);
     if (rc)

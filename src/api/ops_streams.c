@@ -146,7 +146,7 @@ int rn_op_DescribeStream(rn_call_t *c)
     add_stream_common(d, s);
     json_t *shards = json_array();
     int more = 0;
-    if (s->status != RN_STREAM_CREATING) {
+    if (rn_stream_shows_shards(s)) {
         for (uint32_t i = first; i < s->n_shards; i++) {
             if (rn_shard_expired(s, &s->shards[i], c->now_ms))
                 continue;
@@ -171,7 +171,7 @@ int rn_op_DescribeStreamSummary(rn_call_t *c)
     json_t *d = json_object();
     add_stream_common(d, s);
     int open = 0;
-    if (s->status != RN_STREAM_CREATING)
+    if (rn_stream_shows_shards(s))
         for (uint32_t i = 0; i < s->n_shards; i++)
             open += s->shards[i].closed_ms == 0;
     json_object_set_new(d, "OpenShardCount", json_integer(open));
@@ -401,7 +401,7 @@ int rn_op_ListShards(rn_call_t *c)
     json_t *shards = json_array();
     int64_t last = -1;
     uint32_t i = first;
-    if (s->status != RN_STREAM_CREATING) {
+    if (rn_stream_shows_shards(s)) {
         for (; i < s->n_shards; i++) {
             if (!filter_keeps(code, s, &s->shards[i], ts_ms, c->now_ms))
                 continue;

@@ -74,7 +74,7 @@ static int tag_text_ok(const char *text, size_t *len)
         (*len)++;
         if (cp < 0x80) {
             if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
-                (cp != 0 && strchr(" \t\n\r\v\f_.:/=+-%@", (int)cp)))
+                (cp != 0 && strchr(" _.:/=+-%@", (int)cp))) /* AWS: a tab or newline is invalid */
                 continue;
             return 0;
         }
@@ -239,8 +239,17 @@ int rn_op_RemoveTagsFromStream(rn_call_t *c)
     rn_stream_t *s;
     if (rn_call_stream(c, &s) != 0)
         return -1;
+    /* Keys with a character a tag cannot hold are refused, after the stream
+     * is found (AWS-observed). */
+    json_t *keys = json_object_get(c->in, "TagKeys");
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        const char *k = json_string_value(json_array_get(keys, i));
+        size_t len;
+        if (k && !tag_text_ok(k, &len))
+            return rn_error_set(&c->err, RN_AWS_TAGS_BAD_CHARS);
+    }
     res_t r = res_of_stream(s);
-    if (tags_writable(c, &r) != 0 || tags_remove(c, &r, json_object_get(c->in, "TagKeys")) != 0)
+    if (tags_writable(c, &r) != 0 || tags_remove(c, &r, keys) != 0)
         return -1;
     rn_call_reply(c, NULL);
     return 0;

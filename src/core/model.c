@@ -12,6 +12,7 @@
 
 #include "core/errors.h"
 #include "core/recordcrypt.h"
+#include "core/reshard.h"
 #include "util/ascii.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -153,6 +154,17 @@ static int stream_doc(const rn_registry_t *r, const rn_stream_t *s, int64_t drop
         if (s->scaling_ms[i])
             json_array_append_new(scaling, json_integer(s->scaling_ms[i]));
     json_object_set_new(doc, "scaling_ms", scaling);
+    if (s->pending.kind != RN_PENDING_NONE) {
+        json_t *pj = json_pack("{s:s,s:I}", "op", s->pending.kind == RN_PENDING_SPLIT ? "split" : "merge",
+                               "a", (json_int_t)s->pending.a);
+        if (pj && s->pending.kind == RN_PENDING_SPLIT)
+            json_object_set_new(pj, "key", u128_json(s->pending.key));
+        else if (pj)
+            json_object_set_new(pj, "b", json_integer((json_int_t)s->pending.b));
+        json_object_set_new(doc, "pending", pj);
+    }
+    if (s->deleted_creating)
+        json_object_set_new(doc, "deleted_creating", json_true());
     for (uint32_t i = 0; i < s->n_shards; i++) {
         const rn_shard_t *sh = &s->shards[i];
         if (drop_now && rn_shard_expired(s, sh, drop_now))
@@ -238,6 +250,17 @@ static int stream_load(const rn_registry_t *r, const char *text, size_t len, rn_
     s->status = (rn_stream_status_t)status_parse(status);
     s->created_ms = json_integer_value(json_object_get(doc, "created_ms"));
     s->transition_at_ms = json_integer_value(json_object_get(doc, "transition_at_ms"));
+    s->deleted_creating = json_is_true(json_object_get(doc, "deleted_creating"));
+    json_t *pj = json_object_get(doc, "pending");
+    if (json_is_object(pj)) {
+        const char *op = json_string_value(json_object_get(pj, "op"));
+        s->pending.a = (uint32_t)json_integer_value(json_object_get(pj, "a"));
+        s->pending.b = (uint32_t)json_integer_value(json_object_get(pj, "b"));
+        if (op && strcmp(op, "split") == 0 && u128_from(json_object_get(pj, "key"), &s->pending.key) == 0)
+            s->pending.kind = RN_PENDING_SPLIT;
+        else if (op && strcmp(op, "merge") == 0)
+            s->pending.kind = RN_PENDING_MERGE;
+    }
     s->retention_hours = (int)json_integer_value(json_object_get(doc, "retention_hours"));
     s->on_demand = json_is_true(json_object_get(doc, "on_demand"));
     s->max_record_kib = (int)json_integer_value(json_object_get(doc, "max_record_kib"));
@@ -494,7 +517,8 @@ static uint32_t open_count(const rn_stream_t *s)
 void rn_registry_recount(rn_registry_t *r, rn_stream_t *s)
 {
     (void)r;
-    uint32_t n = open_count(s);
+    /* a pending split already counts its new shard against the limit */
+    uint32_t n = open_count(s) + (s->pending.kind == RN_PENDING_SPLIT);
     if (s->group)
         s->group->open_shards += (int64_t)n - (int64_t)s->open_counted;
     s->open_counted = n;
@@ -923,10 +947,12 @@ int rn_registry_delete(rn_registry_t *r, rn_stream_t *s, int64_t now_ms)
     int64_t old_at = s->transition_at_ms;
     s->status = RN_STREAM_DELETING;
     s->transition_at_ms = now_ms + r->cfg.delete_delay_ms;
+    s->deleted_creating = old == RN_STREAM_CREATING;
     int rc = stream_put(r, s, 0);
     if (rc) {
         s->status = old;
         s->transition_at_ms = old_at;
+        s->deleted_creating = 0;
         return rc;
     }
     pend_add(r, s);
@@ -982,8 +1008,51 @@ static void retention_sweep(rn_registry_t *r, int64_t now_ms)
     }
 }
 
-void rn_registry_tick(rn_registry_t *r, int64_t now_ms)
+int rn_stream_shows_shards(const rn_stream_t *s)
 {
+    return s->status != RN_STREAM_CREATING && !s->deleted_creating;
+}
+
+/* UPDATING ends for a stream with a pending split or merge: apply it at the
+ * transition time at_ms (no request was served since: rn_registry_tick runs
+ * before each one), become ACTIVE, persist; all or nothing. */
+static int apply_pending(rn_registry_t *r, rn_stream_t *s, int64_t at_ms, int64_t now_ms)
+{
+    rn_stream_undo_t u;
+    int rc = rn_stream_undo_begin(s, &u);
+    if (rc)
+        return rc;
+    const rn_reshard_pending_t p = s->pending;
+    rc = p.kind == RN_PENDING_SPLIT ? rn_reshard_split(r, s, p.a, p.key, at_ms, NULL, NULL)
+                                    : rn_reshard_merge(r, s, p.a, p.b, at_ms, NULL);
+    if (rc == RN_EINVAL) {
+        /* checked when it was asked for; cannot happen unless the document was edited */
+        rn_error("stream %s: the pending %s no longer applies; dropped", s->name,
+                 p.kind == RN_PENDING_SPLIT ? "split" : "merge");
+        rc = 0;
+    } else if (rc) {
+        rn_registry_undo(r, s, &u);
+        return rc;
+    }
+    s->pending.kind = RN_PENDING_NONE;
+    s->status = RN_STREAM_ACTIVE;
+    s->transition_at_ms = 0;
+    rc = stream_put(r, s, now_ms);
+    if (rc) {
+        rn_registry_undo(r, s, &u);
+        s->pending = p;
+        rn_registry_recount(r, s);
+        return rc;
+    }
+    rn_stream_undo_end(&u);
+    drop_expired(r, s, now_ms);
+    rn_registry_recount(r, s);
+    return 0;
+}
+
+int rn_registry_tick(rn_registry_t *r, int64_t now_ms)
+{
+    int applied = 0;
     if (now_ms - r->last_sweep_ms >= SWEEP_EVERY_MS || now_ms < r->last_sweep_ms)
         retention_sweep(r, now_ms);
     for (size_t i = 0; i < r->npend;) {
@@ -1005,6 +1074,18 @@ void rn_registry_tick(rn_registry_t *r, int64_t now_ms)
         /* CREATING / UPDATING -> ACTIVE: written first, then applied. */
         rn_stream_status_t old = s->status;
         int64_t old_at = s->transition_at_ms;
+        if (old == RN_STREAM_UPDATING && s->pending.kind != RN_PENDING_NONE) {
+            int rc = apply_pending(r, s, old_at, now_ms);
+            if (rc) {
+                rn_error("cannot apply the resharding of %s: %s (retried)", s->name, rn_strerror(rc));
+                s->transition_at_ms = now_ms + RETRY_MS;
+                i++;
+                continue;
+            }
+            applied++;
+            pend_del(r, s);
+            continue;
+        }
         s->status = RN_STREAM_ACTIVE;
         s->transition_at_ms = 0;
         int rc = stream_put(r, s, 0);
@@ -1017,6 +1098,7 @@ void rn_registry_tick(rn_registry_t *r, int64_t now_ms)
         }
         pend_del(r, s);
     }
+    return applied;
 }
 
 int rn_registry_save(rn_registry_t *r, rn_stream_t *s)
@@ -1041,6 +1123,17 @@ int rn_registry_begin_update(rn_registry_t *r, rn_stream_t *s, int64_t now_ms)
     if (s->status != RN_STREAM_ACTIVE)
         pend_add(r, s);
     return 0;
+}
+
+int rn_registry_begin_reshard(rn_registry_t *r, rn_stream_t *s, const rn_reshard_pending_t *p,
+                              int64_t now_ms)
+{
+    s->pending = *p;
+    int rc = rn_registry_begin_update(r, s, now_ms);
+    if (rc)
+        s->pending.kind = RN_PENDING_NONE;
+    rn_registry_recount(r, s);
+    return rc;
 }
 
 /* ---- all-or-nothing changes of the shards -------------------------------------------- */

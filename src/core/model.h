@@ -77,6 +77,19 @@ extern const char *const rn_metric_names[RN_METRIC_COUNT];
 /* UpdateShardCount calls allowed per stream per rolling 24 hours. */
 #define RN_SCALING_MAX 10
 
+/* A SplitShard or MergeShards waiting for the end of UPDATING
+ * (--update-stream-delay > 0): as on AWS, the stream keeps its shards (the
+ * parents open, no children; writes land in the parents) until it is ACTIVE
+ * again, when rn_registry_tick applies the change. Persisted with the
+ * stream, so a restart during UPDATING applies it too. */
+typedef enum { RN_PENDING_NONE = 0, RN_PENDING_SPLIT, RN_PENDING_MERGE } rn_pending_kind_t;
+typedef struct rn_reshard_pending {
+    rn_pending_kind_t kind;
+    uint32_t a;   /* split: ShardToSplit; merge: ShardToMerge */
+    uint32_t b;   /* merge: AdjacentShardToMerge */
+    rn_u128 key;  /* split: NewStartingHashKey */
+} rn_reshard_pending_t;
+
 typedef struct rn_stream {
     uint64_t id;
     char account[16];
@@ -104,6 +117,8 @@ typedef struct rn_stream {
     int64_t scaling_ms[RN_SCALING_MAX]; /* times of recent UpdateShardCount calls, 0 = none (reshard.c) */
     rn_shard_t *shards;       /* in index order */
     uint32_t n_shards;
+    rn_reshard_pending_t pending; /* a split or merge applied when UPDATING ends */
+    int deleted_creating;     /* DELETING a stream that was still CREATING: no shards shown */
     /* the registry's own (model.c): positions in its indexes */
     struct rn_group *group;   /* the account and region */
     size_t group_pos, reg_pos;
@@ -131,8 +146,14 @@ const rn_registry_config_t *rn_registry_config(const rn_registry_t *r);
 const rn_iter_key_t *rn_registry_iter_key(const rn_registry_t *r);
 rn_store_t *rn_registry_store(rn_registry_t *r);
 
-/* Apply due state transitions. */
-void rn_registry_tick(rn_registry_t *r, int64_t now_ms);
+/* Apply due state transitions (UPDATING -> ACTIVE applies a pending split
+ * or merge first). Returns the number of reshards applied (their parents'
+ * readers should be woken: they reached the end). */
+int rn_registry_tick(rn_registry_t *r, int64_t now_ms);
+
+/* Shards are listed (DescribeStream, ListShards): not while CREATING, nor
+ * for a stream deleted while CREATING (AWS shows Shards: []). */
+int rn_stream_shows_shards(const rn_stream_t *s);
 
 /* Lookups; NULL when absent. */
 rn_stream_t *rn_registry_find(rn_registry_t *r, const char *account, const char *region,
@@ -178,6 +199,13 @@ int rn_registry_delete(rn_registry_t *r, rn_stream_t *s, int64_t now_ms);
  * already applied its change to the stream; on a failure the status is as it
  * was and the caller puts back its change. */
 int rn_registry_begin_update(rn_registry_t *r, rn_stream_t *s, int64_t now_ms);
+
+/* SplitShard / MergeShards with an update delay: record *p as s's pending
+ * change and enter UPDATING, persisted (on a failure, returned, nothing
+ * changed). The change is applied when UPDATING ends (rn_registry_tick),
+ * with the transition time as its time. */
+int rn_registry_begin_reshard(rn_registry_t *r, rn_stream_t *s, const rn_reshard_pending_t *p,
+                              int64_t now_ms);
 
 /* Persist a changed stream. Nothing in memory changes: on a failure the
  * caller puts back what it changed. */

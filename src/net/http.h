@@ -126,18 +126,21 @@ int rn_http_server_reclaim_idle(rn_http_server_t *srv);
 void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_type,
                      const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len);
 
-/* ---- streaming responses (HTTP/2 only) -----------------------------------
+/* ---- streaming responses (HTTP/2 and HTTP/1.1) ----------------------------
  * For answers that run long (SubscribeToShard's event stream): headers now,
  * DATA as the application pushes it, END_STREAM when it ends. Instead of
  * rn_http_respond():
  *   rn_http_stream_start() sends the status and headers (no content-length)
- *     and returns 0; on HTTP/1.1 or an orphaned exchange it returns -1 and
- *     the exchange is still to be answered with rn_http_respond().
+ *     and returns 0; on an orphaned (or closing) exchange it returns -1 and
+ *     the exchange is still to be answered with rn_http_respond(). HTTP/1.1
+ *     answers with Transfer-Encoding: chunked (HTTP/1.0: a body to the
+ *     close); the application does not see the difference.
  *   rn_http_stream_push() queues bytes (copied). Memory is bounded by the
  *     application: push only while rn_http_stream_queued() is below what it
  *     is willing to hold; bytes leave as the peer's HTTP/2 flow-control
- *     window allows. When the queue drains below RN_HTTP_STREAM_LOW after
- *     having been at or above it, fn(ud, RN_HTTP_STREAM_WRITABLE) runs.
+ *     window (HTTP/1.1: the TCP socket) allows. When the queue drains
+ *     below RN_HTTP_STREAM_LOW after having been at or above it,
+ *     fn(ud, RN_HTTP_STREAM_WRITABLE) runs.
  *   rn_http_stream_end() ends the stream after the queued bytes and gives
  *     the exchange back: the application must not touch ex afterwards. It
  *     must be called exactly once, also after RN_HTTP_STREAM_CLOSED.
@@ -145,8 +148,10 @@ void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_typ
  * the connection goes; pushes then do nothing. fn runs from inside the
  * HTTP layer: it should only note the event and defer work (event_active);
  * it must not call rn_http_stream_* itself. An open stream is never idle
- * (the idle timeout does not apply); on server shutdown the connection
- * sends GOAWAY and waits for the application to end its streams. */
+ * (the idle timeout does not apply; output the peer does not read for the
+ * read timeout ends it); on server shutdown the connection sends GOAWAY
+ * (HTTP/1.1: Connection: close after the stream) and waits for the
+ * application to end its streams. */
 #define RN_HTTP_STREAM_WRITABLE 1
 #define RN_HTTP_STREAM_CLOSED 2
 #define RN_HTTP_STREAM_LOW ((size_t)64 * 1024)

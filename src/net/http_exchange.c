@@ -226,7 +226,7 @@ rn_http_exchange_t *rn_ex_new(rn_http_server_t *srv, rn_conn_t *conn)
     ex->stream_fn = NULL;
     ex->stream_ud = NULL;
     ex->streaming = ex->stream_ending = ex->stream_deferred = ex->stream_high = 0;
-    ex->stream_closed = 0;
+    ex->stream_closed = ex->stream_chunked = 0;
     memset(&ex->req, 0, sizeof ex->req);
     make_uuid(srv->rng, ex->request_id);
     size_t pl = strlen(conn->peer);
@@ -424,18 +424,22 @@ void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_typ
 int rn_http_stream_start(rn_http_exchange_t *ex, int status, const char *content_type,
                          rn_http_stream_fn fn, void *ud)
 {
-    if (!ex || ex->answered || ex->streaming || !ex->conn || ex->conn->proto != RN_NET_PROTO_H2)
+    if (!ex || ex->answered || ex->streaming || !ex->conn || ex->conn->closing)
         return -1;
-    if (!(ex->sq = evbuffer_new()))
+    int h2 = ex->conn->proto == RN_NET_PROTO_H2;
+    if (h2 && !(ex->sq = evbuffer_new()))
         return -1;
     ex->stream_fn = fn;
     ex->stream_ud = ud;
     ex->streaming = 1;
-    if (rn_h2_stream_start(ex, status, content_type) != 0) {
+    if ((h2 ? rn_h2_stream_start(ex, status, content_type)
+            : rn_h1_stream_start(ex, status, content_type)) != 0) {
         ex->streaming = 0;
         ex->stream_fn = NULL;
-        evbuffer_free(ex->sq);
-        ex->sq = NULL;
+        if (ex->sq) {
+            evbuffer_free(ex->sq);
+            ex->sq = NULL;
+        }
         return -1;
     }
     return 0;
@@ -445,6 +449,10 @@ void rn_http_stream_push(rn_http_exchange_t *ex, const uint8_t *p, size_t n)
 {
     if (!ex || !ex->streaming || ex->answered || ex->stream_ending || !ex->conn || n == 0)
         return;
+    if (ex->conn->proto != RN_NET_PROTO_H2) {
+        rn_h1_stream_push(ex, p, n);
+        return;
+    }
     if (evbuffer_add(ex->sq, p, n) != 0)
         return;
     if (evbuffer_get_length(ex->sq) >= RN_HTTP_STREAM_LOW)
@@ -454,7 +462,12 @@ void rn_http_stream_push(rn_http_exchange_t *ex, const uint8_t *p, size_t n)
 
 size_t rn_http_stream_queued(const rn_http_exchange_t *ex)
 {
-    return ex && ex->sq ? evbuffer_get_length(ex->sq) : 0;
+    if (!ex)
+        return 0;
+    if (ex->sq)
+        return evbuffer_get_length(ex->sq);
+    /* HTTP/1.1: the chunks are in the connection's output already */
+    return ex->streaming && ex->conn ? rn_conn_unsent(ex->conn) : 0;
 }
 
 void rn_http_stream_end(rn_http_exchange_t *ex)
@@ -468,5 +481,9 @@ void rn_http_stream_end(rn_http_exchange_t *ex)
         return;
     }
     ex->stream_ending = 1;
+    if (ex->conn->proto != RN_NET_PROTO_H2) {
+        rn_h1_stream_end(ex); /* ex is released */
+        return;
+    }
     rn_h2_stream_kick(ex, 0); /* ex is freed when nghttp2 closes the stream */
 }

@@ -63,10 +63,15 @@ static void free_cleanup(const void *data, size_t len, void *extra)
     free((void *)data);
 }
 
-/* Write a complete response to c's output. Takes ownership of body. */
-static void h1_write(rn_conn_t *c, int minor, int keep_alive, const char *request_id, int status,
-                     const char *ctype, const rn_http_header_t *extra, size_t n_extra,
-                     uint8_t *body, size_t len)
+enum { BODY_FIXED = 0, BODY_CHUNKED, BODY_TO_CLOSE };
+
+/* Write a response to c's output: a complete one (BODY_FIXED: the head with
+ * Content-Length and body), or the head of a streaming one (BODY_CHUNKED:
+ * Transfer-Encoding: chunked; BODY_TO_CLOSE: HTTP/1.0, the body runs to the
+ * close). Takes ownership of body. */
+static void h1_write_mode(rn_conn_t *c, int minor, int keep_alive, const char *request_id,
+                          int status, const char *ctype, const rn_http_header_t *extra,
+                          size_t n_extra, uint8_t *body, size_t len, int mode)
 {
     rn_http_server_t *srv = c->srv;
     struct evbuffer *out = c->out;
@@ -81,7 +86,7 @@ static void h1_write(rn_conn_t *c, int minor, int keep_alive, const char *reques
     need += 12 + 64 + 2;                            /* x-amz-id-2 */
     need += 6 + strlen(date) + 2;                   /* Date */
     need += ctype ? 14 + ctype_len + 2 : 0;         /* Content-Type */
-    need += 16 + 20 + 2;                            /* Content-Length */
+    need += 28 + 2;                                 /* Content-Length or Transfer-Encoding */
     need += 24;                                     /* Connection */
     for (size_t i = 0; i < n_extra; i++)
         need += extra[i].name_len + 2 + extra[i].value_len + 2;
@@ -112,8 +117,12 @@ static void h1_write(rn_conn_t *c, int minor, int keep_alive, const char *reques
         p = PUT_LIT(p, "\r\nContent-Type: ");
         p = put(p, ctype, ctype_len);
     }
-    p = PUT_LIT(p, "\r\nContent-Length: ");
-    p = put_u64(p, len);
+    if (mode == BODY_FIXED) {
+        p = PUT_LIT(p, "\r\nContent-Length: ");
+        p = put_u64(p, len);
+    } else if (mode == BODY_CHUNKED) {
+        p = PUT_LIT(p, "\r\nTransfer-Encoding: chunked");
+    }
     if (!keep_alive)
         p = PUT_LIT(p, "\r\nConnection: close");
     else if (minor == 0)
@@ -143,6 +152,14 @@ static void h1_write(rn_conn_t *c, int minor, int keep_alive, const char *reques
         return;
     }
     rn_conn_output_added(c);
+}
+
+static void h1_write(rn_conn_t *c, int minor, int keep_alive, const char *request_id, int status,
+                     const char *ctype, const rn_http_header_t *extra, size_t n_extra,
+                     uint8_t *body, size_t len)
+{
+    h1_write_mode(c, minor, keep_alive, request_id, status, ctype, extra, n_extra, body, len,
+                  BODY_FIXED);
 }
 
 /* Answer a framing error and close; the request (if any) is dropped. */
@@ -393,18 +410,24 @@ void rn_h1_on_drain(rn_conn_t *c)
 void rn_h1_on_eof(rn_conn_t *c)
 {
     c->h1.read_eof = 1;
-    if (c->h1.state != S_WAIT)
+    /* A streaming answer runs until the application ends it: a peer that
+     * closed its side has left (clients close the socket to stop reading an
+     * event stream), so the stream ends (RN_HTTP_STREAM_CLOSED, when the
+     * connection is freed). */
+    if (c->h1.state != S_WAIT || (c->h1.ex && c->h1.ex->streaming))
         rn_conn_close_soon(c);
 }
 
-void rn_h1_respond(rn_http_exchange_t *ex, int status, const char *content_type,
-                   const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len)
+static int h1_keep_alive(rn_conn_t *c, const rn_http_exchange_t *ex)
 {
-    rn_conn_t *c = ex->conn;
+    return ex->keep_alive && !c->srv->shutting_down && !c->h1.read_eof;
+}
+
+/* ex is answered (its last byte is in c->out): release it and go on with the
+ * next request, or close. */
+static void h1_answered(rn_conn_t *c, rn_http_exchange_t *ex, int keep_alive)
+{
     rn_h1_state_t *h = &c->h1;
-    int keep_alive = ex->keep_alive && !c->srv->shutting_down && !h->read_eof;
-    h1_write(c, ex->minor, keep_alive, ex->request_id, status, content_type, extra, n_extra, body,
-             len);
     if (h->ex == ex)
         h->ex = NULL;
     rn_ex_release(ex);
@@ -416,6 +439,88 @@ void rn_h1_respond(rn_http_exchange_t *ex, int status, const char *content_type,
     if (h->state == S_WAIT)
         h->state = S_HEAD;
     h1_process(c); /* next pipelined request, unless we are already inside */
+}
+
+void rn_h1_respond(rn_http_exchange_t *ex, int status, const char *content_type,
+                   const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len)
+{
+    rn_conn_t *c = ex->conn;
+    int keep_alive = h1_keep_alive(c, ex);
+    h1_write(c, ex->minor, keep_alive, ex->request_id, status, content_type, extra, n_extra, body,
+             len);
+    h1_answered(c, ex, keep_alive);
+}
+
+/* ---- streaming answers ------------------------------------------------------
+ * The exchange stays h->ex (state S_WAIT) while it streams, so pipelined
+ * requests wait behind it as behind any answer. Pushed bytes go into c->out
+ * at once, one chunk each; rn_http_stream_queued() is then what the socket
+ * (or TLS) has not taken, and the application's bound on it is the
+ * back-pressure. A peer that does not read fills the socket: write_ev stays
+ * pending and the output-stall rule (read timeout) drops the connection,
+ * which ends the stream (RN_HTTP_STREAM_CLOSED). */
+
+int rn_h1_stream_start(rn_http_exchange_t *ex, int status, const char *content_type)
+{
+    rn_conn_t *c = ex->conn;
+    /* HTTP/1.0 has no chunked coding: the body runs to the close. */
+    ex->stream_chunked = ex->minor >= 1;
+    int keep_alive = ex->stream_chunked && h1_keep_alive(c, ex);
+    if (!keep_alive)
+        ex->keep_alive = 0;
+    h1_write_mode(c, ex->minor, keep_alive, ex->request_id, status, content_type, NULL, 0, NULL, 0,
+                  ex->stream_chunked ? BODY_CHUNKED : BODY_TO_CLOSE);
+    return c->closing ? -1 : 0;
+}
+
+void rn_h1_stream_push(rn_http_exchange_t *ex, const uint8_t *p, size_t n)
+{
+    rn_conn_t *c = ex->conn;
+    if (c->closing)
+        return;
+    int rc = 0;
+    if (ex->stream_chunked) {
+        char size[24];
+        int k = snprintf(size, sizeof size, "%zx\r\n", n);
+        rc |= evbuffer_add(c->out, size, (size_t)k);
+        rc |= evbuffer_add(c->out, p, n);
+        rc |= evbuffer_add(c->out, "\r\n", 2);
+    } else {
+        rc = evbuffer_add(c->out, p, n);
+    }
+    if (rc != 0) {
+        rn_conn_close_soon(c); /* out of memory: the stream is cut short */
+        return;
+    }
+    if (rn_conn_unsent(c) >= RN_HTTP_STREAM_LOW)
+        ex->stream_high = 1;
+    rn_conn_output_added(c);
+}
+
+void rn_h1_stream_end(rn_http_exchange_t *ex)
+{
+    rn_conn_t *c = ex->conn;
+    int keep_alive = ex->keep_alive && !c->closing && h1_keep_alive(c, ex);
+    if (!c->closing) {
+        if (ex->stream_chunked)
+            evbuffer_add(c->out, "0\r\n\r\n", 5); /* the last chunk, no trailers */
+        rn_conn_output_added(c);
+    }
+    if (c->h1.state == S_WAIT || c->h1.ex == ex)
+        h1_answered(c, ex, keep_alive);
+    else
+        rn_ex_release(ex);
+}
+
+void rn_h1_on_written(rn_conn_t *c)
+{
+    rn_http_exchange_t *ex = c->h1.ex;
+    if (!ex || !ex->streaming || !ex->stream_high || ex->answered ||
+        rn_conn_unsent(c) >= RN_HTTP_STREAM_LOW)
+        return;
+    ex->stream_high = 0;
+    if (ex->stream_fn)
+        ex->stream_fn(ex->stream_ud, RN_HTTP_STREAM_WRITABLE);
 }
 
 void rn_h1_shutdown(rn_conn_t *c)

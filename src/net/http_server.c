@@ -148,9 +148,7 @@ static void conn_update_reading(rn_conn_t *c)
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Output not yet on the socket: c->out, and with TLS the encrypted bytes
- * (handshake records included). */
-static size_t conn_unsent(const rn_conn_t *c)
+size_t rn_conn_unsent(const rn_conn_t *c)
 {
     return evbuffer_get_length(c->out) + (c->tls ? rn_tls_pending(c) : 0);
 }
@@ -163,7 +161,7 @@ static int conn_flush(rn_conn_t *c)
 {
     if (c->proto == RN_NET_PROTO_H2 && c->h2 && !c->closing)
         rn_h2_send(c);
-    if (conn_unsent(c) == 0 || event_pending(c->write_ev, EV_WRITE, NULL))
+    if (rn_conn_unsent(c) == 0 || event_pending(c->write_ev, EV_WRITE, NULL))
         goto done;
     long n = c->io->write(c);
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -171,16 +169,18 @@ static int conn_flush(rn_conn_t *c)
             rn_debug("net: %s: write: %s", c->peer, strerror(errno));
         return -1;
     }
-    if (conn_unsent(c) > 0) {
+    if (rn_conn_unsent(c) > 0) {
         /* The socket is full: wait until it is writable. The stall clock
          * starts now (conn_write_cb restarts it on each progress). */
         c->last_write = rn_net_now_ms();
         event_add(c->write_ev, NULL);
     }
 done:
+    if (c->proto == RN_NET_PROTO_H1 && !c->closing)
+        rn_h1_on_written(c);
     if (c->out_blocked && evbuffer_get_length(c->out) <= RN_NET_OUT_LOW)
         conn_on_drained(c);
-    if (c->closing && !c->lingering && conn_unsent(c) == 0)
+    if (c->closing && !c->lingering && rn_conn_unsent(c) == 0)
         event_active(c->kill_ev, EV_TIMEOUT, 0);
     return 0;
 }
@@ -289,7 +289,7 @@ void rn_conn_close_soon(rn_conn_t *c)
     c->close_start = rn_net_now_ms();
     conn_update_reading(c);
     conn_arm_timer(c, CLOSE_TIMEOUT_MS);
-    if (conn_unsent(c) == 0)
+    if (rn_conn_unsent(c) == 0)
         event_active(c->kill_ev, EV_TIMEOUT, 0);
     else if (!c->in_cb)
         event_active(c->flush_ev, EV_WRITE, 0);

@@ -123,6 +123,7 @@ struct rn_http_exchange {
     unsigned stream_deferred : 1;   /* nghttp2 waits for data (NGHTTP2_ERR_DEFERRED) */
     unsigned stream_high : 1;       /* sq reached RN_HTTP_STREAM_LOW: tell when below */
     unsigned stream_closed : 1;     /* RN_HTTP_STREAM_CLOSED delivered */
+    unsigned stream_chunked : 1;    /* h1: chunked body (HTTP/1.1); else close-delimited (1.0) */
 };
 
 typedef struct rn_h1_state {
@@ -255,6 +256,9 @@ const char *rn_net_reason(int status);
 int rn_net_header_ok(const rn_http_header_t *h);
 
 /* ---- http_server.c ---------------------------------------------------- */
+/* Output of c not yet on the socket: c->out, and with TLS the encrypted
+ * bytes (handshake records included). */
+size_t rn_conn_unsent(const rn_conn_t *c);
 /* Milliseconds on a coarse monotonic clock. */
 uint64_t rn_net_now_ms(void);
 void rn_conn_close_soon(rn_conn_t *c);
@@ -310,6 +314,17 @@ rn_net_tmo_t rn_h1_timeout(rn_conn_t *c, uint64_t *since);
 void rn_h1_on_timeout(rn_conn_t *c);
 /* Between requests with nothing buffered: may be closed at once. */
 int rn_h1_is_idle(rn_conn_t *c);
+/* Streaming answers (rn_http_stream_*) on HTTP/1.1: the head with
+ * Transfer-Encoding: chunked now; each push one chunk straight into c->out
+ * (so the queue is the connection's unsent output: TCP is the back-pressure);
+ * the end is the 0-length chunk, then the connection goes on (keep-alive) or
+ * closes as for any answer. */
+int rn_h1_stream_start(rn_http_exchange_t *ex, int status, const char *content_type);
+void rn_h1_stream_push(rn_http_exchange_t *ex, const uint8_t *p, size_t n);
+void rn_h1_stream_end(rn_http_exchange_t *ex);
+/* Output was written: tell a streaming answer when its queue drained below
+ * RN_HTTP_STREAM_LOW. */
+void rn_h1_on_written(rn_conn_t *c);
 
 /* ---- http_h2.c -------------------------------------------------------- */
 int rn_h2_start(rn_conn_t *c);

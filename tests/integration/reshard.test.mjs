@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import {
   CreateStreamCommand, DescribeStreamCommand, DescribeStreamSummaryCommand, GetRecordsCommand,
   GetShardIteratorCommand, ListShardsCommand, MergeShardsCommand, PutRecordCommand, PutRecordsCommand,
-  SplitShardCommand, UpdateShardCountCommand,
+  SplitShardCommand, UpdateShardCountCommand, DeleteStreamCommand,
 } from '@aws-sdk/client-kinesis';
-import { ACCOUNT, REGION, kinesisClient, sleep, startRunnel, streamArn, uniqueName } from './runnel.mjs';
+import { ACCOUNT, REGION, kinesisClient, makeTempDir, removeDir, sleep, startRunnel, streamArn, uniqueName } from './runnel.mjs';
 import {
   HASH_MAX, SEQ_RE, assertOk, describeAllShards, expectError, hashRanges, outputOf, readShard, shardId,
 } from './kinesis.mjs';
@@ -191,6 +191,19 @@ describe('resharding', () => {
     await expectError(split('no-such-stream-x', shardId(0), 100n), {
       name: 'ResourceNotFoundException', message: notFound('no-such-stream-x'),
     });
+    // An unusable id (not a decimal index 0..2147483647 after an optional "shardId-") is answered
+    // before the stream is looked up, naming the id as given.
+    for (const bad of ['shardId-abc', 'bogus', 'shardId-', 'shardId-2147483648', 'shardid-1', '-1', '1x']) {
+      await expectError(split('no-such-stream-x', bad, 100n), {
+        name: 'ResourceNotFoundException', message: couldNotFind(bad, 'no-such-stream-x'),
+      });
+      await expectError(merge('no-such-stream-x', shardId(0), bad), {
+        name: 'ResourceNotFoundException', message: couldNotFind(bad, 'no-such-stream-x'),
+      });
+    }
+    await expectError(split(name, 'shardId-2147483647', 100n), {
+      name: 'ResourceNotFoundException', message: couldNotFind('shardId-002147483647', name), // parses: normalised
+    });
     // Nothing changed.
     assert.deepEqual(ids(await listShards({ StreamName: name })), [0, 1].map(shardId));
     // The smallest valid key: start + 2; the largest: end - 1.
@@ -224,12 +237,16 @@ describe('resharding', () => {
     await expectError(merge(name, 'bogus-x', shardId(1)), {
       name: 'ResourceNotFoundException', message: couldNotFind('bogus-x', name),
     });
-    assertOk(await merge(name, shardId(2), shardId(1))); // either order; ShardToMerge is the parent
+    // Only ShardToMerge as the lower neighbour is an eligible pair (AWS-observed).
+    await expectError(merge(name, shardId(2), shardId(1)), {
+      name: 'InvalidArgumentException', message: notAdjacentMsg(shardId(2), shardId(1), name),
+    });
+    assertOk(await merge(name, shardId(1), shardId(2))); // ShardToMerge is the parent
     const shards = await describeAllShards(client, name);
     assert.deepEqual(ids(shards), [0, 1, 2, 3].map(shardId));
     const c = shards[3];
-    assert.equal(c.ParentShardId, shardId(2));
-    assert.equal(c.AdjacentParentShardId, shardId(1));
+    assert.equal(c.ParentShardId, shardId(1));
+    assert.equal(c.AdjacentParentShardId, shardId(2));
     assert.deepEqual(c.HashKeyRange, range(BigInt(r[1].StartingHashKey), HASH_MAX));
     assert.ok(!isOpen(shards[1]) && !isOpen(shards[2]) && isOpen(shards[0]) && isOpen(c));
     assertLineage(shards);
@@ -500,14 +517,15 @@ describe('resharding: stream state and shard limit', () => {
     assertOk(await client.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(0), NewStartingHashKey: k.toString() })));
     const { StreamDescription: d } = await client.send(new DescribeStreamCommand({ StreamName: name }));
     assert.equal(d.StreamStatus, 'UPDATING');
-    assert.equal(d.Shards.length, 4, 'the new shards are visible at once');
+    assert.deepEqual(ids(d.Shards), [0, 1].map(shardId), 'the pre-reshard shards while UPDATING');
+    assert.ok(d.Shards.every(isOpen));
     const busy = { name: 'ResourceInUseException', message: notActiveMsg(name, 'UPDATING') };
     await expectError(client.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(1), NewStartingHashKey: (3n << 126n).toString() })), busy);
     await expectError(client.send(new MergeShardsCommand({ StreamName: name, ShardToMerge: shardId(2), AdjacentShardToMerge: shardId(3) })), busy);
     await expectError(client.send(new UpdateShardCountCommand({ StreamName: name, TargetShardCount: 4, ScalingType: 'UNIFORM_SCALING' })), busy);
-    // Writes still work while UPDATING, and go to the children.
-    const r = await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'x', Data: Buffer.from('y') }));
-    assert.notEqual(r.ShardId, shardId(0));
+    // Writes still work while UPDATING, and go to the parents.
+    const r = await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'x', Data: Buffer.from('y'), ExplicitHashKey: '0' }));
+    assert.equal(r.ShardId, shardId(0));
 
     // 3 open shards in the account; a 2-shard stream brings it to the limit of 5.
     const other = uniqueName('limit');
@@ -520,5 +538,118 @@ describe('resharding: stream state and shard limit', () => {
     });
     // Merging frees a shard, and is allowed at the limit.
     assertOk(await client.send(new MergeShardsCommand({ StreamName: other, ShardToMerge: shardId(0), AdjacentShardToMerge: shardId(1) })));
+  });
+});
+
+// While a stream is UPDATING after a split or merge it shows the shards it had (parents open, no
+// children) and writes land in the parents; the change appears when it is ACTIVE again, with the
+// records written meanwhile in the parents and the children's sequence numbers after theirs, also
+// across a restart during UPDATING (AWS-observed). A stream deleted while CREATING shows no shards.
+describe('resharding: UPDATING shows the stream as it was', () => {
+  const DELAY = 2500;
+  const seqOf = async (client, name, sid) => {
+    const it = await client.send(new GetShardIteratorCommand({ StreamName: name, ShardId: sid, ShardIteratorType: 'TRIM_HORIZON' }));
+    const got = await client.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }));
+    return got.Records.map((x) => [Buffer.from(x.Data).toString(), x.SequenceNumber]);
+  };
+  const waitActive = async (client, name) => {
+    for (let i = 0; i < 100; i++) {
+      const d = (await client.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary;
+      if (d.StreamStatus === 'ACTIVE') return;
+      await sleep(100);
+    }
+    throw new Error(`${name} did not become ACTIVE`);
+  };
+
+  for (const op of ['split', 'merge']) test(`${op}: the pre-reshard shards until ACTIVE, then the change; across a restart`, T, async (t) => {
+    const dataDir = makeTempDir();
+    let srv = await startRunnel({ dataDir, args: ['--update-stream-delay', String(DELAY)] });
+    let client = kinesisClient(srv.endpoint);
+    t.after(async () => { client.destroy(); await srv.stop(); removeDir(dataDir); });
+    const name = uniqueName(`upd-${op}`);
+    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
+    const put = async (data, hash) => client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from(data), ExplicitHashKey: hash.toString() }));
+    const r0 = await put('before', 0n);
+    if (op === 'split') assertOk(await client.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(0), NewStartingHashKey: (1n << 126n).toString() })));
+    else assertOk(await client.send(new MergeShardsCommand({ StreamName: name, ShardToMerge: shardId(0), AdjacentShardToMerge: shardId(1) })));
+    const t0 = Date.now();
+    const d = (await client.send(new DescribeStreamCommand({ StreamName: name }))).StreamDescription;
+    assert.equal(d.StreamStatus, 'UPDATING');
+    assert.deepEqual(ids(d.Shards), [0, 1].map(shardId));
+    assert.ok(d.Shards.every(isOpen), 'parents still open');
+    assert.deepEqual(ids(await listShards(client, name)), [0, 1].map(shardId));
+    const summary = (await client.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary;
+    assert.equal(summary.OpenShardCount, 2);
+    const r1 = await put('during', 0n);
+    assert.equal(r1.ShardId, shardId(0), 'writes land in the parent');
+    assert.ok(BigInt(r1.SequenceNumber) > BigInt(r0.SequenceNumber));
+
+    // Restart (killed) while UPDATING: the pending change and the parent's records survive.
+    client.destroy();
+    await srv.stop({ signal: 'SIGKILL' });
+    srv = await startRunnel({ dataDir, args: ['--update-stream-delay', String(DELAY)] });
+    client = kinesisClient(srv.endpoint);
+    assert.ok(Date.now() - t0 < DELAY - 200, 'restarted within the delay (slow machine?)');
+    {
+      const d2 = (await client.send(new DescribeStreamCommand({ StreamName: name }))).StreamDescription;
+      assert.equal(d2.StreamStatus, 'UPDATING');
+      assert.deepEqual(ids(d2.Shards), [0, 1].map(shardId));
+      const r2 = await put('after-restart', 0n);
+      assert.equal(r2.ShardId, shardId(0));
+      assert.ok(BigInt(r2.SequenceNumber) > BigInt(r1.SequenceNumber));
+    }
+    await waitActive(client, name);
+    const shards = await describeAllShards(client, name);
+    const want = op === 'split' ? [0, 1, 2, 3] : [0, 1, 2];
+    assert.deepEqual(ids(shards), want.map(shardId));
+    assert.ok(!isOpen(shards[0]), 'the parent closed at ACTIVE');
+    assertLineage(shards);
+    const parent = await seqOf(client, name, shardId(0));
+    assert.deepEqual(parent.slice(0, 2).map((x) => x[0]), ['before', 'during']);
+    const child = shards.find((s) => isOpen(s) && BigInt(s.HashKeyRange.StartingHashKey) === 0n);
+    const r3 = await put('child', 0n);
+    assert.equal(r3.ShardId, child.ShardId, 'writes go to the child once ACTIVE');
+    for (const [, seq] of parent) assert.ok(BigInt(r3.SequenceNumber) > BigInt(seq), 'child numbers after the parent\'s');
+    assert.ok(BigInt(shards[0].SequenceNumberRange.EndingSequenceNumber) >= BigInt(parent.at(-1)[1]));
+  });
+
+  async function listShards(client, name) {
+    return (await client.send(new ListShardsCommand({ StreamName: name }))).Shards;
+  }
+
+  test('a split pending when runnel stops is applied at the next start once the delay has passed', T, async (t) => {
+    const dataDir = makeTempDir();
+    let srv = await startRunnel({ dataDir, args: ['--update-stream-delay', String(DELAY)] });
+    let client = kinesisClient(srv.endpoint);
+    t.after(async () => { client.destroy(); await srv.stop(); removeDir(dataDir); });
+    const name = uniqueName('upd-down');
+    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
+    const r0 = await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('a'), ExplicitHashKey: '0' }));
+    assertOk(await client.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(0), NewStartingHashKey: (1n << 127n).toString() })));
+    client.destroy();
+    await srv.stop({ signal: 'SIGKILL' });
+    await sleep(DELAY + 300);
+    srv = await startRunnel({ dataDir, args: ['--update-stream-delay', String(DELAY)] });
+    client = kinesisClient(srv.endpoint);
+    const d = (await client.send(new DescribeStreamCommand({ StreamName: name }))).StreamDescription;
+    assert.equal(d.StreamStatus, 'ACTIVE');
+    assert.deepEqual(ids(d.Shards), [0, 1, 2].map(shardId));
+    assert.equal(BigInt(d.Shards[0].SequenceNumberRange.EndingSequenceNumber) >= BigInt(r0.SequenceNumber), true);
+    assertLineage(d.Shards);
+    const r1 = await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('b'), ExplicitHashKey: '0' }));
+    assert.equal(r1.ShardId, shardId(1));
+    assert.ok(BigInt(r1.SequenceNumber) > BigInt(r0.SequenceNumber));
+  });
+
+  test('a stream deleted while CREATING shows Shards: []', T, async (t) => {
+    const srv = await startRunnel({ inMemory: true, args: ['--create-stream-delay', '5000', '--delete-stream-delay', '5000'] });
+    const client = kinesisClient(srv.endpoint);
+    t.after(async () => { client.destroy(); await srv.stop(); });
+    const name = uniqueName('delcreating');
+    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
+    await client.send(new DeleteStreamCommand({ StreamName: name }));
+    const d = (await client.send(new DescribeStreamCommand({ StreamName: name }))).StreamDescription;
+    assert.equal(d.StreamStatus, 'DELETING');
+    assert.deepEqual(d.Shards, []);
   });
 });

@@ -1,5 +1,6 @@
 // subscribe.test.mjs: enhanced fan-out through @aws-sdk/client-kinesis over h2c (the SDK's default
-// handler) against a real runnel: consumer CRUD with exact fields, SubscribeToShard delivery
+// handler) and, for every SubscribeToShard test, again over HTTP/1.1 (NodeHttpHandler: a chunked
+// application/vnd.amazon.eventstream body) against a real runnel: consumer CRUD with exact fields, SubscribeToShard delivery
 // latency (put acknowledged -> event received, p50/p99 printed), lifetime end (2 s here), shard end
 // with ChildShards after SplitShard, two consumers on one shard, and the errors (§2.6, §4.12).
 
@@ -19,15 +20,19 @@ const CONSUMER_ARN_RE = (name, cname) =>
   new RegExp(`^${streamArn(name).replace(/[/.]/g, '\\$&')}/consumer/${cname}:\\d+$`);
 
 let srv, client, slowSrv, slowClient;
+const clients = {};
 
 before(async () => {
   srv = await startRunnel({ args: ['--in-memory', '--subscription-lifetime', String(LIFETIME_MS)] });
-  client = kinesisClient(srv.endpoint);
+  clients.h2 = kinesisClient(srv.endpoint);
+  clients.http1 = kinesisClient(srv.endpoint, { http1: true });
+  client = clients.h2;
   slowSrv = await startRunnel({ args: ['--in-memory', '--consumer-delay', '1500'] });
   slowClient = kinesisClient(slowSrv.endpoint);
 });
 after(async () => {
-  client?.destroy();
+  clients.h2?.destroy();
+  clients.http1?.destroy();
   slowClient?.destroy();
   await srv?.stop();
   await slowSrv?.stop();
@@ -144,7 +149,10 @@ describe('consumers', () => {
   });
 });
 
-describe('SubscribeToShard', () => {
+for (const proto of ['h2', 'http1']) {
+describe(`SubscribeToShard over ${proto}`, () => {
+  before(() => { client = clients[proto]; });
+  after(() => { client = clients.h2; });
   test('records put after subscribing arrive in order, within 100 ms of their acknowledgement', T, async () => {
     const name = await newStream();
     const c = await register(name, 'lat');
@@ -286,12 +294,12 @@ describe('SubscribeToShard', () => {
 // A second subscription for the same consumer and shard (§2.6): more than one call per second is
 // LimitExceededException; within 5 s of the open one, ResourceInUseException; at >= 5 s it takes
 // over, and the older one first receives a ResourceInUseException event, then ends.
-describe('SubscribeToShard: a second subscription', () => {
+describe(`SubscribeToShard over ${proto}: a second subscription`, () => {
   const LIFE = 6500; // long enough to outlive the 5 s takeover rule, short for the tests
   let lsrv, lclient;
   before(async () => {
     lsrv = await startRunnel({ args: ['--in-memory', '--subscription-lifetime', String(LIFE)] });
-    lclient = kinesisClient(lsrv.endpoint);
+    lclient = kinesisClient(lsrv.endpoint, { http1: proto === 'http1' });
   });
   after(async () => {
     lclient?.destroy();
@@ -345,3 +353,4 @@ describe('SubscribeToShard: a second subscription', () => {
     assert.equal(neu.error, null);
   });
 });
+}

@@ -70,12 +70,23 @@ test('stream tags: limits and characters; a rejected request changes nothing', T
     [{ x1: '1', x2: '2' }, { name: 'InvalidArgumentException', message: tooMany }],
     [{ 'good': '1', 'bad!': '2' }, { name: 'InvalidArgumentException', message: badChars }],
     [{ good: 'bad<value>' }, { name: 'InvalidArgumentException', message: badChars }],
+    [{ 'tab\tkey': '1' }, { name: 'InvalidArgumentException', message: badChars }],
+    [{ good: 'new\nline' }, { name: 'InvalidArgumentException', message: badChars }],
+    [{ good: 'tab\tvalue' }, { name: 'InvalidArgumentException', message: badChars }],
+    [{ 'cr\rkey': 'v' }, { name: 'InvalidArgumentException', message: badChars }],
+    [{ 'white space ok': 'a b' }, null],
     [{ 'aws:reserved': '1' }, { name: 'InvalidArgumentException', message: "Tag keys starting with 'aws:' are reserved for system use." }],
     [{ ['k'.repeat(129)]: 'v' }, { name: 'ValidationException', message: /Map keys must satisfy constraint/ }],
     [{ k: 'v'.repeat(257) }, { name: 'ValidationException', message: /Map values must satisfy constraint/ }],
     [{}, { name: 'ValidationException', message: /tags/ }],
   ];
   for (const [tags, err] of cases) {
+    if (!err) { // accepted (and taken back out)
+      await send(c, 'AddTagsToStream', { StreamName: name, Tags: tags });
+      await send(c, 'RemoveTagsFromStream', { StreamName: name, TagKeys: Object.keys(tags) });
+      assert.deepEqual(await tagsOf(c, name), before);
+      continue;
+    }
     await expectError(send(c, 'AddTagsToStream', { StreamName: name, Tags: tags }), err);
     await expectError(send(c, 'TagResource', { ResourceARN: streamArn(name), Tags: tags }), err);
     assert.deepEqual(await tagsOf(c, name), before);
@@ -89,6 +100,14 @@ test('stream tags: limits and characters; a rejected request changes nothing', T
   await send(c, 'AddTagsToStream', { StreamName: name, Tags: { ['K'.repeat(128)]: 'V'.repeat(256) } });
   assert.equal(asMap(await tagsOf(c, name))['K'.repeat(128)], 'V'.repeat(256));
   await expectError(send(c, 'RemoveTagsFromStream', { StreamName: name, TagKeys: [] }), { name: 'ValidationException' });
+  // RemoveTagsFromStream: any invalid character in TagKeys, checked after the stream is found.
+  for (const bad of ['bad!', 'tab\tkey', 'new\nline', 'a<b']) {
+    await expectError(send(c, 'RemoveTagsFromStream', { StreamName: name, TagKeys: ['k00', bad] }),
+      { name: 'InvalidArgumentException', message: badChars });
+  }
+  assert.equal((await tagsOf(c, name)).length, 50, 'a refused removal removes nothing');
+  await expectError(send(c, 'RemoveTagsFromStream', { StreamName: 'no-such-stream', TagKeys: ['bad!'] }),
+    { name: 'ResourceNotFoundException', message: 'Stream no-such-stream under account 000000000000 not found.' });
 
   // Tags never changed the stream's description.
   assert.deepEqual((await send(c, 'DescribeStreamSummary', { StreamName: name })).StreamDescriptionSummary, summary);

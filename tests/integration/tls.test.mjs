@@ -124,7 +124,7 @@ print('ok')
   assert.match(r.stdout, /ok/);
 });
 
-test('SubscribeToShard over HTTP/2 + TLS: records put after subscribing arrive', { timeout: 60000 }, async (t) => {
+for (const h of ['HTTP/2', 'HTTP/1.1']) test(`SubscribeToShard over ${h} + TLS: records put after subscribing arrive`, { timeout: 60000 }, async (t) => {
   const dir = makeTempDir();
   t.after(() => removeDir(dir));
   const { cert, key, ca } = await makeCert(dir);
@@ -133,7 +133,8 @@ test('SubscribeToShard over HTTP/2 + TLS: records put after subscribing arrive',
   t.after(() => srv.stop());
   const client = new KinesisClient({ region: REGION, credentials: CREDENTIALS, maxAttempts: 1,
     endpoint: `https://localhost:${srv.port}`,
-    requestHandler: new NodeHttp2Handler({ nodeHttp2ConnectOptions: { ca } }) });
+    requestHandler: h === 'HTTP/2' ? new NodeHttp2Handler({ nodeHttp2ConnectOptions: { ca } })
+      : new NodeHttpHandler({ httpsAgent: new https.Agent({ ca }) }) });
   t.after(() => client.destroy());
   const name = uniqueName('tlsefo');
   await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
