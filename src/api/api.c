@@ -17,6 +17,7 @@
 #include "api/auth.h"
 #include "api/ident.h"
 #include "api/limits.h"
+#include "api/sts.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -477,6 +478,34 @@ static int content_type_proto(const text_t *ct, rn_proto_t *proto)
     return -1;
 }
 
+/* STS GetCallerIdentity (sts.h): the credential scope's account, checked as
+ * for Kinesis calls; errors as STS's XML ErrorResponse. */
+static void sts_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_request_t *req,
+                       const req_headers_t *rh)
+{
+    rn_error_t err;
+    rn_error_clear(&err);
+    rn_ident_t id;
+    snprintf(id.account, sizeof id.account, "%s", api->account_id);
+    snprintf(id.region, sizeof id.region, "%s", api->default_region);
+    const char *rid = req->request_id ? req->request_id : "";
+    char *xml = NULL;
+    int status;
+    if (check_auth(req, rh, api->default_region, &err, &id) != 0) {
+        const char *type = rn_aws_error_type(err.code);
+        size_t tl = strlen(type), sl = sizeof("Exception") - 1;
+        char code[96]; /* STS names its errors without the suffix: MissingAuthenticationToken */
+        snprintf(code, sizeof code, "%.*s", (int)(tl > sl && strcmp(type + tl - sl, "Exception") == 0 ? tl - sl : tl),
+                 type);
+        xml = rn_sts_error_xml(code, err.message, rid);
+        status = rn_aws_error_status(err.code);
+    } else {
+        status = rn_sts_answer(req->body, req->body_len, id.account, rid, &xml);
+    }
+    size_t len = xml ? strlen(xml) : 0;
+    rn_http_respond(ex, xml ? status : 500, "text/xml", NULL, 0, (uint8_t *)xml, len);
+}
+
 void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *req)
 {
     rn_api_t *api = ud;
@@ -498,6 +527,11 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     size_t plen = strlen(TARGET_PREFIX);
     if (target && tlen > plen && memcmp(target, TARGET_PREFIX, plen) == 0)
         op = rn_op_lookup(target + plen, tlen - plen);
+
+    if (!target && !api->auth && rh.content_type.p && rn_sts_is_form(rh.content_type.p, rh.content_type.len)) {
+        sts_handle(api, ex, req, &rh); /* STS's query protocol: GetCallerIdentity (api/sts.h) */
+        return;
+    }
 
     rn_proto_t proto = RN_PROTO_JSON;
     if (content_type_proto(&rh.content_type, &proto) != 0) {
