@@ -479,7 +479,8 @@ static int content_type_proto(const text_t *ct, rn_proto_t *proto)
 }
 
 /* STS GetCallerIdentity (sts.h): the credential scope's account, checked as
- * for Kinesis calls; errors as STS's XML ErrorResponse. */
+ * for Kinesis calls (verified mode: signed for service "sts", the verified
+ * identity); errors as STS's XML ErrorResponse. */
 static void sts_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_request_t *req,
                        const req_headers_t *rh)
 {
@@ -491,16 +492,29 @@ static void sts_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_requ
     const char *rid = req->request_id ? req->request_id : "";
     char *xml = NULL;
     int status;
-    if (check_auth(req, rh, api->default_region, &err, &id) != 0) {
+    const rn_auth_who_t *who = NULL;
+    int64_t now_ms = rn_now_ms();
+    if (api->auth ? rn_auth_verify_service(api->auth, api->sigcache, req, now_ms, api->default_region, "sts", &who,
+                                           id.account, sizeof id.account, id.region, sizeof id.region, &err) != 0
+                  : check_auth(req, rh, api->default_region, &err, &id) != 0) {
         const char *type = rn_aws_error_type(err.code);
         size_t tl = strlen(type), sl = sizeof("Exception") - 1;
         char code[96]; /* STS names its errors without the suffix: MissingAuthenticationToken */
         snprintf(code, sizeof code, "%.*s", (int)(tl > sl && strcmp(type + tl - sl, "Exception") == 0 ? tl - sl : tl),
                  type);
-        xml = rn_sts_error_xml(code, err.message, rid);
         status = rn_aws_error_status(err.code);
+        /* STS's own names for the two 403s a client meets most (query protocol). */
+        if (err.code == RN_AWS_INVALID_SIGNATURE && strstr(err.message, "does not match")) {
+            snprintf(code, sizeof code, "SignatureDoesNotMatch");
+            status = 403;
+        } else if (err.code == RN_AWS_UNRECOGNIZED_CLIENT) {
+            snprintf(code, sizeof code, "InvalidClientTokenId");
+            status = 403;
+        }
+        xml = rn_sts_error_xml(code, err.message, rid);
     } else {
-        status = rn_sts_answer(req->body, req->body_len, id.account, rid, &xml);
+        status = rn_sts_answer(req->body, req->body_len, id.account, who ? who->id->arn : NULL,
+                               who ? who->id->access_key_id : NULL, rid, &xml);
     }
     size_t len = xml ? strlen(xml) : 0;
     rn_http_respond(ex, xml ? status : 500, "text/xml", NULL, 0, (uint8_t *)xml, len);
@@ -528,7 +542,7 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     if (target && tlen > plen && memcmp(target, TARGET_PREFIX, plen) == 0)
         op = rn_op_lookup(target + plen, tlen - plen);
 
-    if (!target && !api->auth && rh.content_type.p && rn_sts_is_form(rh.content_type.p, rh.content_type.len)) {
+    if (!target && rh.content_type.p && rn_sts_is_form(rh.content_type.p, rh.content_type.len)) {
         sts_handle(api, ex, req, &rh); /* STS's query protocol: GetCallerIdentity (api/sts.h) */
         return;
     }

@@ -158,6 +158,15 @@ int rn_auth_verify(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_re
                    int64_t now_ms, const char *default_region, const rn_auth_who_t **who,
                    char *account, size_t account_cap, char *region, size_t region_cap, rn_error_t *err)
 {
+    return rn_auth_verify_service(a, cache, req, now_ms, default_region, NULL, who, account, account_cap, region,
+                                  region_cap, err);
+}
+
+int rn_auth_verify_service(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_request_t *req,
+                           int64_t now_ms, const char *default_region, const char *service,
+                           const rn_auth_who_t **who, char *account, size_t account_cap, char *region,
+                           size_t region_cap, rn_error_t *err)
+{
     int64_t now_s = now_ms / 1000;
     /* The headers as received; over HTTP/2 :authority is the host, under
      * both names: the JS SDK v3's HTTP/2 handler signs ":authority" itself. */
@@ -187,6 +196,8 @@ int rn_auth_verify(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_re
     };
     rn_sigv4_options_t o;
     rn_sigv4_options_default(&o);
+    if (service)
+        o.service = service;
     rn_sigv4_auth_t au;
     memset(&au, 0, sizeof au);
     rn_sigv4_failure_t fail, *f = &fail;

@@ -54,6 +54,13 @@ int rn_auth_verify(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_re
                    int64_t now_ms, const char *default_region, const rn_auth_who_t **who,
                    char *account, size_t account_cap, char *region, size_t region_cap, rn_error_t *err);
 
+/* The same for a request signed for another service of the credential
+ * scope (service "sts": the KPL's GetCallerIdentity, api/sts.h). */
+int rn_auth_verify_service(const rn_auth_t *a, rn_sigv4_cache_t *cache, const rn_http_request_t *req,
+                           int64_t now_ms, const char *default_region, const char *service,
+                           const rn_auth_who_t **who, char *account, size_t account_cap, char *region,
+                           size_t region_cap, rn_error_t *err);
+
 /* The error-table row and message for a sigv4 failure. Returns -1. */
 int rn_auth_sigv4_error(const rn_sigv4_failure_t *f, rn_error_t *err);
 

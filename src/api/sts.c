@@ -124,7 +124,8 @@ char *rn_sts_error_xml(const char *code, const char *message, const char *reques
                       code, msg, request_id);
 }
 
-int rn_sts_answer(const uint8_t *body, size_t len, const char *account, const char *request_id, char **xml)
+int rn_sts_answer(const uint8_t *body, size_t len, const char *account, const char *arn, const char *user_id,
+                  const char *request_id, char **xml)
 {
     char action[128];
     int n = rn_sts_form_value(body, len, "Action", action, sizeof action);
@@ -138,14 +139,21 @@ int rn_sts_answer(const uint8_t *body, size_t len, const char *account, const ch
         *xml = rn_sts_error_xml("InvalidAction", msg, request_id);
         return 400;
     }
+    char root[64];
+    if (!arn) {
+        snprintf(root, sizeof root, "arn:aws:iam::%s:root", account);
+        arn = root;
+    }
+    if (!user_id)
+        user_id = account;
     *xml = printf_dup("<GetCallerIdentityResponse xmlns=\"" STS_NS "\">\n"
                       "  <GetCallerIdentityResult>\n"
-                      "    <Arn>arn:aws:iam::%s:root</Arn>\n"
+                      "    <Arn>%s</Arn>\n"
                       "    <UserId>%s</UserId>\n"
                       "    <Account>%s</Account>\n"
                       "  </GetCallerIdentityResult>\n"
                       "  <ResponseMetadata>\n    <RequestId>%s</RequestId>\n  </ResponseMetadata>\n"
                       "</GetCallerIdentityResponse>\n",
-                      account, account, account, request_id);
+                      arn, user_id, account, request_id);
     return 200;
 }

@@ -65,3 +65,59 @@ test('without a form content type, a request with no X-Amz-Target is still Acces
   assert.equal(json.status, 403);
   assert.match(json.body, /AccessDeniedException/);
 });
+
+// Verified mode (--credentials): the request must be signed for service "sts" with the identity's
+// secret; the answer names the verified identity (its account and ARN), as STS does.
+async function signedSts(port, id, body, { secret, service = 'sts' } = {}) {
+  const { SignatureV4 } = await import('@smithy/signature-v4');
+  const crypto = await import('node:crypto');
+  class Sha256 {
+    constructor(s) { this.h = s ? crypto.createHmac('sha256', s) : crypto.createHash('sha256'); }
+    update(d) { this.h.update(typeof d === 'string' ? Buffer.from(d) : d); }
+    async digest() { return new Uint8Array(this.h.digest()); }
+  }
+  const signer = new SignatureV4({ service, region: 'us-east-1', sha256: Sha256,
+    credentials: { accessKeyId: id.access_key_id, secretAccessKey: secret ?? id.secret_access_key } });
+  const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: '/', query: {},
+    headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)) }, body });
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: signed.headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('verified mode: GetCallerIdentity signed for sts names the verified identity; a wrong secret or service is refused', async (t) => {
+  const { ADMIN, writeCredentials } = await import('./auth.mjs');
+  const { makeTempDir, removeDir } = await import('./runnel.mjs');
+  const dir = makeTempDir();
+  t.after(() => removeDir(dir));
+  const producer = { access_key_id: 'AKIDPRODUCER00001', secret_access_key: 'producer-secret', account_id: '210987654321',
+    arn: 'arn:aws:iam::210987654321:user/kpl', policies: [] };
+  const file = writeCredentials(dir, [ADMIN, producer]);
+  const srv = await startRunnel({ inMemory: true, args: ['--credentials', file] });
+  t.after(() => srv.stop());
+  const body = 'Action=GetCallerIdentity&Version=2011-06-15';
+  const ok = await signedSts(srv.port, producer, body);
+  assert.equal(ok.status, 200, ok.body);
+  assert.match(ok.body, /<Arn>arn:aws:iam::210987654321:user\/kpl<\/Arn>/);
+  assert.match(ok.body, /<Account>210987654321<\/Account>/);
+  assert.match(ok.body, /<UserId>AKIDPRODUCER00001<\/UserId>/);
+  const bad = await signedSts(srv.port, producer, body, { secret: 'wrong' });
+  assert.equal(bad.status, 403, bad.body);
+  assert.match(bad.body, /<Code>SignatureDoesNotMatch<\/Code>/);
+  const unknown = await signedSts(srv.port, { ...producer, access_key_id: 'AKIDNOBODY0000001' }, body);
+  assert.equal(unknown.status, 403, unknown.body);
+  assert.match(unknown.body, /<Code>InvalidClientTokenId<\/Code>/);
+  const kin = await signedSts(srv.port, producer, body, { service: 'kinesis' });
+  assert.equal(kin.status >= 400, true, kin.body);
+  const anon = await stsRequest(srv.port, body, { authorization: null });
+  assert.equal(anon.status, 400);
+  assert.match(anon.body, /<Code>MissingAuthenticationToken<\/Code>/);
+});

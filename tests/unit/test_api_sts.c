@@ -37,16 +37,16 @@ static void test_form_value(void)
 static void test_answer(void)
 {
     char *xml = NULL;
-    CHECK_EQ_INT(rn_sts_answer(FORM("Action=GetCallerIdentity&Version=2011-06-15"), "123456789012", "rid-1", &xml), 200);
+    CHECK_EQ_INT(rn_sts_answer(FORM("Action=GetCallerIdentity&Version=2011-06-15"), "123456789012", NULL, NULL, "rid-1", &xml), 200);
     CHECK(xml && strstr(xml, "<Account>123456789012</Account>"));
     CHECK(xml && strstr(xml, "<Arn>arn:aws:iam::123456789012:root</Arn>"));
     CHECK(xml && strstr(xml, "<RequestId>rid-1</RequestId>"));
     free(xml);
-    CHECK_EQ_INT(rn_sts_answer(FORM("Action=<b>&Version=2011-06-15"), "1", "r", &xml), 400);
+    CHECK_EQ_INT(rn_sts_answer(FORM("Action=<b>&Version=2011-06-15"), "1", NULL, NULL, "r", &xml), 400);
     CHECK(xml && strstr(xml, "<Code>InvalidAction</Code>"));
     CHECK(xml && strstr(xml, "Could not find operation &lt;b&gt; for version 2011-06-15")); /* escaped */
     free(xml);
-    CHECK_EQ_INT(rn_sts_answer(FORM("Version=2011-06-15"), "1", "r", &xml), 400);
+    CHECK_EQ_INT(rn_sts_answer(FORM("Version=2011-06-15"), "1", NULL, NULL, "r", &xml), 400);
     CHECK(xml && strstr(xml, "<Code>MissingAction</Code>"));
     free(xml);
 }
