@@ -522,7 +522,7 @@ static void check_value(vctx_t *c, const rn_wire_shape_t *sh, const json_t *v)
             item(c, NULL, 0, "Map keys must satisfy constraint: [", ks->rules_text, "]");
         }
         if (bad_val) {
-            item(c, NULL, 0, "Map values must satisfy constraint: [",
+            item(c, NULL, 0, "Map value must satisfy constraint: [",
                  vs->rules_text ? vs->rules_text : "Member must not be null", "]");
         }
         return;

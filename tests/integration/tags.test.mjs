@@ -77,7 +77,7 @@ test('stream tags: limits and characters; a rejected request changes nothing', T
     [{ 'white space ok': 'a b' }, null],
     [{ 'aws:reserved': '1' }, { name: 'InvalidArgumentException', message: "Tag keys starting with 'aws:' are reserved for system use." }],
     [{ ['k'.repeat(129)]: 'v' }, { name: 'ValidationException', message: /Map keys must satisfy constraint/ }],
-    [{ k: 'v'.repeat(257) }, { name: 'ValidationException', message: /Map values must satisfy constraint/ }],
+    [{ k: 'v'.repeat(257) }, { name: 'ValidationException', message: /Map value must satisfy constraint: \[Member must have length less than or equal to 256/ }],
     [{}, { name: 'ValidationException', message: /tags/ }],
   ];
   for (const [tags, err] of cases) {
