@@ -26,7 +26,6 @@ fi
 
 GOC="$(rn_cache go)"
 export GOMODCACHE="$GOC/mod" GOCACHE="$GOC/build" GOFLAGS=-mod=readonly GOTOOLCHAIN=local CGO_ENABLED=0
-export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
 BIN="$(rn_tmpdir)/goclient"
 t0=$(date +%s)
 (cd "$HERE" && "$GO" build -o "$BIN" .)
