@@ -31,16 +31,12 @@ if [ "${1:-}" = "--test" ]; then
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q awscli python3-boto3
     fi
   fi
-  # Go and the AWS SDK for Go v2 (with its dependencies: smithy-go, golang.org/x/net) from Debian,
-  # built in GOPATH mode against /usr/share/gocode by tests/integration/go.test.mjs.
-  gomissing=()
-  for p in golang-go golang-github-aws-aws-sdk-go-v2-dev golang-golang-x-net-dev; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || gomissing+=("$p")
-  done
-  if [ "${#gomissing[@]}" -gt 0 ]; then
-    echo "deps: installing ${gomissing[*]}"
+  # Go itself (tests/clients/go/run.sh builds the Go SDK v2 client in module mode, its modules from
+  # the Go module proxy): /usr/local/go/bin/go or a go on PATH, else Debian's golang-go.
+  if [ ! -x /usr/local/go/bin/go ] && ! command -v go >/dev/null; then
+    echo "deps: installing golang-go"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${gomissing[@]}"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q golang-go
   fi
 fi
