@@ -6,11 +6,6 @@
 . "$(dirname "$0")/../lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
-# SubscribeToShard over HTTP/1.1 (the SDK's usual transport to an http:// endpoint) is not served
-# by runnel yet (issue 11 item 1): until it is, its failure is expected and reported, not fatal;
-# set to 0 once runnel answers SubscribeToShard over HTTP/1.1 with a chunked event stream.
-EXPECT_FAIL_UNTIL_H1_EVENT_STREAMS="${EXPECT_FAIL_UNTIL_H1_EVENT_STREAMS:-1}"
-
 command -v cargo >/dev/null || { echo "FAIL: cargo not found (install Rust: rustup or Debian's cargo)" >&2; exit 1; }
 export CARGO_TARGET_DIR="$(rn_cache cargo-target)/rust-client"
 t0=$(date +%s)
@@ -26,15 +21,7 @@ RN_ENDPOINT="$RN_ENDPOINT" "$BIN" records
 rn_start --in-memory --subscription-lifetime 3000
 RN_ENDPOINT="$RN_ENDPOINT" "$BIN" subscribe h2
 rn_start --in-memory --subscription-lifetime 3000
-h1_out="$(RN_ENDPOINT="$RN_ENDPOINT" "$BIN" subscribe h1 2>&1)" && h1_rc=0 || h1_rc=$?
-printf '%s\n' "$h1_out"
-if [ "$h1_rc" = 0 ]; then
-  [ "$EXPECT_FAIL_UNTIL_H1_EVENT_STREAMS" = 1 ] && echo "note: SubscribeToShard over HTTP/1.1 passes now: set EXPECT_FAIL_UNTIL_H1_EVENT_STREAMS=0 in $0"
-elif [ "$EXPECT_FAIL_UNTIL_H1_EVENT_STREAMS" = 1 ] && grep -q 'only served over HTTP/2' <<<"$h1_out"; then
-  echo "expected failure: SubscribeToShard over HTTP/1.1 refused (EXPECT_FAIL_UNTIL_H1_EVENT_STREAMS=1)"
-else
-  echo "FAIL: SubscribeToShard over HTTP/1.1" >&2; exit 1
-fi
+RN_ENDPOINT="$RN_ENDPOINT" "$BIN" subscribe h1   # the SDK's usual transport to an http:// endpoint
 
 # 3. verified mode: one identity allowed everything, one denied PutRecord
 creds="$(rn_tmpdir)/credentials.json"
