@@ -6,6 +6,7 @@
 HERE="$(cd "$(dirname "$0")" && pwd)"
 MOTO_VERSION=5.2.5
 MODES="${KCL_MODES:-polling fanout}"
+KCL_MAJORS="${KCL_MAJORS:-3 2}"
 
 command -v java >/dev/null || { echo "kcl: java not found" >&2; exit 1; }
 command -v mvn >/dev/null || { echo "kcl: mvn not found" >&2; exit 1; }
@@ -20,22 +21,31 @@ if ! "$MOTO/bin/python" -c "import moto, flask; assert moto.__version__ == '$MOT
 fi
 
 # --- build: the Maven local repository under the cache; offline once it is warm -------------
+# KCL 3 (pom.xml's default) and, with -Pkcl2, the newest KCL 2.x: the same program.
 M2="$(rn_cache m2)"
-BUILD="$(rn_tmpdir)"
-mvn_args=(-q -B -Dmaven.repo.local="$M2" -f "$HERE/pom.xml")
-stamp="$M2/.runnel-kcl-$(sha256sum "$HERE/pom.xml" | cut -c1-16)"
-[ -f "$stamp" ] && mvn_args+=(-o)
-( cd "$HERE" && nice mvn "${mvn_args[@]}" \
-    package dependency:build-classpath -Dmdep.outputFile="$BUILD/cp.txt" ) \
-  || { echo "kcl: maven build failed" >&2; exit 1; }
-touch "$stamp"
-CP="$HERE/target/classes:$(cat "$BUILD/cp.txt")"
+declare -A CPS
+for kcl in $KCL_MAJORS; do
+  prof=(); [ "$kcl" = 2 ] && prof=(-Pkcl2)
+  mvn_args=(-q -B -Dmaven.repo.local="$M2" -f "$HERE/pom.xml" "${prof[@]}")
+  stamp="$M2/.runnel-kcl$kcl-$(sha256sum "$HERE/pom.xml" | cut -c1-16)"
+  [ -f "$stamp" ] && mvn_args+=(-o)
+  cpfile="$(rn_tmpdir)/cp.txt"
+  nice mvn "${mvn_args[@]}" package dependency:build-classpath -Dmdep.outputFile="$cpfile" \
+    || { echo "kcl: maven build failed (KCL $kcl)" >&2; exit 1; }
+  touch "$stamp"
+  ver="$(grep -oE 'amazon-kinesis-client-[0-9][0-9.]*\.jar' "$cpfile" | head -1 | sed 's/^amazon-kinesis-client-//; s/\.jar$//')"
+  jar="$HERE/target/kcl-$ver/kcl-client-1.jar"
+  [ -f "$jar" ] || { echo "kcl: no $jar after the build" >&2; exit 1; }
+  CPS[$kcl]="$jar:$(cat "$cpfile")"
+done
 
 fail=0
+for kcl in $KCL_MAJORS; do
 for mode in $MODES; do
-  echo "== kcl: $mode"
+  echo "== kcl $kcl: $mode"
   t0=$(date +%s)
-  rn_start
+  # Fan-out: subscriptions last 3 s (AWS: 5 min), so KCL renews each several times mid-run.
+  if [ "$mode" = fanout ]; then rn_start --subscription-lifetime 3000; else rn_start; fi
   port="$(rn_free_port)"
   rn_spawn moto "$MOTO/bin/moto_server" -H 127.0.0.1 -p "$port"
   for _ in $(seq 1 100); do
@@ -45,17 +55,18 @@ for mode in $MODES; do
   done
   OUT="$(rn_tmpdir)"
   if RN_ENDPOINT="$RN_ENDPOINT" DDB_ENDPOINT="http://127.0.0.1:$port" KCL_MODE="$mode" KCL_OUT="$OUT" \
-      java -Xmx384m -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-      -cp "$CP" runnel.kcl.Main driver; then
-    echo "kcl $mode: pass ($(( $(date +%s) - t0 )) s)"
-    if [ -n "${KCL_KEEP:-}" ]; then mkdir -p "$KCL_KEEP/$mode"; cp -r "$OUT"/. "$RN_LOG" "$RN_SPAWN_LOG" "$KCL_KEEP/$mode/"; fi
+      java -Xmx384m -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel="${KCL_LOG:-warn}" -Dorg.slf4j.simpleLogger.showDateTime=true \
+      -cp "${CPS[$kcl]}" runnel.kcl.Main driver; then
+    echo "kcl $kcl $mode: pass ($(( $(date +%s) - t0 )) s)"
+    if [ -n "${KCL_KEEP:-}" ]; then mkdir -p "$KCL_KEEP/$kcl-$mode"; cp -r "$OUT"/. "$RN_LOG" "$RN_SPAWN_LOG" "$KCL_KEEP/$kcl-$mode/"; fi
   else
     fail=1
-    echo "kcl $mode: FAIL ($(( $(date +%s) - t0 )) s); worker A's output and runnel's log follow" >&2
+    echo "kcl $kcl $mode: FAIL ($(( $(date +%s) - t0 )) s); worker A's output and runnel's log follow" >&2
     tail -40 "$OUT/worker-A.out" >&2 || true
     grep -iE 'warn|error' "$RN_LOG" | tail -20 >&2 || true
-    if [ -n "${KCL_KEEP:-}" ]; then mkdir -p "$KCL_KEEP/$mode"; cp -r "$OUT"/. "$RN_LOG" "$RN_SPAWN_LOG" "$KCL_KEEP/$mode/"; fi
+    if [ -n "${KCL_KEEP:-}" ]; then mkdir -p "$KCL_KEEP/$kcl-$mode"; cp -r "$OUT"/. "$RN_LOG" "$RN_SPAWN_LOG" "$KCL_KEEP/$kcl-$mode/"; fi
   fi
   kill "$RN_PID" "$RN_SPAWN_PID" 2>/dev/null || true
+done
 done
 exit $fail

@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 
+import software.amazon.awssdk.arns.Arn;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
@@ -283,35 +284,75 @@ public final class Main {
         }
     }
 
+    static String streamArn(KinesisAsyncClient k) {
+        return k.describeStreamSummary(d -> d.streamName(STREAM)).join().streamDescriptionSummary().streamARN();
+    }
+
+    /** KCL 3's lease assignment (a leader assigns leases from the workers' metrics; the leader
+     *  is elected by a lock in the coordinator-state table), tuned to be quick. Called by
+     *  reflection so the same source builds against KCL 2.x, which has none of it. */
+    static void kcl3Knobs(Object lease) {
+        call(lease, "leaseAssignmentIntervalMillis", Long.class, 2000L);
+        call(lease, "dynamoDbLockBasedLeaderLeaseDurationInMillis", long.class, 4000L);
+        call(lease, "dynamoDbLockBasedLeaderHeartbeatPeriodInMillis", long.class, 1000L);
+        call(lease, "leasesRecoveryAuditorExecutionFrequencyMillis", long.class, 2000L);
+        Object wua = call(lease, "workerUtilizationAwareAssignmentConfig", null, null);
+        if (wua != null) {
+            call(wua, "inMemoryWorkerMetricsCaptureFrequencyMillis", long.class, 250L);
+            call(wua, "workerMetricsReporterFreqInMillis", long.class, 1000L);
+        }
+        Object glh = call(lease, "gracefulLeaseHandoffConfig", null, null);
+        if (glh != null) call(glh, "gracefulLeaseHandoffTimeoutMillis", long.class, 3000L);
+    }
+
+    static Object call(Object o, String name, Class<?> type, Object arg) {
+        try {
+            return type == null ? o.getClass().getMethod(name).invoke(o)
+                    : o.getClass().getMethod(name, type).invoke(o, arg);
+        } catch (NoSuchMethodException e) {
+            if (KCL_MAJOR >= 3) throw new IllegalStateException("KCL 3 lacks " + name, e);
+            return null;
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(name, e);
+        }
+    }
+
+    static final int KCL_MAJOR = kclMajor();
+
+    static int kclMajor() {
+        String v = software.amazon.kinesis.retrieval.RetrievalConfig.KINESIS_CLIENT_LIB_USER_AGENT_VERSION;
+        return Integer.parseInt(v.substring(0, v.indexOf('.')));
+    }
+
     static Scheduler scheduler(String workerId, KinesisAsyncClient kinesis, DynamoDbAsyncClient ddb,
                                CloudWatchAsyncClient cw, Log log) {
-        ConfigsBuilder cb = new ConfigsBuilder(STREAM, APP, kinesis, ddb, cw, workerId,
-                () -> new Processor(workerId, log));
+        // Fan-out names the stream by ARN (KCL then sends StreamARN), polling by name.
+        ConfigsBuilder cb = MODE.equals("fanout")
+                ? new ConfigsBuilder(Arn.fromString(streamArn(kinesis)), APP, kinesis, ddb, cw, workerId,
+                        () -> new Processor(workerId, log))
+                : new ConfigsBuilder(STREAM, APP, kinesis, ddb, cw, workerId,
+                        () -> new Processor(workerId, log));
         var lease = cb.leaseManagementConfig()
                 .failoverTimeMillis(4000)
-                .leaseAssignmentIntervalMillis(2000L)
                 .shardSyncIntervalMillis(2000)
-                .listShardsBackoffTimeInMillis(200)
-                .dynamoDbLockBasedLeaderLeaseDurationInMillis(4000)
-                .dynamoDbLockBasedLeaderHeartbeatPeriodInMillis(1000)
-                .leasesRecoveryAuditorExecutionFrequencyMillis(2000);
-        lease.workerUtilizationAwareAssignmentConfig()
-                .inMemoryWorkerMetricsCaptureFrequencyMillis(250)
-                .workerMetricsReporterFreqInMillis(1000);
-        lease.gracefulLeaseHandoffConfig().gracefulLeaseHandoffTimeoutMillis(3000);
+                .listShardsBackoffTimeInMillis(200);
+        kcl3Knobs(lease);
         var metrics = cb.metricsConfig().metricsLevel(MetricsLevel.NONE)
                 .metricsFactory(new NullMetricsFactory());
         var coordinator = cb.coordinatorConfig()
                 .parentShardPollIntervalMillis(200)
                 .shardConsumerDispatchPollIntervalMillis(100)
                 .schedulerInitializationBackoffTimeMillis(500);
-        var retrieval = cb.retrievalConfig()
-                .initialPositionInStreamExtended(
-                        InitialPositionInStreamExtended.newInitialPosition(InitialPositionInStream.TRIM_HORIZON));
+        var retrieval = cb.retrievalConfig();
         if (MODE.equals("fanout")) {
+            retrieval.initialPositionInStreamExtended(
+                    InitialPositionInStreamExtended.newInitialPosition(InitialPositionInStream.TRIM_HORIZON));
             retrieval.retrievalSpecificConfig(new FanOutConfig(kinesis).streamName(STREAM)
                     .applicationName(APP).retryBackoffMillis(200));
         } else {
+            // AT_TIMESTAMP an hour before the stream existed: every record, as TRIM_HORIZON.
+            retrieval.initialPositionInStreamExtended(InitialPositionInStreamExtended.newInitialPositionAtTimestamp(
+                    new java.util.Date(System.currentTimeMillis() - 3_600_000L)));
             retrieval.retrievalSpecificConfig(new PollingConfig(STREAM, kinesis)
                     .idleTimeBetweenReadsInMillis(200).maxRecords(1000));
         }
@@ -400,12 +441,14 @@ public final class Main {
 
         k.createStream(r -> r.streamName(STREAM).shardCount(4)).join();
         waitActive(k);
-        say("stream " + STREAM + " ACTIVE with 4 shards; mode " + MODE);
+        say("KCL " + software.amazon.kinesis.retrieval.RetrievalConfig.KINESIS_CLIENT_LIB_USER_AGENT_VERSION
+                + ": stream " + STREAM + " ACTIVE with 4 shards; mode " + MODE);
 
         // Worker A: a second JVM, killed with SIGKILL mid-way.
         List<String> cmd = List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-XX:TieredStopAtLevel=1",
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=" + System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn"),
+                "-Dorg.slf4j.simpleLogger.showDateTime=true",
                 "-cp", System.getProperty("java.class.path"),
                 Main.class.getName(), "worker", "A");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -481,7 +524,7 @@ public final class Main {
         say(rc == 0 ? "every record processed after " + (System.nanoTime() - t0) / 1_000_000 + " ms more"
                 : "timed out waiting for every record");
         try {
-            b.startGracefulShutdown().get(20, TimeUnit.SECONDS);
+            b.startGracefulShutdown().get(8, TimeUnit.SECONDS);
         } catch (Exception e) {
             say("graceful shutdown of B: " + e);
             b.shutdown();
