@@ -39,6 +39,10 @@ for kcl in $KCL_MAJORS; do
   CPS[$kcl]="$jar:$(cat "$cpfile")"
 done
 
+# The checks themselves first: they must fail on logs showing each breakage.
+java -cp "${CPS[${KCL_MAJORS%% *}]}" runnel.kcl.Main selftest >/dev/null \
+  || { java -cp "${CPS[${KCL_MAJORS%% *}]}" runnel.kcl.Main selftest; exit 1; }
+
 fail=0
 for kcl in $KCL_MAJORS; do
 for mode in $MODES; do

@@ -243,5 +243,69 @@ final class Check {
         return false;
     }
 
+    // ---- self-test: the checks fail on logs that show each breakage ------------------------
+
+    static final String[] GOOD_A = {
+        "I 10 shardId-000000000000 TRIM_HORIZON", "I 20 shardId-000000000001 TRIM_HORIZON",
+        "R 30 shardId-000000000000 10 key-0 key-0 1", "R 40 shardId-000000000000 11 key-0 key-0 2",
+        "R 50 shardId-000000000001 20 key-1 key-1 1", "R 60 shardId-000000000001 21 key-1 key-1 2",
+        "C 70 shardId-000000000001 21", "E 80 shardId-000000000000",
+        "R 90 shardId-000000000001 22 key-1 key-1 3"};
+    static final String[] GOOD_B = {
+        "I 100 shardId-000000000004 TRIM_HORIZON",
+        "R 110 shardId-000000000004 30 key-0 key-0 3", "R 130 shardId-000000000004 31 key-0 key-0 4",
+        "I 140 shardId-000000000001 21",
+        "R 150 shardId-000000000001 22 key-1 key-1 3", "R 160 shardId-000000000001 23 key-1 key-1 4"};
+    static final String[] DRIVER = {"P 25 shardId-000000000000 split", "K 120 A"};
+
+    static boolean verdict(Path dir, String[] a, String[] b) throws IOException {
+        Files.write(dir.resolve("worker-A.log"), List.of(a));
+        Files.write(dir.resolve("worker-B.log"), List.of(b));
+        Files.write(dir.resolve("driver.log"), List.of(DRIVER));
+        return run(dir, 2, 4);
+    }
+
+    static String[] edit(String[] l, String from, String to) {
+        String[] r = l.clone();
+        for (int i = 0; i < r.length; i++) if (r[i].equals(from)) { r[i] = to; return r; }
+        throw new IllegalArgumentException(from);
+    }
+
+    static boolean selfTest() throws IOException {
+        Path dir = Files.createTempDirectory("kcl-check");
+        boolean ok = true;
+        try {
+            ok &= expect(true, "good logs", verdict(dir, GOOD_A, GOOD_B));
+            ok &= expect(false, "a record never processed", verdict(dir, GOOD_A,
+                    java.util.Arrays.copyOf(GOOD_B, GOOD_B.length - 1)));
+            ok &= expect(false, "a child record before the parent's end", verdict(dir,
+                    edit(GOOD_A, "E 80 shardId-000000000000", "E 112 shardId-000000000000"), GOOD_B));
+            ok &= expect(false, "counters backwards in a child", verdict(dir, GOOD_A,
+                    edit(edit(GOOD_B, "R 110 shardId-000000000004 30 key-0 key-0 3",
+                            "R 110 shardId-000000000004 30 key-0 key-0 4"),
+                            "R 130 shardId-000000000004 31 key-0 key-0 4", "R 130 shardId-000000000004 31 key-0 key-0 3")));
+            ok &= expect(false, "a duplicate with no failover", verdict(dir,
+                    edit(GOOD_A, "R 50 shardId-000000000001 20 key-1 key-1 1", "R 50 shardId-000000000000 12 key-0 key-0 1"),
+                    GOOD_B));
+            ok &= expect(false, "the replacement resumed before the checkpoint", verdict(dir, GOOD_A,
+                    edit(GOOD_B, "R 150 shardId-000000000001 22 key-1 key-1 3", "R 150 shardId-000000000001 21 key-1 key-1 3")));
+            ok &= expect(false, "the replacement skipped a record after the checkpoint", verdict(dir, GOOD_A,
+                    edit(GOOD_B, "R 150 shardId-000000000001 22 key-1 key-1 3", "R 150 shardId-000000000001 23 key-1 key-1 3")));
+            ok &= expect(false, "the killed worker's lease never taken over", verdict(dir, GOOD_A,
+                    java.util.Arrays.copyOf(GOOD_B, 3)));
+        } finally {
+            for (String f : new String[] {"worker-A.log", "worker-B.log", "driver.log"}) Files.deleteIfExists(dir.resolve(f));
+            Files.deleteIfExists(dir);
+        }
+        System.out.println(ok ? "[selftest] OK: the checks pass good logs and fail each broken one"
+                : "[selftest] FAILED");
+        return ok;
+    }
+
+    static boolean expect(boolean want, String what, boolean got) {
+        System.out.println("[selftest] " + what + ": " + (got ? "pass" : "fail") + (got == want ? "" : "  <-- WRONG"));
+        return got == want;
+    }
+
     private Check() {}
 }

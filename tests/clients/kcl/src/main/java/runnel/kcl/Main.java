@@ -96,6 +96,8 @@ public final class Main {
             worker(args[1]);
         } else if (args.length >= 1 && args[0].equals("driver")) {
             System.exit(driver());
+        } else if (args.length >= 1 && args[0].equals("selftest")) {
+            System.exit(Check.selfTest() ? 0 : 1);
         } else if (args.length >= 1 && args[0].equals("check")) {
             System.exit(Check.run(OUT, KEYS, ROUNDS) ? 0 : 1);
         } else {
