@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# KCL 3.x against runnel: leases in moto's DynamoDB server, two workers (two JVMs), a shard split
-# mid-way and worker A killed with SIGKILL; polling retrieval, then enhanced fan-out (h2c).
+# KCL 3.x and 2.x against runnel: leases in moto's DynamoDB server, two workers (two JVMs), a
+# shard split mid-way and worker A killed with SIGKILL; polling retrieval and enhanced fan-out.
+# KCL_MAJORS="3" / KCL_MODES="fanout" pick runs; KCL_LOG=info shows KCL's log; KCL_KEEP=DIR keeps
+# the logs (the workers', the driver's, runnel's, moto's).
 # Pins: pom.xml (KCL, AWS SDK BOM), MOTO_VERSION below. Caches: $RUNNEL_CACHE/m2, moto-<version>.
 . "$(dirname "$0")/../lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 MOTO_VERSION=5.2.5
-MODES="${KCL_MODES:-polling fanout}"
+# Retrieval modes: polling (GetRecords), fanout (SubscribeToShard, HTTP/2 cleartext with prior
+# knowledge), fanout-tls (the same over TLS + ALPN h2). KCL 3 runs the first two, KCL 2 polling
+# and fanout-tls; KCL_MODES="..." runs the given ones with every KCL.
 KCL_MAJORS="${KCL_MAJORS:-3 2}"
 
 command -v java >/dev/null || { echo "kcl: java not found" >&2; exit 1; }
@@ -45,11 +49,19 @@ java -cp "${CPS[${KCL_MAJORS%% *}]}" runnel.kcl.Main selftest >/dev/null \
 
 fail=0
 for kcl in $KCL_MAJORS; do
-for mode in $MODES; do
+if [ -n "${KCL_MODES:-}" ]; then modes="$KCL_MODES"
+elif [ "$kcl" = 3 ]; then modes="polling fanout"
+else modes="polling fanout-tls"; fi
+for mode in $modes; do
   echo "== kcl $kcl: $mode"
   t0=$(date +%s)
   # Fan-out: subscriptions last 3 s (AWS: 5 min), so KCL renews each several times mid-run.
-  if [ "$mode" = fanout ]; then rn_start --subscription-lifetime 3000; else rn_start; fi
+  # fanout-tls: the same over TLS (runnel's development certificate, trusted by the test alone).
+  case "$mode" in
+    fanout) rn_start --subscription-lifetime 3000; ep="$RN_ENDPOINT" ;;
+    fanout-tls) rn_start --subscription-lifetime 3000 --tls-self-signed; ep="https://${RN_ENDPOINT#http://}" ;;
+    *) rn_start; ep="$RN_ENDPOINT" ;;
+  esac
   port="$(rn_free_port)"
   rn_spawn moto "$MOTO/bin/moto_server" -H 127.0.0.1 -p "$port"
   for _ in $(seq 1 100); do
@@ -58,7 +70,7 @@ for mode in $MODES; do
     sleep 0.2
   done
   OUT="$(rn_tmpdir)"
-  if RN_ENDPOINT="$RN_ENDPOINT" DDB_ENDPOINT="http://127.0.0.1:$port" KCL_MODE="$mode" KCL_OUT="$OUT" \
+  if RN_ENDPOINT="$ep" DDB_ENDPOINT="http://127.0.0.1:$port" KCL_MODE="$mode" KCL_OUT="$OUT" \
       java -Xmx384m -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel="${KCL_LOG:-warn}" -Dorg.slf4j.simpleLogger.showDateTime=true \
       -cp "${CPS[$kcl]}" runnel.kcl.Main driver; then
     echo "kcl $kcl $mode: pass ($(( $(date +%s) - t0 )) s)"

@@ -85,6 +85,7 @@ public final class Main {
     }
 
     static final String MODE = env("KCL_MODE", "polling");
+    static final boolean FANOUT = MODE.startsWith("fanout"); // fanout (h2c) or fanout-tls (h2 over TLS)
     static final Path OUT = Paths.get(env("KCL_OUT", "/tmp/kcl-out"));
     static final String APP = env("KCL_APP", "runnel-kcl-" + MODE);
     static final String STREAM = env("KCL_STREAM", "runnel-kcl-" + MODE);
@@ -329,7 +330,7 @@ public final class Main {
     static Scheduler scheduler(String workerId, KinesisAsyncClient kinesis, DynamoDbAsyncClient ddb,
                                CloudWatchAsyncClient cw, Log log) {
         // Fan-out names the stream by ARN (KCL then sends StreamARN), polling by name.
-        ConfigsBuilder cb = MODE.equals("fanout")
+        ConfigsBuilder cb = FANOUT
                 ? new ConfigsBuilder(Arn.fromString(streamArn(kinesis)), APP, kinesis, ddb, cw, workerId,
                         () -> new Processor(workerId, log))
                 : new ConfigsBuilder(STREAM, APP, kinesis, ddb, cw, workerId,
@@ -346,7 +347,7 @@ public final class Main {
                 .shardConsumerDispatchPollIntervalMillis(100)
                 .schedulerInitializationBackoffTimeMillis(500);
         var retrieval = cb.retrievalConfig();
-        if (MODE.equals("fanout")) {
+        if (FANOUT) {
             retrieval.initialPositionInStreamExtended(
                     InitialPositionInStreamExtended.newInitialPosition(InitialPositionInStream.TRIM_HORIZON));
             retrieval.retrievalSpecificConfig(new FanOutConfig(kinesis).streamName(STREAM)
@@ -536,7 +537,7 @@ public final class Main {
         say("Kinesis calls in this JVM (driver and worker B; op!code = failures): " + CALLS);
         // The retrieval really was the one asked for.
         long sub = calls("SubscribeToShard"), get = calls("GetRecords");
-        if (MODE.equals("fanout")) {
+        if (FANOUT) {
             if (sub == 0 || get != 0) {
                 say("FAIL fan-out mode but SubscribeToShard " + sub + ", GetRecords " + get);
                 ok = false;
