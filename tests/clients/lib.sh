@@ -81,3 +81,23 @@ rn_spawn() {
   RN_SPAWN_PID=$!
   RN_SPAWN_LOG="$log"
 }
+
+# rn_apt PKG...: install Debian packages that are missing (as root, or through sudo); fails loudly.
+rn_apt() {
+  local missing=() p SUDO=""
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  command -v apt-get >/dev/null || { echo "need ${missing[*]} and there is no apt-get" >&2; return 1; }
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "clients: installing ${missing[*]}"
+  $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+}
+
+# rn_need_java: java (17+) and mvn on PATH, from Debian's packages when the machine has none.
+rn_need_java() {
+  command -v java >/dev/null || rn_apt openjdk-17-jdk-headless || return 1
+  command -v mvn >/dev/null || rn_apt maven || return 1
+  command -v java >/dev/null && command -v mvn >/dev/null
+}

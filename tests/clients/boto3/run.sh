@@ -13,6 +13,7 @@ if ! "$PY" -c 'import boto3' 2>/dev/null; then
   venv="$(rn_cache boto3)/venv-$REQ_SUM"
   if ! "$venv/bin/python" -c 'import boto3' 2>/dev/null; then
     rm -rf "$venv"
+    python3 -c "import ensurepip" 2>/dev/null || rn_apt python3-venv
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
   fi

@@ -12,16 +12,16 @@ MOTO_VERSION=5.2.5
 # and fanout-tls; KCL_MODES="..." runs the given ones with every KCL.
 KCL_MAJORS="${KCL_MAJORS:-3 2}"
 
-command -v java >/dev/null || { echo "kcl: java not found" >&2; exit 1; }
-command -v mvn >/dev/null || { echo "kcl: mvn not found" >&2; exit 1; }
+rn_need_java || { echo "kcl: java/mvn missing and not installable" >&2; exit 1; }
 
 # --- moto[server] in a venv of its own, reused when present ---------------------------------
-MOTO="$(rn_cache "moto-$MOTO_VERSION")"
+MOTO="$(rn_cache "moto-$MOTO_VERSION-$(sha256sum "$HERE/moto-requirements.txt" | cut -c1-12)")"
 if ! "$MOTO/bin/python" -c "import moto, flask; assert moto.__version__ == '$MOTO_VERSION'" 2>/dev/null; then
   echo "kcl: installing moto[server]==$MOTO_VERSION into $MOTO"
   rm -rf "$MOTO"
+  python3 -c "import ensurepip" 2>/dev/null || rn_apt python3-venv
   python3 -m venv "$MOTO"
-  "$MOTO/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  "$MOTO/bin/pip" install -q --disable-pip-version-check -r "$HERE/moto-requirements.txt"
 fi
 
 # --- build: the Maven local repository under the cache; offline once it is warm -------------

@@ -9,8 +9,7 @@
 HERE="$(cd "$(dirname "$0")" && pwd)"
 N="${KPL_RECORDS:-3000}"
 
-command -v java >/dev/null || { echo "kpl: java not found" >&2; exit 1; }
-command -v mvn >/dev/null || { echo "kpl: mvn not found" >&2; exit 1; }
+rn_need_java || { echo "kpl: java/mvn missing and not installable" >&2; exit 1; }
 case "$(uname -m)" in x86_64|aarch64) ;; *) echo "kpl: the KPL ships no binary for $(uname -m)" >&2; exit 1 ;; esac
 
 # --- build: the Maven local repository under the cache; offline once it is warm -------------
