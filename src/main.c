@@ -487,7 +487,8 @@ static int serve(const config_t *c)
                              .read_timeout_ms = (unsigned)c->read_timeout_ms,
                              .max_connections = (size_t)c->max_connections,
                              .max_buffered_bytes = (size_t)c->max_buffered_bytes,
-                             .min_body_rate = (size_t)c->min_body_rate};
+                             .min_body_rate = (size_t)c->min_body_rate,
+                             .cors_expose_headers = RN_API_CORS_EXPOSE_HEADERS};
     int port = 0;
     err = rn_http_server_create(&s.http, s.base, &hcfg, &port, &errmsg);
     if (err) {

@@ -1,16 +1,24 @@
 /* api.c: from an HTTP request to a handler and back.
  *
- * Order of checks, as AWS does them (KINESIS_CONTRACT §2.2):
- *   1. method must be POST (else 403 AccessDenied XML);
- *   2. X-Amz-Target must name Kinesis_20131202.<op> and the content type an
- *      AWS JSON (or CBOR) one; an empty body is a SerializationException
- *      for a known operation, an UnknownOperationException otherwise;
- *   3. an unknown operation is UnknownOperationException;
- *   4. authentication: no Authorization header and no presigned query is
+ * Order of checks, as AWS does them (KINESIS_CONTRACT §2.2, issue 11):
+ *   0. a CORS preflight (OPTIONS with Origin) never gets here (net/cors.c);
+ *   1. method must be POST (else 403 AccessDenied XML, no Content-Type);
+ *   2. an empty body is a SerializationException when X-Amz-Target names an
+ *      operation, an UnknownOperationException otherwise, 400, no message,
+ *      in JSON for the media type application/x-amz-json-1.1 and in CBOR
+ *      for any other (or none);
+ *   3. media type application/json: AWS's {"Output":...} envelope, 400
+ *      SerializationException for a body that is not a JSON object, else
+ *      404 UnknownOperationException; never an operation;
+ *   4. a media type that is no AWS JSON or CBOR one: 403 AccessDenied XML
+ *      without X-Amz-Target, else 404 UnknownOperation XML (no Content-Type);
+ *   5. a JSON body that does not open an object: SerializationException;
+ *   6. an unknown operation is UnknownOperationException;
+ *   7. authentication: no Authorization header and no presigned query is
  *      MissingAuthenticationTokenException; a malformed one is
  *      IncompleteSignatureException (signatures are verified in a later
  *      issue); the credential scope's region selects the region;
- *   5. decoding and model validation (wire), then the handler.
+ *   8. decoding and model validation (wire), then the handler.
  */
 #include "api/api_int.h"
 #include "api/access.h"
@@ -178,7 +186,7 @@ static void send_xml(rn_http_exchange_t *ex, int status, const char *xml)
     uint8_t *body = malloc(len ? len : 1);
     if (body)
         memcpy(body, xml, len);
-    rn_http_respond(ex, status, "application/xml", NULL, 0, body, body ? len : 0);
+    rn_http_respond(ex, status, NULL, NULL, 0, body, body ? len : 0); /* AWS sends no Content-Type */
 }
 
 /* A call with every field zero and no error. Calls carry a 4 KiB error
@@ -450,28 +458,42 @@ static int check_auth(const rn_http_request_t *req, const req_headers_t *rh, con
 
 /* ---- dispatch ------------------------------------------------------------------- */
 
-/* 1 if the media type of a Content-Type value (what precedes the first ';'
- * or ' ') is lit, ignoring case. lit holds neither ';' nor ' ', so the media
- * type is lit exactly when the value starts with lit and ends or goes on
- * with one of the two right after it. */
-static int media_type_is(const text_t *ct, const char *lit, size_t n)
+/* The media type of a Content-Type value: what precedes the first ';' (the
+ * parameters), without the spaces and tabs around it. */
+static text_t media_type(const text_t *ct)
 {
-    return ct->len >= n && (ct->len == n || ct->p[n] == ';' || ct->p[n] == ' ') &&
-           rn_ascii_eq_ci(ct->p, lit, n);
-}
-#define MEDIA_TYPE_IS(ct, lit) media_type_is((ct), (lit), sizeof(lit) - 1)
-
-static int content_type_proto(const text_t *ct, rn_proto_t *proto)
-{
+    text_t m = {NULL, 0};
     if (!ct->p)
-        return -1;
-    if (MEDIA_TYPE_IS(ct, "application/x-amz-json-1.1") ||
-        MEDIA_TYPE_IS(ct, "application/x-amz-json-1.0") ||
-        MEDIA_TYPE_IS(ct, "application/json")) {
+        return m;
+    const char *p = ct->p, *end = ct->p + ct->len;
+    const char *semi = memchr(p, ';', ct->len);
+    if (semi)
+        end = semi;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    m.p = p;
+    m.len = (size_t)(end - p);
+    return m;
+}
+
+/* 1 if media type mt is lit, ignoring case. */
+static int media_type_is(const text_t *mt, const char *lit, size_t n)
+{
+    return mt->p && mt->len == n && rn_ascii_eq_ci(mt->p, lit, n);
+}
+#define MEDIA_TYPE_IS(mt, lit) media_type_is((mt), (lit), sizeof(lit) - 1)
+
+/* The protocol of a body in media type mt (application/json is answered
+ * before this is asked); -1 for a media type Kinesis does not read. */
+static int content_type_proto(const text_t *mt, rn_proto_t *proto)
+{
+    if (MEDIA_TYPE_IS(mt, "application/x-amz-json-1.1") || MEDIA_TYPE_IS(mt, "application/x-amz-json-1.0")) {
         *proto = RN_PROTO_JSON;
         return 0;
     }
-    if (MEDIA_TYPE_IS(ct, "application/x-amz-cbor-1.1")) {
+    if (MEDIA_TYPE_IS(mt, "application/x-amz-cbor-1.1")) {
         *proto = RN_PROTO_CBOR;
         return 0;
     }
@@ -520,16 +542,56 @@ static void sts_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_requ
     rn_http_respond(ex, xml ? status : 500, "text/xml", NULL, 0, (uint8_t *)xml, len);
 }
 
+/* 1 if a JSON body's first value opens an object (what the wire scan
+ * checks first): the cheap test that comes before authentication. The rest
+ * of the body is parsed after it. */
+static int json_opens_object(const uint8_t *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r'))
+        i++;
+    return i < n && b[i] == '{';
+}
+
+static void send_fixed(rn_http_exchange_t *ex, int status, const char *ctype, const char *text)
+{
+    size_t len = strlen(text);
+    uint8_t *body = malloc(len ? len : 1);
+    if (body)
+        memcpy(body, text, len);
+    rn_http_respond(ex, status, ctype, NULL, 0, body, body ? len : 0);
+}
+
+/* Content-Type application/json is not a Kinesis protocol: AWS's front end
+ * answers it in its own envelope and never reaches an operation. */
+static void send_plain_json(rn_http_exchange_t *ex, const rn_http_request_t *req)
+{
+    json_t *v = json_loadb((const char *)req->body, req->body_len, 0, NULL);
+    int object = json_is_object(v);
+    json_decref(v);
+    if (!object)
+        send_fixed(ex, 400, "application/json",
+                   "{\"Output\":{\"__type\":\"com.amazon.coral.service#SerializationException\"},"
+                   "\"Version\":\"1.0\"}");
+    else
+        send_fixed(ex, 404, "application/json",
+                   "{\"Output\":{\"__type\":\"com.amazon.coral.service#UnknownOperationException\"},"
+                   "\"Version\":\"1.0\"}");
+}
+
+static const char XML_ACCESS_DENIED[] =
+    "<AccessDeniedException>\n  <Message>Unable to determine service/operation name "
+    "to be authorized</Message>\n</AccessDeniedException>\n";
+
 void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *req)
 {
     rn_api_t *api = ud;
     rn_error_t err;
     rn_error_clear(&err);
 
+    /* (CORS preflights were answered by the HTTP layer: net/cors.c.) */
     if (strcmp(req->method, "POST") != 0) {
-        send_xml(ex, 403,
-                 "<AccessDeniedException>\n  <Message>Unable to determine service/operation name "
-                 "to be authorized</Message>\n</AccessDeniedException>\n");
+        send_xml(ex, 403, XML_ACCESS_DENIED);
         return;
     }
 
@@ -541,6 +603,7 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     size_t plen = strlen(TARGET_PREFIX);
     if (target && tlen > plen && memcmp(target, TARGET_PREFIX, plen) == 0)
         op = rn_op_lookup(target + plen, tlen - plen);
+    text_t mt = media_type(&rh.content_type);
 
     if (!target && rh.content_type.p && rn_sts_is_form(rh.content_type.p, rh.content_type.len)) {
         sts_handle(api, ex, req, &rh); /* STS's query protocol: GetCallerIdentity (api/sts.h) */
@@ -548,17 +611,25 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     }
 
     rn_proto_t proto = RN_PROTO_JSON;
-    if (content_type_proto(&rh.content_type, &proto) != 0) {
+    if (req->body_len == 0) { /* JSON only for exactly JSON 1.1, else CBOR */
+        proto = MEDIA_TYPE_IS(&mt, "application/x-amz-json-1.1") ? RN_PROTO_JSON : RN_PROTO_CBOR;
+        rn_error_set(&err, op == RN_OP_NONE ? RN_AWS_UNKNOWN_OPERATION : RN_AWS_SERIALIZATION_BARE);
+        send_error(ex, proto, &err);
+        return;
+    }
+    if (MEDIA_TYPE_IS(&mt, "application/json")) {
+        send_plain_json(ex, req);
+        return;
+    }
+    if (content_type_proto(&mt, &proto) != 0) {
         if (!target)
-            send_xml(ex, 403,
-                     "<AccessDeniedException>\n  <Message>Unable to determine service/operation name "
-                     "to be authorized</Message>\n</AccessDeniedException>\n");
+            send_xml(ex, 403, XML_ACCESS_DENIED);
         else
             send_xml(ex, 404, "<UnknownOperationException/>\n");
         return;
     }
-    if (req->body_len == 0) {
-        rn_error_set(&err, op == RN_OP_NONE ? RN_AWS_UNKNOWN_OPERATION : RN_AWS_SERIALIZATION_BARE);
+    if (proto == RN_PROTO_JSON && !json_opens_object(req->body, req->body_len)) {
+        rn_error_set(&err, RN_AWS_SERIALIZATION_BARE);
         send_error(ex, proto, &err);
         return;
     }

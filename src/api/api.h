@@ -29,6 +29,11 @@ typedef struct rn_api_config {
 int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg);
 void rn_api_destroy(rn_api_t *api);
 
+/* The response headers a browser page may read (CORS), for
+ * rn_http_config_t.cors_expose_headers: what the JS SDK reads of an answer. */
+#define RN_API_CORS_EXPOSE_HEADERS \
+    "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date"
+
 /* The rn_http_handler_fn for the HTTP server; ud is the rn_api_t. */
 void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *req);
 

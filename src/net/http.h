@@ -100,6 +100,11 @@ typedef struct rn_http_config {
     int tls_self_signed;
     const char *tls_listen;
     int *tls_bound_port;
+    /* CORS (net/cors.c, docs/net.md): when set, a request with an Origin
+     * header is answered with Access-Control-Allow-Origin: * and this value as
+     * Access-Control-Expose-Headers, and a preflight (OPTIONS with Origin) is
+     * answered 200 by the server itself, never reaching the handler. NULL: off. */
+    const char *cors_expose_headers;
 } rn_http_config_t;
 
 /* Bind and listen. *bound_port gets the actual port (useful with port 0).

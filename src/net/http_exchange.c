@@ -215,7 +215,7 @@ rn_http_exchange_t *rn_ex_new(rn_http_server_t *srv, rn_conn_t *conn)
     ex->prev = ex->next = NULL;
     ex->stream_id = 0;
     ex->dispatched = ex->answered = ex->too_big = ex->hdr_error = 0;
-    ex->keep_alive = ex->minor = ex->linked = ex->held = 0;
+    ex->keep_alive = ex->minor = ex->linked = ex->held = ex->cors = 0;
     ex->start_ms = rn_net_now_ms();
     ex->charged = 0;
     ex->out_since = 0;
@@ -317,6 +317,8 @@ void rn_ex_dispatch(rn_http_exchange_t *ex)
         ex->req.body = ex->body.data;
         ex->req.body_len = ex->body.len;
     }
+    if (rn_net_cors_dispatch(ex)) /* a CORS preflight, answered */
+        return;
     /* The handler may answer (and so recycle ex) before it returns. */
     srv->cfg.handler(srv->cfg.handler_ud, ex, &ex->req);
 }
@@ -413,6 +415,12 @@ void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_typ
     }
     if (status < 100 || status > 999)
         status = 500;
+    rn_http_header_t with_cors[16];
+    size_t n_cors = rn_net_cors_headers(ex, extra, n_extra, with_cors, sizeof with_cors / sizeof *with_cors);
+    if (n_cors) {
+        extra = with_cors;
+        n_extra = n_cors;
+    }
     if (ex->conn->proto == RN_NET_PROTO_H2)
         rn_h2_respond(ex, status, content_type, extra, n_extra, body, len);
     else

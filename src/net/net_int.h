@@ -100,6 +100,7 @@ struct rn_http_exchange {
     unsigned minor : 1;             /* h1: HTTP/1.<minor> */
     unsigned linked : 1;            /* on conn->exchanges */
     unsigned held : 1;              /* h2: complete, waiting for the output budget */
+    unsigned cors : 1;              /* the request had an Origin header (cors.c) */
     uint64_t start_ms;              /* h1: body started; h2: HEADERS began (body rate) */
     size_t charged;                 /* bytes counted in srv->buffered for this body */
     uint64_t out_since;             /* h2: answer bytes pending since / last DATA sent; 0 none */
@@ -281,6 +282,15 @@ rn_conn_t *rn_net_mem_conn_new(rn_http_server_t *srv);
 void rn_net_mem_conn_feed(rn_conn_t *c, const uint8_t *p, size_t n);
 
 /* ---- tls.c --------------------------------------------------------------- */
+/* cors.c. At dispatch: note whether the request has an Origin header and,
+ * for a preflight (OPTIONS with Origin), answer it; 1 when answered. */
+int rn_net_cors_dispatch(rn_http_exchange_t *ex);
+/* For an answer to a request with Origin: extra plus the CORS headers into
+ * out (cap entries); their count, or 0 when no CORS header applies (or they
+ * would not fit: the answer then goes without). */
+size_t rn_net_cors_headers(const rn_http_exchange_t *ex, const rn_http_header_t *extra, size_t n_extra,
+                           rn_http_header_t *out, size_t cap);
+
 /* The server's SSL_CTX from cfg (tls_cert_file/tls_key_file or
  * tls_self_signed), with ALPN h2 and http/1.1. NULL with *errmsg when the
  * files cannot be used. Call only when TLS is configured. */

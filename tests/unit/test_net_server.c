@@ -321,6 +321,51 @@ static void test_h1_keepalive(void)
     close(fd);
 }
 
+/* CORS (net/cors.c): a preflight never reaches the handler; answers to a
+ * request with Origin carry Allow-Origin and Expose-Headers. */
+static void test_h1_cors(void)
+{
+    int fd = connect_srv();
+    resp_t r;
+    char v[256];
+    rb.len = 0;
+    int before = atomic_load(&handled);
+    send_str(fd, "OPTIONS / HTTP/1.1\r\nHost: localhost\r\nOrigin: http://a.example\r\n"
+                 "Access-Control-Request-Method: POST\r\n"
+                 "access-control-request-headers: content-type,x-amz-target\r\nContent-Length: 0\r\n\r\n");
+    CHECK(read_resp(fd, &rb, &r));
+    CHECK_EQ_INT(r.status, 200);
+    check_common(&r);
+    CHECK_EQ_INT(atomic_load(&handled), before);
+    CHECK_EQ_INT(r.body_len, 0);
+    CHECK_EQ_STR(hget(r.head, "content-length", v, sizeof v), "0");
+    CHECK(hget(r.head, "content-type", v, sizeof v) == NULL);
+    CHECK_EQ_STR(hget(r.head, "access-control-allow-methods", v, sizeof v), "POST");
+    CHECK_EQ_STR(hget(r.head, "access-control-allow-headers", v, sizeof v), "content-type,x-amz-target");
+    CHECK_EQ_STR(hget(r.head, "access-control-max-age", v, sizeof v), "172800");
+    CHECK_EQ_STR(hget(r.head, "access-control-allow-origin", v, sizeof v), "*");
+    CHECK_EQ_STR(hget(r.head, "access-control-expose-headers", v, sizeof v), "X-A,X-B");
+
+    send_str(fd, "POST / HTTP/1.1\r\nHost: localhost\r\norigin: null\r\nX-Test: c\r\nContent-Length: 2\r\n\r\nhi");
+    CHECK(read_resp(fd, &rb, &r));
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_EQ_INT(atomic_load(&handled), before + 1);
+    CHECK_EQ_STR(hget(r.head, "x-echo", v, sizeof v), "c");
+    CHECK_EQ_STR(hget(r.head, "access-control-allow-origin", v, sizeof v), "*");
+    CHECK_EQ_STR(hget(r.head, "access-control-expose-headers", v, sizeof v), "X-A,X-B");
+    CHECK(hget(r.head, "access-control-max-age", v, sizeof v) == NULL);
+
+    /* no Origin: no preflight, no CORS headers */
+    send_str(fd, "OPTIONS / HTTP/1.1\r\nHost: localhost\r\nAccess-Control-Request-Method: POST\r\n"
+                 "Content-Length: 0\r\n\r\n");
+    CHECK(read_resp(fd, &rb, &r));
+    CHECK_EQ_INT(atomic_load(&handled), before + 2);
+    CHECK_EQ_STR(hget(r.head, "x-method-path", v, sizeof v), "OPTIONS / localhost");
+    CHECK(hget(r.head, "access-control-allow-origin", v, sizeof v) == NULL);
+    CHECK(hget(r.head, "access-control-allow-methods", v, sizeof v) == NULL);
+    close(fd);
+}
+
 static void test_h1_pipelined(void)
 {
     int fd = connect_srv();
@@ -751,6 +796,7 @@ static void test_shutdown(void)
 static void *client_main(void *arg)
 {
     test_h1_keepalive();
+    test_h1_cors();
     test_h1_pipelined();
     test_h1_pipelined_many();
     test_h1_chunked_continue();
@@ -767,7 +813,8 @@ int main(void)
 {
     alarm(60);
     base = event_base_new();
-    rn_http_config_t cfg = {.listen = "127.0.0.1:0", .max_body = MAX_BODY, .handler = handler};
+    rn_http_config_t cfg = {.listen = "127.0.0.1:0", .max_body = MAX_BODY, .handler = handler,
+                            .cors_expose_headers = "X-A,X-B"};
     const char *err = NULL;
     CHECK_EQ_INT(rn_http_server_create(&srv, base, &cfg, &port, &err), 0);
     CHECK(port > 0);
