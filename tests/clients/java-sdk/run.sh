@@ -4,6 +4,7 @@
 # is $RUNNEL_CACHE/m2: offline when warm, online (Maven Central) otherwise.
 . "$(dirname "$0")/../lib.sh"
 cd "$(dirname "$0")"
+rn_need_java || { echo "java-sdk: java/mvn missing and not installable" >&2; exit 1; }
 M2="$(rn_cache m2)"
 MVN=(mvn -q -B "-Dmaven.repo.local=$M2")
 if ! nice "${MVN[@]}" -o compile >/dev/null 2>&1; then
