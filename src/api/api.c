@@ -27,6 +27,7 @@
 #include "api/limits.h"
 #include "api/sts.h"
 
+#include <event2/event.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -82,6 +83,22 @@ static const rn_op_fn handlers[RN_OP_COUNT] = {
     [RN_OP_SubscribeToShard] = rn_op_SubscribeToShard,
 };
 
+/* Due state transitions (CREATING -> ACTIVE, a pending split or merge
+ * applied as UPDATING ends, DELETING -> gone) are applied before each
+ * request is served, and by this timer when no request comes: a parent
+ * shard's subscribers see its end when the stream turns ACTIVE, not at the
+ * next request. */
+#define TICK_MS 200
+
+static void api_tick(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    rn_api_t *api = ud;
+    if (rn_registry_tick(api->reg, rn_now_ms()) > 0)
+        rn_subs_poke(api);
+}
+
 int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg)
 {
     rn_api_t *api = calloc(1, sizeof *api);
@@ -105,6 +122,17 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
     if (cfg->enforce_limits && rn_limits_create(&api->limits) != 0) {
         free(api);
         return RN_ENOMEM;
+    }
+    if (api->base) {
+        struct timeval tv = {0, TICK_MS * 1000};
+        if (!(api->tick_ev = event_new(api->base, -1, EV_PERSIST, api_tick, api)) ||
+            event_add(api->tick_ev, &tv) != 0) {
+            if (api->tick_ev)
+                event_free(api->tick_ev);
+            rn_limits_destroy(api->limits);
+            free(api);
+            return RN_ENOMEM;
+        }
     }
     *out = api;
     return 0;
@@ -139,12 +167,16 @@ int rn_api_verified(const rn_api_t *api)
 
 void rn_api_shutdown(rn_api_t *api)
 {
+    if (api->tick_ev)
+        event_del(api->tick_ev);
     rn_subs_end_all(api);
 }
 
 void rn_api_destroy(rn_api_t *api)
 {
     if (api) {
+        if (api->tick_ev)
+            event_free(api->tick_ev);
         rn_subs_end_all(api);
         rn_consumers_free(api);
         rn_limits_destroy(api->limits);

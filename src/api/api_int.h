@@ -30,6 +30,7 @@ struct rn_api {
     struct rn_consumer *consumers; /* every registered consumer, loaded on first use */
     int consumers_loaded;
     struct rn_sub *subs;           /* open SubscribeToShard streams */
+    struct event *tick_ev;         /* due state transitions without a request (api.c) */
     struct rn_call *call_cache;    /* freed calls kept for reuse (api.c), by next_free */
     int n_call_cache;
     /* verified mode, --credentials (auth.h): NULL in developer mode */

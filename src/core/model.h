@@ -10,7 +10,7 @@
  *
  * State transitions with configured delays (CREATING -> ACTIVE, UPDATING ->
  * ACTIVE, DELETING -> gone) are applied by rn_registry_tick(), which api calls before serving a
- * request. */
+ * request and from a 200 ms timer. */
 #ifndef RN_MODEL_H
 #define RN_MODEL_H
 

@@ -354,3 +354,25 @@ describe(`SubscribeToShard over ${proto}: a second subscription`, () => {
   });
 });
 }
+
+test('a split under --update-stream-delay ends the parent\'s subscription when the stream turns ACTIVE, with no other request', T, async (t) => {
+  const DELAY = 800;
+  const s = await startRunnel({ args: ['--in-memory', '--update-stream-delay', String(DELAY), '--subscription-lifetime', '30000'] });
+  const c = kinesisClient(s.endpoint);
+  t.after(async () => { c.destroy(); await s.stop(); });
+  const name = await newStream(c);
+  const consumer = await register(name, 'upd', c);
+  await c.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('x') }));
+  const sub = await subscribe(consumer.ConsumerARN, shardId(0), { Type: 'TRIM_HORIZON' }, c);
+  await waitFor(sub, () => sub.records.length >= 1);
+  const t0 = performance.now();
+  await c.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(0), NewStartingHashKey: (1n << 127n).toString() }));
+  // no request from here on: only runnel's own clock can apply the split and end the stream
+  await waitFor(sub, () => sub.events.some((e) => e.ChildShards?.length), 10000);
+  const at = sub.events.find((e) => e.ChildShards?.length).at - t0;
+  t.diagnostic(`ChildShards ${at.toFixed(0)} ms after SplitShard (update delay ${DELAY} ms)`);
+  assert.ok(at >= DELAY - 50, `not before the stream is ACTIVE again (${at} ms)`);
+  assert.ok(at < DELAY + 3000, `soon after it (${at} ms)`);
+  assert.deepEqual(sub.events.find((e) => e.ChildShards?.length).ChildShards.map((x) => x.ShardId), [shardId(1), shardId(2)]);
+  await sub.done;
+});
