@@ -123,7 +123,8 @@ static const struct op_case cases[] = {
      "1 validation error detected: " NULLV("data"), "{\"Data\":true}",
      "class java.lang.Boolean can not be converted to a Blob"},
     {RN_OP_PutRecords, "{\"StreamName\":\"s\",\"Records\":[{\"Data\":\"AAAA\",\"PartitionKey\":\"k\"}]}",
-     "1 validation error detected: " NULLV("records"), "{\"Records\":{}}", "Start of structure or map found where not expected."},
+     "1 validation error detected: " NULLV("records"), "{\"Records\":{}}",
+     "Start of structure or map found where not expected."},
     {RN_OP_PutResourcePolicy, "{\"ResourceARN\":\"" SARN "\",\"Policy\":\"{}\"}",
      "2 validation errors detected: " NULLV("resourceARN") "; " NULLV("policy"), "{\"Policy\":{}}",
      "Start of structure or map found where not expected."},
@@ -411,7 +412,8 @@ static void test_limits_and_counts(void)
                "1 validation error detected: " NULLV("streamName"));
     EXPECT_OK(RN_OP_CreateStream, "{\"StreamName\":\"s\",\"ShardCount\":null,\"Tags\":null}");
     /* type errors win over constraint errors, first in document order */
-    EXPECT_SER(RN_OP_CreateStream, "{\"StreamName\":\"\",\"ShardCount\":0,\"Tags\":[]}", "Start of list found where not expected");
+    EXPECT_SER(RN_OP_CreateStream, "{\"StreamName\":\"\",\"ShardCount\":0,\"Tags\":[]}",
+               "Start of list found where not expected");
     EXPECT_SER(RN_OP_CreateStream, "{\"ShardCount\":\"x\",\"StreamName\":1}", STR_INT);
     /* duplicate members: the last wins */
     EXPECT_OK(RN_OP_CreateStream, "{\"StreamName\":1,\"StreamName\":\"s\"}");
