@@ -61,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rn_error_t err;
     rn_error_clear(&err);
     int rc = proto == RN_PROTO_CBOR ? rn_wire_scan_cbor(sh, body, len, &err) : rn_wire_scan_json(sh, body, len, &err);
-    if (rc != 0 && (err.code != RN_AWS_SERIALIZATION && err.code != RN_AWS_SERIALIZATION_BARE))
+    if (rc != 0 && (err.code != RN_AWS_SERIALIZATION && err.code != RN_AWS_SERIALIZATION_TYPE &&
+                    err.code != RN_AWS_SERIALIZATION_BARE))
         abort();
     json_t *t = NULL;
     if (proto == RN_PROTO_JSON) {

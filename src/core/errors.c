@@ -67,3 +67,8 @@ int rn_aws_error_status(rn_aws_code_t code)
 {
     return (code > RN_AWS_NONE && code < RN_AWS_COUNT) ? rows[code].status : 500;
 }
+
+const char *rn_aws_error_message_key(rn_aws_code_t code)
+{
+    return code == RN_AWS_SERIALIZATION_TYPE ? "Message" : "message";
+}

@@ -23,6 +23,8 @@
     X(RN_AWS_UNKNOWN_OPERATION, "UnknownOperationException", 400, NULL)                               \
     X(RN_AWS_SERIALIZATION, "SerializationException", 400, "%s")                                      \
     X(RN_AWS_SERIALIZATION_BARE, "SerializationException", 400, NULL)                                 \
+    /* a value of the wrong JSON type for its member (coercion): keyed "Message" */                  \
+    X(RN_AWS_SERIALIZATION_TYPE, "SerializationException", 400, "%s")                                 \
     X(RN_AWS_VALIDATION, "ValidationException", 400, "%s")                                            \
     X(RN_AWS_INVALID_ARGUMENT, "InvalidArgumentException", 400, "%s")                                 \
     X(RN_AWS_NOT_SUPPORTED, "InvalidArgumentException", 400,                                          \
@@ -195,5 +197,9 @@ void rn_error_clear(rn_error_t *e);
 
 const char *rn_aws_error_type(rn_aws_code_t code); /* "ResourceNotFoundException" */
 int rn_aws_error_status(rn_aws_code_t code);       /* 400, 500, ... */
+/* The body key of the message: "message" for every row but the wrong-type
+ * SerializationException, which AWS's coercion layer writes as "Message"
+ * (docs/wire.md). JSON and CBOR bodies follow the same rule. */
+const char *rn_aws_error_message_key(rn_aws_code_t code);
 
 #endif

@@ -134,15 +134,15 @@ static int bytes_error(rd_t *r, const rn_wire_shape_t *sh)
 {
     switch (sh->kind) {
     case RN_SK_STRUCTURE:
-        return rn_error_set(r->err, RN_AWS_SERIALIZATION, "Expected null");
+        return rn_error_set(r->err, RN_AWS_SERIALIZATION_TYPE, "Expected null");
     case RN_SK_LIST:
-        return rn_error_set(r->err, RN_AWS_SERIALIZATION, "Expected list or null");
+        return rn_error_set(r->err, RN_AWS_SERIALIZATION_TYPE, "Expected list or null");
     case RN_SK_MAP:
-        return rn_error_set(r->err, RN_AWS_SERIALIZATION, "Expected map or null");
+        return rn_error_set(r->err, RN_AWS_SERIALIZATION_TYPE, "Expected map or null");
     }
     char msg[128];
     snprintf(msg, sizeof msg, "class java.nio.HeapByteBuffer can not be converted to %s", rn_wire_java_name(sh->kind));
-    return rn_error_set(r->err, RN_AWS_SERIALIZATION, msg);
+    return rn_error_set(r->err, RN_AWS_SERIALIZATION_TYPE, msg);
 }
 
 static const rn_wire_member_t *find_member(const rn_wire_shape_t *sh, const char *key, size_t klen)
@@ -571,7 +571,7 @@ int rn_cbor_error(const rn_error_t *err, rn_buf_t *dst)
     if (!rc)
         rc = put_text_lossy(dst, type, strlen(type));
     if (!rc && err->has_message) {
-        rc = put_str(dst, MT_TEXT, "message", 7);
+        rc = put_str(dst, MT_TEXT, rn_aws_error_message_key(err->code), 7);
         if (!rc)
             rc = put_text_lossy(dst, err->message, err->message_len);
     }

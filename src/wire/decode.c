@@ -25,6 +25,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "wire/b64.h"
 #include "wire/cbor.h"
@@ -69,9 +70,10 @@ const char *rn_wire_java_name(int kind)
     return "an Object";
 }
 
+/* Every coerce() failure is a value of the wrong type for its member. */
 static int ser_error(rn_error_t *err, const char *msg)
 {
-    return rn_error_set(err, RN_AWS_SERIALIZATION, msg);
+    return rn_error_set(err, RN_AWS_SERIALIZATION_TYPE, msg);
 }
 
 /* The message for a JSON value of the wrong kind for a scalar shape. */
@@ -82,8 +84,20 @@ static int type_error(rn_error_t *err, int kind, const json_t *v)
     switch (json_typeof(v)) {
     case JSON_ARRAY:
     case JSON_OBJECT:
-        return ser_error(err, rn_wire_container_error(kind, json_is_array(v)));
+        return ser_error(err, rn_wire_container_error(kind, json_is_array(v), json_is_object(v)));
     case JSON_STRING:
+        if (kind == RN_SK_BOOLEAN) {
+            /* AWS quotes the text, upper-cased (ASCII) */
+            size_t len = json_string_length(v);
+            int vlen = len > 200 ? 200 : (int)len;
+            char up[201];
+            for (int i = 0; i < vlen; i++) {
+                char c = json_string_value(v)[i];
+                up[i] = c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+            }
+            snprintf(msg, sizeof msg, "'%.*s' can not be converted to an Boolean", vlen, up);
+            return ser_error(err, msg);
+        }
         cls = "java.lang.String";
         break;
     case JSON_TRUE:
@@ -230,12 +244,10 @@ static int coerce(const rn_wire_shape_t *sh, json_t *v, json_t **repl, rn_error_
     case RN_SK_STRUCTURE:
         if (json_is_object(v))
             return coerce_struct(sh, v, err);
-        if (json_is_array(v))
-            return ser_error(err, "Start of list found where not expected");
-        return ser_error(err, "Expected null");
+        return ser_error(err, rn_wire_container_error(sh->kind, json_is_array(v), json_is_object(v)));
     case RN_SK_LIST: {
         if (!json_is_array(v))
-            return ser_error(err, "Expected list or null");
+            return ser_error(err, rn_wire_container_error(sh->kind, json_is_array(v), json_is_object(v)));
         const rn_wire_shape_t *el = &rn_wire_shapes[sh->member];
         size_t n = json_array_size(v);
         for (size_t i = 0; i < n; i++) {
@@ -252,7 +264,7 @@ static int coerce(const rn_wire_shape_t *sh, json_t *v, json_t **repl, rn_error_
     }
     case RN_SK_MAP: {
         if (!json_is_object(v))
-            return ser_error(err, "Expected map or null");
+            return ser_error(err, rn_wire_container_error(sh->kind, json_is_array(v), json_is_object(v)));
         const rn_wire_shape_t *val = &rn_wire_shapes[sh->value];
         for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
             json_t *e = json_object_iter_value(it);
@@ -280,6 +292,17 @@ static int coerce(const rn_wire_shape_t *sh, json_t *v, json_t **repl, rn_error_
     case RN_SK_TIMESTAMP:
         return json_is_number(v) ? 0 : type_error(err, sh->kind, v);
     case RN_SK_BOOLEAN:
+        if (json_is_string(v)) {
+            /* AWS reads these texts (any case) as booleans */
+            static const char *const yes[] = {"true", "yes", "1"}, *const no[] = {"false", "no", "0"};
+            const char *s = json_string_value(v);
+            for (int i = 0; i < 3 && strlen(s) == json_string_length(v); i++) {
+                if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+                    *repl = json_boolean(strcasecmp(s, yes[i]) == 0);
+                    return 0;
+                }
+            }
+        }
         return json_is_boolean(v) ? 0 : type_error(err, sh->kind, v);
     case RN_SK_BLOB: {
         if (!json_is_string(v))

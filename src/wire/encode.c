@@ -151,7 +151,11 @@ int rn_wire_encode_error(rn_proto_t proto, const rn_error_t *err, rn_buf_t *dst)
     if (!rc)
         rc = append_json_string(dst, rn_aws_error_type(err->code), strlen(rn_aws_error_type(err->code)));
     if (!rc && err->has_message) {
-        rc = rn_buf_append_str(dst, ",\"message\":");
+        rc = rn_buf_append_str(dst, ",\"");
+        if (!rc)
+            rc = rn_buf_append_str(dst, rn_aws_error_message_key(err->code));
+        if (!rc)
+            rc = rn_buf_append_str(dst, "\":");
         if (!rc)
             rc = append_json_string(dst, err->message, err->message_len);
     }

@@ -52,17 +52,17 @@ long long rn_wire_count_bound(const rn_wire_shape_t *sh)
     return b > RN_WIRE_COUNT_FLOOR ? b : RN_WIRE_COUNT_FLOOR;
 }
 
-const char *rn_wire_container_error(int kind, int is_array)
+const char *rn_wire_container_error(int kind, int is_array, int is_object)
 {
     switch (kind) {
     case RN_SK_STRUCTURE:
-        return is_array ? MSG_LIST : NULL;
+        return is_array ? MSG_LIST : is_object ? NULL : "Expected null";
     case RN_SK_LIST:
-        return is_array ? NULL : "Expected list or null";
+        return is_array ? NULL : is_object ? MSG_OBJECT : "Expected list or null";
     case RN_SK_MAP:
-        return is_array ? "Expected map or null" : NULL;
+        return is_array ? MSG_LIST : is_object ? NULL : "Expected map or null";
     }
-    return is_array ? MSG_LIST : MSG_OBJECT;
+    return is_array ? MSG_LIST : is_object ? MSG_OBJECT : NULL;
 }
 
 /* ---- shared ------------------------------------------------------------ */
@@ -90,8 +90,8 @@ static int count(sc_t *s)
  * size. */
 static int foreign_error(sc_t *s, const fv_t *f, const char *depth_msg)
 {
-    if (f->fixed)
-        return ser(s, f->fixed);
+    if (f->fixed) /* a value of the wrong type: the coercion error it gets anyway */
+        return rn_error_set(s->err, RN_AWS_SERIALIZATION_TYPE, f->fixed);
     if (depth_msg)
         return ser(s, depth_msg);
     char msg[128];
@@ -446,7 +446,7 @@ static int j_value(sc_t *s, const rn_wire_shape_t *sh)
         return j_list(s, sh);
     if (c != '{' && c != '[')
         return count(s) || j_scalar(s) ? -1 : 0;
-    fv_t f = {s->p, rn_wire_container_error(sh->kind, c == '[')};
+    fv_t f = {s->p, rn_wire_container_error(sh->kind, c == '[', c == '{')};
     if (j_foreign(s, &f, 0) || fbytes(s, &f))
         return -1;
     s->fbytes += (size_t)(s->p - f.start);
@@ -734,7 +734,7 @@ static int c_value(sc_t *s, const rn_wire_shape_t *sh, int depth, int t1)
         return c_map(s, sh, &h, depth, t1);
     if (h.major == MT_ARRAY && sh->kind == RN_SK_LIST)
         return c_list(s, sh, &h, depth, t1);
-    fv_t f = {start, rn_wire_container_error(sh->kind, h.major == MT_ARRAY)};
+    fv_t f = {start, rn_wire_container_error(sh->kind, h.major == MT_ARRAY, h.major == MT_MAP)};
     if (fcount(s, &f) || c_foreign_container(s, &f, &h, 0, depth) || fbytes(s, &f))
         return -1;
     s->fbytes += (size_t)(s->p - start);

@@ -52,9 +52,11 @@ long long rn_wire_count_bound(const rn_wire_shape_t *sh);
 int rn_wire_scan_json(const rn_wire_shape_t *sh, const uint8_t *body, size_t len, rn_error_t *err);
 int rn_wire_scan_cbor(const rn_wire_shape_t *sh, const uint8_t *body, size_t len, rn_error_t *err);
 
-/* AWS's message for a container where shape kind `kind` wants something
+/* AWS's message for a value that is an array (is_array), an object
+ * (is_object) or a scalar (neither) where shape kind `kind` wants something
  * else ("Start of list found where not expected", "Expected list or null",
- * ...); NULL when a container of that type fits. Shared with decode.c. */
-const char *rn_wire_container_error(int kind, int is_array);
+ * ...; table in docs/wire.md); NULL when the value fits, or is a scalar for
+ * a scalar kind (decode.c words those). Shared with decode.c. */
+const char *rn_wire_container_error(int kind, int is_array, int is_object);
 
 #endif

@@ -166,5 +166,5 @@ test('within the bounds, the model\'s own answers are kept', async (t) => {
   // deep nesting in a known member of the wrong kind: its coercion message
   const d = await jsonRequest(srv.port, 'DescribeStreamSummary', `{"StreamName":${'['.repeat(100000)}${']'.repeat(100000)}}`);
   assert.equal(d.status, 400);
-  assert.deepEqual(JSON.parse(d.body), { __type: 'SerializationException', message: 'Start of list found where not expected' });
+  assert.deepEqual(JSON.parse(d.body), { __type: 'SerializationException', Message: 'Start of list found where not expected' });
 });

@@ -225,10 +225,14 @@ describe('CBOR (application/x-amz-cbor-1.1)', () => {
       assert.equal(val.cj.__type, 'ValidationException');
       const ser = await both(tr, 'ListStreams', { Limit: 'x' });
       assert.deepEqual(ser.cj, ser.jj);
+      // a wrong type: the same "Message" key as JSON (docs/wire.md)
+      assert.deepEqual(ser.cj, { __type: 'SerializationException',
+        Message: 'class java.lang.String can not be converted to an Integer' });
       // a byte string where a string belongs
       const bs = await cborCall(tr, 'DescribeStream', { StreamName: Buffer.from('s') });
       assert.equal(bs.status, 400);
       assert.equal(bs.v.__type, 'SerializationException');
+      assert.equal(bs.v.Message, 'class java.nio.HeapByteBuffer can not be converted to an String');
       // garbage and truncated bodies
       const good = javaCbor({ StreamName: 's', Data: Buffer.from('x'), PartitionKey: 'k' });
       for (const body of [Buffer.from('not cbor'), Buffer.from([0xff]), good.subarray(0, good.length - 1),

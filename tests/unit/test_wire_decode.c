@@ -64,7 +64,7 @@ struct op_case {
 
 static const struct op_case cases[] = {
     {RN_OP_AddTagsToStream, "{\"StreamName\":\"s\",\"Tags\":{\"k\":\"v\"}}",
-     "1 validation error detected: " NULLV("tags"), "{\"Tags\":[]}", "Expected map or null"},
+     "1 validation error detected: " NULLV("tags"), "{\"Tags\":[]}", "Start of list found where not expected"},
     {RN_OP_CreateStream, "{\"StreamName\":\"s\",\"ShardCount\":1}",
      "1 validation error detected: " NULLV("streamName"), "{\"StreamName\":\"s\",\"ShardCount\":\"1\"}",
      STR_INT},
@@ -75,7 +75,7 @@ static const struct op_case cases[] = {
      "1 validation error detected: " NULLV("resourceARN"), "{\"ResourceARN\":{}}",
      "Start of structure or map found where not expected."},
     {RN_OP_DeleteStream, "{\"StreamName\":\"s\",\"EnforceConsumerDeletion\":true}", NULL,
-     "{\"EnforceConsumerDeletion\":\"yes\"}", "class java.lang.String can not be converted to an Boolean"},
+     "{\"EnforceConsumerDeletion\":\"maybe\"}", "'MAYBE' can not be converted to an Boolean"},
     {RN_OP_DeregisterStreamConsumer, "{\"ConsumerARN\":\"" CARN "\"}", NULL, "{\"ConsumerName\":[\"c\"]}",
      "Start of list found where not expected"},
     {RN_OP_DescribeAccountSettings, "{}", NULL, NULL, NULL},
@@ -123,7 +123,8 @@ static const struct op_case cases[] = {
      "1 validation error detected: " NULLV("data"), "{\"Data\":true}",
      "class java.lang.Boolean can not be converted to a Blob"},
     {RN_OP_PutRecords, "{\"StreamName\":\"s\",\"Records\":[{\"Data\":\"AAAA\",\"PartitionKey\":\"k\"}]}",
-     "1 validation error detected: " NULLV("records"), "{\"Records\":{}}", "Expected list or null"},
+     "1 validation error detected: " NULLV("records"), "{\"Records\":{}}",
+     "Start of structure or map found where not expected."},
     {RN_OP_PutResourcePolicy, "{\"ResourceARN\":\"" SARN "\",\"Policy\":\"{}\"}",
      "2 validation errors detected: " NULLV("resourceARN") "; " NULLV("policy"), "{\"Policy\":{}}",
      "Start of structure or map found where not expected."},
@@ -177,7 +178,7 @@ static const struct op_case cases[] = {
      "\"StreamConfigurationList\":[{\"StreamARN\":\"" SARN "\",\"RecordConfiguration\":{\"RecordFormatType\":\"JSON\"}}]}",
      "3 validation errors detected: " NULLV("channelName") "; " NULLV("serviceExecutionRoleARN") "; "
      NULLV("streamConfigurationList"),
-     "{\"StreamConfigurationList\":{}}", "Expected list or null"},
+     "{\"StreamConfigurationList\":{}}", "Start of structure or map found where not expected."},
     {RN_OP_DeleteChannel, "{\"ChannelARN\":\"arn:c\"}", "1 validation error detected: " NULLV("channelARN"),
      "{\"ChannelARN\":5}", STR_NUM},
     {RN_OP_DescribeChannel, "{\"ChannelARN\":\"arn:c\"}", "1 validation error detected: " NULLV("channelARN"),
@@ -198,8 +199,10 @@ static void test_every_operation(void)
             EXPECT_VAL(c->op, "{}", c->missing);
         else
             EXPECT_OK(c->op, "{}");
-        if (c->bad_type)
+        if (c->bad_type) {
             EXPECT_SER(c->op, c->bad_type, c->type_msg);
+            CHECK_EQ_STR(rn_aws_error_message_key(e.code), "Message"); /* a wrong type */
+        }
         /* unknown members are ignored, whatever their type */
         EXPECT_OK(c->op, c->minimal[1] == '}' ? "{\"Foo\":[1,{\"a\":null}]}" : c->minimal);
         /* an empty body is a bare SerializationException */
@@ -409,7 +412,8 @@ static void test_limits_and_counts(void)
                "1 validation error detected: " NULLV("streamName"));
     EXPECT_OK(RN_OP_CreateStream, "{\"StreamName\":\"s\",\"ShardCount\":null,\"Tags\":null}");
     /* type errors win over constraint errors, first in document order */
-    EXPECT_SER(RN_OP_CreateStream, "{\"StreamName\":\"\",\"ShardCount\":0,\"Tags\":[]}", "Expected map or null");
+    EXPECT_SER(RN_OP_CreateStream, "{\"StreamName\":\"\",\"ShardCount\":0,\"Tags\":[]}",
+               "Start of list found where not expected");
     EXPECT_SER(RN_OP_CreateStream, "{\"ShardCount\":\"x\",\"StreamName\":1}", STR_INT);
     /* duplicate members: the last wins */
     EXPECT_OK(RN_OP_CreateStream, "{\"StreamName\":1,\"StreamName\":\"s\"}");
@@ -465,11 +469,11 @@ static void test_bodies(void)
         EXPECT_SER(RN_OP_DescribeStream, "{\"StreamName\":[[[[[[[[[[[[]]]]]]]]]]]]}",
                    "Start of list found where not expected");
         EXPECT_SER(RN_OP_PutRecords, "{\"Records\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{}}}}}}}}}}",
-                   "Expected list or null");
+                   "Start of structure or map found where not expected.");
         EXPECT_SER(RN_OP_AddTagsToStream, "{\"StreamName\":\"s\",\"Tags\":[[[[[[[[[[]]]]]]]]]]}",
-                   "Expected map or null");
+                   "Start of list found where not expected");
         /* within the bound it is the coercion step's answer, as before */
-        EXPECT_SER(RN_OP_PutRecords, "{\"Records\":{\"a\":{}}}", "Expected list or null");
+        EXPECT_SER(RN_OP_PutRecords, "{\"Records\":{\"a\":{}}}", "Start of structure or map found where not expected.");
     }
     /* CBOR: an empty indefinite map is {} (the rest: test_wire_cbor.c) */
     {
@@ -750,6 +754,94 @@ static void test_tables(void)
     }
 }
 
+/* The wrong-type table of docs/wire.md: every JSON kind against every shape
+ * kind, AWS's text, keyed "Message"; other errors keep "message". */
+static void test_wrong_types(void)
+{
+    static const struct {
+        rn_op_t op;
+        const char *body, *msg;
+    } rows[] = {
+#define TBN "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to "
+        /* string member (StreamName) */
+        {RN_OP_DescribeStream, "{\"StreamName\":5}", TBN "an String"},
+        {RN_OP_DescribeStream, "{\"StreamName\":1.5}", TBN "an String"},
+        {RN_OP_DescribeStream, "{\"StreamName\":true}", "class java.lang.Boolean can not be converted to an String"},
+        {RN_OP_DescribeStream, "{\"StreamName\":{}}", "Start of structure or map found where not expected."},
+        {RN_OP_DescribeStream, "{\"StreamName\":[]}", "Start of list found where not expected"},
+        /* integer member (ShardCount) */
+        {RN_OP_CreateStream, "{\"ShardCount\":\"1\"}", "class java.lang.String can not be converted to an Integer"},
+        {RN_OP_CreateStream, "{\"ShardCount\":false}", "class java.lang.Boolean can not be converted to an Integer"},
+        {RN_OP_CreateStream, "{\"ShardCount\":{}}", "Start of structure or map found where not expected."},
+        /* list member (Records) */
+        {RN_OP_PutRecords, "{\"Records\":{}}", "Start of structure or map found where not expected."},
+        {RN_OP_PutRecords, "{\"Records\":\"r\"}", "Expected list or null"},
+        {RN_OP_PutRecords, "{\"Records\":3}", "Expected list or null"},
+        /* map member (Tags) */
+        {RN_OP_AddTagsToStream, "{\"Tags\":[]}", "Start of list found where not expected"},
+        {RN_OP_AddTagsToStream, "{\"Tags\":[{\"a\":1}]}", "Start of list found where not expected"},
+        {RN_OP_AddTagsToStream, "{\"Tags\":\"k\"}", "Expected map or null"},
+        /* structure member (StreamModeDetails) */
+        {RN_OP_CreateStream, "{\"StreamModeDetails\":[]}", "Start of list found where not expected"},
+        {RN_OP_CreateStream, "{\"StreamModeDetails\":\"x\"}", "Expected null"},
+        /* blob member (Data) */
+        {RN_OP_PutRecord, "{\"Data\":12}", TBN "a Blob"},
+        {RN_OP_PutRecord, "{\"Data\":true}", "class java.lang.Boolean can not be converted to a Blob"},
+        {RN_OP_PutRecord, "{\"Data\":\"abc\"}",
+         "'abc' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 3"},
+        /* boolean member (EnforceConsumerDeletion) */
+        {RN_OP_DeleteStream, "{\"EnforceConsumerDeletion\":\"maybe\"}", "'MAYBE' can not be converted to an Boolean"},
+        {RN_OP_DeleteStream, "{\"EnforceConsumerDeletion\":1}", TBN "an Boolean"},
+        {RN_OP_DeleteStream, "{\"EnforceConsumerDeletion\":{}}", "Start of structure or map found where not expected."},
+        /* timestamp member (Timestamp) */
+        {RN_OP_GetShardIterator, "{\"Timestamp\":{}}", "Start of structure or map found where not expected."},
+        {RN_OP_GetShardIterator, "{\"Timestamp\":\"x\"}",
+         "class java.lang.String can not be converted to milliseconds since epoch"},
+#undef TBN
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        EXPECT_SER(rows[i].op, rows[i].body, rows[i].msg);
+        CHECK_EQ_INT(e.code, RN_AWS_SERIALIZATION_TYPE);
+    }
+    /* the JSON body: "Message" for these only */
+    rn_buf_t b;
+    rn_buf_init(&b, 0);
+    EXPECT_SER(RN_OP_PutRecords, "{\"Records\":{}}", "Start of structure or map found where not expected.");
+    CHECK_EQ_INT(rn_wire_encode_error(RN_PROTO_JSON, &e, &b), 0);
+    CHECK_EQ_STR((const char *)b.data, "{\"__type\":\"SerializationException\",\"Message\":\"Start of structure or "
+                                       "map found where not expected.\"}");
+    rn_buf_reset(&b);
+    rn_error_set(&e, RN_AWS_SERIALIZATION, "Body of more than 1 values found where not expected");
+    CHECK_EQ_INT(rn_wire_encode_error(RN_PROTO_JSON, &e, &b), 0);
+    CHECK_EQ_STR((const char *)b.data, "{\"__type\":\"SerializationException\",\"message\":\"Body of more than 1 "
+                                       "values found where not expected\"}");
+    rn_buf_reset(&b);
+    EXPECT_VAL(RN_OP_DeleteChannel, "{}", "1 validation error detected: " NULLV("channelARN"));
+    CHECK_EQ_INT(rn_wire_encode_error(RN_PROTO_JSON, &e, &b), 0);
+    CHECK(strstr((const char *)b.data, "\"message\":") != NULL);
+    rn_buf_dispose(&b);
+    CHECK_EQ_STR(rn_aws_error_message_key(RN_AWS_SERIALIZATION), "message");
+    CHECK_EQ_STR(rn_aws_error_message_key(RN_AWS_VALIDATION), "message");
+
+    /* AWS reads these texts as booleans, in any case */
+    static const char *const truths[] = {"true", "TRUE", "yes", "Yes", "1"}, *const lies[] = {"false", "no", "NO", "0"};
+    char body[96];
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(body, sizeof body, "{\"StreamName\":\"s\",\"EnforceConsumerDeletion\":\"%s\"}", truths[i]);
+        json_t *t = dec(RN_OP_DeleteStream, body);
+        CHECK(t != NULL && json_is_true(json_object_get(t, "EnforceConsumerDeletion")));
+        json_decref(t);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(body, sizeof body, "{\"StreamName\":\"s\",\"EnforceConsumerDeletion\":\"%s\"}", lies[i]);
+        json_t *t = dec(RN_OP_DeleteStream, body);
+        CHECK(t != NULL && json_is_false(json_object_get(t, "EnforceConsumerDeletion")));
+        json_decref(t);
+    }
+    EXPECT_SER(RN_OP_DeleteStream, "{\"EnforceConsumerDeletion\":\"true\\u0000\"}",
+               "'TRUE' can not be converted to an Boolean");
+}
+
 int main(void)
 {
     test_every_operation();
@@ -759,5 +851,6 @@ int main(void)
     test_bounds();
     test_blob_and_encode();
     test_tables();
+    test_wrong_types();
     return rn_test_done("test_wire_decode");
 }
