@@ -75,6 +75,8 @@ static size_t utf8_seq(const uint8_t *p, const uint8_t *end)
 
 static int sb_put(jp_t *j, const void *src, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (j->sc - j->sl < n) {
         size_t c = j->sc ? j->sc : 256;
         while (c - j->sl < n)
