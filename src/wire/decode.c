@@ -29,6 +29,7 @@
 
 #include "wire/b64.h"
 #include "wire/cbor.h"
+#include "wire/json_parse.h"
 #include "wire/scan.h"
 #include "wire/shapes_int.h"
 
@@ -573,10 +574,7 @@ int rn_wire_decode(rn_op_t op, rn_proto_t proto, const uint8_t *body, size_t len
     } else {
         if (rn_wire_scan_json(sh, body, len, err))
             return -1;
-        json_error_t jerr;
-        root = json_loadb((const char *)body, len, JSON_ALLOW_NUL, &jerr);
-        if (!root && json_error_code(&jerr) == json_error_numeric_overflow)
-            root = json_loadb((const char *)body, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+        root = rn_wire_json_parse(body, len); /* json_loadb's tree, faster: wire/json_parse.h */
         if (!root)
             return rn_error_set(err, RN_AWS_SERIALIZATION_BARE);
         if (!json_is_object(root)) {
