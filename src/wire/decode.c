@@ -6,7 +6,8 @@
  *           shape (wire/scan.c): nesting, element counts, unknown members'
  *           size and the number of values are bounded before any tree
  *           exists, so the tree built next is small whatever the body;
- *   parse   json_loadb (CBOR: rn_cbor_to_json, wire/cbor.c); an empty
+ *   parse   rn_wire_json_parse, the tree json_loadb would build, faster
+ *           (wire/json_parse.h; CBOR: rn_cbor_to_json, wire/cbor.c); an empty
  *           body, bad JSON or CBOR, or a non-object is a bare
  *           SerializationException.
  *   coerce  walk the body in document order against the input shape; the
