@@ -1,6 +1,7 @@
 /* ident.c: the account and region a request's credential scope names
  * (ident.h). */
 #include "api/ident.h"
+#include "util/ascii.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -118,38 +119,6 @@ typedef struct qparam {
     size_t len;
 } qparam_t;
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decode (and '+' as a space, as form encoding has it) into out;
- * returns the length, or -1 when it does not fit or an escape is bad. */
-static int pct_decode(const char *p, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (o >= cap)
-            return -1;
-        if (p[i] == '%') {
-            int h = i + 2 < n ? hexval(p[i + 1]) : -1, l = i + 2 < n ? hexval(p[i + 2]) : -1;
-            if (h < 0 || l < 0)
-                return -1;
-            out[o++] = (char)(h << 4 | l);
-            i += 2;
-        } else {
-            out[o++] = p[i] == '+' ? ' ' : p[i];
-        }
-    }
-    return (int)o;
-}
-
 enum { Q_ALGORITHM, Q_CREDENTIAL, Q_SIGNATURE, Q_SIGNED_HEADERS, Q_DATE, Q_COUNT };
 static const char *const qnames[Q_COUNT] = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature",
                                             "X-Amz-SignedHeaders", "X-Amz-Date"};
@@ -189,7 +158,7 @@ int rn_ident_presigned(const char *path, const char *default_region, rn_ident_t 
         return rn_error_set(err, RN_AWS_INCOMPLETE_SIGNATURE, msg);
     }
     char cred[2048];
-    int cl = pct_decode(v[Q_CREDENTIAL].p, v[Q_CREDENTIAL].len, cred, sizeof cred);
+    int cl = rn_ascii_form_decode(v[Q_CREDENTIAL].p, v[Q_CREDENTIAL].len, cred, sizeof cred);
     if (cl < 0) {
         char echo[ECHO_MAX * 6 + 1];
         size_t n = v[Q_CREDENTIAL].len;

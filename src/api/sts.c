@@ -21,36 +21,13 @@ int rn_sts_is_form(const char *ct, size_t n)
     return n >= m && (n == m || ct[m] == ';' || ct[m] == ' ') && rn_ascii_eq_ci(ct, lit, m);
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decode p[0..n) ('+' is a space) into out; -1 if bad or too long. */
+/* Form-decode p[0..n) into out, NUL-terminated; -1 if bad or too long. */
 static int decode(const char *p, size_t n, char *out, size_t cap)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (o + 1 >= cap)
-            return -1;
-        if (p[i] == '%') {
-            int h = i + 2 < n ? hexval(p[i + 1]) : -1, l = i + 2 < n ? hexval(p[i + 2]) : -1;
-            if (h < 0 || l < 0)
-                return -1;
-            out[o++] = (char)(h << 4 | l);
-            i += 2;
-        } else {
-            out[o++] = p[i] == '+' ? ' ' : p[i];
-        }
-    }
-    out[o] = 0;
-    return (int)o;
+    int r = cap ? rn_ascii_form_decode(p, n, out, cap - 1) : -1;
+    if (r >= 0)
+        out[r] = 0;
+    return r;
 }
 
 int rn_sts_form_value(const uint8_t *body, size_t len, const char *name, char *out, size_t cap)

@@ -451,17 +451,6 @@ void rn_h1_chunked_init(rn_h1_chunked_t *c)
     memset(c, 0, sizeof *c);
 }
 
-static int hexval(uint8_t ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 int rn_h1_chunked_feed(rn_h1_chunked_t *c, const uint8_t *in, size_t len, size_t *consumed,
                        rn_buf_t *out)
 {
@@ -471,7 +460,7 @@ int rn_h1_chunked_feed(rn_h1_chunked_t *c, const uint8_t *in, size_t len, size_t
         uint8_t ch = in[i];
         switch (c->state) {
         case CH_SIZE: {
-            int v = hexval(ch);
+            int v = rn_ascii_hexval(ch);
             if (v >= 0) {
                 if (++c->digits > 15) { /* > 2^60: no body can be that big */
                     rc = RN_ETOOBIG;

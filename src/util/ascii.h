@@ -65,4 +65,40 @@ static inline char *rn_ascii_put_u64_fixed(char *p, uint64_t v, int width)
     return p + width;
 }
 
+/* The value of one hex digit, or -1. */
+static inline int rn_ascii_hexval(unsigned char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Form decoding (application/x-www-form-urlencoded, query strings):
+ * %XX escapes and '+' as a space, p[0..n) into out[0..cap) (not
+ * NUL-terminated). The length, or -1 when it does not fit or an escape is
+ * bad. */
+static inline int rn_ascii_form_decode(const char *p, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o >= cap)
+            return -1;
+        if (p[i] == '%') {
+            int h = i + 2 < n ? rn_ascii_hexval((unsigned char)p[i + 1]) : -1;
+            int l = i + 2 < n ? rn_ascii_hexval((unsigned char)p[i + 2]) : -1;
+            if (h < 0 || l < 0)
+                return -1;
+            out[o++] = (char)(h << 4 | l);
+            i += 2;
+        } else {
+            out[o++] = p[i] == '+' ? ' ' : p[i];
+        }
+    }
+    return (int)o;
+}
+
 #endif
