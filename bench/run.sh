@@ -5,6 +5,7 @@
 #   BENCH_QUICK=1 make bench      a short smoke run (1 run per figure, 1 s loads)
 #   BENCH_ONLY=runnel-never,kinesalite make bench    only some targets
 #   BENCH_ONLY=auth bench/run.sh   only the verification-cost rows (runnel with and without --credentials)
+#   BENCH_ONLY=decode bench/run.sh only the request-decoding cost per MiB (bench/decodecost.c)
 #   BENCH_SRC=head make bench     benchmark the committed HEAD rather than the working tree
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +50,7 @@ fi
 mkdir -p "$B"
 export BENCH_SRC_DIR=$SRC BENCH_RUNNEL=$RB/runnel
 cmake -S "$SRC" -B "$RB" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS=$OPTW" >/dev/null
-cmake --build "$RB" -j "$(nproc)" --target runnel
+cmake --build "$RB" -j "$(nproc)" --target runnel decodecost
 
 # the helpers: load client, empty-200 ceiling, disk ceiling, loopback bind shim
 CFLAGS="-O2 -g -Wall -Wextra -Wno-unused-parameter"
@@ -63,5 +64,11 @@ cc $CFLAGS -D_GNU_SOURCE -I"$SRC/src" -o "$B/empty200" bench/empty200.c \
   $(pkg-config --cflags --libs $PKGS) -lpthread -lm
 cc $CFLAGS -o "$B/diskceil" bench/diskceil.c -lpthread
 cc $CFLAGS -shared -fPIC -o "$B/bindlo.so" bench/bindlo.c -ldl
+
+# request decoding, per MiB of worst-case bodies (docs/wire.md, "Decoding cost"): the loop's cost
+case ",${BENCH_ONLY:-decode}," in
+  *,decode,*) echo "== request decoding cost: bench/decodecost 16 MiB, median of 3"; "$RB/decodecost" 16 3 ;;
+esac
+[ "${BENCH_ONLY:-}" = decode ] && exit 0
 
 exec python3 bench/bench.py "$@"
