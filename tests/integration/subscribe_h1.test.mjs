@@ -56,9 +56,12 @@ function readUntil(sock, state, pred, ms = 10000) {
     const onData = (d) => { state.buf = Buffer.concat([state.buf, d]); check(); };
     const onClose = () => { state.closed = true; cleanup(); resolve(pred(state.buf, true)); };
     const t = setTimeout(() => { cleanup(); reject(new Error('timed out')); }, ms);
-    const cleanup = () => { clearTimeout(t); sock.off('data', onData); sock.off('close', onClose); };
+    // paused between calls: bytes that arrive meanwhile wait in the socket, not dropped (a flowing
+    // socket with no 'data' listener discards them)
+    const cleanup = () => { clearTimeout(t); sock.pause(); sock.off('data', onData); sock.off('close', onClose); };
     sock.on('data', onData);
     sock.once('close', onClose);
+    sock.resume();
     check();
   });
 }
