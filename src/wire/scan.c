@@ -18,6 +18,8 @@
  * RN_CBOR_MAX_DEPTH. */
 #include "wire/scan.h"
 
+#include "util/ascii.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -167,17 +169,6 @@ static int j_string(sc_t *s)
     }
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* At '"': an object key. *k, *klen: its text as jansson would decode it, or
  * *k NULL when it cannot be a member name (longer than KEY_CAP, not ASCII,
  * or a bad escape that jansson refuses anyway). */
@@ -225,7 +216,7 @@ static int j_key(sc_t *s, char *buf, const char **k, size_t *klen)
                     return 0;
                 int v = 0;
                 for (int i = 1; i <= 4; i++) {
-                    int h = hexval(q[i]);
+                    int h = rn_ascii_hexval(q[i]);
                     if (h < 0)
                         return 0;
                     v = v << 4 | h;

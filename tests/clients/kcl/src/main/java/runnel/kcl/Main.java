@@ -408,25 +408,25 @@ public final class Main {
     }
 
     static void produceRound(KinesisAsyncClient k, int round) throws InterruptedException {
-        List<PutRecordsRequestEntry> todo = new ArrayList<>();
+        List<PutRecordsRequestEntry> pending = new ArrayList<>();
         for (int key = 0; key < KEYS; key++) {
             String pk = "key-" + key;
-            todo.add(PutRecordsRequestEntry.builder().partitionKey(pk)
+            pending.add(PutRecordsRequestEntry.builder().partitionKey(pk)
                     .data(SdkBytes.fromUtf8String(pk + " " + round)).build());
         }
         // Each key appears once per round and a round is finished (failed entries retried)
         // before the next starts, so per key the counters reach the stream in order.
-        for (int attempt = 0; !todo.isEmpty(); attempt++) {
+        for (int attempt = 0; !pending.isEmpty(); attempt++) {
             if (attempt > 20) throw new IllegalStateException("PutRecords kept failing");
-            PutRecordsResponse resp = k.putRecords(r -> r.streamName(STREAM).records(todo)).join();
+            PutRecordsResponse resp = k.putRecords(r -> r.streamName(STREAM).records(pending)).join();
             List<PutRecordsRequestEntry> again = new ArrayList<>();
             for (int i = 0; i < resp.records().size(); i++) {
                 PutRecordsResultEntry e = resp.records().get(i);
-                if (e.errorCode() != null) again.add(todo.get(i));
+                if (e.errorCode() != null) again.add(pending.get(i));
             }
-            todo.clear();
-            todo.addAll(again);
-            if (!todo.isEmpty()) Thread.sleep(100);
+            pending.clear();
+            pending.addAll(again);
+            if (!pending.isEmpty()) Thread.sleep(100);
         }
     }
 
