@@ -48,6 +48,9 @@ typedef struct config {
     long max_buffered_bytes; /* --max-buffered-bytes (0: 256 MiB) */
     long min_body_rate;      /* --min-body-rate (0: 1024 bytes/s) */
     long max_namespaces;         /* --max-namespaces (identity block below) */
+    long journal_bytes;      /* --journal-bytes, --checkpoint-bytes (0: the store's defaults) */
+    long checkpoint_bytes;
+    long checkpoint_ms;      /* --checkpoint-interval */
 } config_t;
 
 static const char usage[] =
@@ -70,6 +73,10 @@ static const char usage[] =
     "  --delete-stream-delay MS     time a stream stays DELETING (default 0)\n"
     "  --update-stream-delay MS     time a changing stream stays UPDATING (default 0)\n"
     "  --shard-limit N              open shards per account and region (default 500)\n"
+    "  --journal-bytes N            size of a commit journal file (default 64 MiB, at least 1 MiB)\n"
+    "  --checkpoint-bytes N         journal bytes between checkpoints, which write the shards'\n"
+    "                               data behind and recycle the journal (default half a file)\n"
+    "  --checkpoint-interval MS     and at least this often while writes come (default 2000)\n"
     "  --consumer-delay MS          time a new consumer stays CREATING (default 0)\n"
     "  --subscription-lifetime MS   how long a SubscribeToShard stream lasts (default 300000)\n"
     "  --log-level debug|info|warn|error (default info)\n"
@@ -218,7 +225,8 @@ static int set_option(config_t *c, const char *name, const char *val)
             c->subscription_lifetime_ms = v;
     } else if (strcmp(name, "idle-timeout") == 0 || strcmp(name, "read-timeout") == 0 ||
                strcmp(name, "max-connections") == 0 || strcmp(name, "max-buffered-bytes") == 0 ||
-               strcmp(name, "min-body-rate") == 0) {
+               strcmp(name, "min-body-rate") == 0 || strcmp(name, "journal-bytes") == 0 ||
+               strcmp(name, "checkpoint-bytes") == 0 || strcmp(name, "checkpoint-interval") == 0) {
         long v;
         int ms = strstr(name, "timeout") != NULL;
         if (parse_long(val, &v) != 0 || v < 1 || (ms && v > INT_MAX)) {
@@ -233,6 +241,12 @@ static int set_option(config_t *c, const char *name, const char *val)
             c->max_connections = v;
         else if (strcmp(name, "max-buffered-bytes") == 0)
             c->max_buffered_bytes = v;
+        else if (strcmp(name, "journal-bytes") == 0)
+            c->journal_bytes = v;
+        else if (strcmp(name, "checkpoint-bytes") == 0)
+            c->checkpoint_bytes = v;
+        else if (strcmp(name, "checkpoint-interval") == 0)
+            c->checkpoint_ms = v;
         else
             c->min_body_rate = v;
     } else if (strcmp(name, "credentials") == 0) {
@@ -261,6 +275,7 @@ static const char *const option_names[] = {"listen", "data-dir", "in-memory", "f
                                            "tls-cert", "tls-key", "tls-self-signed", "tls-listen",
                                            "idle-timeout", "read-timeout", "max-connections",
                                            "max-buffered-bytes", "min-body-rate",
+                                           "journal-bytes", "checkpoint-bytes", "checkpoint-interval",
                                            /* identity block */
                                            "max-namespaces"};
 
@@ -430,6 +445,9 @@ static int serve(const config_t *c)
         .wake = store_wake,
         .wake_ud = s.wake,
         .defer_commit = 1, /* the loop below kicks the store after every round */
+        .journal_bytes = (uint64_t)c->journal_bytes,
+        .checkpoint_bytes = (uint64_t)c->checkpoint_bytes,
+        .checkpoint_ms = c->checkpoint_ms > INT_MAX ? INT_MAX : (int)c->checkpoint_ms,
         .reclaim_fd = reclaim_fd,
         .reclaim_ud = &s,
     };

@@ -217,6 +217,7 @@ static void stream_free(rn_stream_t *s)
         if (s->shards[i].log)
             rn_log_close(s->shards[i].log);
     free(s->shards);
+    free(s->route);
     rn_tagset_dispose(&s->tags);
     free(s->policy);
     free(s->key_id);
@@ -1447,10 +1448,71 @@ int rn_account_settings_put(rn_registry_t *r, const char *account, const char *r
     return rc;
 }
 
+static const rn_shard_t *route_cmp_base;
+
+static int route_cmp(const void *a, const void *b)
+{
+    rn_u128 x = route_cmp_base[*(const uint32_t *)a].start_hash;
+    rn_u128 y = route_cmp_base[*(const uint32_t *)b].start_hash;
+    return x < y ? -1 : x > y;
+}
+
+static void route_build(rn_stream_t *s)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->n_shards; i++)
+        n += s->shards[i].closed_ms == 0;
+    uint32_t *v = realloc(s->route, (n ? n : 1) * sizeof *v);
+    if (!v) {
+        free(s->route);
+        s->route = NULL;
+        s->n_route = 0;
+        return;
+    }
+    n = 0;
+    for (uint32_t i = 0; i < s->n_shards; i++)
+        if (s->shards[i].closed_ms == 0)
+            v[n++] = i;
+    route_cmp_base = s->shards; /* the loop thread only */
+    qsort(v, n, sizeof *v, route_cmp);
+    s->route = v;
+    s->n_route = n;
+}
+
+/* The open shard whose range holds h, through the index (binary search on
+ * starting keys), or NULL when the index does not find it. */
+static rn_shard_t *route_lookup(rn_stream_t *s, rn_u128 h)
+{
+    uint32_t lo = 0, hi = s->n_route;
+    while (lo < hi) { /* first entry starting after h */
+        uint32_t mid = lo + (hi - lo) / 2;
+        uint32_t pos = s->route[mid];
+        if (pos < s->n_shards && s->shards[pos].start_hash <= h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    uint32_t pos = s->route[lo - 1];
+    if (pos >= s->n_shards)
+        return NULL;
+    rn_shard_t *sh = &s->shards[pos];
+    return sh->closed_ms == 0 && h >= sh->start_hash && h <= sh->end_hash ? sh : NULL;
+}
+
 rn_shard_t *rn_stream_route(rn_stream_t *s, rn_u128 h)
 {
-    for (uint32_t i = 0; i < s->n_shards; i++) {
-        rn_shard_t *sh = &s->shards[i];
+    /* Open shards never overlap, so an open shard holding h is the answer,
+     * whether the index is current or not. */
+    rn_shard_t *sh = s->route ? route_lookup(s, h) : NULL;
+    if (sh)
+        return sh;
+    route_build(s);
+    if (s->route && (sh = route_lookup(s, h)) != NULL)
+        return sh;
+    for (uint32_t i = 0; i < s->n_shards; i++) { /* no index (no memory), or a gap */
+        sh = &s->shards[i];
         if (sh->closed_ms == 0 && h >= sh->start_hash && h <= sh->end_hash)
             return sh;
     }

@@ -124,6 +124,12 @@ typedef struct rn_stream {
     size_t group_pos, reg_pos;
     int64_t pend_pos;         /* in the list of pending transitions, -1 when none */
     uint32_t open_counted;    /* open shards counted in the group */
+    /* rn_stream_route's index: the open shards by starting hash key, as
+     * positions in shards. A cache: a stale entry is detected (the shard it
+     * names is closed or does not hold the key) and the index rebuilt, so
+     * nothing that changes shards has to keep it. */
+    uint32_t *route;
+    uint32_t n_route;
 } rn_stream_t;
 
 typedef struct rn_registry rn_registry_t;

@@ -24,25 +24,6 @@
 /* *errmsg points here; valid until the next rn_store_open in this thread. */
 static __thread char open_errmsg[PATH_MAX + 128];
 
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof tmp)
-        return RN_EINVAL;
-    memcpy(tmp, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] != '/' && tmp[i] != '\0')
-            continue;
-        char save = tmp[i];
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return rn_store__errno(errno);
-        tmp[i] = save;
-    }
-    return 0;
-}
-
 static void set_errmsg(const char **errmsg, const char *fmt, const char *arg, const char *detail)
 {
     if (!errmsg)
@@ -54,7 +35,8 @@ static void set_errmsg(const char **errmsg, const char *fmt, const char *arg, co
 static int open_data_dir(rn_store_t *s, const char **errmsg)
 {
     char path[PATH_MAX];
-    int rc = mkdir_p(s->data_dir);
+    int created;
+    int rc = rn_store__mkdirs(s->data_dir, &created);
     if (rc) {
         set_errmsg(errmsg, "cannot create data directory %s: %s", s->data_dir, rn_strerror(rc));
         return rc;
@@ -104,6 +86,7 @@ static int open_data_dir(rn_store_t *s, const char **errmsg)
 
 static void store_free(rn_store_t *s)
 {
+    rn_store__journal_close(s, 0);
     rn_store__trash_stop(s);
     while (s->logs)
         rn_store__log_free(s->logs);
@@ -172,6 +155,14 @@ int rn_store_open(rn_store_t **out, const rn_store_config_t *cfg, const char **e
     }
     if ((rc = rn_store__kv_open(s, errmsg)) != 0)
         goto fail;
+    /* The commit journal (fsync always and interval): replayed into the
+     * segments before any log is opened. */
+    if (s->data_dir && !cfg->no_journal &&
+        (rc = rn_store__journal_open(s, errmsg)) != 0) {
+        set_errmsg(errmsg, "cannot open the commit journal in %s/journal: %s", s->data_dir,
+                   rn_strerror(rc));
+        goto fail;
+    }
     rn_store__trash_resume(s); /* deleted logs a previous run did not finish removing */
     if (s->sync_thread && (rc = rn_store__commit_start(s)) != 0) {
         s->sync_thread = 0;
@@ -204,6 +195,9 @@ void rn_store_close(rn_store_t *s)
         /* fsync never closes sealed segments unsynced: one syncfs covers them. */
         if (s->cfg.fsync_mode == RN_FSYNC_NEVER && syncfs(s->lock_fd) != 0)
             rn_error("store: syncfs %s: %s", s->data_dir, strerror(errno));
+        /* A stage left (its segment would not take it) lives on in the
+         * journal only: no final checkpoint then. */
+        rn_store__journal_close(s, s->staged == NULL);
     }
     rn_store_run_completions(s);
     store_free(s);

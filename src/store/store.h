@@ -42,6 +42,12 @@ typedef struct rn_store_config {
     rn_fsync_mode_t fsync_mode;
     int fsync_interval_ms;      /* for RN_FSYNC_INTERVAL */
     uint64_t segment_bytes;     /* roll segments at this size; 0 = 64 MiB */
+    uint64_t journal_bytes;     /* size of a commit journal file; 0 = 64 MiB (min 1 MiB) */
+    uint64_t checkpoint_bytes;  /* journal bytes between checkpoints; 0 = half a file */
+    int checkpoint_ms;          /* and at least this often while written to; 0 = 2000 */
+    /* 1: no commit journal: every commit fdatasyncs each segment it wrote
+     * (the engine before the journal, kept to compare with; docs/storage.md). */
+    int no_journal;
     /* Called from the sync thread when completions are ready; must be
      * async-signal-safe-ish and cheap (e.g. event_active on a libevent event). */
     void (*wake)(void *ud);

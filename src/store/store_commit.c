@@ -109,6 +109,7 @@ static rn_citem_t *citem_take(rn_store_t *s, int kind)
     it->fds_cap = cap;
     it->kind = kind;
     it->dirfd = -1;
+    it->jfd = it->jdirfd = -1;
     return it;
 }
 
@@ -174,6 +175,16 @@ static int deadline_passed(const struct timespec *ts)
  * fds/dirfd/status, never it->log nor it->next. */
 static void sync_item(rn_citem_t *it)
 {
+    if (it->jfd >= 0 && !it->status && rn_store__fdatasync(it->jfd) != 0) {
+        int e = errno;
+        rn_error("store: journal fdatasync failed: %s", strerror(e));
+        it->status = rn_store__errno(e) == RN_ENOSPC ? RN_ENOSPC : RN_EIO;
+    }
+    if (it->jdirfd >= 0 && !it->status && fsync(it->jdirfd) != 0) {
+        rn_error("store: journal directory fsync failed: %s", strerror(errno));
+        it->status = RN_EIO;
+    }
+    it->jfd = it->jdirfd = -1;
     for (size_t i = 0; i < it->nfds; i++) {
         if (!it->status && rn_store__fdatasync(it->fds[i]) != 0) {
             int e = errno;
@@ -266,6 +277,12 @@ static int sync_batch(rn_store_t *s, rn_citem_t *head, uint64_t batch)
     int first_err = 0;
     for (rn_citem_t *it = head; it && !first_err; it = it->next)
         first_err = it->status;
+    /* Journal: the batch's records are durable only together (one journal
+     * sync for all its logs): a failure fails every log of the batch. */
+    if (first_err && s->jnl.on)
+        for (rn_citem_t *it = head; it; it = it->next)
+            if (!it->status)
+                it->status = first_err;
     return first_err;
 }
 
@@ -427,6 +444,18 @@ static void handoff_log(rn_store_t *s, rn_log_t *l)
     }
     it->target = l->next;
     it->target_arrival = l->arrival_appended;
+    if (s->jnl.on) {
+        /* The journal item of the batch makes these records durable; the
+         * segments are synced by the next checkpoint. */
+        for (size_t i = 0; i < l->nhandoff; i++)
+            (void)close(l->handoff[i]);
+        l->nhandoff = 0;
+        l->unsynced = 0;
+        l->dir_dirty = 0;
+        if (s->jnl.failed && !it->status)
+            it->status = s->jnl.failed;
+        return;
+    }
     const rn_seg_t *act = &l->segs[l->nsegs - 1];
     int ok = fds_reserve(it, l->nhandoff + 1) == 0;
     if (ok) {
@@ -468,6 +497,68 @@ static size_t dirty_count(const rn_store_t *s)
     return n;
 }
 
+/* Journal: write the buffered records (before taking s->mu) and keep what
+ * the sync thread must sync for them, for hand_off_dirty_locked. */
+typedef struct jhand {
+    int *fds;
+    size_t nfds;
+    int jfd, jdirfd;
+    int rc;
+} jhand_t;
+
+static void journal_prepare(rn_store_t *s, jhand_t *jh)
+{
+    jh->rc = s->jnl.on ? rn_store__journal_handoff(s, &jh->fds, &jh->nfds, &jh->jfd, &jh->jdirfd) : 0;
+    if (!s->jnl.on) {
+        jh->fds = NULL;
+        jh->nfds = 0;
+        jh->jfd = jh->jdirfd = -1;
+    } else if (!s->sync_thread) {
+        /* fsync never: written is all it gets. */
+        for (size_t i = 0; i < jh->nfds; i++)
+            (void)close(jh->fds[i]);
+        free(jh->fds);
+        jh->fds = NULL;
+        jh->nfds = 0;
+        jh->jfd = jh->jdirfd = -1;
+    }
+}
+
+/* Under s->mu: the journal's SYNC item (a reserved one from the freelist),
+ * merged into the pending one of this batch if there is one. */
+static void journal_item_locked(rn_store_t *s, jhand_t *jh)
+{
+    if (!jh->nfds && jh->jfd < 0 && jh->jdirfd < 0 && !jh->rc) {
+        free(jh->fds);
+        return;
+    }
+    rn_citem_t *it = s->jpending && s->jpending_gen == s->take_gen ? s->jpending : NULL;
+    if (!it) {
+        it = citem_take(s, RN_CITEM_SYNC);
+        it->log = NULL;
+        list_push(&s->pend_syncs, it);
+        s->jpending = it;
+        s->jpending_gen = s->take_gen;
+    }
+    if (jh->rc && !it->status)
+        it->status = jh->rc;
+    if (jh->nfds && fds_reserve(it, jh->nfds) == 0) {
+        memcpy(it->fds + it->nfds, jh->fds, jh->nfds * sizeof(int));
+        it->nfds += jh->nfds;
+    } else {
+        for (size_t i = 0; i < jh->nfds; i++) { /* cannot hand over: sync here */
+            if (rn_store__fdatasync(jh->fds[i]) != 0 && !it->status)
+                it->status = RN_EIO;
+            (void)close(jh->fds[i]);
+        }
+    }
+    free(jh->fds);
+    if (jh->jfd >= 0)
+        it->jfd = jh->jfd;
+    if (jh->jdirfd >= 0)
+        it->jdirfd = jh->jdirfd;
+}
+
 /* Under s->mu: empty the dirty list, handing each log to the sync thread
  * (its SYNC items come from the freelist: reserve dirty_count() first). */
 static void hand_off_dirty_locked(rn_store_t *s)
@@ -478,10 +569,19 @@ static void hand_off_dirty_locked(rn_store_t *s)
         rn_log_t *nx = l->dirty_next;
         l->dirty = 0;
         l->dirty_next = NULL;
-        if (s->sync_thread)
+        if (s->sync_thread) {
             handoff_log(s, l);
-        else
+        } else {
             l->unsynced = 0; /* never / memory: nothing to hand over */
+            if (s->jnl.on && !s->jnl.failed && l->committed < l->next) {
+                /* fsync never under the journal: staged records are readable
+                 * once their journal copy is written (journal_prepare, just
+                 * before): a kill -9 cannot take them back any more. */
+                l->committed = l->next;
+                l->arrival_committed = l->arrival_appended;
+                rn_store__notify_queue(s, l);
+            }
+        }
         l = nx;
     }
 }
@@ -491,7 +591,7 @@ int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
     /* With defer_commit under fsync always the waiter is only gathered:
      * rn_store_kick hands the logs over. */
     int gather = s->durable && s->cfg.defer_commit;
-    int rc = citem_reserve(s, 1 + (s->sync_thread && !gather ? dirty_count(s) : 0));
+    int rc = citem_reserve(s, 2 + (s->sync_thread && !gather ? dirty_count(s) : 0));
     if (rc)
         return rc;
     rn_citem_t *w = citem_take(s, RN_CITEM_WAITER);
@@ -503,9 +603,12 @@ int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
         return 0;
     }
 
+    jhand_t jh;
+    journal_prepare(s, &jh);
     (void)pthread_mutex_lock(&s->mu);
     int was_idle = !s->pend_syncs.head;
     hand_off_dirty_locked(s);
+    journal_item_locked(s, &jh);
     int need_wake = 0;
     if (s->durable) {
         list_push(&s->pend_waiters, w);
@@ -548,10 +651,16 @@ void rn_store_kick(rn_store_t *s)
 {
     if (!s->staged && !s->unkicked.head)
         return;
-    (void)rn_store__flush_all(s);
+    if (s->jnl.on)
+        rn_store__journal_kick(s); /* stages are written behind */
+    else
+        (void)rn_store__flush_all(s);
     if (!s->unkicked.head)
         return;
-    int handoff = citem_reserve(s, dirty_count(s)) == 0;
+    int handoff = citem_reserve(s, dirty_count(s) + 1) == 0;
+    jhand_t jh = {NULL, 0, -1, -1, 0};
+    if (handoff)
+        journal_prepare(s, &jh);
 
     rn_citem_list_t failed = {NULL, NULL}, ok = {NULL, NULL};
     for (rn_citem_t *w = s->unkicked.head, *nx; w; w = nx) {
@@ -564,8 +673,10 @@ void rn_store_kick(rn_store_t *s)
 
     (void)pthread_mutex_lock(&s->mu);
     int need_wake = 0;
-    if (handoff)
+    if (handoff) {
         hand_off_dirty_locked(s);
+        journal_item_locked(s, &jh);
+    }
     if (ok.head) {
         list_concat(&s->pend_waiters, &ok);
         (void)pthread_cond_signal(&s->cond);
@@ -583,8 +694,9 @@ void rn_store_kick(rn_store_t *s)
 void rn_store_run_completions(rn_store_t *s)
 {
     /* Fsync never: waiters are queued at commit, their records maybe only
-     * staged. Write the stages first: a failure marks the waiters it drops. */
-    if (!s->durable && s->staged)
+     * staged. Write the stages first: a failure marks the waiters it drops.
+     * (Under the journal the commit made them readable: written behind.) */
+    if (!s->durable && !s->jnl.on && s->staged)
         (void)rn_store__flush_all(s);
     (void)pthread_mutex_lock(&s->mu);
     rn_citem_t *it = s->done.head;
@@ -621,6 +733,16 @@ void rn_store_run_completions(rn_store_t *s)
                 }
                 if (l->pending == it)
                     l->pending = NULL;
+            } else {
+                if (s->jpending == it)
+                    s->jpending = NULL;
+                if (st < 0 && !s->jnl.failed) {
+                    /* The journal may have lost bytes before later ones: a
+                     * replay would stop there. Nothing more is taken. */
+                    rn_error("store: the commit journal could not be synced; the store refuses "
+                             "writes from now on");
+                    s->jnl.failed = RN_EIO;
+                }
             }
             if (st < 0 && !cur_status)
                 cur_status = st;

@@ -51,6 +51,10 @@
 #define RN_STAGE_BATCH_MAX (16u << 10)
 #define RN_STAGE_MAX (256u << 10)
 #define RN_STAGE_POOL 16
+/* Under the commit journal a stage is written behind (store_journal.c): it
+ * stays in memory, journaled, until it reaches RN_STAGE_MAX, a checkpoint is
+ * due, or all stages together pass RN_STAGE_BUDGET. */
+#define RN_STAGE_BUDGET (32u << 20)
 
 #ifndef RN_SYNC_WORKERS_MAX
 #define RN_SYNC_WORKERS_MAX 7
@@ -96,6 +100,9 @@ extern const rn_segio_ops_t rn_store__mem_ops;
  * set by tests, before the calls they mean to fail. */
 extern ssize_t (*rn_store__pwritev)(int fd, const struct iovec *iov, int cnt, off_t off);
 extern int (*rn_store__fdatasync)(int fd);
+/* 1: the journal never requests a checkpoint while running (tests that cut
+ * segment files to what a power cut leaves of never-synced data). */
+extern int rn_store__no_checkpoints;
 
 /* ---- group commit items ---------------------------------------------------- */
 enum { RN_CITEM_SYNC = 1, RN_CITEM_WAITER = 2 };
@@ -119,11 +126,68 @@ typedef struct rn_citem {
     int *fds;
     size_t nfds, fds_cap;
     int dirfd;            /* -1 or a dup of the log directory to fsync */
+    /* The journal's item: its current file and directory, synced but not
+     * closed (they outlive the item: the loop thread closes the current file
+     * only by handing it to a later item as one of fds). -1: none. */
+    int jfd, jdirfd;
 } rn_citem_t;
 
 typedef struct rn_citem_list {
     rn_citem_t *head, *tail;
 } rn_citem_list_t;
+
+/* ---- commit journal (store_journal.c) ----------------------------------------------
+ * Record (little-endian), RN_JREC_HDR bytes of header then the payload:
+ *   off size field
+ *     0    4 len      total record bytes, header included
+ *     4    4 crc      CRC32C of bytes [8, len)
+ *     8    8 jseq     the journal file's sequence number (its name)
+ *    16    1 type     RN_JREC_WRITE / RN_JREC_REMOVE / RN_JREC_END
+ *    17    3 reserved 0
+ *    20    4 shard    (REMOVE: UINT32_MAX = every shard of log_id)
+ *    24    8 log_id
+ *    32    8 base     WRITE: the segment's base counter
+ *    40    8 off      WRITE: the byte offset in that segment
+ *    48    . payload  WRITE: the bytes written there (whole frames) */
+#define RN_JREC_HDR 48u
+#define RN_JREC_WRITE 1
+#define RN_JREC_REMOVE 2
+#define RN_JREC_END 3
+#define RN_JREC_MAX (RN_JREC_HDR + (64u << 20) + RN_FRAME_MAX)
+#define RN_JNL_BYTES_DEFAULT (64ull << 20)
+#define RN_JNL_READ_BLOCK (4u << 20)
+#define RN_CKPT_MS 2000
+#define RN_JNL_SPARES_MAX 4
+
+typedef struct rn_journal {
+    int init, on;
+    int dirfd;                /* DATA_DIR/journal */
+    uint64_t file_bytes;      /* size of a new journal file */
+    uint64_t ckpt_bytes;      /* a checkpoint after this many journal bytes */
+    /* loop thread */
+    int fd;                   /* current file, -1 before the first record */
+    uint64_t jseq;            /* its number (the next file's when fd < 0) */
+    uint64_t size, off;       /* its allocated size; bytes written to it */
+    rn_buf_t buf;             /* records not yet written (they go at off) */
+    int unsynced;             /* written since the last hand-off */
+    int dir_dirty;            /* a file was created since the last hand-off */
+    int *retired;             /* descriptors of rolled files awaiting their sync */
+    size_t nretired, retired_cap;
+    uint64_t since_ckpt;      /* bytes written since the last checkpoint request */
+    int64_t last_ckpt_ms;
+    int64_t ckpt_ms;          /* a checkpoint at least this often while written to */
+    int failed;               /* RN_EIO once a journal write or sync failed */
+    int ckpt_blocked;         /* a closed log's stage could not be written: its records are
+                                 only in the journal, so no checkpoint until the next start */
+    /* checkpoint thread, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    pthread_t thr;
+    int thr_started, stop, req;
+    uint64_t req_jseq, req_off, ckpt_jseq, ckpts;
+    uint64_t spares[RN_JNL_SPARES_MAX], spare_seq;
+    size_t nspares;
+} rn_journal_t;
 
 /* ---- logs ------------------------------------------------------------------ */
 struct rn_log {
@@ -172,6 +236,7 @@ struct rn_log {
     size_t st_nidx;
     int64_t st_last_arrival, st_arrival_appended;
     int st_unsynced;
+    size_t st_jlen;           /* journal: stage bytes already journaled */
 
     /* commit listeners (rn_log_watch), loop thread only */
     rn_log_waiter_t *waiters;
@@ -197,6 +262,8 @@ struct rn_store {
     rn_log_t *dirty;          /* logs appended since the last commit */
     rn_log_t *staged;         /* logs with staged appends (maybe already written) */
     rn_buf_t *stage_pool[RN_STAGE_POOL]; /* spare stage buffers */
+    uint64_t staged_bytes;    /* bytes in every log's stage */
+    int jnl_quiet;            /* journal: the segment write in progress is journaled already */
     size_t nstage_pool;
     uint64_t commit_seq;      /* rn_store_commit calls so far */
     rn_citem_list_t unkicked; /* defer_commit + fsync always: waiters until the kick */
@@ -230,6 +297,8 @@ struct rn_store {
     size_t wleft;             /* countdown latch: items of the batch not yet synced */
     uint64_t st_batches, st_items, st_fds, st_sync_ns; /* sync thread only: logged at stop */
     rn_citem_t *freelist;     /* loop thread only */
+    rn_citem_t *jpending;     /* the journal's not-yet-taken sync item (jpending_gen) */
+    uint64_t jpending_gen;
     rn_log_t *notify;         /* logs whose watermark advanced, waiters to run */
     /* removal of deleted logs' files (rn_store_log_remove): directories are
      * renamed to logs/.trash-* in the loop thread and removed by this thread */
@@ -242,7 +311,42 @@ struct rn_store {
     char **trash_v;           /* names under logs/ waiting for removal */
     size_t trash_n, trash_cap;
     uint64_t trash_seq;       /* makes every trash name unique */
+    rn_journal_t jnl;         /* on: disk store under fsync always or interval */
 };
+
+/* store_journal.c (only when s->jnl.on) */
+int rn_store__journal_open(rn_store_t *s, const char **errmsg); /* replays, starts the checkpointer */
+void rn_store__journal_close(rn_store_t *s, int clean);        /* clean: final checkpoint */
+/* Append the record of a segment write (before the write: iov may be
+ * consumed by it); *mark undoes it with rn_store__journal_unwrite if the
+ * write fails. May roll to a new file; RN_ENOSPC when none can be had. */
+int rn_store__journal_write_rec(rn_log_t *l, const rn_seg_t *seg, const struct iovec *iov, int iovcnt,
+                                size_t total, size_t *mark);
+void rn_store__journal_unwrite(rn_store_t *s, size_t mark);
+/* Room in the journal for a record of `payload` bytes (rolling to a new file
+ * if needed): the next record of at most that size cannot fail. */
+int rn_store__journal_reserve(rn_store_t *s, size_t payload);
+/* Journal the bytes of l's stage not yet journaled (one WRITE record at the
+ * offset they will have in the active segment). */
+int rn_store__journal_stage(rn_log_t *l);
+/* The end of a round under the journal (store_log.c): write the stages
+ * behind when over budget or a checkpoint is due (a checkpoint needs every
+ * journaled byte in its segment). Stages are journaled when appended. */
+void rn_store__journal_kick(rn_store_t *s);
+/* A checkpoint would be requested at the next hand-off. */
+int rn_store__journal_ckpt_due(const rn_store_t *s);
+/* A log's files are going: record it and sync the journal, so no replay
+ * brings them back. */
+int rn_store__journal_remove(rn_store_t *s, uint64_t log_id, int64_t shard);
+/* Commit hand-off: write the buffered records. What the sync thread must
+ * sync for them: *fds (malloc'ed, *nfds of them: rolled files, to close
+ * after), *jfd (the current file) and *jdirfd (the directory), not to close
+ * (-1: nothing). No descriptor is made here: no EMFILE on the commit path. */
+int rn_store__journal_handoff(rn_store_t *s, int **fds, size_t *nfds, int *jfd, int *jdirfd);
+/* Write and fdatasync now, blocking (close paths). */
+int rn_store__journal_sync_now(rn_store_t *s);
+/* Remove logs/<log_id>[/<shard>] in place (replay of a REMOVE record). */
+int rn_store__log_files_remove(rn_store_t *s, uint64_t log_id, int64_t shard);
 
 /* Stop the removal thread (after the name it is removing; the rest stay
  * under logs/.trash-* for the next start) and free its queue. */
@@ -281,6 +385,8 @@ void rn_store__notify_forget(rn_store_t *s, rn_log_t *l);
 int rn_store__kv_open(rn_store_t *s, const char **errmsg);
 void rn_store__kv_close(rn_store_t *s);
 
+/* mkdir -p path; *created = 1 when its last component was made (store_log.c). */
+int rn_store__mkdirs(const char *path, int *created);
 /* Map an errno to an RN_E* code. */
 int rn_store__errno(int e);
 /* open(2) for the loop thread: on EMFILE/ENFILE asks cfg.reclaim_fd for a

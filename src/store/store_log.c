@@ -123,6 +123,36 @@ static int frame_crc_ok(const uint8_t *p, const frame_hdr_t *h)
 /* ---- segments and their indexes --------------------------------------------- */
 
 static rn_seg_t *active(rn_log_t *l) { return &l->segs[l->nsegs - 1]; }
+
+/* Bytes of seg readable through seg_read: its file, and for the active
+ * segment under the journal the stage written behind it. */
+static uint64_t seg_lsize(const rn_log_t *l, const rn_seg_t *seg)
+{
+    if (l->stage && l->store->jnl.on && seg == &l->segs[l->nsegs - 1])
+        return seg->size + l->stage->len;
+    return seg->size;
+}
+
+/* Read len bytes at off of seg: from its file, the rest from the stage. */
+static int seg_read(rn_log_t *l, rn_seg_t *seg, uint64_t off, void *dst, size_t len)
+{
+    uint8_t *d = dst;
+    if (off < seg->size) {
+        size_t k = seg->size - off < len ? (size_t)(seg->size - off) : len;
+        int rc = l->store->io->read(l, seg, off, d, k);
+        if (rc)
+            return rc;
+        d += k;
+        off += k;
+        len -= k;
+    }
+    if (len) {
+        if (off + len > seg_lsize(l, seg))
+            return RN_ECORRUPT;
+        memcpy(d, l->stage->data + (off - seg->size), len);
+    }
+    return 0;
+}
 static void stage_forget(rn_log_t *l);
 
 static int idx_reserve(rn_seg_t *seg, size_t n)
@@ -218,8 +248,7 @@ static int fsync_dir(rn_store_t *s, const char *path)
     return rc;
 }
 
-/* mkdir -p for path; *created = 1 when the last component was made. */
-static int mkdirs(const char *path, int *created)
+int rn_store__mkdirs(const char *path, int *created)
 {
     char tmp[PATH_MAX];
     size_t n = strlen(path);
@@ -255,6 +284,20 @@ int rn_store__log_sync_now(rn_log_t *l)
     if (!l->dir)
         return 0;
     int rc = rn_store__log_flush(l);
+    if (l->store->jnl.on) {
+        for (size_t i = 0; i < l->nhandoff; i++)
+            (void)close(l->handoff[i]);
+        l->nhandoff = 0;
+        if (!rc)
+            rc = rn_store__journal_sync_now(l->store);
+        if (rc) {
+            l->failed = RN_EIO;
+        } else {
+            l->unsynced = 0;
+            l->dir_dirty = 0;
+        }
+        return rc;
+    }
     for (size_t i = 0; i < l->nhandoff; i++) {
         if (!rc)
             rc = sync_fd(l->handoff[i]);
@@ -585,7 +628,7 @@ int rn_log_open(rn_store_t *s, uint64_t log_id, uint32_t shard, rn_log_t **out)
             goto fail;
         }
         int created = 0;
-        if ((rc = mkdirs(path, &created)) != 0)
+        if ((rc = rn_store__mkdirs(path, &created)) != 0)
             goto fail;
         if (created && s->cfg.fsync_mode != RN_FSYNC_NEVER) {
             /* Make the new directory entries durable: logs/<id>/<shard>, logs/<id>. */
@@ -646,6 +689,14 @@ void rn_log_close(rn_log_t *l)
         (void)rn_store__log_sync_now(l);
     else
         (void)rn_store__log_flush(l);
+    if (l->stage && s->jnl.on) {
+        /* Written behind and now unwritable: its records live on in the
+         * journal only, which the next start replays. */
+        rn_warn("store: log %llu/%u closed with %zu bytes its segment could not take; "
+                "checkpoints stop until the next start replays them",
+                (unsigned long long)l->log_id, l->shard, l->stage->len);
+        s->jnl.ckpt_blocked = 1;
+    }
     log_detach(l);
     rn_store__log_free(l);
 }
@@ -673,7 +724,9 @@ int rn_log_destroy(rn_log_t *l)
     for (size_t i = 0; i < l->nhandoff; i++)
         (void)close(l->handoff[i]);
     l->nhandoff = 0;
-    if (l->dir) {
+    if (l->dir && s->jnl.on)
+        rc = rn_store__journal_remove(s, l->log_id, l->shard);
+    if (l->dir && !rc) {
         DIR *d = opendir(l->dir);
         if (!d) {
             rc = rn_store__errno(errno);
@@ -874,6 +927,21 @@ void rn_store__trash_resume(rn_store_t *s)
     (void)closedir(d);
 }
 
+int rn_store__log_files_remove(rn_store_t *s, uint64_t log_id, int64_t shard)
+{
+    int logs_fd = logs_dir_fd(s);
+    if (logs_fd < 0)
+        return errno == ENOENT ? 0 : rn_store__errno(errno);
+    char name[64];
+    if (shard < 0)
+        (void)snprintf(name, sizeof name, "%llu", (unsigned long long)log_id);
+    else
+        (void)snprintf(name, sizeof name, "%llu/%u", (unsigned long long)log_id, (unsigned)shard);
+    int rc = remove_tree(logs_fd, name, 2);
+    (void)close(logs_fd);
+    return rc;
+}
+
 int rn_store_log_remove(rn_store_t *s, uint64_t log_id, int64_t shard)
 {
     for (rn_log_t *l = s->logs; l; l = l->reg_next)
@@ -892,6 +960,11 @@ int rn_store_log_remove(rn_store_t *s, uint64_t log_id, int64_t shard)
     }
     if (!s->data_dir)
         return 0;
+    if (s->jnl.on) {
+        int rc = rn_store__journal_remove(s, log_id, shard);
+        if (rc)
+            return rc;
+    }
     int logs_fd = logs_dir_fd(s);
     if (logs_fd < 0)
         return errno == ENOENT ? 0 : rn_store__errno(errno);
@@ -970,6 +1043,8 @@ static void stage_release(rn_log_t *l)
     if (!b)
         return;
     l->stage = NULL;
+    s->staged_bytes -= b->len;
+    l->st_jlen = 0;
     if (s->nstage_pool < RN_STAGE_POOL && b->cap <= RN_STAGE_MAX + RN_STAGE_BATCH_MAX) {
         rn_buf_reset(b);
         s->stage_pool[s->nstage_pool++] = b;
@@ -1018,6 +1093,24 @@ int rn_store__log_flush(rn_log_t *l)
         return 0;
     rn_store_t *s = l->store;
     rn_seg_t *seg = active(l);
+    if (s->jnl.on) {
+        /* Written behind: the stage is journaled (the rest of it now), so a
+         * failed write drops nothing: the stage stays, is read from memory,
+         * and is written again later. */
+        int rc = rn_store__journal_stage(l);
+        if (rc)
+            return rc;
+        struct iovec v = {b->data, b->len};
+        size_t len = b->len;
+        s->jnl_quiet = 1;
+        rc = s->io->write(l, seg, &v, 1, len);
+        s->jnl_quiet = 0;
+        if (rc)
+            return rc;
+        seg->size += len;
+        stage_release(l);
+        return 0;
+    }
     struct iovec v = {b->data, b->len};
     size_t len = b->len;
     int rc = s->io->write(l, seg, &v, 1, len);
@@ -1045,6 +1138,7 @@ int rn_store__log_flush(rn_log_t *l)
 int rn_store__flush_all(rn_store_t *s)
 {
     int rc = 0;
+    rn_log_t *kept = NULL;
     while (s->staged) {
         rn_log_t *l = s->staged;
         s->staged = l->staged_next;
@@ -1053,9 +1147,22 @@ int rn_store__flush_all(rn_store_t *s)
         int r = rn_store__log_flush(l);
         if (r && !rc)
             rc = r;
+        if (l->stage) { /* journal: kept after a failed write, written later */
+            l->on_staged = 1;
+            l->staged_next = kept;
+            kept = l;
+        }
     }
+    s->staged = kept;
     return rc;
 }
+
+void rn_store__journal_kick(rn_store_t *s)
+{
+    if (s->staged && (s->staged_bytes > RN_STAGE_BUDGET || rn_store__journal_ckpt_due(s)))
+        (void)rn_store__flush_all(s);
+}
+
 
 /* The log goes away: drop its stage unwritten and leave the staged list. */
 static void stage_forget(rn_log_t *l)
@@ -1082,7 +1189,8 @@ static int log_roll(rn_log_t *l)
     int rc = rn_store__log_flush(l); /* staged frames belong to the old segment */
     if (rc)
         return rc;
-    int handoff = s->data_dir && s->sync_thread;
+    /* Under the journal a sealed segment needs no sync of its own. */
+    int handoff = s->data_dir && s->sync_thread && !s->jnl.on;
     if (handoff && l->nhandoff == l->handoff_cap) {
         size_t cap = l->handoff_cap ? l->handoff_cap * 2 : 4;
         int *p = realloc(l->handoff, cap * sizeof *p);
@@ -1136,7 +1244,9 @@ static int log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t
     }
     int rc;
     /* Stage it (small, and room left in the stage), or write the stage and then this. */
-    int stage = may_stage && s->stage_on && total <= RN_STAGE_BATCH_MAX;
+    /* Under the journal a staged append is journaled at once (below), so
+     * staging it loses nothing that rn_log_append_now promises. */
+    int stage = (may_stage || s->jnl.on) && s->stage_on && total <= RN_STAGE_BATCH_MAX;
     if (l->stage && (!stage || l->stage->len + total > RN_STAGE_MAX) &&
         (rc = rn_store__log_flush(l)) != 0)
         return rc;
@@ -1150,6 +1260,8 @@ static int log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t
     }
     /* Reserve everything first: after this point nothing can fail but the write. */
     if ((rc = idx_reserve(seg, n)) != 0)
+        return rc;
+    if (stage && s->jnl.on && (rc = rn_store__journal_reserve(s, total)) != 0)
         return rc;
     uint8_t *w;
     if (stage) {
@@ -1224,6 +1336,9 @@ static int log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t
     }
     if (stage) {
         l->stage->len += total;
+        s->staged_bytes += total;
+        if (s->jnl.on)
+            (void)rn_store__journal_stage(l); /* room reserved above: cannot fail */
     } else {
         if ((rc = s->io->write(l, seg, iov, cnt, total)) != 0) {
             seg->nidx = saved_nidx;
@@ -1262,7 +1377,8 @@ int rn_log_append_now(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t
 
 uint64_t rn_log_next(rn_log_t *l)
 {
-    (void)rn_store__log_flush(l); /* a failure drops the staged records: next goes back */
+    if (!l->store->jnl.on) /* (under the journal a stage is never dropped) */
+        (void)rn_store__log_flush(l); /* a failure drops the staged records: next goes back */
     return l->next;
 }
 uint64_t rn_log_committed(const rn_log_t *l) { return l->committed; }
@@ -1281,7 +1397,7 @@ int rn_log_read(rn_log_t *l, uint64_t from, size_t max_records, size_t max_bytes
                 struct rn_buf *scratch, rn_record_out_t *out, size_t *n, uint64_t *next)
 {
     rn_store_t *s = l->store;
-    if (!s->durable) /* under fsync never, staged records are readable; under always they
+    if (!s->durable && !s->jnl.on) /* under fsync never, staged records are readable; under always they
                         are past committed, and the reads below stop at seg->size */
         (void)rn_store__log_flush(l);
     const uint64_t end = l->committed;
@@ -1309,11 +1425,12 @@ int rn_log_read(rn_log_t *l, uint64_t from, size_t max_records, size_t max_bytes
         size_t min_want = 0;
         int finished = 0;
         while (fc < seg->end && fc < end && count < max_records) {
-            if (off >= seg->size) {
+            uint64_t lsize = seg_lsize(l, seg);
+            if (off >= lsize) {
                 rc = RN_ECORRUPT;
                 goto out;
             }
-            uint64_t avail = seg->size - off;
+            uint64_t avail = lsize - off;
             /* Read about what the limits allow, not a whole block for a small ask. */
             size_t want = RN_READ_BLOCK;
             size_t left_bytes = bytes < max_bytes ? max_bytes - bytes : 0;
@@ -1331,7 +1448,7 @@ int rn_log_read(rn_log_t *l, uint64_t from, size_t max_records, size_t max_bytes
             if ((rc = rn_buf_reserve(scratch, want)) != 0)
                 goto out;
             uint8_t *base = scratch->data + blk;
-            if ((rc = s->io->read(l, seg, off, base, want)) != 0)
+            if ((rc = seg_read(l, seg, off, base, want)) != 0)
                 goto out;
             size_t p = 0, skip = 0;
             min_want = 0;
@@ -1421,7 +1538,8 @@ out:
 static int seek_time(rn_log_t *l, int64_t ts_ms, uint64_t *counter, int64_t *arrival)
 {
     rn_store_t *s = l->store;
-    (void)rn_store__log_flush(l); /* the index may point into the stage */
+    if (!s->jnl.on) /* (under the journal, reads serve the stage from memory) */
+        (void)rn_store__log_flush(l); /* the index may point into the stage */
     const uint64_t end = l->committed;
     *counter = end;
     *arrival = INT64_MIN;
@@ -1460,17 +1578,18 @@ static int seek_time(rn_log_t *l, int64_t ts_ms, uint64_t *counter, int64_t *arr
         return 0;
     }
     uint64_t off = seg->idx[a - 1].off, fc = seg->idx[a - 1].counter;
+    const uint64_t lsize = seg_lsize(l, seg);
     while (fc < seg->end && fc < end) {
-        if (off >= seg->size)
+        if (off >= lsize)
             return RN_ECORRUPT;
-        size_t want = seg->size - off < RN_SEEK_BLOCK ? (size_t)(seg->size - off) : RN_SEEK_BLOCK;
+        size_t want = lsize - off < RN_SEEK_BLOCK ? (size_t)(lsize - off) : RN_SEEK_BLOCK;
         if (want < RN_FRAME_HDR)
             return RN_ECORRUPT;
         rn_buf_reset(&s->tmp);
         int rc = rn_buf_reserve(&s->tmp, want);
         if (rc)
             return rc;
-        if ((rc = s->io->read(l, seg, off, s->tmp.data, want)) != 0)
+        if ((rc = seg_read(l, seg, off, s->tmp.data, want)) != 0)
             return rc;
         size_t p = 0;
         /* Only headers are needed: a frame may run past the block. */

@@ -107,6 +107,14 @@ static int file_write(rn_log_t *l, rn_seg_t *seg, struct iovec *iov, int iovcnt,
     uint64_t off = seg->size;
     size_t left = total;
     int i = 0, err = 0;
+    size_t jmark = 0;
+    if (l->store->jnl.on && !l->store->jnl_quiet) {
+        /* The journal's copy first (the write below consumes iov); undone
+         * if the write fails. */
+        int rc = rn_store__journal_write_rec(l, seg, iov, iovcnt, total, &jmark);
+        if (rc)
+            return rc;
+    }
     while (left > 0) {
         int cnt = iovcnt - i;
         if (cnt > IOV_MAX)
@@ -143,6 +151,8 @@ static int file_write(rn_log_t *l, rn_seg_t *seg, struct iovec *iov, int iovcnt,
     return 0;
 
 fail:
+    if (l->store->jnl.on && !l->store->jnl_quiet)
+        rn_store__journal_unwrite(l->store, jmark);
     rn_error("store: write to log %llu/%u segment %llu: %s", (unsigned long long)l->log_id,
              l->shard, (unsigned long long)seg->base, strerror(err));
     /* All-or-nothing: cut whatever part of the batch reached the file. */

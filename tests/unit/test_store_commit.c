@@ -162,7 +162,8 @@ int main(void)
         return 1;
     rn_store__fdatasync = hook_fdatasync; /* before any sync thread runs */
 
-    rn_store_config_t cfg = {.data_dir = dir, .fsync_mode = RN_FSYNC_ALWAYS, .wake = wake_fn};
+    rn_store_config_t cfg = {.data_dir = dir, .fsync_mode = RN_FSYNC_ALWAYS, .wake = wake_fn,
+                             .no_journal = 1};
     rn_store_t *s = NULL;
     CHECK_EQ_INT(rn_store_open(&s, &cfg, NULL), 0);
     CHECK(s->nworkers > 0);

@@ -507,10 +507,16 @@ static void test_backend(const char *dir, int in_memory, rn_fsync_mode_t mode)
         uint64_t first = 0;
         rn_record_in_t r = {(const uint8_t *)"k", 1, (const uint8_t *)"d", 1, 0};
         CHECK_EQ_INT(rn_log_append(a, &r, 1, 1, &first), RN_EIO);
-        /* the other log is unaffected */
-        CHECK_EQ_INT(append_batch(b, &model_b, 1, 9002), 0);
-        CHECK_EQ_INT(commit_wait(s), 0);
-        CHECK_EQ_INT(rn_log_committed(b), model_b.n + 1);
+        if (s->jnl.on) {
+            /* One journal for every log: it may have lost bytes that later
+             * records would follow, so the whole store refuses writes. */
+            CHECK_EQ_INT(append_batch(b, &model_b, 1, 9002), RN_EIO);
+        } else {
+            /* the other log is unaffected */
+            CHECK_EQ_INT(append_batch(b, &model_b, 1, 9002), 0);
+            CHECK_EQ_INT(commit_wait(s), 0);
+            CHECK_EQ_INT(rn_log_committed(b), model_b.n + 1);
+        }
     }
     /* fsync interval: acknowledged at once, synced by the thread soon after. */
     if (!in_memory && mode == RN_FSYNC_INTERVAL) {

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- seams ------------------------------------------------------------------- */
@@ -97,6 +98,7 @@ static off_t file_size(rn_log_t *l)
 static void test_never(const char *dir)
 {
     rn_store_config_t cfg = {.data_dir = dir, .fsync_mode = RN_FSYNC_NEVER, .wake = wake_fn,
+                             .no_journal = 1, /* the engine without the journal */
                              .defer_commit = 1, .segment_bytes = 4096};
     rn_store_t *s = NULL;
     CHECK_EQ_INT(rn_store_open(&s, &cfg, NULL), 0);
@@ -243,8 +245,9 @@ static void test_never(const char *dir)
 /* ---- fsync always ---------------------------------------------------------------- */
 static void test_always(const char *dir)
 {
+    /* The engine without the commit journal: a stage is written at the kick. */
     rn_store_config_t cfg = {.data_dir = dir, .fsync_mode = RN_FSYNC_ALWAYS, .wake = wake_fn,
-                             .defer_commit = 1};
+                             .defer_commit = 1, .no_journal = 1};
     rn_store_t *s = NULL;
     CHECK_EQ_INT(rn_store_open(&s, &cfg, NULL), 0);
     rn_log_t *a = NULL, *b = NULL;
@@ -323,6 +326,155 @@ static void test_always(const char *dir)
     rn_store_close(s);
 }
 
+/* ---- fsync always, commit journal: stages written behind --------------------------- */
+static void test_journal(const char *dir)
+{
+    rn_store_config_t cfg = {.data_dir = dir, .fsync_mode = RN_FSYNC_ALWAYS, .wake = wake_fn,
+                             .defer_commit = 1};
+    rn_store_t *s = NULL;
+    CHECK_EQ_INT(rn_store_open(&s, &cfg, NULL), 0);
+    CHECK(s->jnl.on);
+    rn_log_t *a = NULL, *b = NULL;
+    CHECK_EQ_INT(rn_log_open(s, 9, 0, &a), 0);
+    CHECK_EQ_INT(rn_log_open(s, 9, 1, &b), 0);
+    const char *w[] = {"r-0", "r-1", "r-2", "r-3", "r-4", "r-5", "r-6", "r-7", "r-8", "r-9",
+                       "r-10", "r-11", "r-12", "r-13", "r-14", "r-15", "r-16", "r-17", "r-18",
+                       "r-19", "r-20", "r-21", "r-22", "r-23", "r-24", "r-25", "r-26"};
+
+    /* 1. A round's commits: one journal sync at the kick, no segment write; the
+     * records are readable (from memory) once it completes. */
+    atomic_store(&syncs, 0);
+    pwritev_calls = 0;
+    cb_t c[4] = {{0}};
+    for (int i = 0; i < 2; i++) {
+        put(a, "r", i, 10, 1000, 0);
+        CHECK_EQ_INT(rn_store_commit(s, done_cb, &c[2 * i]), 0);
+        put(b, "r", i, 10, 1000, 0);
+        CHECK_EQ_INT(rn_store_commit(s, done_cb, &c[2 * i + 1]), 0);
+    }
+    rn_store_kick(s);
+    drive(s, &c[3]);
+    for (int i = 0; i < 4; i++)
+        CHECK(c[i].fired == 1 && c[i].status == 0);
+    CHECK_EQ_INT(atomic_load(&syncs), 1);
+    CHECK_EQ_INT(pwritev_calls, 0);
+    CHECK_EQ_INT(file_size(a), 0);
+    expect_records(a, w, 2);
+    expect_records(b, w, 2);
+    uint64_t c0;
+    CHECK_EQ_INT(rn_log_seek_time(a, 1000, &c0), 0);
+    CHECK_EQ_INT(c0, 1);
+
+    /* 2. A stage grows past RN_STAGE_MAX: it is written then; when that write
+     * fails, the append that needed the room fails, nothing acknowledged is
+     * lost (the stage stays, readable), and the next append writes it. */
+    int n = 2;
+    const size_t frame = RN_FRAME_HDR + 2 + (15u << 10);
+    while (a->stage && a->stage->len + frame <= RN_STAGE_MAX)
+        put(a, "r", n++, 15 << 10, 2000, 0);
+    cb_t cy = {0};
+    CHECK_EQ_INT(rn_store_commit(s, done_cb, &cy), 0);
+    rn_store_kick(s);
+    drive(s, &cy);
+    CHECK_EQ_INT(cy.status, 0);
+    CHECK_EQ_INT(file_size(a), 0);
+    pwritev_fail = 1;
+    put(a, "r", n, 15 << 10, 2000, RN_ENOSPC);
+    CHECK(a->stage != NULL);
+    CHECK_EQ_INT(file_size(a), 0);
+    expect_records(a, w, (size_t)n);
+    put(a, "r", n++, 15 << 10, 2000, 0);
+    CHECK(file_size(a) > 0);
+    cb_t cx = {0};
+    CHECK_EQ_INT(rn_store_commit(s, done_cb, &cx), 0);
+    rn_store_kick(s);
+    drive(s, &cx);
+    CHECK_EQ_INT(cx.status, 0);
+    expect_records(a, w, (size_t)n);
+
+    /* 3. A crash before any stage is written: a child appends and commits, then
+     * dies without closing; the journal brings every acknowledged record back. */
+    rn_log_close(a);
+    rn_log_close(b);
+    rn_store_close(s);
+    pid_t pid = fork();
+    if (pid == 0) {
+        rn_store_t *cs = NULL;
+        rn_log_t *cb2 = NULL;
+        if (rn_store_open(&cs, &cfg, NULL) || rn_log_open(cs, 9, 1, &cb2))
+            _exit(2);
+        off_t before = file_size(cb2);
+        for (int i = 2; i < 6; i++) {
+            put(cb2, "r", i, 10, 3000, 0);
+            cb_t cc = {0};
+            if (rn_store_commit(cs, done_cb, &cc))
+                _exit(3);
+            rn_store_kick(cs);
+            drive(cs, &cc);
+            if (cc.status)
+                _exit(4);
+        }
+        _exit(file_size(cb2) == before ? 0 : 5); /* nothing of it in the segment yet */
+    }
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    s = NULL;
+    CHECK_EQ_INT(rn_store_open(&s, &cfg, NULL), 0);
+    CHECK_EQ_INT(rn_log_open(s, 9, 1, &b), 0);
+    expect_records(b, w, 6);
+    CHECK_EQ_INT(rn_log_open(s, 9, 0, &a), 0);
+    CHECK_EQ_INT(rn_log_next(a), (uint64_t)n + 1);
+    rn_log_close(a);
+    rn_log_close(b);
+    rn_store_close(s);
+}
+
+/* ---- fsync never, commit journal ----------------------------------------------------- */
+static void test_never_journal(const char *dir)
+{
+    rn_store_config_t cfg = {.data_dir = dir, .fsync_mode = RN_FSYNC_NEVER, .wake = wake_fn,
+                             .defer_commit = 1};
+    const char *w[] = {"n-0", "n-1", "n-2", "n-3", "n-4", "n-5", "n-6", "n-7"};
+    /* A child: staged appends and commits, readable after each commit (the
+     * journal copy is written), nothing in the segment, no sync at all; then
+     * it dies without closing, and the journal brings everything back. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        rn_store_t *cs = NULL;
+        rn_log_t *l = NULL;
+        if (rn_store_open(&cs, &cfg, NULL) || !cs->jnl.on || rn_log_open(cs, 4, 0, &l))
+            _exit(2);
+        atomic_store(&syncs, 0);
+        pwritev_calls = 0;
+        for (int i = 0; i < 8; i++) {
+            put(l, "n", i, 10, 1000 + i, 0);
+            if (rn_log_committed(l) != (uint64_t)i + 1)
+                _exit(3); /* not readable before its commit */
+            cb_t cc = {0};
+            if (rn_store_commit(cs, done_cb, &cc))
+                _exit(4);
+            rn_store_kick(cs);
+            drive(cs, &cc);
+            if (cc.status || rn_log_committed(l) != (uint64_t)i + 2)
+                _exit(5);
+        }
+        expect_records(l, w, 8);
+        if (pwritev_calls != 0 || atomic_load(&syncs) != 0 || file_size(l) != 0)
+            _exit(6);
+        _exit(rn_test_failures ? 7 : 0);
+    }
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+    CHECK_EQ_INT(WEXITSTATUS(st), 0);
+    rn_store_t *s = NULL;
+    rn_log_t *l = NULL;
+    CHECK_EQ_INT(rn_store_open(&s, &cfg, NULL), 0);
+    CHECK_EQ_INT(rn_log_open(s, 4, 0, &l), 0);
+    expect_records(l, w, 8);
+    rn_log_close(l);
+    rn_store_close(s);
+}
+
 int main(void)
 {
     if (harness_init() != 0)
@@ -330,11 +482,16 @@ int main(void)
     rn_store__pwritev = hook_pwritev;
     rn_store__fdatasync = hook_fdatasync;
     char d1[] = "/tmp/rn_store_stage_XXXXXX", d2[] = "/tmp/rn_store_stage_XXXXXX";
-    if (!mkdtemp(d1) || !mkdtemp(d2))
+    char d3[] = "/tmp/rn_store_stage_XXXXXX", d4[] = "/tmp/rn_store_stage_XXXXXX";
+    if (!mkdtemp(d1) || !mkdtemp(d2) || !mkdtemp(d3) || !mkdtemp(d4))
         return 1;
     test_never(d1);
     test_always(d2);
+    test_journal(d3);
+    test_never_journal(d4);
     rm_rf(d1);
     rm_rf(d2);
+    rm_rf(d3);
+    rm_rf(d4);
     return rn_test_done("test_store_stage");
 }
