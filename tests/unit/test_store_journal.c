@@ -15,7 +15,9 @@
  *     recycled journal files (stale records of an older sequence number)
  *     never pass for new ones.
  *  6. Rolling: with 1 MiB journal files, enough appends span several files
- *     (END records chain them), and the replay follows the chain. */
+ *     (END records chain them), and the replay follows the chain.
+ *  7. Migration: a data directory written by the engine before the journal
+ *     (no journal/ directory) opens under it with every record, and grows. */
 #include "store/store.h"
 #include "store/store_int.h"
 #include "util/status.h"
@@ -231,6 +233,36 @@ static void test_recovery(const char *dir, int nrec, size_t len, uint64_t jbytes
     }
 }
 
+static void test_migration(const char *dir)
+{
+    rn_store_config_t old = {.data_dir = dir, .fsync_mode = RN_FSYNC_ALWAYS, .wake = wake_fn,
+                             .no_journal = 1};
+    rn_store_t *s = NULL;
+    rn_log_t *l = NULL;
+    CHECK_EQ_INT(rn_store_open(&s, &old, NULL), 0);
+    CHECK(!s->jnl.on);
+    CHECK_EQ_INT(rn_log_open(s, 8, 0, &l), 0);
+    for (int i = 0; i < 10; i++)
+        put(l, "m", i, 500);
+    commit_wait(s, 0);
+    rn_log_close(l);
+    rn_store_close(s);
+    char jdir[512];
+    (void)snprintf(jdir, sizeof jdir, "%s/journal", dir);
+    struct stat st;
+    CHECK(stat(jdir, &st) != 0 && errno == ENOENT);
+    s = open_store(dir, 0);
+    CHECK(s->jnl.on);
+    CHECK_EQ_INT(rn_log_open(s, 8, 0, &l), 0);
+    expect_log(l, "m", 10, 500);
+    for (int i = 10; i < 20; i++)
+        put(l, "m", i, 500);
+    commit_wait(s, 0);
+    expect_log(l, "m", 20, 500);
+    rn_log_close(l);
+    rn_store_close(s);
+}
+
 int main(void)
 {
     if (harness_init() != 0)
@@ -246,6 +278,9 @@ int main(void)
     rm_rf(dir);
     CHECK(mkdir(dir, 0755) == 0);
     test_recovery(dir, 300, 3000, 1u << 20); /* 6. ~2.2 MiB through 1 MiB files */
+    rm_rf(dir);
+    CHECK(mkdir(dir, 0755) == 0);
+    test_migration(dir);
     rm_rf(dir);
     rn_store__fdatasync = fdatasync;
     return rn_test_done("test_store_journal");
