@@ -168,6 +168,8 @@ typedef struct rn_journal {
     int fd;                   /* current file, -1 before the first record */
     uint64_t jseq;            /* its number (the next file's when fd < 0) */
     uint64_t size, off;       /* its allocated size; bytes written to it */
+    int fresh;                /* it was only allocated (not a spare written whole) */
+    int spares_asked;         /* want_spares was set */
     rn_buf_t buf;             /* records not yet written (they go at off) */
     int unsynced;             /* written since the last hand-off */
     int dir_dirty;            /* a file was created since the last hand-off */
@@ -186,6 +188,7 @@ typedef struct rn_journal {
     int thr_started, stop, req;
     uint64_t req_jseq, req_off, ckpt_jseq, ckpts;
     uint64_t spares[RN_JNL_SPARES_MAX], spare_seq;
+    int want_spares;          /* the journal is in real use: keep spares written whole */
     size_t nspares;
 } rn_journal_t;
 

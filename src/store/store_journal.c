@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -142,8 +143,10 @@ static void jrec_seal(uint8_t *p)
 
 /* The allocation of a new file of at least `need` bytes: the configured size,
  * less when the disk cannot give it (halving, not below need or 1 MiB). */
-static int jfile_create(rn_store_t *s, uint64_t jseq, uint64_t need, int *fd_out, uint64_t *size_out)
+static int jfile_create(rn_store_t *s, uint64_t jseq, uint64_t need, int *fd_out, uint64_t *size_out,
+                        int *fresh)
 {
+    *fresh = 0;
     rn_journal_t *j = &s->jnl;
     char path[PATH_MAX], spare[PATH_MAX];
     int rc = jpath(s, jseq, path, sizeof path);
@@ -165,7 +168,7 @@ static int jfile_create(rn_store_t *s, uint64_t jseq, uint64_t need, int *fd_out
             fstat(fd, &st) == 0 && (uint64_t)st.st_size >= need) {
             *fd_out = fd;
             *size_out = (uint64_t)st.st_size;
-            return 0;
+            return 0; /* written whole before: a commit changes no extent */
         }
         if (fd >= 0)
             (void)close(fd);
@@ -201,6 +204,7 @@ static int jfile_create(rn_store_t *s, uint64_t jseq, uint64_t need, int *fd_out
     }
     *fd_out = fd;
     *size_out = size;
+    *fresh = 1; /* allocated, not written: the first write of each extent is a metadata change */
     return 0;
 }
 
@@ -224,6 +228,14 @@ static int jbuf_write(rn_store_t *s)
     j->since_ckpt += j->buf.len;
     j->unsynced = 1;
     rn_buf_reset(&j->buf);
+    if (j->fresh && !j->spares_asked && j->off >= j->size / 8) {
+        /* In real use (not a test's few records): have spares written whole. */
+        j->spares_asked = 1;
+        (void)pthread_mutex_lock(&j->mu);
+        j->want_spares = 1;
+        (void)pthread_cond_signal(&j->cond);
+        (void)pthread_mutex_unlock(&j->mu);
+    }
     return 0;
 }
 
@@ -255,9 +267,9 @@ static int jroll(rn_store_t *s, uint64_t need)
         j->jseq++;
         j->off = 0;
     }
-    int fd;
+    int fd, fresh;
     uint64_t size;
-    if ((rc = jfile_create(s, j->jseq, need, &fd, &size)) != 0) {
+    if ((rc = jfile_create(s, j->jseq, need, &fd, &size, &fresh)) != 0) {
         rn_error("store: cannot create journal file %llu: %s", (unsigned long long)j->jseq,
                  rn_strerror(rc));
         return rc;
@@ -266,6 +278,7 @@ static int jroll(rn_store_t *s, uint64_t need)
     j->size = size;
     j->off = 0;
     j->dir_dirty = 1;
+    j->fresh = fresh;
     return 0;
 }
 
@@ -277,6 +290,20 @@ static int jreserve(rn_store_t *s, size_t payload)
     if (j->failed)
         return j->failed;
     uint64_t need = RN_JREC_HDR + (uint64_t)payload;
+    if (j->fd >= 0 && j->fresh) {
+        /* A file only allocated (the first after a start): each commit into
+         * it also converts extents, a metadata change fdatasync must
+         * journal. Move to a spare written whole as soon as there is one. */
+        (void)pthread_mutex_lock(&j->mu);
+        int ready = j->nspares > 0;
+        (void)pthread_mutex_unlock(&j->mu);
+        if (ready) {
+            int rc = jroll(s, need + RN_JREC_HDR);
+            if (rc)
+                return rc;
+            return rn_buf_reserve(&j->buf, (size_t)need);
+        }
+    }
     if (j->fd >= 0 && j->off + j->buf.len + need + RN_JREC_HDR <= j->size)
         return rn_buf_reserve(&j->buf, (size_t)need);
     int rc = jroll(s, need + RN_JREC_HDR);
@@ -551,20 +578,78 @@ static int ckpt_run(rn_store_t *s, uint64_t jseq, uint64_t off)
     return 0;
 }
 
+/* Make a spare written whole (zeros, fdatasynced): commits into it change no
+ * extent. Only when the disk has room for several files to spare. */
+static int spare_prepare(rn_store_t *s)
+{
+    rn_journal_t *j = &s->jnl;
+    struct statvfs vf;
+    if (fstatvfs(j->dirfd, &vf) != 0 || (uint64_t)vf.f_bavail * vf.f_frsize < 8 * j->file_bytes)
+        return RN_ENOSPC;
+    (void)pthread_mutex_lock(&j->mu);
+    uint64_t id = ++j->spare_seq;
+    (void)pthread_mutex_unlock(&j->mu);
+    char name[64];
+    (void)snprintf(name, sizeof name, "spare-%020llu.jnl", (unsigned long long)id);
+    int fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return rn_store__errno(errno);
+    static const uint8_t zeros[1u << 16];
+    int rc = 0;
+    for (uint64_t off = 0; off < j->file_bytes && !rc; off += sizeof zeros) {
+        uint64_t n = j->file_bytes - off < sizeof zeros ? j->file_bytes - off : sizeof zeros;
+        rc = write_all(fd, zeros, (size_t)n, off);
+        (void)pthread_mutex_lock(&j->mu);
+        int stop = j->stop;
+        (void)pthread_mutex_unlock(&j->mu);
+        if (stop && !rc)
+            rc = RN_ECLOSED;
+    }
+    if (!rc && rn_store__fdatasync(fd) != 0)
+        rc = RN_EIO;
+    (void)close(fd);
+    if (!rc && fsync(j->dirfd) != 0)
+        rc = RN_EIO;
+    if (rc) {
+        (void)unlinkat(j->dirfd, name, 0);
+        return rc;
+    }
+    (void)pthread_mutex_lock(&j->mu);
+    if (j->nspares < RN_JNL_SPARES)
+        j->spares[j->nspares++] = id;
+    else
+        rc = RN_EEXIST;
+    (void)pthread_mutex_unlock(&j->mu);
+    if (rc)
+        (void)unlinkat(j->dirfd, name, 0);
+    return 0;
+}
+
 static void *ckpt_main(void *arg)
 {
     rn_store_t *s = arg;
     rn_journal_t *j = &s->jnl;
+    int prep_ok = 1;
     (void)pthread_mutex_lock(&j->mu);
     for (;;) {
-        while (!j->stop && !j->req)
+        /* Between checkpoints: keep two spares written whole ready. */
+        if (prep_ok && j->want_spares && !j->stop && !j->req && j->nspares < 2) {
+            (void)pthread_mutex_unlock(&j->mu);
+            prep_ok = spare_prepare(s) == 0;
+            (void)pthread_mutex_lock(&j->mu);
+            continue;
+        }
+        while (!j->stop && !j->req && !(prep_ok && j->want_spares && j->nspares < 2))
             (void)pthread_cond_wait(&j->cond, &j->mu);
         if (j->stop)
             break;
+        if (!j->req)
+            continue;
         uint64_t jseq = j->req_jseq, off = j->req_off;
         j->req = 0;
         (void)pthread_mutex_unlock(&j->mu);
         (void)ckpt_run(s, jseq, off);
+        prep_ok = 1; /* (room may have come back) */
         (void)pthread_mutex_lock(&j->mu);
     }
     (void)pthread_mutex_unlock(&j->mu);
