@@ -209,6 +209,58 @@ async function expiryScenario(t, { inMemory }) {
   await send(c, 'ListStreams', {});
 }
 
+function bytesUnder(dir) {
+  let n = 0;
+  if (!fs.existsSync(dir)) return 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    n += e.isDirectory() ? bytesUnder(p) : fs.statSync(p).size;
+  }
+  return n;
+}
+
+test('disk use is bounded by retention: expired segments go, the commit journal stays within its files', T, async (t) => {
+  const dataDir = makeTempDir();
+  const clock = { offset: 0 };
+  const MIB = 1 << 20;
+  // 1 MiB journal files, a checkpoint every 256 KiB: the journal turns over many times.
+  const srv = await startRunnel({
+    dataDir, args: ['--enable-test-clock', '--journal-bytes', String(MIB), '--checkpoint-bytes', String(MIB / 4)],
+  });
+  const c = clockedClient(srv.endpoint, clock);
+  t.after(async () => { c.destroy(); await srv.stop(); removeDir(dataDir); });
+  const name = uniqueName('disk');
+  await send(c, 'CreateStream', { StreamName: name, ShardCount: 4 });
+  const data = Buffer.alloc(40 * 1024, 7);
+  const round = async (tag, n) => {
+    for (let i = 0; i < n; i++) {
+      const Records = Array.from({ length: 20 }, (_, k) => ({ PartitionKey: `${tag}-${i}-${k}`, Data: data }));
+      const r = await send(c, 'PutRecords', { StreamName: name, Records });
+      assert.equal(r.FailedRecordCount, 0);
+    }
+  };
+  await round('a', 16); // 12.5 MiB
+  const written = bytesUnder(path.join(dataDir, 'logs'));
+  const journal = () => bytesUnder(path.join(dataDir, 'journal'));
+  t.diagnostic(`after 12.5 MiB: segments ${written} bytes, journal ${journal()} bytes`);
+  // Live files plus at most 4 recycled and 2 prepared spares, each 1 MiB: never the data's size.
+  assert.ok(journal() <= 8 * MIB, `journal holds ${journal()} bytes`);
+  // 25 h later everything written has expired: reads and the sweep trim it, and writing on
+  // keeps both the segments and the journal small.
+  clock.offset = 25 * HOUR;
+  await send(c, 'ListStreams', {});
+  for (let s = 0; s < 4; s++) {
+    const { ShardIterator } = await send(c, 'GetShardIterator', { StreamName: name, ShardId: shardId(s), ShardIteratorType: 'TRIM_HORIZON' });
+    const r = await send(c, 'GetRecords', { ShardIterator });
+    assert.equal(r.Records.length, 0);
+  }
+  await round('b', 2);
+  const after = bytesUnder(path.join(dataDir, 'logs'));
+  t.diagnostic(`after expiry and 1.6 MiB more: segments ${after} bytes, journal ${journal()} bytes`);
+  assert.ok(after < written / 4, `segments: ${after} bytes left of ${written}`);
+  assert.ok(journal() <= 8 * MIB, `journal holds ${journal()} bytes`);
+});
+
 test('retention expiry on disk with the test clock: reads, iterators, restart, segment files', T, async (t) => {
   await expiryScenario(t, { inMemory: false });
 });
