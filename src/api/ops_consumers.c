@@ -861,6 +861,8 @@ int rn_op_SubscribeToShard(rn_call_t *c)
     if (s->status != RN_STREAM_ACTIVE && s->status != RN_STREAM_UPDATING)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_ACTIVE, s->name, c->account,
                             rn_stream_status_name(s->status));
+    if (rn_encryption_key_check(c, s, 0) != 0) /* the stream's KMS key (kms.h) */
+        return -1;
     uint32_t idx;
     if (rn_parse_shard_id(shard_id, &idx) != 0)
         return rn_error_set(&c->err, RN_AWS_SHARD_UNPARSEABLE, shard_id, s->name, c->account);
