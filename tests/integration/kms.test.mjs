@@ -5,13 +5,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand, PutRecordsCommand,
-  StartStreamEncryptionCommand,
+  RegisterStreamConsumerCommand, StartStreamEncryptionCommand, SubscribeToShardCommand,
 } from '@aws-sdk/client-kinesis';
 import {
   CancelKeyDeletionCommand, CreateAliasCommand, CreateKeyCommand, DeleteAliasCommand, DescribeKeyCommand,
   DisableKeyCommand, EnableKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand, ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
-import { ACCOUNT, CREDENTIALS, REGION, kinesisClient, makeTempDir, removeDir, startRunnel, uniqueName } from './runnel.mjs';
+import {
+  ACCOUNT, CREDENTIALS, REGION, kinesisClient, makeTempDir, removeDir, startRunnel, streamArn, uniqueName,
+} from './runnel.mjs';
 import { ACCT, clientAs, writeCredentials } from './auth.mjs';
 import { UUID_RE, expectError, shardId } from './kinesis.mjs';
 
@@ -170,6 +172,12 @@ test('Kinesis on an encrypted stream answers KMSDisabledException / KMSInvalidSt
   await expectError(put(kinesis, name), disabled);
   await expectError(putMany(kinesis, name), disabled); // the whole request fails
   await expectError(getRecords(kinesis, name), disabled);
+  const consumer = (await kinesis.send(new RegisterStreamConsumerCommand({
+    StreamARN: streamArn(name), ConsumerName: 'c1',
+  }))).Consumer;
+  await expectError(kinesis.send(new SubscribeToShardCommand({
+    ConsumerARN: consumer.ConsumerARN, ShardId: shardId(0), StartingPosition: { Type: 'TRIM_HORIZON' },
+  })), disabled);
   const other = uniqueName('kms');
   await kinesis.send(new CreateStreamCommand({ StreamName: other, ShardCount: 1 }));
   await expectError(kinesis.send(new StartStreamEncryptionCommand({ StreamName: other, EncryptionType: 'KMS', KeyId: id })), disabled);
