@@ -16,6 +16,10 @@
 #define KEY_ID_LEN 36
 #define DAY_MS (24LL * 3600 * 1000)
 #define MANAGED_ALIAS "alias/aws/kinesis"
+/* Keys and aliases this server holds, all accounts together (docs/limits.md):
+ * lookups scan them, and a client must not grow them without bound. */
+#define KMS_KEYS_MAX 4096
+#define KMS_ALIASES_MAX 4096
 /* AWS's wording for its own key is not recorded (guess). */
 #define MANAGED_DESCRIPTION "Default key that protects my Kinesis data when no other key is defined"
 
@@ -674,16 +678,14 @@ static json_t *metadata(const kms_key_t *key, int managed)
 }
 
 /* The AWS managed key of the caller's (account, region), as a key. */
-static void managed_key(kcall_t *c, const resolved_t *r, kms_key_t *key)
+static void managed_key(const resolved_t *r, kms_key_t *key, char *desc)
 {
     memset(key, 0, sizeof *key);
     snprintf(key->account, sizeof key->account, "%s", r->account);
     snprintf(key->region, sizeof key->region, "%s", r->region);
     managed_id(key->account, key->region, key->id);
-    key->description = (char *)MANAGED_DESCRIPTION;
+    key->description = desc;
     key->state = RN_KMS_ENABLED;
-    key->created_ms = 0;
-    (void)c;
 }
 
 /* ---- operations ---- */
@@ -724,6 +726,9 @@ static int op_CreateKey(kcall_t *c)
             return fail(c, 400, "TagException", "Tag %zu is not a valid TagKey and TagValue pair.", i + 1);
     }
     rn_kms_t *k = c->k;
+    if (k->nkeys >= KMS_KEYS_MAX)
+        return fail(c, 400, "LimitExceededException",
+                    "This server holds %d KMS keys, its limit (runnel's; delete keys to make room).", KMS_KEYS_MAX);
     if (GROW(k->keys, k->nkeys, k->capkeys) != 0 || k->nkeys >= k->capkeys)
         return fail(c, 500, "KMSInternalException", "Out of memory.");
     kms_key_t key = {0};
@@ -755,8 +760,9 @@ static int op_DescribeKey(kcall_t *c)
     resolved_t r;
     if (key_arg(c, 1, &key, &managed, &r) != 0)
         return -1;
+    char desc[] = MANAGED_DESCRIPTION;
     if (managed) {
-        managed_key(c, &r, &mk);
+        managed_key(&r, &mk, desc);
         key = &mk;
     }
     return reply(c, metadata(key, managed));
@@ -893,6 +899,10 @@ static int op_CreateAlias(kcall_t *c)
     rn_kms_t *k = c->k;
     if (find_alias(k, c->account, c->region, name))
         return fail(c, 400, "AlreadyExistsException", "An alias with the name %s already exists", aarn);
+    if (k->naliases >= KMS_ALIASES_MAX)
+        return fail(c, 400, "LimitExceededException",
+                    "This server holds %d KMS aliases, its limit (runnel's; delete aliases to make room).",
+                    KMS_ALIASES_MAX);
     if (GROW(k->aliases, k->naliases, k->capaliases) != 0 || k->naliases >= k->capaliases)
         return fail(c, 500, "KMSInternalException", "Out of memory.");
     kms_alias_t a = {0};
