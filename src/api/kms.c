@@ -359,24 +359,34 @@ static int load(rn_kms_t *k)
 
 /* ---- lookups ------------------------------------------------------------------------------ */
 
+/* 1 if (a_account, a_region) is (account, region). */
+static int same_ns(const char *a_account, const char *a_region, const char *account, const char *region)
+{
+    return strcmp(a_account, account) == 0 && strcmp(a_region, region) == 0;
+}
+
 static kms_key_t *find_key(rn_kms_t *k, const char *account, const char *region, const char *id)
 {
-    for (size_t i = 0; i < k->nkeys; i++) {
-        kms_key_t *key = &k->keys[i];
-        if (strcmp(key->id, id) == 0 && strcmp(key->account, account) == 0 && strcmp(key->region, region) == 0)
-            return key;
-    }
+    for (size_t i = 0; i < k->nkeys; i++)
+        if (strcmp(k->keys[i].id, id) == 0 && same_ns(k->keys[i].account, k->keys[i].region, account, region))
+            return &k->keys[i];
     return NULL;
+}
+
+/* The index of alias name of (account, region), or -1. */
+static long alias_index(const rn_kms_t *k, const char *account, const char *region, const char *name)
+{
+    for (size_t i = 0; i < k->naliases; i++)
+        if (strcmp(k->aliases[i].name, name) == 0 &&
+            same_ns(k->aliases[i].account, k->aliases[i].region, account, region))
+            return (long)i;
+    return -1;
 }
 
 static kms_alias_t *find_alias(rn_kms_t *k, const char *account, const char *region, const char *name)
 {
-    for (size_t i = 0; i < k->naliases; i++) {
-        kms_alias_t *a = &k->aliases[i];
-        if (strcmp(a->name, name) == 0 && strcmp(a->account, account) == 0 && strcmp(a->region, region) == 0)
-            return a;
-    }
-    return NULL;
+    long i = alias_index(k, account, region, name);
+    return i < 0 ? NULL : &k->aliases[i];
 }
 
 static void alias_remove(rn_kms_t *k, size_t i)
@@ -399,8 +409,7 @@ static void sweep(rn_kms_t *k, int64_t now_ms)
         }
         for (size_t j = 0; j < k->naliases;) {
             kms_alias_t *a = &k->aliases[j];
-            if (strcmp(a->target, key->id) == 0 && strcmp(a->account, key->account) == 0 &&
-                strcmp(a->region, key->region) == 0)
+            if (strcmp(a->target, key->id) == 0 && same_ns(a->account, a->region, key->account, key->region))
                 alias_remove(k, j);
             else
                 j++;
@@ -768,25 +777,43 @@ static int op_DescribeKey(kcall_t *c)
     return reply(c, metadata(key, managed));
 }
 
+/* The customer key an administrative operation (action) names by KeyId (a
+ * key id or key ARN): 0, or -1 answered (the AWS managed key refused). */
+static int customer_key(kcall_t *c, const char *action, kms_key_t **key, resolved_t *r)
+{
+    int managed;
+    if (key_arg(c, 0, key, &managed, r) != 0)
+        return -1;
+    return managed ? managed_denied(c, action, r->arn) : 0;
+}
+
+/* Give key a new state and save it; on a store failure it stays as it was
+ * (answered). */
+static int set_state(kcall_t *c, kms_key_t *key, rn_kms_state_t state, int64_t deletion_ms, int days)
+{
+    kms_key_t old = *key;
+    key->state = state;
+    key->deletion_ms = deletion_ms;
+    key->pending_days = days;
+    int rc = key_save(c->k, key);
+    if (rc) {
+        *key = old;
+        return fail_store(c, rc);
+    }
+    return 0;
+}
+
 /* EnableKey, DisableKey: a key pending deletion stays as it is. */
 static int set_enabled(kcall_t *c, int enable)
 {
     kms_key_t *key;
-    int managed;
     resolved_t r;
-    if (key_arg(c, 0, &key, &managed, &r) != 0)
+    if (customer_key(c, enable ? "EnableKey" : "DisableKey", &key, &r) != 0)
         return -1;
-    if (managed)
-        return managed_denied(c, enable ? "EnableKey" : "DisableKey", r.arn);
     if (key->state == RN_KMS_PENDING_DELETION)
         return fail(c, 400, "KMSInvalidStateException", "%s is pending deletion.", r.arn);
-    rn_kms_state_t old = key->state;
-    key->state = enable ? RN_KMS_ENABLED : RN_KMS_DISABLED;
-    int rc = key_save(c->k, key);
-    if (rc) {
-        key->state = old;
-        return fail_store(c, rc);
-    }
+    if (set_state(c, key, enable ? RN_KMS_ENABLED : RN_KMS_DISABLED, 0, 0) != 0)
+        return -1;
     return reply(c, NULL);
 }
 
@@ -803,25 +830,15 @@ static int op_DisableKey(kcall_t *c)
 static int op_ScheduleKeyDeletion(kcall_t *c)
 {
     kms_key_t *key;
-    int managed;
     resolved_t r;
     long days;
-    if (key_arg(c, 0, &key, &managed, &r) != 0 ||
+    if (customer_key(c, "ScheduleKeyDeletion", &key, &r) != 0 ||
         arg_int(c, "PendingWindowInDays", "pendingWindowInDays", 7, 30, 30, &days) != 0)
         return -1;
-    if (managed)
-        return managed_denied(c, "ScheduleKeyDeletion", r.arn);
     if (key->state == RN_KMS_PENDING_DELETION)
         return fail(c, 400, "KMSInvalidStateException", "%s is pending deletion.", r.arn);
-    kms_key_t old = *key;
-    key->state = RN_KMS_PENDING_DELETION;
-    key->deletion_ms = c->now_ms + days * DAY_MS;
-    key->pending_days = (int)days;
-    int rc = key_save(c->k, key);
-    if (rc) {
-        *key = old;
-        return fail_store(c, rc);
-    }
+    if (set_state(c, key, RN_KMS_PENDING_DELETION, c->now_ms + days * DAY_MS, (int)days) != 0)
+        return -1;
     return reply(c, json_pack("{s:s,s:o,s:s,s:i}", "KeyId", r.arn, "DeletionDate", ts(key->deletion_ms), "KeyState",
                               "PendingDeletion", "PendingWindowInDays", (int)days));
 }
@@ -829,23 +846,14 @@ static int op_ScheduleKeyDeletion(kcall_t *c)
 static int op_CancelKeyDeletion(kcall_t *c)
 {
     kms_key_t *key;
-    int managed;
     resolved_t r;
-    if (key_arg(c, 0, &key, &managed, &r) != 0)
+    if (customer_key(c, "CancelKeyDeletion", &key, &r) != 0)
         return -1;
-    if (managed)
-        return managed_denied(c, "CancelKeyDeletion", r.arn);
     if (key->state != RN_KMS_PENDING_DELETION) /* AWS's wording is a guess */
         return fail(c, 400, "KMSInvalidStateException", "%s is not pending deletion.", r.arn);
-    kms_key_t old = *key;
-    key->state = RN_KMS_DISABLED; /* as AWS: a key whose deletion is cancelled is Disabled */
-    key->deletion_ms = 0;
-    key->pending_days = 0;
-    int rc = key_save(c->k, key);
-    if (rc) {
-        *key = old;
-        return fail_store(c, rc);
-    }
+    /* as AWS: a key whose deletion is cancelled is Disabled */
+    if (set_state(c, key, RN_KMS_DISABLED, 0, 0) != 0)
+        return -1;
     return reply(c, json_pack("{s:s}", "KeyId", r.arn));
 }
 
@@ -930,75 +938,85 @@ static int op_DeleteAlias(kcall_t *c)
     alias_arn(c->account, c->region, name, aarn, sizeof aarn);
     if (strcmp(name, MANAGED_ALIAS) == 0)
         return managed_denied(c, "DeleteAlias", aarn);
-    rn_kms_t *k = c->k;
-    for (size_t i = 0; i < k->naliases; i++) {
-        kms_alias_t *a = &k->aliases[i];
-        if (strcmp(a->name, name) == 0 && strcmp(a->account, c->account) == 0 &&
-            strcmp(a->region, c->region) == 0) {
-            alias_remove(k, i);
-            return reply(c, NULL);
-        }
-    }
-    return fail(c, 400, "NotFoundException", "Alias %s is not found.", aarn);
+    long i = alias_index(c->k, c->account, c->region, name);
+    if (i < 0)
+        return fail(c, 400, "NotFoundException", "Alias %s is not found.", aarn);
+    alias_remove(c->k, (size_t)i);
+    return reply(c, NULL);
 }
 
-/* Limit and Marker of a list: the marker is the offset of the next item. */
-static int page_args(kcall_t *c, long max_limit, long *limit, size_t *from)
+/* One page of a list: Limit and Marker (the offset of the next item among
+ * the caller's), and the items taken so far. */
+typedef struct page {
+    long limit;
+    size_t from, seen, next;
+    int more;
+    json_t *arr;
+} page_t;
+
+static int page_open(kcall_t *c, long max_limit, page_t *p)
 {
-    if (arg_int(c, "Limit", "limit", 1, max_limit, 100, limit) != 0)
+    memset(p, 0, sizeof *p);
+    if (arg_int(c, "Limit", "limit", 1, max_limit, 100, &p->limit) != 0)
         return -1;
     int bad = 0;
     const char *m = arg_str(c, "Marker", "marker", 0, 1, 1024, &bad);
     if (bad)
         return -1;
-    *from = 0;
     if (m) {
         char *end;
         unsigned long long v = strtoull(m, &end, 10);
         if (*end || end == m)
             return fail(c, 400, "InvalidMarkerException", "Invalid marker: %.100s", m);
-        *from = (size_t)v;
+        p->from = (size_t)v;
     }
+    p->arr = json_array();
     return 0;
 }
 
-static void page_end(json_t *doc, size_t next, int more)
+/* The caller's next item: 1 to add it to the page, 0 to skip it (before the
+ * marker), -1 when the page is full (the list is truncated). */
+static int page_take(page_t *p)
 {
-    json_object_set_new(doc, "Truncated", json_boolean(more));
-    if (more) {
+    if (p->seen++ < p->from)
+        return 0;
+    if ((long)json_array_size(p->arr) == p->limit) {
+        p->more = 1;
+        return -1;
+    }
+    p->next = p->seen;
+    return 1;
+}
+
+/* {member: [...], Truncated, NextMarker when truncated} */
+static int page_reply(kcall_t *c, page_t *p, const char *member)
+{
+    json_t *doc = json_pack("{s:o,s:b}", member, p->arr, "Truncated", p->more);
+    if (doc && p->more) {
         char m[32];
-        snprintf(m, sizeof m, "%zu", next);
+        snprintf(m, sizeof m, "%zu", p->next);
         json_object_set_new(doc, "NextMarker", json_string(m));
     }
+    return reply(c, doc);
 }
 
 static int op_ListKeys(kcall_t *c)
 {
-    long limit;
-    size_t from;
-    if (page_args(c, 1000, &limit, &from) != 0)
+    page_t p;
+    if (page_open(c, 1000, &p) != 0)
         return -1;
-    json_t *arr = json_array();
-    size_t seen = 0, next = 0;
-    int more = 0;
     for (size_t i = 0; i < c->k->nkeys; i++) {
         const kms_key_t *key = &c->k->keys[i];
-        if (strcmp(key->account, c->account) != 0 || strcmp(key->region, c->region) != 0)
-            continue;
-        if (seen++ < from)
-            continue;
-        if ((long)json_array_size(arr) == limit) {
-            more = 1;
+        int t = same_ns(key->account, key->region, c->account, c->region) ? page_take(&p) : 0;
+        if (t < 0)
             break;
-        }
+        if (t == 0)
+            continue;
         char arn[RN_KMS_ARN_MAX];
         key_arn(key->account, key->region, key->id, arn, sizeof arn);
-        json_array_append_new(arr, json_pack("{s:s,s:s}", "KeyId", key->id, "KeyArn", arn));
-        next = seen;
+        json_array_append_new(p.arr, json_pack("{s:s,s:s}", "KeyId", key->id, "KeyArn", arn));
     }
-    json_t *doc = json_pack("{s:o}", "Keys", arr);
-    page_end(doc, next, more);
-    return reply(c, doc);
+    return page_reply(c, &p, "Keys");
 }
 
 static json_t *alias_json(const kcall_t *c, const char *name, const char *target, int64_t created, int64_t updated)
@@ -1015,10 +1033,6 @@ static json_t *alias_json(const kcall_t *c, const char *name, const char *target
 
 static int op_ListAliases(kcall_t *c)
 {
-    long limit;
-    size_t from;
-    if (page_args(c, 100, &limit, &from) != 0)
-        return -1;
     int bad = 0;
     const char *filter = arg_str(c, "KeyId", "keyId", 0, 1, 2048, &bad);
     if (bad)
@@ -1026,41 +1040,30 @@ static int op_ListAliases(kcall_t *c)
     char mid[KEY_ID_LEN + 1];
     managed_id(c->account, c->region, mid);
     const char *want = NULL;
-    kms_key_t *fkey = NULL;
     if (filter) {
+        kms_key_t *fkey;
         int managed;
         resolved_t r;
         if (named_key(c, filter, 0, &fkey, &managed, &r) != 0)
             return -1;
         want = managed ? mid : fkey->id;
     }
-    json_t *arr = json_array();
-    size_t seen = 0, next = 0;
-    int more = 0;
+    page_t p;
+    if (page_open(c, 100, &p) != 0)
+        return -1;
     /* the AWS managed alias first, then the account's aliases */
-    if (!want || strcmp(want, mid) == 0) {
-        if (seen++ >= from) {
-            json_array_append_new(arr, alias_json(c, MANAGED_ALIAS, mid, -1, -1));
-            next = seen;
-        }
-    }
+    if ((!want || strcmp(want, mid) == 0) && page_take(&p) > 0)
+        json_array_append_new(p.arr, alias_json(c, MANAGED_ALIAS, mid, -1, -1));
     for (size_t i = 0; i < c->k->naliases; i++) {
         const kms_alias_t *a = &c->k->aliases[i];
-        if (strcmp(a->account, c->account) != 0 || strcmp(a->region, c->region) != 0 ||
-            (want && strcmp(a->target, want) != 0))
-            continue;
-        if (seen++ < from)
-            continue;
-        if ((long)json_array_size(arr) == limit) {
-            more = 1;
+        int mine = same_ns(a->account, a->region, c->account, c->region) && (!want || strcmp(a->target, want) == 0);
+        int t = mine ? page_take(&p) : 0;
+        if (t < 0)
             break;
-        }
-        json_array_append_new(arr, alias_json(c, a->name, a->target, a->created_ms, a->updated_ms));
-        next = seen;
+        if (t > 0)
+            json_array_append_new(p.arr, alias_json(c, a->name, a->target, a->created_ms, a->updated_ms));
     }
-    json_t *doc = json_pack("{s:o}", "Aliases", arr);
-    page_end(doc, next, more);
-    return reply(c, doc);
+    return page_reply(c, &p, "Aliases");
 }
 
 static const struct {

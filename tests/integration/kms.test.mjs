@@ -280,3 +280,34 @@ test('verified mode: kms:GenerateDataKey for puts, kms:Decrypt for reads (KMSAcc
   const managed = await encryptedStream(n, 'alias/aws/kinesis');
   assert.equal((await put(n, managed)).EncryptionType, 'KMS');
 });
+
+test('ListKeys and ListAliases page with Limit and Marker', T, async (t) => {
+  const srv = await startRunnel({ inMemory: true });
+  t.after(() => srv.stop());
+  const kms = kmsClient(srv.endpoint);
+  const ids = [];
+  for (let i = 0; i < 3; i++) ids.push((await kms.send(new CreateKeyCommand({}))).KeyMetadata.KeyId);
+  await kms.send(new CreateAliasCommand({ AliasName: 'alias/p1', TargetKeyId: ids[0] }));
+  await kms.send(new CreateAliasCommand({ AliasName: 'alias/p2', TargetKeyId: ids[1] }));
+  const seen = [];
+  let marker;
+  let pages = 0;
+  do {
+    const r = await kms.send(new ListKeysCommand({ Limit: 2, Marker: marker }));
+    seen.push(...r.Keys.map((k) => k.KeyId));
+    assert.equal(r.Truncated, r.NextMarker !== undefined);
+    marker = r.NextMarker;
+    pages += 1;
+  } while (marker);
+  assert.equal(pages, 2);
+  assert.deepEqual(seen, ids);
+  const first = await kms.send(new ListAliasesCommand({ Limit: 1 }));
+  assert.deepEqual(first.Aliases.map((a) => a.AliasName), ['alias/aws/kinesis']);
+  assert.equal(first.Truncated, true);
+  const rest = await kms.send(new ListAliasesCommand({ Marker: first.NextMarker }));
+  assert.deepEqual(rest.Aliases.map((a) => a.AliasName), ['alias/p1', 'alias/p2']);
+  assert.equal(rest.Truncated, false);
+  const byKey = await kms.send(new ListAliasesCommand({ KeyId: keyArn(ids[1]) }));
+  assert.deepEqual(byKey.Aliases.map((a) => a.AliasName), ['alias/p2']);
+  await expectError(kms.send(new ListKeysCommand({ Marker: 'x' })), { name: 'InvalidMarkerException' });
+});
