@@ -529,6 +529,12 @@ static int fail(kcall_t *c, int status, const char *type, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     json_t *doc = json_pack("{s:s,s:s}", "__type", type, "message", msg);
+    if (!doc) { /* an echoed value cut inside a UTF-8 sequence: say it in ASCII */
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+        doc = json_pack("{s:s,s:s}", "__type", type, "message", msg);
+    }
     c->out->status = status;
     c->out->type = type;
     c->out->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
