@@ -538,9 +538,6 @@ static int content_type_proto(const text_t *mt, rn_proto_t *proto)
     return -1;
 }
 
-/* STS GetCallerIdentity (sts.h): the credential scope's account, checked as
- * for Kinesis calls (verified mode: signed for service "sts", the verified
- * identity); errors as STS's XML ErrorResponse. */
 /* Authenticate a call to another service than Kinesis (STS, KMS) as
  * Kinesis calls are: developer mode, the credential scope's account and
  * region; verified mode, the identity verified for a request signed for
@@ -557,6 +554,9 @@ static int auth_service(rn_api_t *api, const rn_http_request_t *req, const req_h
                      : check_auth(req, rh, api->default_region, err, id);
 }
 
+/* STS GetCallerIdentity (sts.h): the credential scope's account, checked as
+ * for Kinesis calls (verified mode: signed for service "sts", the verified
+ * identity); errors as STS's XML ErrorResponse. */
 static void sts_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_request_t *req,
                        const req_headers_t *rh)
 {
@@ -680,8 +680,9 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         sts_handle(api, ex, req, &rh); /* STS's query protocol: GetCallerIdentity (api/sts.h) */
         return;
     }
-    if (target && tlen > sizeof KMS_TARGET_PREFIX - 1 && memcmp(target, KMS_TARGET_PREFIX, sizeof KMS_TARGET_PREFIX - 1) == 0) {
-        kms_handle(api, ex, req, &rh, target + sizeof KMS_TARGET_PREFIX - 1, tlen - (sizeof KMS_TARGET_PREFIX - 1));
+    size_t klen = sizeof KMS_TARGET_PREFIX - 1;
+    if (target && tlen > klen && memcmp(target, KMS_TARGET_PREFIX, klen) == 0) {
+        kms_handle(api, ex, req, &rh, target + klen, tlen - klen); /* the local KMS (api/kms.h) */
         return;
     }
 

@@ -442,8 +442,9 @@ static void resolve(rn_kms_t *k, const char *account, const char *region, const 
     rn_kms_id_t p;
     rn_kms_id_kind_t kind = rn_kms_parse_id(id, &p);
     memset(r, 0, sizeof *r);
-    snprintf(r->account, sizeof r->account, "%s", kind == RN_KMS_ID_KEY_ARN || kind == RN_KMS_ID_ALIAS_ARN ? p.account : account);
-    snprintf(r->region, sizeof r->region, "%s", kind == RN_KMS_ID_KEY_ARN || kind == RN_KMS_ID_ALIAS_ARN ? p.region : region);
+    int in_arn = kind == RN_KMS_ID_KEY_ARN || kind == RN_KMS_ID_ALIAS_ARN;
+    snprintf(r->account, sizeof r->account, "%s", in_arn ? p.account : account);
+    snprintf(r->region, sizeof r->region, "%s", in_arn ? p.region : region);
     if (kind == RN_KMS_ID_BAD || (!allow_alias && (kind == RN_KMS_ID_ALIAS || kind == RN_KMS_ID_ALIAS_ARN))) {
         r->res = RES_BAD;
         return;
