@@ -274,18 +274,33 @@ static int alias_save(rn_kms_t *k, const kms_alias_t *a)
                              (json_int_t)a->updated_ms));
 }
 
-#define GROW(arr, n, cap)                                                              \
-    ((n) < (cap) ? 0                                                                   \
-                 : ((cap) = (cap) ? (cap) * 2 : 8,                                     \
-                    ((arr) = realloc_or_keep((arr), (cap) * sizeof *(arr))) ? 0 : -1))
-
-/* realloc, keeping the old block on failure (the caller's count stays). */
-static void *realloc_or_keep(void *p, size_t n)
+/* arr (capacity *cap, n elements of elem bytes) with room for one more: arr
+ * itself, a larger block (*cap updated), or NULL when out of memory (arr
+ * is still valid then). */
+static void *reserve(void *arr, size_t *cap, size_t n, size_t elem)
 {
-    void *q = realloc(p, n);
-    if (!q)
+    if (n < *cap)
+        return arr;
+    size_t nc = *cap ? *cap * 2 : 8;
+    void *q = realloc(arr, nc * elem);
+    if (!q) {
         rn_error("kms: out of memory");
-    return q ? q : p;
+        return NULL;
+    }
+    *cap = nc;
+    return q;
+}
+
+static int keys_reserve(rn_kms_t *k)
+{
+    kms_key_t *q = reserve(k->keys, &k->capkeys, k->nkeys, sizeof *k->keys);
+    return q ? (k->keys = q, 0) : -1;
+}
+
+static int aliases_reserve(rn_kms_t *k)
+{
+    kms_alias_t *q = reserve(k->aliases, &k->capaliases, k->naliases, sizeof *k->aliases);
+    return q ? (k->aliases = q, 0) : -1;
 }
 
 static int copy_field(char *dst, size_t cap, json_t *v)
@@ -313,8 +328,7 @@ static int load_one(void *ud, const char *skey, const void *val, size_t len)
             copy_field(key.id, sizeof key.id, json_object_get(doc, "id")) == 0 &&
             json_unpack(doc, "{s:s,s:s,s:I,s:I,s:i}", "description", &desc, "state", &state, "created_ms", &c,
                         "deletion_ms", &d, "pending_days", &days) == 0 &&
-            state_parse(state, &key.state) == 0 && GROW(k->keys, k->nkeys, k->capkeys) == 0 &&
-            k->nkeys < k->capkeys) {
+            state_parse(state, &key.state) == 0 && keys_reserve(k) == 0) {
             key.description = strdup(desc);
             key.tags = json_incref(json_object_get(doc, "tags"));
             key.created_ms = c;
@@ -331,7 +345,7 @@ static int load_one(void *ud, const char *skey, const void *val, size_t len)
             copy_field(a.region, sizeof a.region, json_object_get(doc, "region")) == 0 &&
             copy_field(a.target, sizeof a.target, json_object_get(doc, "target")) == 0 &&
             json_unpack(doc, "{s:s,s:I,s:I}", "name", &name, "created_ms", &c, "updated_ms", &u) == 0 &&
-            GROW(k->aliases, k->naliases, k->capaliases) == 0 && k->naliases < k->capaliases) {
+            aliases_reserve(k) == 0) {
             a.name = strdup(name);
             a.created_ms = c;
             a.updated_ms = u;
@@ -745,7 +759,7 @@ static int op_CreateKey(kcall_t *c)
     if (k->nkeys >= KMS_KEYS_MAX)
         return fail(c, 400, "LimitExceededException",
                     "This server holds %d KMS keys, its limit (runnel's; delete keys to make room).", KMS_KEYS_MAX);
-    if (GROW(k->keys, k->nkeys, k->capkeys) != 0 || k->nkeys >= k->capkeys)
+    if (keys_reserve(k) != 0)
         return fail(c, 500, "KMSInternalException", "Out of memory.");
     kms_key_t key = {0};
     snprintf(key.account, sizeof key.account, "%s", c->account);
@@ -918,7 +932,7 @@ static int op_CreateAlias(kcall_t *c)
         return fail(c, 400, "LimitExceededException",
                     "This server holds %d KMS aliases, its limit (runnel's; delete aliases to make room).",
                     KMS_ALIASES_MAX);
-    if (GROW(k->aliases, k->naliases, k->capaliases) != 0 || k->naliases >= k->capaliases)
+    if (aliases_reserve(k) != 0)
         return fail(c, 500, "KMSInternalException", "Out of memory.");
     kms_alias_t a = {0};
     snprintf(a.account, sizeof a.account, "%s", c->account);
