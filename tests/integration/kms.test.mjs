@@ -259,7 +259,14 @@ test('verified mode: kms:GenerateDataKey for puts, kms:Decrypt for reads (KMSAcc
   const srv = await startRunnel({ inMemory: true, args: ['--credentials', creds] });
   t.after(() => srv.stop());
   const kms = kmsClient(srv.endpoint, { accessKeyId: writer.access_key_id, secretAccessKey: writer.secret_access_key });
+  // KMS calls are verified as Kinesis calls are
+  await expectError(kmsClient(srv.endpoint, { accessKeyId: 'AKIDNOSUCHKEY00001', secretAccessKey: 'x' })
+    .send(new ListKeysCommand({})), { name: 'UnrecognizedClientException' });
+  await expectError(kmsClient(srv.endpoint, { accessKeyId: writer.access_key_id, secretAccessKey: 'wrong' })
+    .send(new ListKeysCommand({})), { name: 'InvalidSignatureException' });
   const id = (await kms.send(new CreateKeyCommand({}))).KeyMetadata.KeyId;
+  assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata.AWSAccountId, ACCT,
+    "the verified identity's account owns the key");
   const w = clientAs(srv.endpoint, writer);
   const name = await encryptedStream(w, id);
   assert.equal((await put(w, name)).EncryptionType, 'KMS');
