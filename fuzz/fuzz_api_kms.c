@@ -31,7 +31,7 @@ static const char *const ops[] = {"CreateKey",         "DescribeKey",   "ListKey
 static void answer(rn_kms_t *k, const char *op, const uint8_t *body, size_t len)
 {
     rn_kms_reply_t r;
-    rn_kms_answer(k, "000000000000", "us-east-1", NULL, op, strlen(op), body, len, 1764656086000LL, &r);
+    rn_kms_answer(k, "000000000000", "us-east-1", NULL, NULL, op, strlen(op), body, len, 1764656086000LL, &r);
     if (!r.body)
         fail("no answer body");
     json_t *doc = json_loads(r.body, 0, NULL);

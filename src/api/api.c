@@ -591,6 +591,17 @@ static void sts_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_requ
     rn_http_respond(ex, xml ? status : 500, "text/xml", NULL, 0, (uint8_t *)xml, len);
 }
 
+/* Verified mode: the KMS operations' access checks (kms.h), evaluated as
+ * Kinesis actions are (rn_access_action) for the call ud. */
+static int kms_allow(void *ud, const char *action, const char *owner, const char *arn, char *msg, size_t cap)
+{
+    rn_call_t *c = ud;
+    if (rn_access_action(c, action, owner, arn) == 0)
+        return 0;
+    snprintf(msg, cap, "%s", c->err.message);
+    return -1;
+}
+
 /* The local KMS (kms.h): X-Amz-Target "TrentService.<op>", AWS JSON 1.1,
  * signed for service "kms"; errors in JSON with x-amzn-ErrorType. */
 static void kms_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_request_t *req,
@@ -605,9 +616,24 @@ static void kms_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_requ
         send_error(ex, RN_PROTO_JSON, &err);
         return;
     }
+    rn_call_t *c = NULL; /* verified mode: the caller, as the access checks read it */
+    rn_kms_authz_t authz = {kms_allow, NULL};
+    if (who) {
+        if (!(c = calloc(1, sizeof *c))) {
+            rn_error_set(&err, RN_AWS_INTERNAL_FAILURE);
+            send_error(ex, RN_PROTO_JSON, &err);
+            return;
+        }
+        *c = (rn_call_t){.api = api, .op = RN_OP_NONE, .now_ms = now_ms, .who = who, .peer = req->peer,
+                         .tls = req->tls};
+        snprintf(c->account, sizeof c->account, "%s", id.account);
+        snprintf(c->region, sizeof c->region, "%s", id.region);
+        authz.ud = c;
+    }
     rn_kms_reply_t r;
-    rn_kms_answer(api->kms, id.account, id.region, who ? who->id->arn : NULL, op, oplen, req->body, req->body_len,
-                  now_ms, &r);
+    rn_kms_answer(api->kms, id.account, id.region, who ? who->id->arn : NULL, c ? &authz : NULL, op, oplen,
+                  req->body, req->body_len, now_ms, &r);
+    free(c);
     rn_http_header_t h = {"x-amzn-ErrorType", 16, r.type, r.type ? strlen(r.type) : 0};
     rn_http_respond(ex, r.body ? r.status : 500, "application/x-amz-json-1.1", r.type ? &h : NULL, r.type ? 1 : 0,
                     (uint8_t *)r.body, r.body ? strlen(r.body) : 0);

@@ -529,6 +529,7 @@ int rn_kms_key_state(rn_kms_t *k, const char *account, const char *region, const
 typedef struct kcall {
     rn_kms_t *k;
     const char *account, *region, *principal;
+    const rn_kms_authz_t *authz; /* NULL: developer mode */
     int64_t now_ms;
     json_t *in;
     rn_kms_reply_t *out;
@@ -637,13 +638,27 @@ static int arg_int(kcall_t *c, const char *name, const char *wname, long lo, lon
     return 0;
 }
 
-/* A key the call names by KeyId (any form): 0 with *key (or *managed set
- * for the AWS managed key and *key NULL), or -1 answered. */
-static int named_key(kcall_t *c, const char *id, int allow_alias, kms_key_t **key, int *managed, resolved_t *r)
+/* Verified mode: may the caller perform action on arn (of owner)? 0, or -1
+ * answered with AccessDeniedException. */
+static int allowed(kcall_t *c, const char *action, const char *owner, const char *arn)
+{
+    char msg[1024];
+    if (!c->authz || c->authz->allow(c->authz->ud, action, owner, arn, msg, sizeof msg) == 0)
+        return 0;
+    return fail(c, 400, "AccessDeniedException", "%s", msg);
+}
+
+/* A key the call names by KeyId (any form), for action (NULL: no access
+ * check): 0 with *key (or *managed set for the AWS managed key and *key
+ * NULL), or -1 answered. */
+static int named_key(kcall_t *c, const char *id, const char *action, int allow_alias, kms_key_t **key,
+                     int *managed, resolved_t *r)
 {
     resolve(c->k, c->account, c->region, id, allow_alias, r);
     *key = r->key;
     *managed = r->res == RES_MANAGED;
+    if (action && r->res != RES_BAD && allowed(c, action, r->account, r->arn) != 0)
+        return -1;
     switch (r->res) {
     case RES_KEY:
     case RES_MANAGED:
@@ -657,13 +672,13 @@ static int named_key(kcall_t *c, const char *id, int allow_alias, kms_key_t **ke
     }
 }
 
-static int key_arg(kcall_t *c, int allow_alias, kms_key_t **key, int *managed, resolved_t *r)
+static int key_arg(kcall_t *c, const char *action, int allow_alias, kms_key_t **key, int *managed, resolved_t *r)
 {
     int bad = 0;
     const char *id = arg_str(c, "KeyId", "keyId", 1, 1, 2048, &bad);
     if (bad)
         return -1;
-    return named_key(c, id, allow_alias, key, managed, r);
+    return named_key(c, id, action, allow_alias, key, managed, r);
 }
 
 /* A customer key operation on the AWS managed key: its key policy allows no
@@ -788,7 +803,7 @@ static int op_DescribeKey(kcall_t *c)
     kms_key_t *key, mk;
     int managed;
     resolved_t r;
-    if (key_arg(c, 1, &key, &managed, &r) != 0)
+    if (key_arg(c, "kms:DescribeKey", 1, &key, &managed, &r) != 0)
         return -1;
     char desc[] = MANAGED_DESCRIPTION;
     if (managed) {
@@ -803,7 +818,9 @@ static int op_DescribeKey(kcall_t *c)
 static int customer_key(kcall_t *c, const char *action, kms_key_t **key, resolved_t *r)
 {
     int managed;
-    if (key_arg(c, 0, key, &managed, r) != 0)
+    char full[64];
+    snprintf(full, sizeof full, "kms:%s", action);
+    if (key_arg(c, full, 0, key, &managed, r) != 0)
         return -1;
     return managed ? managed_denied(c, action, r->arn) : 0;
 }
@@ -917,14 +934,15 @@ static int op_CreateAlias(kcall_t *c)
     kms_key_t *key;
     int managed;
     resolved_t r;
-    if (named_key(c, target, 0, &key, &managed, &r) != 0)
+    char aarn[RN_KMS_ARN_MAX];
+    alias_arn(c->account, c->region, name, aarn, sizeof aarn);
+    if (allowed(c, "kms:CreateAlias", c->account, aarn) != 0 ||
+        named_key(c, target, "kms:CreateAlias", 0, &key, &managed, &r) != 0)
         return -1;
     if (managed || strcmp(r.account, c->account) != 0)
         return managed_denied(c, "CreateAlias", r.arn);
     if (key->state == RN_KMS_PENDING_DELETION)
         return fail(c, 400, "KMSInvalidStateException", "%s is pending deletion.", r.arn);
-    char aarn[RN_KMS_ARN_MAX];
-    alias_arn(c->account, c->region, name, aarn, sizeof aarn);
     rn_kms_t *k = c->k;
     if (find_alias(k, c->account, c->region, name))
         return fail(c, 400, "AlreadyExistsException", "An alias with the name %s already exists", aarn);
@@ -957,11 +975,17 @@ static int op_DeleteAlias(kcall_t *c)
         return -1;
     char aarn[RN_KMS_ARN_MAX];
     alias_arn(c->account, c->region, name, aarn, sizeof aarn);
+    if (allowed(c, "kms:DeleteAlias", c->account, aarn) != 0)
+        return -1;
     if (strcmp(name, MANAGED_ALIAS) == 0)
         return managed_denied(c, "DeleteAlias", aarn);
     long i = alias_index(c->k, c->account, c->region, name);
     if (i < 0)
         return fail(c, 400, "NotFoundException", "Alias %s is not found.", aarn);
+    char karn[RN_KMS_ARN_MAX];
+    key_arn(c->account, c->region, c->k->aliases[i].target, karn, sizeof karn);
+    if (allowed(c, "kms:DeleteAlias", c->account, karn) != 0)
+        return -1;
     alias_remove(c->k, (size_t)i);
     return reply(c, NULL);
 }
@@ -1065,7 +1089,7 @@ static int op_ListAliases(kcall_t *c)
         kms_key_t *fkey;
         int managed;
         resolved_t r;
-        if (named_key(c, filter, 0, &fkey, &managed, &r) != 0)
+        if (named_key(c, filter, NULL, 0, &fkey, &managed, &r) != 0)
             return -1;
         want = managed ? mid : fkey->id;
     }
@@ -1090,30 +1114,36 @@ static int op_ListAliases(kcall_t *c)
 static const struct {
     const char *name;
     int (*fn)(kcall_t *c);
+    int any; /* authorised on "*" here (the others authorise the resources they name) */
 } ops[] = {
-    {"CreateKey", op_CreateKey},
-    {"DescribeKey", op_DescribeKey},
-    {"ListKeys", op_ListKeys},
-    {"EnableKey", op_EnableKey},
-    {"DisableKey", op_DisableKey},
-    {"ScheduleKeyDeletion", op_ScheduleKeyDeletion},
-    {"CancelKeyDeletion", op_CancelKeyDeletion},
-    {"CreateAlias", op_CreateAlias},
-    {"DeleteAlias", op_DeleteAlias},
-    {"ListAliases", op_ListAliases},
+    {"CreateKey", op_CreateKey, 1},
+    {"DescribeKey", op_DescribeKey, 0},
+    {"ListKeys", op_ListKeys, 1},
+    {"EnableKey", op_EnableKey, 0},
+    {"DisableKey", op_DisableKey, 0},
+    {"ScheduleKeyDeletion", op_ScheduleKeyDeletion, 0},
+    {"CancelKeyDeletion", op_CancelKeyDeletion, 0},
+    {"CreateAlias", op_CreateAlias, 0},
+    {"DeleteAlias", op_DeleteAlias, 0},
+    {"ListAliases", op_ListAliases, 1},
 };
 
 void rn_kms_answer(rn_kms_t *k, const char *account, const char *region, const char *principal_arn,
-                   const char *op, size_t oplen, const uint8_t *body, size_t len, int64_t now_ms,
-                   rn_kms_reply_t *out)
+                   const rn_kms_authz_t *authz, const char *op, size_t oplen, const uint8_t *body, size_t len,
+                   int64_t now_ms, rn_kms_reply_t *out)
 {
-    kcall_t c = {.k = k, .account = account, .region = region, .principal = principal_arn, .now_ms = now_ms,
-                 .out = out};
+    kcall_t c = {.k = k, .account = account, .region = region, .principal = principal_arn, .authz = authz,
+                 .now_ms = now_ms, .out = out};
     memset(out, 0, sizeof *out);
     int (*fn)(kcall_t *) = NULL;
+    char action[64] = "";
+    int any = 0;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (strlen(ops[i].name) == oplen && memcmp(ops[i].name, op, oplen) == 0)
+        if (strlen(ops[i].name) == oplen && memcmp(ops[i].name, op, oplen) == 0) {
             fn = ops[i].fn;
+            any = ops[i].any;
+            snprintf(action, sizeof action, "kms:%s", ops[i].name);
+        }
     if (!fn) {
         fail(&c, 400, "UnknownOperationException", "The operation %.*s is not supported by runnel's KMS.",
              (int)(oplen > 100 ? 100 : oplen), op);
@@ -1132,6 +1162,7 @@ void rn_kms_answer(rn_kms_t *k, const char *account, const char *region, const c
         return;
     }
     sweep(k, now_ms);
-    fn(&c);
+    if (!any || allowed(&c, action, account, "*") == 0)
+        fn(&c);
     json_decref(c.in);
 }

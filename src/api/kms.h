@@ -89,11 +89,23 @@ typedef struct rn_kms_reply {
     char *body;       /* malloc'd JSON text (NULL on allocation failure) */
 } rn_kms_reply_t;
 
+/* Verified mode: may the caller perform action ("kms:DisableKey") on arn
+ * (a key or alias ARN, or "*"), owned by owner? allow returns 0, or -1
+ * with the denial's message (IAM's wording) in msg. */
+typedef struct rn_kms_authz {
+    int (*allow)(void *ud, const char *action, const char *owner, const char *arn, char *msg, size_t cap);
+    void *ud;
+} rn_kms_authz_t;
+
 /* Run the KMS operation op[0..oplen) (after "TrentService.") with the JSON
  * body[0..len) for the caller in (account, region) whose ARN is
- * principal_arn (NULL: the account's root; used in AccessDenied messages). */
+ * principal_arn (NULL: the account's root; used in AccessDenied messages).
+ * authz (NULL in developer mode: all allowed) authorises each operation:
+ * kms:<Op> on the key ARN it names (CreateAlias and DeleteAlias: on the
+ * alias ARN and on the target key's ARN; CreateKey, ListKeys, ListAliases:
+ * on "*"), before a missing key is reported. */
 void rn_kms_answer(rn_kms_t *k, const char *account, const char *region, const char *principal_arn,
-                   const char *op, size_t oplen, const uint8_t *body, size_t len, int64_t now_ms,
-                   rn_kms_reply_t *out);
+                   const rn_kms_authz_t *authz, const char *op, size_t oplen, const uint8_t *body, size_t len,
+                   int64_t now_ms, rn_kms_reply_t *out);
 
 #endif

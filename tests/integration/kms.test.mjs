@@ -251,7 +251,7 @@ test('verified mode: kms:GenerateDataKey for puts, kms:Decrypt for reads (KMSAcc
     arn: `arn:aws:iam::${ACCT}:user/writer`,
     policies: [{ Version: '2012-10-17', Statement: [
       { Effect: 'Allow', Action: 'kinesis:*', Resource: '*' },
-      { Effect: 'Allow', Action: 'kms:GenerateDataKey', Resource: '*' }] }],
+      { Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:CreateKey', 'kms:DescribeKey'], Resource: '*' }] }],
   };
   const noKms = { ...writer, access_key_id: 'AKIDKMSNOKMS000001', arn: `arn:aws:iam::${ACCT}:user/nokms`,
     policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kinesis:*', Resource: '*' }] }] };
@@ -267,6 +267,22 @@ test('verified mode: kms:GenerateDataKey for puts, kms:Decrypt for reads (KMSAcc
   const id = (await kms.send(new CreateKeyCommand({}))).KeyMetadata.KeyId;
   assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata.AWSAccountId, ACCT,
     "the verified identity's account owns the key");
+  // KMS operations are authorised: kms:<Op> on the key ARN ("*" for CreateKey and the lists)
+  await expectError(kms.send(new DisableKeyCommand({ KeyId: id })), {
+    name: 'AccessDeniedException',
+    message: `User: ${writer.arn} is not authorized to perform: kms:DisableKey on resource: ${keyArn(id, ACCT)} ` +
+      'because no identity-based policy allows the kms:DisableKey action',
+  });
+  await expectError(kms.send(new ListKeysCommand({})), {
+    name: 'AccessDeniedException',
+    message: `User: ${writer.arn} is not authorized to perform: kms:ListKeys on resource: * ` +
+      'because no identity-based policy allows the kms:ListKeys action',
+  });
+  const nokmsKms = kmsClient(srv.endpoint, { accessKeyId: 'AKIDKMSNOKMS000001', secretAccessKey: 'writer/secret' });
+  await expectError(nokmsKms.send(new DescribeKeyCommand({ KeyId: id })), { name: 'AccessDeniedException' });
+  // denied before existence is told
+  await expectError(nokmsKms.send(new DescribeKeyCommand({ KeyId: '11111111-2222-3333-4444-555555555555' })),
+    { name: 'AccessDeniedException' });
   const w = clientAs(srv.endpoint, writer);
   const name = await encryptedStream(w, id);
   assert.equal((await put(w, name)).EncryptionType, 'KMS');

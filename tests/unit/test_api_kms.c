@@ -43,7 +43,7 @@ static void test_forms(void)
 static json_t *call(rn_kms_t *k, const char *op, const char *body, int64_t now, int *status)
 {
     rn_kms_reply_t r;
-    rn_kms_answer(k, A, R, NULL, op, strlen(op), (const uint8_t *)body, strlen(body), now, &r);
+    rn_kms_answer(k, A, R, NULL, NULL, op, strlen(op), (const uint8_t *)body, strlen(body), now, &r);
     *status = r.status;
     json_t *doc = r.body ? json_loads(r.body, 0, NULL) : NULL;
     free(r.body);
