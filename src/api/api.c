@@ -634,6 +634,8 @@ static void kms_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_requ
     rn_kms_answer(api->kms, id.account, id.region, who ? who->id->arn : NULL, c ? &authz : NULL, op, oplen,
                   req->body, req->body_len, now_ms, &r);
     free(c);
+    if (r.status == 200)
+        rn_subs_poke(api); /* a key may have changed state: open subscriptions look again */
     rn_http_header_t h = {"x-amzn-ErrorType", 16, r.type, r.type ? strlen(r.type) : 0};
     rn_http_respond(ex, r.body ? r.status : 500, "application/x-amz-json-1.1", r.type ? &h : NULL, r.type ? 1 : 0,
                     (uint8_t *)r.body, r.body ? strlen(r.body) : 0);

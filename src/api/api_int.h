@@ -219,6 +219,10 @@ int rn_op_StopStreamEncryption(rn_call_t *c);
  * KMSNotFoundException or KMSAccessDeniedException. 0 for a stream that is
  * not encrypted. */
 int rn_encryption_key_check(rn_call_t *c, const rn_stream_t *s, int write);
+/* The same state check without a call, for an open SubscribeToShard: 0, or
+ * -1 with *err set (no permission check: the subscription was authorised
+ * when it opened). */
+int rn_encryption_stream_key_error(rn_api_t *api, const rn_stream_t *s, int64_t now_ms, rn_error_t *err);
 /* Seal n records of an encrypted stream bound for one shard (s->encrypted,
  * s->has_datakey): each recs[i] is rewritten to point at its sealed frame
  * (empty partition key, RN_RECORD_ENCRYPTED). The frames live in a

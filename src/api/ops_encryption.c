@@ -50,34 +50,49 @@ static int need_active(rn_call_t *c, const rn_stream_t *s)
 
 /* ---- handlers ---------------------------------------------------------------------------- */
 
-/* The state of the KMS key key_id for c: 0 when it may be used (Enabled, or
- * a foreign key outside --kms-strict), else -1 with c->err set to the KMS*
- * error Kinesis answers. In verified mode, a held customer key also needs
- * the caller's policies to allow action on the key's ARN
- * (KMSAccessDeniedException); action NULL: no permission check. */
-static int key_usable(rn_call_t *c, const char *key_id, const char *action)
+/* The KMS error for the key key_id of a stream of (account, region) at
+ * now_ms, in *err (KMSDisabledException, KMSInvalidStateException,
+ * KMSNotFoundException; InternalFailure when the keys cannot be loaded):
+ * 0 when it may be used (Enabled, or a foreign key outside --kms-strict),
+ * else -1. *u says what the key is. */
+static int key_state_error(rn_api_t *api, const char *account, const char *region, const char *key_id,
+                           int64_t now_ms, rn_kms_use_t *u, rn_error_t *err)
+{
+    int rc = rn_kms_key_state(api->kms, account, region, key_id, now_ms, u);
+    if (rc) {
+        rn_error("kms: cannot load the keys: %s", rn_strerror(rc));
+        return rn_error_set(err, RN_AWS_INTERNAL_FAILURE);
+    }
+    char msg[RN_KMS_ARN_MAX + 64];
+    switch (u->state) {
+    case RN_KMS_DISABLED: /* KMS's wording (Kinesis's own is not recorded) */
+        snprintf(msg, sizeof msg, "%s is disabled.", u->arn);
+        return rn_error_set(err, RN_AWS_KMS_DISABLED, msg);
+    case RN_KMS_PENDING_DELETION:
+        snprintf(msg, sizeof msg, "%s is pending deletion.", u->arn);
+        return rn_error_set(err, RN_AWS_KMS_INVALID_STATE, msg);
+    case RN_KMS_NOT_FOUND:
+        if (u->alias)
+            snprintf(msg, sizeof msg, "Alias %s is not found.", u->arn);
+        else
+            snprintf(msg, sizeof msg, "Key '%s' does not exist", u->arn);
+        return rn_error_set(err, RN_AWS_KMS_NOT_FOUND, msg);
+    default:
+        return 0;
+    }
+}
+
+/* key_id (of a stream of (account, region)) for c: 0 when it may be used,
+ * else -1 with c->err set to the KMS* error Kinesis answers. In verified
+ * mode, a held customer key also needs the caller's policies to allow
+ * action on the key's ARN (KMSAccessDeniedException); action NULL: no
+ * permission check. */
+static int key_usable(rn_call_t *c, const char *account, const char *region, const char *key_id,
+                      const char *action)
 {
     rn_kms_use_t u;
-    int rc = rn_kms_key_state(c->api->kms, c->account, c->region, key_id, c->now_ms, &u);
-    if (rc)
-        return rn_fail_store(c, rc);
-    char msg[RN_KMS_ARN_MAX + 64];
-    switch (u.state) {
-    case RN_KMS_DISABLED: /* KMS's wording (Kinesis's own is not recorded) */
-        snprintf(msg, sizeof msg, "%s is disabled.", u.arn);
-        return rn_error_set(&c->err, RN_AWS_KMS_DISABLED, msg);
-    case RN_KMS_PENDING_DELETION:
-        snprintf(msg, sizeof msg, "%s is pending deletion.", u.arn);
-        return rn_error_set(&c->err, RN_AWS_KMS_INVALID_STATE, msg);
-    case RN_KMS_NOT_FOUND:
-        if (u.alias)
-            snprintf(msg, sizeof msg, "Alias %s is not found.", u.arn);
-        else
-            snprintf(msg, sizeof msg, "Key '%s' does not exist", u.arn);
-        return rn_error_set(&c->err, RN_AWS_KMS_NOT_FOUND, msg);
-    default:
-        break;
-    }
+    if (key_state_error(c->api, account, region, key_id, c->now_ms, &u, &c->err) != 0)
+        return -1;
     if (action && c->who && u.held && !u.managed && rn_access_action(c, action, u.owner, u.arn) != 0) {
         /* the denial worded as IAM words it, as a KMSAccessDeniedException */
         char denied[RN_ERROR_MESSAGE_MAX];
@@ -87,11 +102,21 @@ static int key_usable(rn_call_t *c, const char *key_id, const char *action)
     return 0;
 }
 
+/* A stream's KeyId names a key of the stream's own account and region
+ * (an alias is the owner's, whoever calls). */
 int rn_encryption_key_check(rn_call_t *c, const rn_stream_t *s, int write)
 {
     if (!s->encrypted || !s->key_id)
         return 0;
-    return key_usable(c, s->key_id, write ? "kms:GenerateDataKey" : "kms:Decrypt");
+    return key_usable(c, s->account, s->region, s->key_id, write ? "kms:GenerateDataKey" : "kms:Decrypt");
+}
+
+int rn_encryption_stream_key_error(rn_api_t *api, const rn_stream_t *s, int64_t now_ms, rn_error_t *err)
+{
+    rn_kms_use_t u;
+    if (!s->encrypted || !s->key_id)
+        return 0;
+    return key_state_error(api, s->account, s->region, s->key_id, now_ms, &u, err);
 }
 
 int rn_op_StartStreamEncryption(rn_call_t *c)
@@ -99,7 +124,7 @@ int rn_op_StartStreamEncryption(rn_call_t *c)
     rn_stream_t *s;
     const char *key_id;
     if (rn_call_stream(c, &s) != 0 || check_args(c, &key_id) != 0 || need_active(c, s) != 0 ||
-        key_usable(c, key_id, NULL) != 0)
+        key_usable(c, s->account, s->region, key_id, NULL) != 0)
         return -1;
     char *id = strdup(key_id);
     if (!id)

@@ -26,6 +26,13 @@ function kmsClient(endpoint, credentials = CREDENTIALS) {
   return new KMSClient({ region: REGION, endpoint, credentials, maxAttempts: 1 });
 }
 
+/** A runnel (in memory, stopped after t) and a KMS and a Kinesis client for it. */
+async function serve(t, opts = {}) {
+  const srv = await startRunnel({ inMemory: true, ...opts });
+  t.after(() => srv.stop());
+  return { srv, kms: kmsClient(srv.endpoint), kinesis: kinesisClient(srv.endpoint) };
+}
+
 async function encryptedStream(kinesis, keyId) {
   const name = uniqueName('kms');
   await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
@@ -158,10 +165,7 @@ test('KMS keys are per account and region', T, async (t) => {
 });
 
 test('Kinesis on an encrypted stream answers KMSDisabledException / KMSInvalidStateException as its key changes', T, async (t) => {
-  const srv = await startRunnel({ inMemory: true });
-  t.after(() => srv.stop());
-  const kms = kmsClient(srv.endpoint);
-  const kinesis = kinesisClient(srv.endpoint);
+  const { kms, kinesis } = await serve(t);
   const id = (await kms.send(new CreateKeyCommand({}))).KeyMetadata.KeyId;
   await kms.send(new CreateAliasCommand({ AliasName: 'alias/stream-key', TargetKeyId: id }));
   const name = await encryptedStream(kinesis, 'alias/stream-key');
@@ -333,4 +337,38 @@ test('ListKeys and ListAliases page with Limit and Marker', T, async (t) => {
   const byKey = await kms.send(new ListAliasesCommand({ KeyId: keyArn(ids[1]) }));
   assert.deepEqual(byKey.Aliases.map((a) => a.AliasName), ['alias/p2']);
   await expectError(kms.send(new ListKeysCommand({ Marker: 'x' })), { name: 'InvalidMarkerException' });
+});
+
+test('an open SubscribeToShard ends with a KMSDisabledException event when its key is disabled', T, async (t) => {
+  const { kms, kinesis } = await serve(t);
+  const id = (await kms.send(new CreateKeyCommand({}))).KeyMetadata.KeyId;
+  const name = await encryptedStream(kinesis, id);
+  await put(kinesis, name, 'one');
+  const consumer = (await kinesis.send(new RegisterStreamConsumerCommand({
+    StreamARN: streamArn(name), ConsumerName: 'live',
+  }))).Consumer;
+  const res = await kinesis.send(new SubscribeToShardCommand({
+    ConsumerARN: consumer.ConsumerARN, ShardId: shardId(0), StartingPosition: { Type: 'TRIM_HORIZON' },
+  }));
+  const seen = [];
+  let gotFirst;
+  const first = new Promise((r) => { gotFirst = r; });
+  const ended = (async () => {
+    try {
+      for await (const ev of res.EventStream) {
+        for (const r of ev.SubscribeToShardEvent?.Records ?? []) seen.push(Buffer.from(r.Data).toString());
+        if (seen.length) gotFirst();
+      }
+      return null;
+    } catch (e) {
+      return e;
+    }
+  })();
+  await first;
+  await kms.send(new DisableKeyCommand({ KeyId: id }));
+  const err = await ended;
+  assert.ok(err, 'the event stream ended without an exception');
+  assert.equal(err.name, 'KMSDisabledException');
+  assert.equal(err.message, `${keyArn(id)} is disabled.`);
+  assert.deepEqual(seen, ['one']);
 });
