@@ -41,6 +41,7 @@ typedef struct config {
     int tls_self_signed;
     int enforce_limits;
     const char *master_key_file; /* wraps the streams' data keys (recordcrypt.h) */
+    int kms_strict;              /* --kms-strict: unknown KMS keys are not found (api/kms.h) */
     const char *credentials_file; /* --credentials: verified mode (docs/security.md) */
     long idle_timeout_ms;    /* --idle-timeout, --read-timeout (0: net's defaults) */
     long read_timeout_ms;
@@ -81,6 +82,7 @@ static const char usage[] =
     "  --subscription-lifetime MS   how long a SubscribeToShard stream lasts (default 300000)\n"
     "  --log-level debug|info|warn|error (default info)\n"
     "  --master-key-file FILE       wrap encrypted streams' data keys under SHA-256(FILE)\n"
+    "  --kms-strict                 a KMS KeyId runnel's KMS does not hold is KMSNotFoundException\n"
     "  --credentials FILE           verify SigV4 and IAM policies against FILE (SIGHUP reloads);\n"
     "                               without it: developer mode (well-formed signatures accepted)\n"
     "  --enforce-limits             throttle as AWS does: per-shard rates, control-plane TPS,\n"
@@ -253,6 +255,8 @@ static int set_option(config_t *c, const char *name, const char *val)
         c->credentials_file = val;
     } else if (strcmp(name, "master-key-file") == 0) {
         c->master_key_file = val;
+    } else if (strcmp(name, "kms-strict") == 0) {
+        c->kms_strict = val ? parse_bool(val) : 1;
     } else if (strcmp(name, "log-level") == 0) {
         if (rn_log_level_parse(val) < 0) {
             fprintf(stderr, "runnel: --log-level must be debug, info, warn or error\n");
@@ -271,7 +275,7 @@ static const char *const option_names[] = {"listen", "data-dir", "in-memory", "f
                                            "update-stream-delay", "consumer-delay",
                                            "subscription-lifetime",
                                            "shard-limit", "log-level", "enforce-limits",
-                                           "master-key-file", "credentials",
+                                           "master-key-file", "kms-strict", "credentials",
                                            "tls-cert", "tls-key", "tls-self-signed", "tls-listen",
                                            "idle-timeout", "read-timeout", "max-connections",
                                            "max-buffered-bytes", "min-body-rate",
@@ -308,7 +312,7 @@ static int load_config(config_t *c, int argc, char **argv)
         } else {
             snprintf(name, sizeof name, "%s", a);
             if (strcmp(name, "in-memory") == 0 || strcmp(name, "tls-self-signed") == 0 || strcmp(name, "enable-test-clock") == 0 ||
-                strcmp(name, "enforce-limits") == 0) {
+                strcmp(name, "enforce-limits") == 0 || strcmp(name, "kms-strict") == 0) {
                 val = NULL;
             } else {
                 if (i + 1 >= argc) {
@@ -482,7 +486,8 @@ static int serve(const config_t *c)
                             .enforce_limits = c->enforce_limits, .base = s.base,
                             .consumer_delay_ms = c->consumer_delay_ms,
                             .subscription_lifetime_ms = c->subscription_lifetime_ms,
-                            .max_namespaces = (int)c->max_namespaces};
+                            .max_namespaces = (int)c->max_namespaces,
+                            .kms_strict = c->kms_strict};
     if (rn_api_create(&s.api, s.reg, &acfg) != 0)
         goto out;
     if (c->credentials_file) {

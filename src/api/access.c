@@ -298,6 +298,11 @@ int rn_access_check(rn_call_t *c, const char *owner, const char *arn, const char
     return 0;
 }
 
+int rn_access_action(rn_call_t *c, const char *action, const char *owner, const char *arn)
+{
+    return check_action(c, action, owner, arn, NULL, NULL);
+}
+
 int rn_access_op(rn_call_t *c)
 {
     rn_op_res_t r = rn_op_iam_resource(c->op);

@@ -63,6 +63,12 @@ int rn_access_cross_account_op(rn_op_t op);
 int rn_access_check(rn_call_t *c, const char *owner, const char *arn, const char *policy,
                     const rn_tagset_t *tags);
 
+/* May c's caller perform action (another service's: "kms:Decrypt") on the
+ * resource arn owned by owner, which has no resource policy? Evaluated as
+ * rn_access_check evaluates c->op, without marking c authorized. 0, or -1
+ * with c->err set to AccessDeniedException worded by rn_policy_message. */
+int rn_access_action(rn_call_t *c, const char *action, const char *owner, const char *arn);
+
 /* Verified mode, before the handler: the operations whose resource no
  * resolution path checks ("*" resources, CreateStream's new stream). */
 int rn_access_op(rn_call_t *c);

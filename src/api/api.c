@@ -24,6 +24,7 @@
 #include "api/access.h"
 #include "api/auth.h"
 #include "api/ident.h"
+#include "api/kms.h"
 #include "api/limits.h"
 #include "api/sts.h"
 
@@ -39,6 +40,7 @@
 #include "util/log.h"
 
 #define TARGET_PREFIX "Kinesis_20131202."
+#define KMS_TARGET_PREFIX "TrentService." /* the local KMS (kms.h) */
 
 static const rn_op_fn handlers[RN_OP_COUNT] = {
     [RN_OP_CreateStream] = rn_op_CreateStream,
@@ -119,7 +121,9 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
     api->base = cfg->base;
     api->consumer_delay_ms = cfg->consumer_delay_ms > 0 ? cfg->consumer_delay_ms : 0;
     api->sub_lifetime_ms = cfg->subscription_lifetime_ms > 0 ? cfg->subscription_lifetime_ms : 300000;
-    if (cfg->enforce_limits && rn_limits_create(&api->limits) != 0) {
+    if ((cfg->enforce_limits && rn_limits_create(&api->limits) != 0) ||
+        rn_kms_create(&api->kms, rn_registry_store(reg), cfg->kms_strict) != 0) {
+        rn_limits_destroy(api->limits);
         free(api);
         return RN_ENOMEM;
     }
@@ -130,6 +134,7 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
             if (api->tick_ev)
                 event_free(api->tick_ev);
             rn_limits_destroy(api->limits);
+            rn_kms_destroy(api->kms);
             free(api);
             return RN_ENOMEM;
         }
@@ -180,6 +185,7 @@ void rn_api_destroy(rn_api_t *api)
         rn_subs_end_all(api);
         rn_consumers_free(api);
         rn_limits_destroy(api->limits);
+        rn_kms_destroy(api->kms);
         rn_auth_release(api->auth);
         rn_sigv4_cache_destroy(api->sigcache);
         rn_access_cache_free(api);
@@ -532,6 +538,22 @@ static int content_type_proto(const text_t *mt, rn_proto_t *proto)
     return -1;
 }
 
+/* Authenticate a call to another service than Kinesis (STS, KMS) as
+ * Kinesis calls are: developer mode, the credential scope's account and
+ * region; verified mode, the identity verified for a request signed for
+ * service. 0, or -1 with *err set. */
+static int auth_service(rn_api_t *api, const rn_http_request_t *req, const req_headers_t *rh, const char *service,
+                        int64_t now_ms, rn_ident_t *id, const rn_auth_who_t **who, rn_error_t *err)
+{
+    snprintf(id->account, sizeof id->account, "%s", api->account_id);
+    snprintf(id->region, sizeof id->region, "%s", api->default_region);
+    *who = NULL;
+    return api->auth ? rn_auth_verify_service(api->auth, api->sigcache, req, now_ms, api->default_region, service,
+                                              who, id->account, sizeof id->account, id->region, sizeof id->region,
+                                              err)
+                     : check_auth(req, rh, api->default_region, err, id);
+}
+
 /* STS GetCallerIdentity (sts.h): the credential scope's account, checked as
  * for Kinesis calls (verified mode: signed for service "sts", the verified
  * identity); errors as STS's XML ErrorResponse. */
@@ -541,16 +563,11 @@ static void sts_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_requ
     rn_error_t err;
     rn_error_clear(&err);
     rn_ident_t id;
-    snprintf(id.account, sizeof id.account, "%s", api->account_id);
-    snprintf(id.region, sizeof id.region, "%s", api->default_region);
     const char *rid = req->request_id ? req->request_id : "";
     char *xml = NULL;
     int status;
     const rn_auth_who_t *who = NULL;
-    int64_t now_ms = rn_now_ms();
-    if (api->auth ? rn_auth_verify_service(api->auth, api->sigcache, req, now_ms, api->default_region, "sts", &who,
-                                           id.account, sizeof id.account, id.region, sizeof id.region, &err) != 0
-                  : check_auth(req, rh, api->default_region, &err, &id) != 0) {
+    if (auth_service(api, req, rh, "sts", rn_now_ms(), &id, &who, &err) != 0) {
         const char *type = rn_aws_error_type(err.code);
         size_t tl = strlen(type), sl = sizeof("Exception") - 1;
         char code[96]; /* STS names its errors without the suffix: MissingAuthenticationToken */
@@ -572,6 +589,56 @@ static void sts_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_requ
     }
     size_t len = xml ? strlen(xml) : 0;
     rn_http_respond(ex, xml ? status : 500, "text/xml", NULL, 0, (uint8_t *)xml, len);
+}
+
+/* Verified mode: the KMS operations' access checks (kms.h), evaluated as
+ * Kinesis actions are (rn_access_action) for the call ud. */
+static int kms_allow(void *ud, const char *action, const char *owner, const char *arn, char *msg, size_t cap)
+{
+    rn_call_t *c = ud;
+    if (rn_access_action(c, action, owner, arn) == 0)
+        return 0;
+    snprintf(msg, cap, "%s", c->err.message);
+    return -1;
+}
+
+/* The local KMS (kms.h): X-Amz-Target "TrentService.<op>", AWS JSON 1.1,
+ * signed for service "kms"; errors in JSON with x-amzn-ErrorType. */
+static void kms_handle(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_request_t *req,
+                       const req_headers_t *rh, const char *op, size_t oplen)
+{
+    rn_error_t err;
+    rn_error_clear(&err);
+    rn_ident_t id;
+    const rn_auth_who_t *who = NULL;
+    int64_t now_ms = rn_now_ms();
+    if (auth_service(api, req, rh, "kms", now_ms, &id, &who, &err) != 0) {
+        send_error(ex, RN_PROTO_JSON, &err);
+        return;
+    }
+    rn_call_t *c = NULL; /* verified mode: the caller, as the access checks read it */
+    rn_kms_authz_t authz = {kms_allow, NULL};
+    if (who) {
+        if (!(c = calloc(1, sizeof *c))) {
+            rn_error_set(&err, RN_AWS_INTERNAL_FAILURE);
+            send_error(ex, RN_PROTO_JSON, &err);
+            return;
+        }
+        *c = (rn_call_t){.api = api, .op = RN_OP_NONE, .now_ms = now_ms, .who = who, .peer = req->peer,
+                         .tls = req->tls};
+        snprintf(c->account, sizeof c->account, "%s", id.account);
+        snprintf(c->region, sizeof c->region, "%s", id.region);
+        authz.ud = c;
+    }
+    rn_kms_reply_t r;
+    rn_kms_answer(api->kms, id.account, id.region, who ? who->id->arn : NULL, c ? &authz : NULL, op, oplen,
+                  req->body, req->body_len, now_ms, &r);
+    free(c);
+    if (r.status == 200)
+        rn_subs_poke(api); /* a key may have changed state: open subscriptions look again */
+    rn_http_header_t h = {"x-amzn-ErrorType", 16, r.type, r.type ? strlen(r.type) : 0};
+    rn_http_respond(ex, r.body ? r.status : 500, "application/x-amz-json-1.1", r.type ? &h : NULL, r.type ? 1 : 0,
+                    (uint8_t *)r.body, r.body ? strlen(r.body) : 0);
 }
 
 /* 1 if a JSON body's first value opens an object (what the wire scan
@@ -639,6 +706,11 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
 
     if (!target && rh.content_type.p && rn_sts_is_form(rh.content_type.p, rh.content_type.len)) {
         sts_handle(api, ex, req, &rh); /* STS's query protocol: GetCallerIdentity (api/sts.h) */
+        return;
+    }
+    size_t klen = sizeof KMS_TARGET_PREFIX - 1;
+    if (target && tlen > klen && memcmp(target, KMS_TARGET_PREFIX, klen) == 0) {
+        kms_handle(api, ex, req, &rh, target + klen, tlen - klen); /* the local KMS (api/kms.h) */
         return;
     }
 

@@ -24,6 +24,7 @@ typedef struct rn_api_config {
     long consumer_delay_ms;     /* how long a new consumer stays CREATING (and DELETING) */
     long subscription_lifetime_ms; /* 0: 5 minutes */
     int max_namespaces;         /* --max-namespaces: (account, region) pairs holding state; 0: default */
+    int kms_strict;             /* --kms-strict: a KeyId the local KMS does not hold is not found (kms.h) */
 } rn_api_config_t;
 
 int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg);

@@ -37,6 +37,7 @@ struct rn_api {
     struct rn_auth *auth;
     struct rn_sigv4_cache *sigcache; /* one per server: the loop thread's */
     struct rn_pcache_ent *pcache;    /* compiled resource policies (access.c) */
+    struct rn_kms *kms;              /* the local KMS (kms.h) */
 };
 
 #define RN_API_CALL_CACHE 128 /* calls kept for reuse: ~4.3 KiB each */
@@ -210,6 +211,18 @@ int rn_op_StartStreamEncryption(rn_call_t *c);
 int rn_op_StopStreamEncryption(rn_call_t *c);
 
 /* ---- records at rest (ops_encryption.c) ------------------------------------------------ */
+/* The record path on an encrypted stream s (PutRecord, PutRecords: write;
+ * GetRecords, SubscribeToShard: read): the stream's KMS key must still be
+ * usable (kms.h), and in verified mode the caller must be allowed
+ * kms:GenerateDataKey (write) or kms:Decrypt (read) on it. 0, or -1 with
+ * c->err set to KMSDisabledException, KMSInvalidStateException,
+ * KMSNotFoundException or KMSAccessDeniedException. 0 for a stream that is
+ * not encrypted. */
+int rn_encryption_key_check(rn_call_t *c, const rn_stream_t *s, int write);
+/* The same state check without a call, for an open SubscribeToShard: 0, or
+ * -1 with *err set (no permission check: the subscription was authorised
+ * when it opened). */
+int rn_encryption_stream_key_error(rn_api_t *api, const rn_stream_t *s, int64_t now_ms, rn_error_t *err);
 /* Seal n records of an encrypted stream bound for one shard (s->encrypted,
  * s->has_datakey): each recs[i] is rewritten to point at its sealed frame
  * (empty partition key, RN_RECORD_ENCRYPTED). The frames live in a

@@ -749,6 +749,14 @@ static void sub_pump(evutil_socket_t fd, short what, void *ud)
         sub_end(sub);
         return;
     }
+    rn_error_t kerr; /* the stream's KMS key changed state: its exception event, as AWS's model has it */
+    if (rn_encryption_stream_key_error(api, s, now, &kerr) != 0) {
+        push_exception(sub, kerr.code == RN_AWS_INTERNAL_FAILURE ? "InternalFailureException"
+                                                                 : rn_aws_error_type(kerr.code),
+                       kerr.has_message ? kerr.message : "Internal service failure.");
+        sub_end(sub);
+        return;
+    }
     rn_log_t *log;
     if (rn_shard_log(api->reg, s, sh, &log) != 0) {
         push_exception(sub, "InternalFailureException", "Internal service failure.");
@@ -861,6 +869,8 @@ int rn_op_SubscribeToShard(rn_call_t *c)
     if (s->status != RN_STREAM_ACTIVE && s->status != RN_STREAM_UPDATING)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_ACTIVE, s->name, c->account,
                             rn_stream_status_name(s->status));
+    if (rn_encryption_key_check(c, s, 0) != 0) /* the stream's KMS key (kms.h) */
+        return -1;
     uint32_t idx;
     if (rn_parse_shard_id(shard_id, &idx) != 0)
         return rn_error_set(&c->err, RN_AWS_SHARD_UNPARSEABLE, shard_id, s->name, c->account);

@@ -1,8 +1,12 @@
 /* ops_encryption.c: StartStreamEncryption, StopStreamEncryption (§4.9), and
  * the record path's sealing and opening of records at rest.
  *
- * KeyId is a label (no KMS behind it): it is validated as AWS validates the
- * forms it accepts, stored, and shown by the descriptions. The records are
+ * KeyId is resolved through the local KMS (kms.h): a key it holds must be
+ * Enabled (else KMSDisabledException, KMSInvalidStateException), an unknown
+ * one is accepted as a foreign key unless --kms-strict (then
+ * KMSNotFoundException); the record path asks again on every call
+ * (rn_encryption_key_check). The KeyId is stored as given and shown by the
+ * descriptions. The records are
  * sealed under the stream's own random data key (core/recordcrypt.h), made
  * by the first StartStreamEncryption and kept for good, so records sealed
  * before a StopStreamEncryption stay readable. Messages and choices are in
@@ -11,88 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/access.h"
 #include "api/api_int.h"
+#include "api/kms.h"
 #include "core/recordcrypt.h"
 #include "util/log.h"
-
-/* ---- KeyId forms ---------------------------------------------------------------------- */
-
-static int is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* A key id: a UUID (8-4-4-4-12 hex digits) or a multi-Region key id
- * "mrk-" followed by 32 hex digits; exactly n characters. */
-static int key_uuid_ok(const char *p, size_t n)
-{
-    if (n != 36)
-        return 0;
-    int mrk = strncmp(p, "mrk-", 4) == 0;
-    for (size_t i = mrk ? 4 : 0; i < 36; i++) {
-        int dash = !mrk && (i == 8 || i == 13 || i == 18 || i == 23);
-        if (dash ? p[i] != '-' : !is_hex(p[i]))
-            return 0;
-    }
-    return 1;
-}
-
-/* An alias name after "alias/": 1..250 of [A-Za-z0-9/_-] (KMS's AliasName). */
-static int alias_name_ok(const char *p, size_t n)
-{
-    if (n == 0 || n > 250)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
-              c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
-/* "arn:<partition>:kms:<region>:<12 digits>:" followed by a key or alias
- * resource: "key/<key id>" or "alias/<name>". */
-static int kms_arn_ok(const char *id)
-{
-    const char *p = id + 4; /* after "arn:" */
-    const char *e = strchr(p, ':');
-    if (!e || strncmp(p, "aws", 3) != 0) /* aws, aws-cn, aws-us-gov, ... */
-        return 0;
-    for (const char *q = p + 3; q < e; q++)
-        if (!((*q >= 'a' && *q <= 'z') || *q == '-'))
-            return 0;
-    p = e + 1;
-    if (strncmp(p, "kms:", 4) != 0)
-        return 0;
-    p += 4;
-    e = strchr(p, ':');
-    if (!e || e == p)
-        return 0;
-    for (const char *q = p; q < e; q++)
-        if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-'))
-            return 0;
-    p = e + 1;
-    if (strspn(p, "0123456789") != 12 || p[12] != ':')
-        return 0;
-    p += 13;
-    if (strncmp(p, "key/", 4) == 0)
-        return key_uuid_ok(p + 4, strlen(p + 4));
-    if (strncmp(p, "alias/", 6) == 0)
-        return alias_name_ok(p + 6, strlen(p + 6));
-    return 0;
-}
-
-/* The four KeyId forms AWS accepts: key id, key ARN, alias name, alias ARN. */
-static int key_id_ok(const char *id)
-{
-    size_t n = strlen(id);
-    if (strncmp(id, "alias/", 6) == 0)
-        return alias_name_ok(id + 6, n - 6);
-    if (strncmp(id, "arn:", 4) == 0)
-        return kms_arn_ok(id);
-    return key_uuid_ok(id, n);
-}
 
 /* EncryptionType must be KMS and KeyId one of the accepted forms. */
 static int check_args(rn_call_t *c, const char **key_id)
@@ -103,7 +30,8 @@ static int check_args(rn_call_t *c, const char **key_id)
                             "Encryption type NONE is not valid for this operation. The only valid "
                             "encryption type is KMS.");
     const char *id = rn_arg_str(c, "KeyId");
-    if (!id || !key_id_ok(id)) {
+    rn_kms_id_t form;
+    if (!id || rn_kms_parse_id(id, &form) == RN_KMS_ID_BAD) {
         char msg[2200];
         snprintf(msg, sizeof msg, "Invalid keyId %s", id ? id : "");
         return rn_error_set(&c->err, RN_AWS_KMS_NOT_FOUND, msg);
@@ -122,11 +50,81 @@ static int need_active(rn_call_t *c, const rn_stream_t *s)
 
 /* ---- handlers ---------------------------------------------------------------------------- */
 
+/* The KMS error for the key key_id of a stream of (account, region) at
+ * now_ms, in *err (KMSDisabledException, KMSInvalidStateException,
+ * KMSNotFoundException; InternalFailure when the keys cannot be loaded):
+ * 0 when it may be used (Enabled, or a foreign key outside --kms-strict),
+ * else -1. *u says what the key is. */
+static int key_state_error(rn_api_t *api, const char *account, const char *region, const char *key_id,
+                           int64_t now_ms, rn_kms_use_t *u, rn_error_t *err)
+{
+    int rc = rn_kms_key_state(api->kms, account, region, key_id, now_ms, u);
+    if (rc) {
+        rn_error("kms: cannot load the keys: %s", rn_strerror(rc));
+        return rn_error_set(err, RN_AWS_INTERNAL_FAILURE);
+    }
+    char msg[RN_KMS_ARN_MAX + 64];
+    switch (u->state) {
+    case RN_KMS_DISABLED: /* KMS's wording (Kinesis's own is not recorded) */
+        snprintf(msg, sizeof msg, "%s is disabled.", u->arn);
+        return rn_error_set(err, RN_AWS_KMS_DISABLED, msg);
+    case RN_KMS_PENDING_DELETION:
+        snprintf(msg, sizeof msg, "%s is pending deletion.", u->arn);
+        return rn_error_set(err, RN_AWS_KMS_INVALID_STATE, msg);
+    case RN_KMS_NOT_FOUND:
+        if (u->alias)
+            snprintf(msg, sizeof msg, "Alias %s is not found.", u->arn);
+        else
+            snprintf(msg, sizeof msg, "Key '%s' does not exist", u->arn);
+        return rn_error_set(err, RN_AWS_KMS_NOT_FOUND, msg);
+    default:
+        return 0;
+    }
+}
+
+/* key_id (of a stream of (account, region)) for c: 0 when it may be used,
+ * else -1 with c->err set to the KMS* error Kinesis answers. In verified
+ * mode, a held customer key also needs the caller's policies to allow
+ * action on the key's ARN (KMSAccessDeniedException); action NULL: no
+ * permission check. */
+static int key_usable(rn_call_t *c, const char *account, const char *region, const char *key_id,
+                      const char *action)
+{
+    rn_kms_use_t u;
+    if (key_state_error(c->api, account, region, key_id, c->now_ms, &u, &c->err) != 0)
+        return -1;
+    if (action && c->who && u.held && !u.managed && rn_access_action(c, action, u.owner, u.arn) != 0) {
+        /* the denial worded as IAM words it, as a KMSAccessDeniedException */
+        char denied[RN_ERROR_MESSAGE_MAX];
+        snprintf(denied, sizeof denied, "%s", c->err.message);
+        return rn_error_set(&c->err, RN_AWS_KMS_ACCESS_DENIED, denied);
+    }
+    return 0;
+}
+
+/* A stream's KeyId names a key of the stream's own account and region
+ * (an alias is the owner's, whoever calls). */
+int rn_encryption_key_check(rn_call_t *c, const rn_stream_t *s, int write)
+{
+    if (!s->encrypted || !s->key_id)
+        return 0;
+    return key_usable(c, s->account, s->region, s->key_id, write ? "kms:GenerateDataKey" : "kms:Decrypt");
+}
+
+int rn_encryption_stream_key_error(rn_api_t *api, const rn_stream_t *s, int64_t now_ms, rn_error_t *err)
+{
+    rn_kms_use_t u;
+    if (!s->encrypted || !s->key_id)
+        return 0;
+    return key_state_error(api, s->account, s->region, s->key_id, now_ms, &u, err);
+}
+
 int rn_op_StartStreamEncryption(rn_call_t *c)
 {
     rn_stream_t *s;
     const char *key_id;
-    if (rn_call_stream(c, &s) != 0 || check_args(c, &key_id) != 0 || need_active(c, s) != 0)
+    if (rn_call_stream(c, &s) != 0 || check_args(c, &key_id) != 0 || need_active(c, s) != 0 ||
+        key_usable(c, s->account, s->region, key_id, NULL) != 0)
         return -1;
     char *id = strdup(key_id);
     if (!id)

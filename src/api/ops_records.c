@@ -329,6 +329,8 @@ static int put_record(rn_call_t *c, rn_fast_put_record_t *in, const uint8_t *are
             rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
         return -1;
     }
+    if (rn_encryption_key_check(c, s, 1) != 0) /* the stream's KMS key (kms.h) */
+        return -1;
     int lrc = rn_shard_log(c->api->reg, s, sh, &log);
     if (lrc)
         return rn_fail_store(c, lrc);
@@ -431,6 +433,8 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
     }
     if (total > PUT_RECORDS_MAX_BYTES)
         return rn_error_set(&c->err, RN_AWS_RECORDS_TOO_LARGE);
+    if (rn_encryption_key_check(c, s, 1) != 0) /* a KMS error fails the whole request */
+        return -1;
     /* --enforce-limits: records over their shard's rate are answered
      * ProvisionedThroughputExceededException and not written (NO_GROUP). */
     uint8_t throttled[RN_FAST_MAX_RECORDS];
@@ -823,7 +827,8 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
         return rn_error_set(&c->err, RN_AWS_SHARD_NOT_FOUND, id, it.stream_name, c->account);
     /* The token is the caller's (or an unbound older one); the stream must
      * still be one the caller may read (access.h). */
-    if (rn_access_token_stream(c, s, it.bound, RN_AWS_INVALID_ITERATOR, NULL) != 0)
+    if (rn_access_token_stream(c, s, it.bound, RN_AWS_INVALID_ITERATOR, NULL) != 0 ||
+        rn_encryption_key_check(c, s, 0) != 0) /* the stream's KMS key (kms.h) */
         return -1;
     if (c->api->limits && rn_limits_get(c, s, sh) != 0) /* --enforce-limits */
         return -1;

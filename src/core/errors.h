@@ -165,6 +165,10 @@
     X(RN_AWS_DRY_RUN, "DryRunOperationException", 400,                                                \
       "The request would have succeeded, but the DryRun parameter was specified.")                    \
     X(RN_AWS_KMS_NOT_FOUND, "KMSNotFoundException", 400, "%s")                                        \
+    /* the local KMS's key states and key permissions (api/kms.h, docs/encryption.md) */            \
+    X(RN_AWS_KMS_DISABLED, "KMSDisabledException", 400, "%s")                                         \
+    X(RN_AWS_KMS_INVALID_STATE, "KMSInvalidStateException", 400, "%s")                                \
+    X(RN_AWS_KMS_ACCESS_DENIED, "KMSAccessDeniedException", 400, "%s")                                \
     X(RN_AWS_SERVICE_UNAVAILABLE, "ServiceUnavailable", 503, "%s")                                    \
     X(RN_AWS_INTERNAL_FAILURE, "InternalFailure", 500, NULL)
 

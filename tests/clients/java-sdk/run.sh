@@ -13,7 +13,7 @@ if ! nice "${MVN[@]}" -o compile >/dev/null 2>&1; then
 fi
 CP="target/classes:$(cat target/classpath.txt)"
 
-rn_start --in-memory --tls-self-signed --subscription-lifetime 3000
+rn_start --in-memory --tls-self-signed --subscription-lifetime 3000 --kms-strict
 MAIN_EP="$RN_ENDPOINT"
 rn_start --in-memory --enforce-limits --credentials "$PWD/credentials.json"
 LIMITS_EP="$RN_ENDPOINT"

@@ -27,7 +27,7 @@ import software.amazon.awssdk.utils.AttributeMap;
 
 /**
  * The AWS SDK for Java v2 against runnel: each check prints PASS or FAIL; exit 1 on any FAIL.
- * Env: RN_ENDPOINT (runnel with --tls-self-signed --subscription-lifetime), RN_CLOCK_ENDPOINT (a fresh
+ * Env: RN_ENDPOINT (runnel with --tls-self-signed --subscription-lifetime --kms-strict), RN_CLOCK_ENDPOINT (a fresh
  * runnel with --enable-test-clock),
  * RN_LIMITS_ENDPOINT (runnel with --enforce-limits --credentials).
  */
@@ -468,13 +468,13 @@ public final class Main {
 
         if (only.contains("sync")) {
             Ctx c = new Ctx("sync", sync(ep, CREDS), null);
-            recordPath(c); resharding(c); consumers(c); errors(c, ep);
+            recordPath(c); resharding(c); consumers(c); errors(c, ep); KmsChecks.states(c, ep);
             expiry(new Ctx("sync", sync(clockEp, CREDS), null));
         }
         if (only.contains("async")) {
             KinesisAsyncClient a = async(ep, false);
             Ctx c = new Ctx("async", joined(a), a);
-            recordPath(c); resharding(c); consumers(c); errors(c, ep);
+            recordPath(c); resharding(c); consumers(c); errors(c, ep); KmsChecks.states(c, ep);
             a.close();
             KinesisAsyncClient ac = async(clockEp, false);
             expiry(new Ctx("async", joined(ac), ac));
@@ -486,7 +486,7 @@ public final class Main {
             recordPath(c); consumers(c);
             a.close();
         }
-        if (only.contains("limits")) limits(limitsEp);
+        if (only.contains("limits")) { limits(limitsEp); KmsChecks.accessDenied(limitsEp); }
         System.out.println("java-sdk " + MODE + ": " + passed + " passed, " + failed + " failed");
         System.exit(failed == 0 ? 0 : 1);
     }
