@@ -47,10 +47,12 @@ test('writes over a shard\'s rate: PutRecord throttled, the SDK\'s retry gets ev
   });
 
   // 1.2 MB at once on a second stream: some calls are throttled and retried by the SDK
-  // (default standard strategy, 3 attempts, throttling backoff); all land.
+  // (standard strategy with its throttling backoff; 6 attempts: a retry's delay is drawn with full
+  // jitter, so with the default 3 a record can come back twice before the bucket has refilled);
+  // all land.
   const name2 = uniqueName('lim-retry');
   await createStream(setup, name2);
-  const sdk = kinesisClient(srv.endpoint, { maxAttempts: 3 });
+  const sdk = kinesisClient(srv.endpoint, { maxAttempts: 6 });
   const rec = (i) => ({ StreamName: name2, PartitionKey: `k${i}`, Data: Buffer.alloc(100 * 1024, i) });
   const res = await Promise.all(Array.from({ length: 12 }, (_, i) => send(sdk, 'PutRecord', rec(i))));
   assert.ok(res.some((r) => r.$metadata.attempts > 1), 'some PutRecord was retried');
