@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/faults.h"
 #include "core/errors.h"
 #include "core/model.h"
 #include "core/recordcrypt.h"
@@ -41,6 +42,8 @@ typedef struct config {
     int tls_self_signed;
     int enforce_limits;
     const char *master_key_file; /* wraps the streams' data keys (recordcrypt.h) */
+    const char *inject_errors;   /* --inject-errors SPEC (api/faults.h) */
+    const char *init_streams;    /* --init-streams SPEC (api.h) */
     int kms_strict;              /* --kms-strict: unknown KMS keys are not found (api/kms.h) */
     const char *credentials_file; /* --credentials: verified mode (docs/security.md) */
     long idle_timeout_ms;    /* --idle-timeout, --read-timeout (0: net's defaults) */
@@ -88,6 +91,13 @@ static const char usage[] =
     "  --enforce-limits             throttle as AWS does: per-shard rates, control-plane TPS,\n"
     "                               on-demand stream count (default off)\n"
     "  --enable-test-clock          tests only: honour x-runnel-test-clock-offset-ms\n"
+    "  --init-streams LIST          streams to create (ACTIVE) before serving, if missing:\n"
+    "                               NAME[:SHARDS[:PROVISIONED]] or NAME[:ON_DEMAND],...\n"
+    "  --inject-errors RULES        tests of client retries: OPERATION=FAULT[@PROBABILITY],...\n"
+    "                               FAULT: an error type (ProvisionedThroughputExceededException,\n"
+    "                               InternalFailure, ServiceUnavailable, KMSThrottlingException,\n"
+    "                               ...), records:TYPE (PutRecords entries) or latency:MS;\n"
+    "                               OPERATION may be * (default: off)\n"
     "  --tls-cert FILE              PEM certificate (chain): serve TLS too, on the same port\n"
     "  --tls-key FILE               PEM private key for --tls-cert (default: the cert file)\n"
     "  --tls-self-signed            make a development certificate in memory at start-up\n"
@@ -255,6 +265,10 @@ static int set_option(config_t *c, const char *name, const char *val)
         c->credentials_file = val;
     } else if (strcmp(name, "master-key-file") == 0) {
         c->master_key_file = val;
+    } else if (strcmp(name, "inject-errors") == 0) {
+        c->inject_errors = val;
+    } else if (strcmp(name, "init-streams") == 0) {
+        c->init_streams = val;
     } else if (strcmp(name, "kms-strict") == 0) {
         c->kms_strict = val ? parse_bool(val) : 1;
     } else if (strcmp(name, "log-level") == 0) {
@@ -276,6 +290,7 @@ static const char *const option_names[] = {"listen", "data-dir", "in-memory", "f
                                            "subscription-lifetime",
                                            "shard-limit", "log-level", "enforce-limits",
                                            "master-key-file", "kms-strict", "credentials",
+                                           "inject-errors", "init-streams",
                                            "tls-cert", "tls-key", "tls-self-signed", "tls-listen",
                                            "idle-timeout", "read-timeout", "max-connections",
                                            "max-buffered-bytes", "min-body-rate",
@@ -481,15 +496,35 @@ static int serve(const config_t *c)
         fprintf(stderr, "runnel: cannot load the metadata: %s\n", rn_strerror(err));
         goto out;
     }
+    rn_faults_t *faults = NULL;
+    if (c->inject_errors) {
+        char ferr[300];
+        if (rn_faults_parse(c->inject_errors, &faults, ferr, sizeof ferr) != 0) {
+            fprintf(stderr, "runnel: %s\n", ferr);
+            goto out;
+        }
+        char desc[1024];
+        rn_faults_describe(faults, desc, sizeof desc);
+        rn_warn("fault injection is on (--inject-errors): %s", desc);
+    }
     rn_api_config_t acfg = {.default_region = c->region, .account_id = c->account_id,
                             .enable_test_clock = c->test_clock,
                             .enforce_limits = c->enforce_limits, .base = s.base,
                             .consumer_delay_ms = c->consumer_delay_ms,
                             .subscription_lifetime_ms = c->subscription_lifetime_ms,
                             .max_namespaces = (int)c->max_namespaces,
-                            .kms_strict = c->kms_strict};
-    if (rn_api_create(&s.api, s.reg, &acfg) != 0)
+                            .kms_strict = c->kms_strict, .faults = faults};
+    if (rn_api_create(&s.api, s.reg, &acfg) != 0) {
+        rn_faults_destroy(faults);
         goto out;
+    }
+    if (c->init_streams) {
+        char ierr[400];
+        if (rn_api_init_streams(s.api, c->init_streams, ierr, sizeof ierr) != 0) {
+            fprintf(stderr, "runnel: %s\n", ierr);
+            goto out;
+        }
+    }
     if (c->credentials_file) {
         char cerr[600];
         if (rn_api_load_credentials(s.api, c->credentials_file, cerr, sizeof cerr) != 0) {

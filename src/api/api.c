@@ -25,6 +25,7 @@
 #include "api/auth.h"
 #include "api/ident.h"
 #include "api/kms.h"
+#include "api/faults.h"
 #include "api/limits.h"
 #include "api/sts.h"
 
@@ -139,6 +140,7 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
             return RN_ENOMEM;
         }
     }
+    api->faults = cfg->faults; /* owned from here on */
     *out = api;
     return 0;
 }
@@ -185,6 +187,7 @@ void rn_api_destroy(rn_api_t *api)
         rn_subs_end_all(api);
         rn_consumers_free(api);
         rn_limits_destroy(api->limits);
+        rn_faults_destroy(api->faults);
         rn_kms_destroy(api->kms);
         rn_auth_release(api->auth);
         rn_sigv4_cache_destroy(api->sigcache);
@@ -682,6 +685,40 @@ static const char XML_ACCESS_DENIED[] =
     "<AccessDeniedException>\n  <Message>Unable to determine service/operation name "
     "to be authorized</Message>\n</AccessDeniedException>\n";
 
+/* Run the call's operation (dispatch's last step). */
+static void run_call(rn_call_t *c, int resharded)
+{
+    rn_api_t *api = c->api;
+    rn_op_t op = c->op;
+    int rc = handlers[op](c);
+    if (rc < 0)
+        rn_call_fail(c);
+    if (resharded || op == RN_OP_SplitShard || op == RN_OP_MergeShards || op == RN_OP_UpdateShardCount)
+        rn_subs_poke(api); /* a closed shard's subscribers send its end (no append wakes them) */
+}
+
+/* --inject-errors latency: run (or fail) the call delay_ms later. The
+ * exchange stays valid until answered even if its connection goes (http.h). */
+static void delayed_call(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    rn_call_t *c = ud;
+    c->now_ms += c->delay_ms; /* the call happens now, not when it arrived */
+    if (c->delayed_fail)
+        rn_call_fail(c);
+    else
+        run_call(c, 0);
+}
+
+static int delay_call(rn_call_t *c, long delay_ms)
+{
+    struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+    if (!c->api->base)
+        return -1;
+    return event_base_once(c->api->base, -1, EV_TIMEOUT, delayed_call, c, &tv) == 0 ? 0 : -1;
+}
+
 void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *req)
 {
     rn_api_t *api = ud;
@@ -815,11 +852,26 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         rn_call_fail(c);
         return;
     }
-    int rc = fn(c);
-    if (rc < 0)
-        rn_call_fail(c);
-    if (resharded || op == RN_OP_SplitShard || op == RN_OP_MergeShards || op == RN_OP_UpdateShardCount)
-        rn_subs_poke(api); /* a closed shard's subscribers send its end (no append wakes them) */
+    if (api->faults) { /* --inject-errors: an error instead, or later */
+        long delay_ms;
+        if (rn_faults_call(api->faults, op, &c->err, &delay_ms) != RN_AWS_NONE) {
+            if (!delay_ms) {
+                rn_call_fail(c);
+                return;
+            }
+            c->delayed_fail = 1;
+        }
+        c->delay_ms = delay_ms;
+        if (delay_ms && resharded)
+            rn_subs_poke(api);
+        if (delay_ms && delay_call(c, delay_ms) == 0)
+            return;
+        if (c->delayed_fail) {
+            rn_call_fail(c);
+            return;
+        }
+    }
+    run_call(c, resharded);
 }
 
 /* ---- input helpers ------------------------------------------------------------- */

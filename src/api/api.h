@@ -25,6 +25,7 @@ typedef struct rn_api_config {
     long subscription_lifetime_ms; /* 0: 5 minutes */
     int max_namespaces;         /* --max-namespaces: (account, region) pairs holding state; 0: default */
     int kms_strict;             /* --kms-strict: a KeyId the local KMS does not hold is not found (kms.h) */
+    struct rn_faults *faults;   /* --inject-errors (faults.h), or NULL; the api owns it once created */
 } rn_api_config_t;
 
 int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg);
@@ -45,6 +46,12 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
 int rn_api_load_credentials(rn_api_t *api, const char *path, char *err, size_t errlen);
 /* 1 when a credentials file is in force. */
 int rn_api_verified(const rn_api_t *api);
+
+/* --init-streams: create the streams spec names, "NAME[:SHARDS[:PROVISIONED|ON_DEMAND]]" or
+ * "NAME:ON_DEMAND", comma-separated, in the default account and region, ACTIVE at once
+ * (a stream that exists already is kept as it is). NAME alone is ON_DEMAND (4 shards), as
+ * CreateStream without ShardCount. On error returns -1 with err naming the entry. */
+int rn_api_init_streams(rn_api_t *api, const char *spec, char *err, size_t errlen);
 
 /* Requests still waiting for the store (for a clean shutdown). */
 int rn_api_pending(const rn_api_t *api);

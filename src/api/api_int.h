@@ -38,6 +38,7 @@ struct rn_api {
     struct rn_sigv4_cache *sigcache; /* one per server: the loop thread's */
     struct rn_pcache_ent *pcache;    /* compiled resource policies (access.c) */
     struct rn_kms *kms;              /* the local KMS (kms.h) */
+    struct rn_faults *faults;        /* --inject-errors (faults.h); NULL when off */
 };
 
 #define RN_API_CALL_CACHE 128 /* calls kept for reuse: ~4.3 KiB each */
@@ -64,6 +65,8 @@ typedef struct rn_call {
     int authorized;            /* verified mode: an access check allowed this call */
     const char *peer;          /* "ip:port" (aws:SourceIp) */
     int tls;                   /* aws:SecureTransport */
+    int delayed_fail;          /* --inject-errors: answer c->err after the injected latency */
+    long delay_ms;             /* --inject-errors: the latency added */
     rn_error_t err;
 } rn_call_t;
 

@@ -21,6 +21,7 @@
 
 #include "api/access.h"
 #include "api/api_int.h"
+#include "api/faults.h"
 #include "api/limits.h"
 #include "core/recordcrypt.h"
 #include "core/reshard.h"
@@ -402,6 +403,7 @@ typedef struct group {
 } group_t;
 
 #define NO_GROUP UINT16_MAX /* group_of[] of a throttled record */
+#define INJECTED_FAILURE 2  /* throttled[] of an entry --inject-errors fails as InternalFailure */
 #define PUT_RECORDS_OK_MAX (64 + RN_SEQNUM_LEN + SHARD_ID_MAX)
 #define PUT_RECORDS_FAILED "{\"ErrorCode\":\"InternalFailure\",\"ErrorMessage\":\"Internal Service Failure\"}"
 
@@ -439,6 +441,19 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
      * ProvisionedThroughputExceededException and not written (NO_GROUP). */
     uint8_t throttled[RN_FAST_MAX_RECORDS];
     int n_throttled = c->api->limits ? rn_limits_put_records(c, in, shard_of, throttled) : 0;
+    /* --inject-errors records:TYPE: entries refused as throttled (1) or as
+     * failed (INJECTED_FAILURE), and not written either. */
+    if (c->api->faults && rn_faults_records_on(c->api->faults)) {
+        if (!c->api->limits)
+            memset(throttled, 0, n);
+        for (size_t i = 0; i < n; i++) {
+            rn_aws_code_t f = throttled[i] ? RN_AWS_NONE : rn_faults_record(c->api->faults);
+            if (f != RN_AWS_NONE) {
+                throttled[i] = f == RN_AWS_SHARD_THROTTLED ? 1 : INJECTED_FAILURE;
+                n_throttled++;
+            }
+        }
+    }
 
     /* Group the records by shard (request order kept within a shard) and
      * append each shard's records with one call. */
@@ -514,7 +529,10 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
         if (i)
             *w++ = ',';
         if (group_of[i] == NO_GROUP) {
-            w += rn_limits_put_entry(w, c, s, shard_of[i]);
+            if (throttled[i] == INJECTED_FAILURE)
+                w = PUT_LIT(w, PUT_RECORDS_FAILED);
+            else
+                w += rn_limits_put_entry(w, c, s, shard_of[i]);
             continue;
         }
         group_t *gr = &groups[group_of[i]];

@@ -8,6 +8,8 @@
 #include "api/access.h"
 #include "api/api_int.h"
 #include "core/reshard.h" /* lineage for ListShards' ShardFilter */
+#include "util/clock.h"
+#include "util/status.h"
 
 static void add_stream_common(json_t *d, const rn_stream_t *s)
 {
@@ -72,6 +74,84 @@ int rn_op_CreateStream(rn_call_t *c)
     if (rc)
         return rn_fail_persist(c, rc);
     rn_call_reply(c, NULL);
+    return 0;
+}
+
+/* ---- --init-streams ------------------------------------------------------------------ */
+
+static int init_one(rn_api_t *api, const char *e, size_t len, char *err, size_t errlen)
+{
+    char item[256], name[129];
+    if (len >= sizeof item)
+        return snprintf(err, errlen, "--init-streams: entry too long"), -1;
+    memcpy(item, e, len);
+    item[len] = 0;
+    char *shards = strchr(item, ':'), *mode = NULL;
+    if (shards) {
+        *shards++ = 0;
+        if ((mode = strchr(shards, ':')))
+            *mode++ = 0;
+    }
+    size_t nl = strlen(item);
+    if (nl == 0 || nl > 128 || strspn(item, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != nl)
+        return snprintf(err, errlen, "--init-streams: \"%s\": a stream name is 1-128 of a-z A-Z 0-9 _ . -", item), -1;
+    snprintf(name, sizeof name, "%s", item);
+    int on_demand = 1;
+    long n = 4;
+    if (shards && strcmp(shards, "ON_DEMAND") == 0 && !mode) {
+        on_demand = 1;
+    } else if (shards) {
+        char *end;
+        n = strtol(shards, &end, 10);
+        if (!*shards || *end || n < 1 || n > 100000)
+            return snprintf(err, errlen, "--init-streams: \"%s\": the shard count must be 1..100000", name), -1;
+        on_demand = 0;
+        if (mode && strcmp(mode, "ON_DEMAND") == 0)
+            return snprintf(err, errlen, "--init-streams: \"%s\": an ON_DEMAND stream takes no shard count", name), -1;
+        if (mode && strcmp(mode, "PROVISIONED") != 0)
+            return snprintf(err, errlen, "--init-streams: \"%s\": the mode is PROVISIONED or ON_DEMAND", name), -1;
+    }
+    rn_registry_t *reg = api->reg;
+    if (rn_registry_find(reg, api->account_id, api->default_region, name))
+        return 0; /* kept: a restart on the same data */
+    int limit = rn_registry_config(reg)->shard_limit;
+    int current = rn_registry_open_shard_count(reg, api->account_id, api->default_region);
+    if (n > limit - current)
+        return snprintf(err, errlen, "--init-streams: \"%s\": %ld shards exceed the shard limit (%d, %d open; --shard-limit)",
+                        name, n, limit, current), -1;
+    /* created as long ago as the CREATING delay: the tick below makes it ACTIVE */
+    int64_t now = rn_now_ms();
+    rn_stream_t *st;
+    int rc = rn_registry_create(reg, api->account_id, api->default_region, name, (uint32_t)n, on_demand,
+                                now - rn_registry_config(reg)->create_delay_ms, &st);
+    if (rc)
+        return snprintf(err, errlen, "--init-streams: \"%s\": %s", name, rn_strerror(rc)), -1;
+    (void)rn_registry_tick(reg, now);
+    return 0;
+}
+
+int rn_api_init_streams(rn_api_t *api, const char *spec, char *err, size_t errlen)
+{
+    const char *p = spec;
+    int any = 0;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        while (len && *p == ' ')
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (len) {
+            if (init_one(api, p, len, err, errlen) != 0)
+                return -1;
+            any = 1;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (!any)
+        return snprintf(err, errlen, "--init-streams: no stream named"), -1;
     return 0;
 }
 

@@ -169,6 +169,10 @@
     X(RN_AWS_KMS_DISABLED, "KMSDisabledException", 400, "%s")                                         \
     X(RN_AWS_KMS_INVALID_STATE, "KMSInvalidStateException", 400, "%s")                                \
     X(RN_AWS_KMS_ACCESS_DENIED, "KMSAccessDeniedException", 400, "%s")                                \
+    /* KMS failures the local KMS never has, for --inject-errors (api/faults.h) */                  \
+    X(RN_AWS_KMS_THROTTLING, "KMSThrottlingException", 400, "%s")                                     \
+    X(RN_AWS_KMS_OPT_IN, "KMSOptInRequired", 400, "%s")                                               \
+    X(RN_AWS_THROUGHPUT_EXCEEDED, "ProvisionedThroughputExceededException", 400, "%s")                \
     X(RN_AWS_SERVICE_UNAVAILABLE, "ServiceUnavailable", 503, "%s")                                    \
     X(RN_AWS_INTERNAL_FAILURE, "InternalFailure", 500, NULL)
 

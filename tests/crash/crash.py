@@ -569,6 +569,12 @@ def main():
     log(f"seed {a.seed}, work {work}, {a.points} points x {a.variants} variants")
     rnd = random.Random(a.seed)
     t0 = time.monotonic()
+    # private copies, so a rebuild during a long run changes nothing under it
+    for name in ("RUNNEL", "PRELOAD"):
+        src = globals()[name]
+        dst = os.path.join(work, os.path.basename(src))
+        shutil.copy2(src, dst)
+        globals()[name] = dst
     rc = 1
     try:
         rec = Recorder(work, a.seed, a.records_scale, a.hide)

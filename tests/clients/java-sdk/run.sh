@@ -17,12 +17,15 @@ rn_start --in-memory --tls-self-signed --subscription-lifetime 3000 --kms-strict
 MAIN_EP="$RN_ENDPOINT"
 rn_start --in-memory --enforce-limits --credentials "$PWD/credentials.json"
 LIMITS_EP="$RN_ENDPOINT"
+rn_start --in-memory --inject-errors \
+  'PutRecord=KMSThrottlingException,PutRecords=KMSOptInRequired,GetShardIterator=InternalFailure,ListStreams=ServiceUnavailable'
+FAULTS_EP="$RN_ENDPOINT"
 
 rc=0
 for cbor in true false; do
   rn_start --in-memory --enable-test-clock   # its clock only moves forward: one per JVM run
   CLOCK_EP="$RN_ENDPOINT"
-  RN_ENDPOINT="$MAIN_EP" RN_LIMITS_ENDPOINT="$LIMITS_EP" RN_CLOCK_ENDPOINT="$CLOCK_EP" \
+  RN_ENDPOINT="$MAIN_EP" RN_LIMITS_ENDPOINT="$LIMITS_EP" RN_CLOCK_ENDPOINT="$CLOCK_EP" RN_FAULTS_ENDPOINT="$FAULTS_EP" \
     java -Daws.cborEnabled="$cbor" -cp "$CP" runnel.Main "$@" || rc=1
 done
 exit $rc

@@ -109,4 +109,31 @@ final class KmsChecks {
         });
         kms.close();
     }
+    /** On the runnel with --inject-errors: the KMS failures the local KMS never has, and the 5xx
+     * answers, each arriving as the SDK's own exception type (or as KinesisException with its status). */
+    static void injected(String endpoint) {
+        KinesisClient k = sync(endpoint, CREDS);
+        String s = "java-" + MODE + "-injected";
+        k.createStream(r -> r.streamName(s).shardCount(1));
+        check("sync KMSThrottlingException (injected)", () -> {
+            var e = expect(KmsThrottlingException.class, 400, "The request was denied due to request throttling by AWS KMS.",
+                () -> put(k, s));
+            eq("KMSThrottlingException", e.awsErrorDetails().errorCode(), "error code");
+        });
+        check("sync KMSOptInRequired (injected)", () -> {
+            var e = expect(KmsOptInRequiredException.class, 400, "The AWS access key ID needs a subscription for the service.",
+                () -> k.putRecords(r -> r.streamName(s).records(PutRecordsRequestEntry.builder().partitionKey("k").data(bytes("x")).build())));
+            eq("KMSOptInRequired", e.awsErrorDetails().errorCode(), "error code");
+        });
+        check("sync InternalFailure (injected, 500)", () -> {
+            var e = expect(KinesisException.class, 500, null,
+                () -> k.getShardIterator(r -> r.streamName(s).shardId("shardId-000000000000").shardIteratorType(ShardIteratorType.LATEST)));
+            eq("InternalFailure", e.awsErrorDetails().errorCode(), "error code");
+        });
+        check("sync ServiceUnavailable (injected, 503)", () -> {
+            var e = expect(KinesisException.class, 503, "Service Unavailable", () -> k.listStreams());
+            eq("ServiceUnavailable", e.awsErrorDetails().errorCode(), "error code");
+        });
+        k.close();
+    }
 }

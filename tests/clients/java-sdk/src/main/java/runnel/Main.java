@@ -462,6 +462,7 @@ public final class Main {
         String ep = System.getenv("RN_ENDPOINT");
         String limitsEp = System.getenv("RN_LIMITS_ENDPOINT");
         String clockEp = System.getenv("RN_CLOCK_ENDPOINT");
+        String faultsEp = System.getenv("RN_FAULTS_ENDPOINT");
         ok(ep != null && limitsEp != null && clockEp != null, "RN_ENDPOINT, RN_LIMITS_ENDPOINT and RN_CLOCK_ENDPOINT must be set");
         String tlsEp = ep.replace("http://", "https://");
         List<String> only = args.length > 0 ? Arrays.asList(args) : List.of("sync", "async", "async-tls", "limits");
@@ -487,6 +488,7 @@ public final class Main {
             a.close();
         }
         if (only.contains("limits")) { limits(limitsEp); KmsChecks.accessDenied(limitsEp); }
+        if (only.contains("limits") && faultsEp != null) KmsChecks.injected(faultsEp);
         System.out.println("java-sdk " + MODE + ": " + passed + " passed, " + failed + " failed");
         System.exit(failed == 0 ? 0 : 1);
     }
