@@ -5,6 +5,7 @@
 #include <event2/thread.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "api/api.h"
 #include "api/faults.h"
+#include "cli/cli.h"
 #include "core/errors.h"
 #include "core/model.h"
 #include "core/recordcrypt.h"
@@ -44,6 +46,7 @@ typedef struct config {
     const char *master_key_file; /* wraps the streams' data keys (recordcrypt.h) */
     const char *inject_errors;   /* --inject-errors SPEC (api/faults.h) */
     const char *init_streams;    /* --init-streams SPEC (api.h) */
+    const char *admin_listen;    /* --admin-listen HOST:PORT: health (docs/operations.md) */
     int kms_strict;              /* --kms-strict: unknown KMS keys are not found (api/kms.h) */
     const char *credentials_file; /* --credentials: verified mode (docs/security.md) */
     long idle_timeout_ms;    /* --idle-timeout, --read-timeout (0: net's defaults) */
@@ -60,6 +63,8 @@ typedef struct config {
 static const char usage[] =
     "usage: runnel serve [options]\n"
     "       runnel cert [--out-cert FILE] [--out-key FILE] [--days N]\n"
+    "       runnel health [URL] [--timeout MS]   (exit 0 when URL, default\n"
+    "                    http://127.0.0.1:4567/health/ready, answers 200)\n"
     "       runnel --help | --version\n"
     "\n"
     "runnel serves the Amazon Kinesis Data Streams API (AWS JSON 1.1 and CBOR over HTTP/1.1,\n"
@@ -91,6 +96,8 @@ static const char usage[] =
     "  --enforce-limits             throttle as AWS does: per-shard rates, control-plane TPS,\n"
     "                               on-demand stream count (default off)\n"
     "  --enable-test-clock          tests only: honour x-runnel-test-clock-offset-ms\n"
+    "  --admin-listen HOST:PORT     also serve /health/live and /health/ready here, from start-up\n"
+    "                               (ready: 503 until the store is recovered and after SIGTERM)\n"
     "  --init-streams LIST          streams to create (ACTIVE) before serving, if missing:\n"
     "                               NAME[:SHARDS[:PROVISIONED]] or NAME[:ON_DEMAND],...\n"
     "  --inject-errors RULES        tests of client retries: OPERATION=FAULT[@PROBABILITY],...\n"
@@ -269,6 +276,8 @@ static int set_option(config_t *c, const char *name, const char *val)
         c->inject_errors = val;
     } else if (strcmp(name, "init-streams") == 0) {
         c->init_streams = val;
+    } else if (strcmp(name, "admin-listen") == 0) {
+        c->admin_listen = val;
     } else if (strcmp(name, "kms-strict") == 0) {
         c->kms_strict = val ? parse_bool(val) : 1;
     } else if (strcmp(name, "log-level") == 0) {
@@ -290,7 +299,7 @@ static const char *const option_names[] = {"listen", "data-dir", "in-memory", "f
                                            "subscription-lifetime",
                                            "shard-limit", "log-level", "enforce-limits",
                                            "master-key-file", "kms-strict", "credentials",
-                                           "inject-errors", "init-streams",
+                                           "inject-errors", "init-streams", "admin-listen",
                                            "tls-cert", "tls-key", "tls-self-signed", "tls-listen",
                                            "idle-timeout", "read-timeout", "max-connections",
                                            "max-buffered-bytes", "min-body-rate",
@@ -345,7 +354,69 @@ static int load_config(config_t *c, int argc, char **argv)
 
 /* ---- the server ----------------------------------------------------------------- */
 
+/* --admin-listen: its own HTTP server on its own event loop and thread, up
+ * before the store is opened, so that /health/ready can say 503 during
+ * recovery and during the drain after SIGTERM (docs/operations.md). It
+ * shares nothing with the loop thread but `state`. */
+enum { ADMIN_STARTING, ADMIN_READY, ADMIN_STOPPING };
+typedef struct admin {
+    struct event_base *base;
+    rn_http_server_t *http;
+    pthread_t thread;
+    int running;
+    int port;
+    int state; /* ADMIN_*, atomic */
+} admin_t;
+
+static void admin_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *req)
+{
+    admin_t *a = ud;
+    if (rn_http_health(ex, req, __atomic_load_n(&a->state, __ATOMIC_ACQUIRE) == ADMIN_READY))
+        return;
+    static const char nf[] = "{\"message\":\"Not Found\"}\n";
+    uint8_t *body = (uint8_t *)strdup(nf);
+    rn_http_respond(ex, 404, "application/json", NULL, 0, body, body ? sizeof nf - 1 : 0);
+}
+
+static void *admin_main(void *ud)
+{
+    admin_t *a = ud;
+    (void)event_base_dispatch(a->base);
+    return NULL;
+}
+
+static int admin_start(admin_t *a, const char *listen)
+{
+    const char *errmsg = NULL;
+    if (!(a->base = event_base_new()))
+        return -1;
+    rn_http_config_t cfg = {.listen = listen, .handler = admin_handle, .handler_ud = a};
+    int err = rn_http_server_create(&a->http, a->base, &cfg, &a->port, &errmsg);
+    if (err) {
+        fprintf(stderr, "runnel: cannot listen on --admin-listen %s: %s\n", listen, errmsg ? errmsg : rn_strerror(err));
+        return -1;
+    }
+    if (pthread_create(&a->thread, NULL, admin_main, a) != 0)
+        return -1;
+    a->running = 1;
+    return 0;
+}
+
+static void admin_stop(admin_t *a)
+{
+    if (a->running) {
+        event_base_loopbreak(a->base);
+        (void)pthread_join(a->thread, NULL);
+        a->running = 0;
+    }
+    if (a->http)
+        rn_http_server_destroy(a->http);
+    if (a->base)
+        event_base_free(a->base);
+}
+
 typedef struct server {
+    admin_t admin;
     struct event_base *base;
     struct event *wake;
     struct event *sigterm, *sigint, *sighup, *drain;
@@ -402,6 +473,7 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
     if (s->stopping)
         return;
     s->stopping = 1;
+    __atomic_store_n(&s->admin.state, ADMIN_STOPPING, __ATOMIC_RELEASE);
     rn_info("signal %d: stopping", (int)sig);
     rn_api_shutdown(s->api); /* end every SubscribeToShard stream */
     rn_http_server_shutdown(s->http);
@@ -455,6 +527,8 @@ static int serve(const config_t *c)
         return 1;
     s.wake = event_new(s.base, -1, 0, on_wake, &s);
     s.drain = evtimer_new(s.base, on_drain, &s);
+    if (c->admin_listen && admin_start(&s.admin, c->admin_listen) != 0)
+        goto out;
 
     rn_store_config_t scfg = {
         .data_dir = c->data_dir,
@@ -583,6 +657,15 @@ static int serve(const config_t *c)
     printf("runnel %s listening on http://%s:%d%s (%s, fsync %s)\n", RUNNEL_VERSION, host, port, tls_urls,
            c->in_memory ? "in memory" : c->data_dir,
            c->fsync_mode == RN_FSYNC_ALWAYS ? "always" : c->fsync_mode == RN_FSYNC_NEVER ? "never" : "interval");
+    if (s.admin.running) {
+        char ah[256];
+        snprintf(ah, sizeof ah, "%s", c->admin_listen);
+        char *ac = strrchr(ah, ':');
+        if (ac)
+            *ac = 0;
+        printf("runnel admin (health) on http://%s:%d\n", ah, s.admin.port);
+        __atomic_store_n(&s.admin.state, ADMIN_READY, __ATOMIC_RELEASE);
+    }
     fflush(stdout);
 
     /* One round of the loop runs every ready callback; the requests it
@@ -596,6 +679,7 @@ static int serve(const config_t *c)
     }
     rc = 0;
 out:
+    admin_stop(&s.admin);
     if (s.reg)
         rn_registry_close(s.reg);
     if (s.store)
@@ -681,6 +765,8 @@ int main(int argc, char **argv)
         printf("runnel %s\n", RUNNEL_VERSION);
         return 0;
     }
+    if (strcmp(argv[1], "health") == 0)
+        return rn_cli_health(argc - 2, argv + 2);
     if (strcmp(argv[1], "cert") == 0)
         return cert_command(argc - 2, argv + 2);
     if (strcmp(argv[1], "serve") != 0) {

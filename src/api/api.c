@@ -174,6 +174,7 @@ int rn_api_verified(const rn_api_t *api)
 
 void rn_api_shutdown(rn_api_t *api)
 {
+    api->shutting_down = 1;
     if (api->tick_ev)
         event_del(api->tick_ev);
     rn_subs_end_all(api);
@@ -727,7 +728,9 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
 
     /* (CORS preflights were answered by the HTTP layer: net/cors.c.) */
     if (strcmp(req->method, "POST") != 0) {
-        send_xml(ex, 403, XML_ACCESS_DENIED);
+        /* /health/live and /health/ready (docs/operations.md); the rest as AWS */
+        if (!rn_http_health(ex, req, !api->shutting_down))
+            send_xml(ex, 403, XML_ACCESS_DENIED);
         return;
     }
 

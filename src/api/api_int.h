@@ -39,6 +39,7 @@ struct rn_api {
     struct rn_pcache_ent *pcache;    /* compiled resource policies (access.c) */
     struct rn_kms *kms;              /* the local KMS (kms.h) */
     struct rn_faults *faults;        /* --inject-errors (faults.h); NULL when off */
+    int shutting_down;               /* rn_api_shutdown ran: /health/ready answers 503 (net/health.c) */
 };
 
 #define RN_API_CALL_CACHE 128 /* calls kept for reuse: ~4.3 KiB each */

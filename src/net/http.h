@@ -131,6 +131,11 @@ int rn_http_server_reclaim_idle(rn_http_server_t *srv);
 void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_type,
                      const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len);
 
+/* GET or HEAD of /health/live (200) or /health/ready (200 when ready, else
+ * 503), a JSON status body, Cache-Control: no-store: answered, 1; any other
+ * request, 0 (health.c). */
+int rn_http_health(rn_http_exchange_t *ex, const rn_http_request_t *req, int ready);
+
 /* ---- streaming responses (HTTP/2 and HTTP/1.1) ----------------------------
  * For answers that run long (SubscribeToShard's event stream): headers now,
  * DATA as the application pushes it, END_STREAM when it ends. Instead of
