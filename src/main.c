@@ -58,6 +58,7 @@ typedef struct config {
     long journal_bytes;      /* --journal-bytes, --checkpoint-bytes (0: the store's defaults) */
     long checkpoint_bytes;
     long checkpoint_ms;      /* --checkpoint-interval */
+    long metrics_max_streams; /* --metrics-max-streams (0: 2000) */
 } config_t;
 
 static const char usage[] =
@@ -96,8 +97,11 @@ static const char usage[] =
     "  --enforce-limits             throttle as AWS does: per-shard rates, control-plane TPS,\n"
     "                               on-demand stream count (default off)\n"
     "  --enable-test-clock          tests only: honour x-runnel-test-clock-offset-ms\n"
-    "  --admin-listen HOST:PORT     also serve /health/live and /health/ready here, from start-up\n"
-    "                               (ready: 503 until the store is recovered and after SIGTERM)\n"
+    "  --admin-listen HOST:PORT     also serve /health/live, /health/ready and /metrics here, from\n"
+    "                               start-up (ready: 503 until the store is recovered and after\n"
+    "                               SIGTERM); the API port serves them too (/metrics: developer mode)\n"
+    "  --metrics-max-streams N      streams with /metrics series (default 2000; more are counted\n"
+    "                               in runnel_metrics_dropped_total)\n"
     "  --init-streams LIST          streams to create (ACTIVE) before serving, if missing:\n"
     "                               NAME[:SHARDS[:PROVISIONED]] or NAME[:ON_DEMAND],...\n"
     "  --inject-errors RULES        tests of client retries: OPERATION=FAULT[@PROBABILITY],...\n"
@@ -245,7 +249,8 @@ static int set_option(config_t *c, const char *name, const char *val)
     } else if (strcmp(name, "idle-timeout") == 0 || strcmp(name, "read-timeout") == 0 ||
                strcmp(name, "max-connections") == 0 || strcmp(name, "max-buffered-bytes") == 0 ||
                strcmp(name, "min-body-rate") == 0 || strcmp(name, "journal-bytes") == 0 ||
-               strcmp(name, "checkpoint-bytes") == 0 || strcmp(name, "checkpoint-interval") == 0) {
+               strcmp(name, "checkpoint-bytes") == 0 || strcmp(name, "checkpoint-interval") == 0 ||
+               strcmp(name, "metrics-max-streams") == 0) {
         long v;
         int ms = strstr(name, "timeout") != NULL;
         if (parse_long(val, &v) != 0 || v < 1 || (ms && v > INT_MAX)) {
@@ -264,6 +269,8 @@ static int set_option(config_t *c, const char *name, const char *val)
             c->journal_bytes = v;
         else if (strcmp(name, "checkpoint-bytes") == 0)
             c->checkpoint_bytes = v;
+        else if (strcmp(name, "metrics-max-streams") == 0)
+            c->metrics_max_streams = v;
         else if (strcmp(name, "checkpoint-interval") == 0)
             c->checkpoint_ms = v;
         else
@@ -300,6 +307,7 @@ static const char *const option_names[] = {"listen", "data-dir", "in-memory", "f
                                            "shard-limit", "log-level", "enforce-limits",
                                            "master-key-file", "kms-strict", "credentials",
                                            "inject-errors", "init-streams", "admin-listen",
+                                           "metrics-max-streams",
                                            "tls-cert", "tls-key", "tls-self-signed", "tls-listen",
                                            "idle-timeout", "read-timeout", "max-connections",
                                            "max-buffered-bytes", "min-body-rate",
@@ -366,16 +374,76 @@ typedef struct admin {
     int running;
     int port;
     int state; /* ADMIN_*, atomic */
+    /* GET /metrics: the loop thread renders (rn_api_metrics_text) when asked */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct event *render_ev; /* in the loop's base; NULL until the api exists */
+    rn_api_t *api;
+    rn_buf_t out;
+    int done;
 } admin_t;
+
+static void admin_respond(rn_http_exchange_t *ex, int status, const char *ctype, const char *text, size_t len)
+{
+    uint8_t *body = malloc(len ? len : 1);
+    if (body)
+        memcpy(body, text, len);
+    rn_http_respond(ex, status, ctype, NULL, 0, body, body ? len : 0);
+}
+
+/* In the loop thread: render for the admin thread, which waits. */
+static void admin_render(evutil_socket_t fd, short what, void *ud)
+{
+    admin_t *a = ud;
+    (void)pthread_mutex_lock(&a->mu);
+    rn_buf_reset(&a->out);
+    if (rn_api_metrics_text(a->api, &a->out) != 0)
+        rn_buf_reset(&a->out);
+    a->done = 1;
+    (void)pthread_cond_signal(&a->cv);
+    (void)pthread_mutex_unlock(&a->mu);
+}
+
+static void admin_metrics(admin_t *a, rn_http_exchange_t *ex)
+{
+    (void)pthread_mutex_lock(&a->mu);
+    if (!a->render_ev) {
+        (void)pthread_mutex_unlock(&a->mu);
+        static const char nr[] = "# not ready: the store is being opened\n";
+        admin_respond(ex, 503, "text/plain; charset=utf-8", nr, sizeof nr - 1);
+        return;
+    }
+    a->done = 0;
+    event_active(a->render_ev, EV_READ, 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2; /* a loop busy that long gets a 503, not a hung probe */
+    while (!a->done && pthread_cond_timedwait(&a->cv, &a->mu, &until) == 0)
+        ;
+    if (!a->done || a->out.len == 0) {
+        (void)pthread_mutex_unlock(&a->mu);
+        static const char busy[] = "# the server did not render in time\n";
+        admin_respond(ex, 503, "text/plain; charset=utf-8", busy, sizeof busy - 1);
+        return;
+    }
+    size_t len;
+    uint8_t *body = rn_buf_steal(&a->out, &len);
+    (void)pthread_mutex_unlock(&a->mu);
+    rn_http_respond(ex, 200, RN_METRICS_CONTENT_TYPE, NULL, 0, body, len);
+}
 
 static void admin_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *req)
 {
     admin_t *a = ud;
     if (rn_http_health(ex, req, __atomic_load_n(&a->state, __ATOMIC_ACQUIRE) == ADMIN_READY))
         return;
+    if (strcmp(req->method, "GET") == 0 && req->path &&
+        (strcmp(req->path, "/metrics") == 0 || strncmp(req->path, "/metrics?", 9) == 0)) {
+        admin_metrics(a, ex);
+        return;
+    }
     static const char nf[] = "{\"message\":\"Not Found\"}\n";
-    uint8_t *body = (uint8_t *)strdup(nf);
-    rn_http_respond(ex, 404, "application/json", NULL, 0, body, body ? sizeof nf - 1 : 0);
+    admin_respond(ex, 404, "application/json", nf, sizeof nf - 1);
 }
 
 static void *admin_main(void *ud)
@@ -388,6 +456,9 @@ static void *admin_main(void *ud)
 static int admin_start(admin_t *a, const char *listen)
 {
     const char *errmsg = NULL;
+    (void)pthread_mutex_init(&a->mu, NULL);
+    (void)pthread_cond_init(&a->cv, NULL);
+    rn_buf_init(&a->out, 0);
     if (!(a->base = event_base_new()))
         return -1;
     rn_http_config_t cfg = {.listen = listen, .handler = admin_handle, .handler_ud = a};
@@ -413,6 +484,28 @@ static void admin_stop(admin_t *a)
         rn_http_server_destroy(a->http);
     if (a->base)
         event_base_free(a->base);
+    if (a->render_ev)
+        event_free(a->render_ev);
+    if (a->base) {
+        rn_buf_dispose(&a->out);
+        (void)pthread_mutex_destroy(&a->mu);
+        (void)pthread_cond_destroy(&a->cv);
+    }
+}
+
+/* The api exists: the admin port's /metrics can be rendered from now on. */
+static int admin_attach(admin_t *a, struct event_base *loop, rn_api_t *api)
+{
+    if (!a->running)
+        return 0;
+    struct event *ev = event_new(loop, -1, 0, admin_render, a);
+    if (!ev)
+        return -1;
+    (void)pthread_mutex_lock(&a->mu);
+    a->api = api;
+    a->render_ev = ev;
+    (void)pthread_mutex_unlock(&a->mu);
+    return 0;
 }
 
 typedef struct server {
@@ -587,11 +680,14 @@ static int serve(const config_t *c)
                             .consumer_delay_ms = c->consumer_delay_ms,
                             .subscription_lifetime_ms = c->subscription_lifetime_ms,
                             .max_namespaces = (int)c->max_namespaces,
-                            .kms_strict = c->kms_strict, .faults = faults};
+                            .kms_strict = c->kms_strict, .faults = faults,
+                            .metrics_max_streams = (size_t)c->metrics_max_streams};
     if (rn_api_create(&s.api, s.reg, &acfg) != 0) {
         rn_faults_destroy(faults);
         goto out;
     }
+    if (admin_attach(&s.admin, s.base, s.api) != 0)
+        goto out;
     if (c->init_streams) {
         char ierr[400];
         if (rn_api_init_streams(s.api, c->init_streams, ierr, sizeof ierr) != 0) {

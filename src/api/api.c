@@ -123,8 +123,10 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
     api->consumer_delay_ms = cfg->consumer_delay_ms > 0 ? cfg->consumer_delay_ms : 0;
     api->sub_lifetime_ms = cfg->subscription_lifetime_ms > 0 ? cfg->subscription_lifetime_ms : 300000;
     if ((cfg->enforce_limits && rn_limits_create(&api->limits) != 0) ||
-        rn_kms_create(&api->kms, rn_registry_store(reg), cfg->kms_strict) != 0) {
+        rn_kms_create(&api->kms, rn_registry_store(reg), cfg->kms_strict) != 0 ||
+        rn_metrics_create(&api->metrics, cfg->metrics_max_streams) != 0) {
         rn_limits_destroy(api->limits);
+        rn_kms_destroy(api->kms);
         free(api);
         return RN_ENOMEM;
     }
@@ -136,6 +138,7 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
                 event_free(api->tick_ev);
             rn_limits_destroy(api->limits);
             rn_kms_destroy(api->kms);
+            rn_metrics_destroy(api->metrics);
             free(api);
             return RN_ENOMEM;
         }
@@ -189,6 +192,7 @@ void rn_api_destroy(rn_api_t *api)
         rn_consumers_free(api);
         rn_limits_destroy(api->limits);
         rn_faults_destroy(api->faults);
+        rn_metrics_destroy(api->metrics);
         rn_kms_destroy(api->kms);
         rn_auth_release(api->auth);
         rn_sigv4_cache_destroy(api->sigcache);
@@ -251,6 +255,9 @@ static rn_call_t *call_new(rn_api_t *api)
 static void call_free(rn_call_t *c)
 {
     rn_api_t *api = c->api;
+    rn_metrics_request(api->metrics, c->op, c->http2, c->proto == RN_PROTO_CBOR, c->status ? c->status : 500,
+                       c->status == 200 ? NULL : rn_aws_error_type(c->err.code), rn_mono_us() - c->t0_us,
+                       c->account, c->region, c->m.stream[0] ? &c->m : NULL);
     if (c->op_state_free)
         c->op_state_free(c->op_state);
     json_decref(c->in);
@@ -298,6 +305,7 @@ void rn_call_reply(rn_call_t *c, json_t *out)
     size_t len;
     uint8_t *body = rn_buf_steal(&b, &len);
     rn_http_respond(c->ex, 200, rn_wire_content_type(c->proto), NULL, 0, body, len);
+    c->status = 200;
     call_free(c);
 }
 
@@ -323,11 +331,13 @@ void rn_call_reply_raw(rn_call_t *c, rn_buf_t *body)
     size_t len;
     uint8_t *p = rn_buf_steal(body, &len);
     rn_http_respond(c->ex, 200, rn_wire_content_type(c->proto), NULL, 0, p, len);
+    c->status = 200;
     call_free(c);
 }
 
 void rn_call_detach(rn_call_t *c)
 {
+    c->status = 200; /* the handler answered: an event stream's head */
     call_free(c);
 }
 
@@ -336,6 +346,7 @@ void rn_call_fail(rn_call_t *c)
     if (c->err.code == RN_AWS_NONE)
         rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     send_error(c->ex, c->proto, &c->err);
+    c->status = rn_aws_error_status(c->err.code);
     call_free(c);
 }
 
@@ -720,16 +731,52 @@ static int delay_call(rn_call_t *c, long delay_ms)
     return event_base_once(c->api->base, -1, EV_TIMEOUT, delayed_call, c, &tv) == 0 ? 0 : -1;
 }
 
+/* An error answered before the call exists (protocol, authentication): counted too. */
+static void early_error(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_request_t *req, rn_op_t op,
+                        rn_proto_t proto, const rn_error_t *err, int64_t t0)
+{
+    send_error(ex, proto, err);
+    rn_metrics_request(api->metrics, op, req->http2, proto == RN_PROTO_CBOR, rn_aws_error_status(err->code),
+                       rn_aws_error_type(err->code), rn_mono_us() - t0, api->account_id, api->default_region, NULL);
+}
+
+int rn_api_metrics_text(rn_api_t *api, rn_buf_t *out)
+{
+    rn_metrics_gauges_t g = {.subscriptions = api->n_subs, .pending = api->pending, .streams = -1};
+    return rn_metrics_render(api->metrics, &g, out);
+}
+
+/* GET /metrics (path exact, a query string allowed): 1 when answered. */
+static int metrics_get(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_request_t *req)
+{
+    if (strcmp(req->method, "GET") != 0 || !req->path || strncmp(req->path, "/metrics", 8) != 0 ||
+        (req->path[8] && req->path[8] != '?'))
+        return 0;
+    rn_buf_t b;
+    rn_buf_init(&b, 0);
+    if (rn_api_metrics_text(api, &b) != 0) {
+        rn_buf_dispose(&b);
+        send_xml(ex, 500, "");
+        return 1;
+    }
+    size_t len;
+    uint8_t *body = rn_buf_steal(&b, &len);
+    rn_http_respond(ex, 200, RN_METRICS_CONTENT_TYPE, NULL, 0, body, len);
+    return 1;
+}
+
 void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *req)
 {
     rn_api_t *api = ud;
     rn_error_t err;
     rn_error_clear(&err);
+    int64_t t0 = rn_mono_us();
 
     /* (CORS preflights were answered by the HTTP layer: net/cors.c.) */
     if (strcmp(req->method, "POST") != 0) {
-        /* /health/live and /health/ready (docs/operations.md); the rest as AWS */
-        if (!rn_http_health(ex, req, !api->shutting_down))
+        /* /health/live, /health/ready and (developer mode) /metrics (docs/operations.md);
+         * the rest as AWS */
+        if (!rn_http_health(ex, req, !api->shutting_down) && !(!api->auth && metrics_get(api, ex, req)))
             send_xml(ex, 403, XML_ACCESS_DENIED);
         return;
     }
@@ -758,7 +805,7 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     if (req->body_len == 0) { /* JSON only for exactly JSON 1.1, else CBOR */
         proto = MEDIA_TYPE_IS(&mt, "application/x-amz-json-1.1") ? RN_PROTO_JSON : RN_PROTO_CBOR;
         rn_error_set(&err, op == RN_OP_NONE ? RN_AWS_UNKNOWN_OPERATION : RN_AWS_SERIALIZATION_BARE);
-        send_error(ex, proto, &err);
+        early_error(api, ex, req, op, proto, &err, t0);
         return;
     }
     if (MEDIA_TYPE_IS(&mt, "application/json")) {
@@ -774,12 +821,12 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     }
     if (proto == RN_PROTO_JSON && !json_opens_object(req->body, req->body_len)) {
         rn_error_set(&err, RN_AWS_SERIALIZATION_BARE);
-        send_error(ex, proto, &err);
+        early_error(api, ex, req, op, proto, &err, t0);
         return;
     }
     if (op == RN_OP_NONE) {
         rn_error_set(&err, RN_AWS_UNKNOWN_OPERATION);
-        send_error(ex, proto, &err);
+        early_error(api, ex, req, op, proto, &err, t0);
         return;
     }
 
@@ -804,21 +851,21 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     if (api->auth ? rn_auth_verify(api->auth, api->sigcache, req, now_ms, api->default_region, &who,
                                    id.account, sizeof id.account, id.region, sizeof id.region, &err) != 0
                   : check_auth(req, &rh, api->default_region, &err, &id) != 0) {
-        send_error(ex, proto, &err);
+        early_error(api, ex, req, op, proto, &err, t0);
         return;
     }
 
     rn_op_fn fn = handlers[op];
     if (!fn) {
         rn_error_set(&err, RN_AWS_NOT_SUPPORTED, rn_op_name(op));
-        send_error(ex, proto, &err);
+        early_error(api, ex, req, op, proto, &err, t0);
         return;
     }
 
     rn_call_t *c = call_new(api);
     if (!c) {
         rn_error_set(&err, RN_AWS_INTERNAL_FAILURE);
-        send_error(ex, proto, &err);
+        early_error(api, ex, req, op, proto, &err, t0);
         return;
     }
     c->api = api;
@@ -828,6 +875,9 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     c->now_ms = now_ms;
     c->peer = req->peer;
     c->tls = req->tls;
+    c->http2 = req->http2;
+    c->t0_us = t0;
+    c->m.iterator_age_ms = -1;
     if (who) {
         c->who = who;
         c->auth = api->auth;

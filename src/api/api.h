@@ -10,6 +10,7 @@ struct event_base;
 
 #include "core/model.h"
 #include "net/http.h"
+#include "util/buf.h"
 
 typedef struct rn_api rn_api_t;
 
@@ -26,6 +27,7 @@ typedef struct rn_api_config {
     int max_namespaces;         /* --max-namespaces: (account, region) pairs holding state; 0: default */
     int kms_strict;             /* --kms-strict: a KeyId the local KMS does not hold is not found (kms.h) */
     struct rn_faults *faults;   /* --inject-errors (faults.h), or NULL; the api owns it once created */
+    size_t metrics_max_streams; /* --metrics-max-streams: streams with /metrics series; 0: 2000 */
 } rn_api_config_t;
 
 int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg);
@@ -52,6 +54,11 @@ int rn_api_verified(const rn_api_t *api);
  * (a stream that exists already is kept as it is). NAME alone is ON_DEMAND (4 shards), as
  * CreateStream without ShardCount. On error returns -1 with err naming the entry. */
 int rn_api_init_streams(rn_api_t *api, const char *spec, char *err, size_t errlen);
+
+/* GET /metrics' body (Prometheus text format, api/metrics.h), appended to
+ * out; loop thread only. Returns 0 or RN_ENOMEM. */
+#define RN_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+int rn_api_metrics_text(rn_api_t *api, rn_buf_t *out);
 
 /* Requests still waiting for the store (for a clean shutdown). */
 int rn_api_pending(const rn_api_t *api);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "api/metrics.h"
 #include "api/ident.h"
 #include "core/seqnum.h"
 #include "core/errors.h"
@@ -30,6 +31,7 @@ struct rn_api {
     struct rn_consumer *consumers; /* every registered consumer, loaded on first use */
     int consumers_loaded;
     struct rn_sub *subs;           /* open SubscribeToShard streams */
+    long n_subs;                   /* how many (metrics) */
     struct event *tick_ev;         /* due state transitions without a request (api.c) */
     struct rn_call *call_cache;    /* freed calls kept for reuse (api.c), by next_free */
     int n_call_cache;
@@ -40,6 +42,7 @@ struct rn_api {
     struct rn_kms *kms;              /* the local KMS (kms.h) */
     struct rn_faults *faults;        /* --inject-errors (faults.h); NULL when off */
     int shutting_down;               /* rn_api_shutdown ran: /health/ready answers 503 (net/health.c) */
+    struct rn_metrics *metrics;      /* GET /metrics (metrics.h) */
 };
 
 #define RN_API_CALL_CACHE 128 /* calls kept for reuse: ~4.3 KiB each */
@@ -66,6 +69,10 @@ typedef struct rn_call {
     int authorized;            /* verified mode: an access check allowed this call */
     const char *peer;          /* "ip:port" (aws:SourceIp) */
     int tls;                   /* aws:SecureTransport */
+    int http2;                 /* the request came over HTTP/2 (metrics) */
+    int status;                /* the HTTP status answered (metrics) */
+    int64_t t0_us;             /* rn_mono_us() when the request was handed over (metrics) */
+    rn_metrics_data_t m;       /* what a record operation did (metrics.h) */
     int delayed_fail;          /* --inject-errors: answer c->err after the injected latency */
     long delay_ms;             /* --inject-errors: the latency added */
     rn_error_t err;

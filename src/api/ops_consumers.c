@@ -541,6 +541,8 @@ int rn_op_ListStreamConsumers(rn_call_t *c)
 static void sub_free(rn_sub_t *sub)
 {
     rn_api_t *api = sub->api;
+    if (sub->prev || api->subs == sub)
+        api->n_subs--;
     if (sub->prev)
         sub->prev->next = sub->next;
     else if (api->subs == sub)
@@ -720,6 +722,10 @@ static int send_event(rn_sub_t *sub, rn_stream_t *s, rn_shard_t *sh, rn_log_t *l
     body.len = (size_t)((uint8_t *)w - body.data);
     push_event(sub, "SubscribeToShardEvent", body.data, body.len);
     rn_buf_dispose(&body);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += recs[i].data_len + recs[i].pk_len;
+    rn_metrics_subscribe_event(sub->api->metrics, s->account, s->region, s->name, bytes, (uint32_t)n, behind, 0);
     free(recs);
     rn_buf_dispose(&scratch);
     sub->need_event = 0;
@@ -901,6 +907,7 @@ int rn_op_SubscribeToShard(rn_call_t *c)
         if (c->now_ms - o->last_call_ms < SUB_CALL_INTERVAL_MS) {
             /* AWS's wording is not recorded (guess). */
             snprintf(msg, sizeof msg, "Rate exceeded for consumer %s and shard %s", arn, id);
+            rn_metrics_subscribe_event(api->metrics, c->account, c->region, s->name, 0, 0, 0, 1);
             return rn_error_set(&c->err, RN_AWS_LIMIT_EXCEEDED, msg);
         }
         o->last_call_ms = c->now_ms;
@@ -944,6 +951,7 @@ int rn_op_SubscribeToShard(rn_call_t *c)
     if (api->subs)
         api->subs->prev = sub;
     api->subs = sub;
+    api->n_subs++;
     rn_log_watch(log, &sub->waiter);
     push_event(sub, "initial-response", (const uint8_t *)"{}", 2);
     struct timeval beat = {SUB_HEARTBEAT_MS / 1000, (SUB_HEARTBEAT_MS % 1000) * 1000};

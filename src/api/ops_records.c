@@ -188,6 +188,7 @@ static int writable_stream(rn_call_t *c, const rn_fast_str_t *name, rn_stream_t 
         return -1;
     if ((*s)->status == RN_STREAM_CREATING)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, (*s)->name, c->account);
+    snprintf(c->m.stream, sizeof c->m.stream, "%s", (*s)->name); /* metrics.h */
     return 0;
 }
 
@@ -323,6 +324,8 @@ static int put_record(rn_call_t *c, rn_fast_put_record_t *in, const uint8_t *are
     size_t size = r->data_len + r->pk.len;
     if (size > (size_t)s->max_record_kib * 1024)
         return rn_error_set(&c->err, RN_AWS_RECORD_TOO_LARGE, size, s->max_record_kib, s->name, c->account);
+    c->m.bytes = size;
+    c->m.records = 1;
     rn_shard_t *sh;
     rn_log_t *log;
     if (route(c, s, r, &sh) != 0) {
@@ -512,6 +515,20 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
         rn_format_shard_id(gr->sh->index, gr->id, sizeof gr->id);
         gr->id_len = strlen(gr->id);
     }
+
+    /* What it did, for metrics.h: entries accepted, failed, throttled. */
+    c->m.records = (uint32_t)n;
+    for (size_t i = 0; i < n; i++) {
+        if (group_of[i] == NO_GROUP && throttled[i] == INJECTED_FAILURE)
+            c->m.failed++;
+        else if (group_of[i] == NO_GROUP)
+            c->m.throttled++;
+        else if (groups[group_of[i]].failed)
+            c->m.failed++;
+        else
+            c->m.bytes += in->recs[i].data_len + in->recs[i].pk.len;
+    }
+    c->m.ok = (uint32_t)n - c->m.failed - c->m.throttled;
 
     /* The answer, in request order. */
     rn_buf_t body;
@@ -848,6 +865,7 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
     if (rn_access_token_stream(c, s, it.bound, RN_AWS_INVALID_ITERATOR, NULL) != 0 ||
         rn_encryption_key_check(c, s, 0) != 0) /* the stream's KMS key (kms.h) */
         return -1;
+    snprintf(c->m.stream, sizeof c->m.stream, "%s", s->name); /* metrics.h */
     if (c->api->limits && rn_limits_get(c, s, sh) != 0) /* --enforce-limits */
         return -1;
 
@@ -906,6 +924,10 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
         behind = c->now_ms - recs[n - 1].arrival_ms;
     if (behind < 0)
         behind = 0;
+    c->m.records = (uint32_t)n;
+    c->m.iterator_age_ms = behind;
+    for (size_t i = 0; i < n; i++)
+        c->m.bytes += recs[i].data_len + recs[i].pk_len;
     read_cache_put(cache);
     if (!w) {
         rn_buf_dispose(&body);

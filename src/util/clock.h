@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 int64_t rn_now_ms(void);
+/* Monotonic microseconds (CLOCK_MONOTONIC; no offset): for durations. */
+int64_t rn_mono_us(void);
 /* Add delta_ms to every later rn_now_ms() (tests only). */
 void rn_clock_set_offset(int64_t delta_ms);
 

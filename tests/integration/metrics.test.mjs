@@ -1,0 +1,216 @@
+// metrics.test.mjs: GET /metrics (src/api/metrics.c, docs/operations.md "Metrics"), scraped and parsed
+// as Prometheus' text format: every family typed, histograms cumulative; runnel's request series by
+// operation, HTTP version, status and error; the CloudWatch stream metrics against a known workload
+// (bytes and records put and read, PutRecords entries failed and throttled, SubscribeToShard events);
+// the bound on streams; the admin port; and that verified mode keeps /metrics off the API port.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import {
+  CreateStreamCommand, DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand,
+  PutRecordsCommand, RegisterStreamConsumerCommand, SubscribeToShardCommand,
+} from '@aws-sdk/client-kinesis';
+import {
+  freePort, kinesisClient, makeTempDir, removeDir, sleep, startRunnel, streamArn, uniqueName,
+} from './runnel.mjs';
+import { ADMIN, clientAs, writeCredentials } from './auth.mjs';
+import { shardId } from './kinesis.mjs';
+
+const T = { timeout: 60000 };
+
+function get(port, path) {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body }));
+    }).on('error', reject);
+  });
+}
+
+/** Parse the text format strictly enough to catch malformed output: {types, samples}. */
+function parse(text) {
+  const types = new Map();
+  const samples = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let m;
+    if ((m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$/.exec(line))) continue;
+    if ((m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$/.exec(line))) {
+      assert.ok(!types.has(m[1]), `TYPE twice for ${m[1]}`);
+      types.set(m[1], m[2]);
+      continue;
+    }
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.e+]+|\+Inf)$/.exec(line);
+    assert.ok(m, `not a sample line: ${line}`);
+    const labels = {};
+    if (m[2]) {
+      for (const part of m[2].match(/[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"/g)) {
+        const eq = part.indexOf('=');
+        labels[part.slice(0, eq)] = part.slice(eq + 2, -1);
+      }
+    }
+    const base = m[1].replace(/_(bucket|sum|count)$/, '');
+    assert.ok(types.has(m[1]) || types.get(base) === 'histogram', `sample of an untyped family: ${m[1]}`);
+    samples.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return { types, samples };
+}
+
+function value(p, name, want = {}) {
+  const hits = p.samples.filter((s) => s.name === name && Object.entries(want).every(([k, v]) => s.labels[k] === v));
+  return hits.reduce((a, s) => a + s.value, 0);
+}
+
+function checkHistograms(p) {
+  for (const [name, type] of p.types) {
+    if (type !== 'histogram') continue;
+    const series = new Map();
+    for (const s of p.samples.filter((x) => x.name === `${name}_bucket`)) {
+      const { le, ...rest } = s.labels;
+      const key = JSON.stringify(rest);
+      if (!series.has(key)) series.set(key, []);
+      series.get(key).push([le, s.value]);
+    }
+    for (const [key, buckets] of series) {
+      for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i][1] >= buckets[i - 1][1], `${name}${key} not cumulative`);
+      assert.equal(buckets.at(-1)[0], '+Inf');
+      const count = p.samples.find((x) => x.name === `${name}_count` && JSON.stringify(x.labels) === key);
+      assert.equal(count.value, buckets.at(-1)[1], `${name}${key}: +Inf bucket != count`);
+    }
+  }
+}
+
+const sid = { account: '000000000000', region: 'us-east-1' };
+
+test('a known workload shows in the request series and in the CloudWatch stream metrics', T, async (t) => {
+  const adminPort = await freePort();
+  const srv = await startRunnel({
+    inMemory: true,
+    args: ['--admin-listen', `127.0.0.1:${adminPort}`, '--enforce-limits',
+      '--inject-errors', 'PutRecords=records:InternalFailure@0.5'],
+  });
+  t.after(() => srv.stop());
+  const h2 = kinesisClient(srv.endpoint);
+  const h1 = kinesisClient(srv.endpoint, { http1: true });
+  const name = uniqueName('met');
+  await h2.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
+  for (let i = 0; i < 4; i++) {
+    await h1.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'kk', Data: Buffer.alloc(100, i) })); // 102 bytes
+  }
+  const prs = await h2.send(new PutRecordsCommand({
+    StreamName: name, Records: Array.from({ length: 200 }, () => ({ PartitionKey: 'p', Data: Buffer.alloc(9) })),
+  }));
+  const okEntries = 200 - prs.FailedRecordCount;
+  // --enforce-limits: 1,000 records/s per shard; 1,200 at once leave some throttled
+  const big = await h2.send(new PutRecordsCommand({
+    StreamName: name, Records: Array.from({ length: 500 }, () => ({ PartitionKey: 'p', Data: Buffer.alloc(1) })),
+  }));
+  const big2 = await h2.send(new PutRecordsCommand({
+    StreamName: name, Records: Array.from({ length: 500 }, () => ({ PartitionKey: 'p', Data: Buffer.alloc(1) })),
+  }));
+  const entries = [...prs.Records, ...big.Records, ...big2.Records];
+  const throttled = entries.filter((r) => r.ErrorCode === 'ProvisionedThroughputExceededException').length;
+  const failed = entries.filter((r) => r.ErrorCode === 'InternalFailure').length;
+  const accepted = entries.filter((r) => !r.ErrorCode).length;
+  assert.ok(throttled > 0, 'the limit throttled nothing');
+  const bytesAccepted = okEntries * 10 + (big.Records.concat(big2.Records).filter((r) => !r.ErrorCode).length) * 2;
+  await assert.rejects(h1.send(new DescribeStreamCommand({ StreamName: 'no-such-stream' })));
+  const it = await h2.send(new GetShardIteratorCommand({ StreamName: name, ShardId: shardId(0), ShardIteratorType: 'TRIM_HORIZON' }));
+  const got = await h2.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator, Limit: 3 }));
+  assert.equal(got.Records.length, 3);
+
+  for (const port of [srv.port, adminPort]) {
+    const r = await get(port, '/metrics');
+    assert.equal(r.status, 200);
+    assert.equal(r.type, 'text/plain; version=0.0.4; charset=utf-8');
+    const p = parse(r.body);
+    checkHistograms(p);
+    const st = { ...sid, stream: name };
+    assert.equal(value(p, 'runnel_requests_total', { operation: 'PutRecord', http: '1.1', protocol: 'json', status: '200' }), 4);
+    assert.equal(value(p, 'runnel_requests_total', { operation: 'PutRecords', http: '2', status: '200' }), 3);
+    assert.equal(value(p, 'runnel_requests_total', { operation: 'DescribeStream', status: '400', error: 'ResourceNotFoundException' }), 1);
+    assert.equal(value(p, 'runnel_request_duration_ms_count', { operation: 'PutRecord' }), 4);
+    assert.equal(value(p, 'kinesis_put_record_requests_total', st), 4);
+    assert.equal(value(p, 'kinesis_put_record_success_total', st), 4);
+    assert.equal(value(p, 'kinesis_put_record_bytes_total', st), 4 * 102);
+    assert.equal(value(p, 'kinesis_put_record_latency_ms_count', st), 4);
+    assert.equal(value(p, 'kinesis_put_records_total_records_total', st), 1200);
+    assert.equal(value(p, 'kinesis_put_records_successful_records_total', st), accepted);
+    assert.equal(value(p, 'kinesis_put_records_failed_records_total', st), failed);
+    assert.equal(value(p, 'kinesis_put_records_throttled_records_total', st), throttled);
+    assert.equal(value(p, 'kinesis_write_provisioned_throughput_exceeded_total', st), throttled);
+    assert.equal(value(p, 'kinesis_put_records_bytes_total', st), bytesAccepted);
+    assert.equal(value(p, 'kinesis_incoming_records_total', st), 4 + accepted);
+    assert.equal(value(p, 'kinesis_incoming_bytes_total', st), 4 * 102 + bytesAccepted);
+    assert.equal(value(p, 'kinesis_get_records_records_total', st), 3);
+    assert.equal(value(p, 'kinesis_get_records_bytes_total', st), 3 * 102);
+    assert.equal(value(p, 'kinesis_get_records_success_total', st), 1);
+    assert.ok(p.samples.some((s) => s.name === 'kinesis_get_records_iterator_age_ms' && s.labels.stream === name));
+    assert.equal(value(p, 'runnel_metrics_dropped_total'), 0);
+  }
+});
+
+test('SubscribeToShard events are counted; a too-fast resubscribe is SubscribeToShard.RateExceeded', T, async (t) => {
+  const srv = await startRunnel({ inMemory: true });
+  t.after(() => srv.stop());
+  const k = kinesisClient(srv.endpoint);
+  const name = uniqueName('msub');
+  await k.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
+  const { Consumer } = await k.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(name), ConsumerName: 'c' }));
+  await sleep(50);
+  const res = await k.send(new SubscribeToShardCommand({ ConsumerARN: Consumer.ConsumerARN, ShardId: shardId(0), StartingPosition: { Type: 'TRIM_HORIZON' } }));
+  await k.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'a', Data: Buffer.alloc(40) }));
+  let records = 0;
+  for await (const ev of res.EventStream) {
+    if (ev.SubscribeToShardEvent) records += ev.SubscribeToShardEvent.Records.length;
+    if (records >= 1) break;
+  }
+  await assert.rejects(k.send(new SubscribeToShardCommand({ ConsumerARN: Consumer.ConsumerARN, ShardId: shardId(0), StartingPosition: { Type: 'LATEST' } })),
+    (e) => e.name === 'LimitExceededException');
+  const p = parse((await get(srv.port, '/metrics')).body);
+  const st = { ...sid, stream: name };
+  assert.equal(value(p, 'kinesis_subscribe_to_shard_event_records_total', st), 1);
+  assert.equal(value(p, 'kinesis_subscribe_to_shard_event_bytes_total', st), 41);
+  assert.ok(value(p, 'kinesis_subscribe_to_shard_event_success_total', st) >= 1);
+  assert.equal(value(p, 'kinesis_subscribe_to_shard_rate_exceeded_total', st), 1);
+  assert.ok(p.samples.some((s) => s.name === 'runnel_subscriptions'));
+});
+
+test('--metrics-max-streams bounds the stream series and counts what it drops', T, async (t) => {
+  const srv = await startRunnel({ inMemory: true, args: ['--metrics-max-streams', '2'] });
+  t.after(() => srv.stop());
+  const k = kinesisClient(srv.endpoint);
+  const names = ['a', 'b', 'c'].map((x) => uniqueName(`cap${x}`));
+  for (const n of names) {
+    await k.send(new CreateStreamCommand({ StreamName: n, ShardCount: 1 }));
+    await k.send(new PutRecordCommand({ StreamName: n, PartitionKey: 'a', Data: Buffer.from('x') }));
+    await k.send(new PutRecordCommand({ StreamName: n, PartitionKey: 'a', Data: Buffer.from('x') }));
+  }
+  const p = parse((await get(srv.port, '/metrics')).body);
+  assert.equal(value(p, 'runnel_metrics_streams'), 2);
+  assert.equal(value(p, 'runnel_metrics_dropped_total'), 2);
+  assert.equal(new Set(p.samples.filter((s) => s.name === 'kinesis_incoming_records_total').map((s) => s.labels.stream)).size, 2);
+});
+
+test('verified mode: /metrics stays off the API port (403 as AWS) and is served on --admin-listen', T, async (t) => {
+  const dir = makeTempDir();
+  t.after(() => removeDir(dir));
+  const creds = writeCredentials(dir, [ADMIN]);
+  const adminPort = await freePort();
+  const srv = await startRunnel({ inMemory: true, args: ['--credentials', creds, '--admin-listen', `127.0.0.1:${adminPort}`] });
+  t.after(() => srv.stop());
+  const k = clientAs(srv.endpoint, ADMIN);
+  const name = uniqueName('mv');
+  await k.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
+  await k.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'a', Data: Buffer.from('x') }));
+  const api = await get(srv.port, '/metrics');
+  assert.equal(api.status, 403);
+  assert.match(api.body, /AccessDenied/);
+  const adm = await get(adminPort, '/metrics');
+  assert.equal(adm.status, 200);
+  const p = parse(adm.body);
+  assert.equal(value(p, 'kinesis_incoming_records_total', { account: '123456789012', stream: name }), 1);
+});
