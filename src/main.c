@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/accesslog.h"
 #include "api/faults.h"
 #include "cli/cli.h"
 #include "core/errors.h"
@@ -47,6 +48,8 @@ typedef struct config {
     const char *inject_errors;   /* --inject-errors SPEC (api/faults.h) */
     const char *init_streams;    /* --init-streams SPEC (api.h) */
     const char *admin_listen;    /* --admin-listen HOST:PORT: health (docs/operations.md) */
+    const char *access_log;      /* --access-log FILE|- (api/accesslog.h) */
+    int log_json;                /* --log-format json */
     int kms_strict;              /* --kms-strict: unknown KMS keys are not found (api/kms.h) */
     const char *credentials_file; /* --credentials: verified mode (docs/security.md) */
     long idle_timeout_ms;    /* --idle-timeout, --read-timeout (0: net's defaults) */
@@ -90,6 +93,8 @@ static const char usage[] =
     "  --consumer-delay MS          time a new consumer stays CREATING (default 0)\n"
     "  --subscription-lifetime MS   how long a SubscribeToShard stream lasts (default 300000)\n"
     "  --log-level debug|info|warn|error (default info)\n"
+    "  --log-format text|json       stderr lines as text or as JSON objects (default text)\n"
+    "  --access-log FILE            one JSON line per request (- for stderr; never record data)\n"
     "  --master-key-file FILE       wrap encrypted streams' data keys under SHA-256(FILE)\n"
     "  --kms-strict                 a KMS KeyId runnel's KMS does not hold is KMSNotFoundException\n"
     "  --credentials FILE           verify SigV4 and IAM policies against FILE (SIGHUP reloads);\n"
@@ -285,6 +290,14 @@ static int set_option(config_t *c, const char *name, const char *val)
         c->init_streams = val;
     } else if (strcmp(name, "admin-listen") == 0) {
         c->admin_listen = val;
+    } else if (strcmp(name, "access-log") == 0) {
+        c->access_log = val;
+    } else if (strcmp(name, "log-format") == 0) {
+        if (strcmp(val, "text") != 0 && strcmp(val, "json") != 0) {
+            fprintf(stderr, "runnel: --log-format must be text or json\n");
+            return -1;
+        }
+        c->log_json = strcmp(val, "json") == 0;
     } else if (strcmp(name, "kms-strict") == 0) {
         c->kms_strict = val ? parse_bool(val) : 1;
     } else if (strcmp(name, "log-level") == 0) {
@@ -307,7 +320,7 @@ static const char *const option_names[] = {"listen", "data-dir", "in-memory", "f
                                            "shard-limit", "log-level", "enforce-limits",
                                            "master-key-file", "kms-strict", "credentials",
                                            "inject-errors", "init-streams", "admin-listen",
-                                           "metrics-max-streams",
+                                           "metrics-max-streams", "access-log", "log-format",
                                            "tls-cert", "tls-key", "tls-self-signed", "tls-listen",
                                            "idle-timeout", "read-timeout", "max-connections",
                                            "max-buffered-bytes", "min-body-rate",
@@ -674,6 +687,12 @@ static int serve(const config_t *c)
         rn_faults_describe(faults, desc, sizeof desc);
         rn_warn("fault injection is on (--inject-errors): %s", desc);
     }
+    rn_accesslog_t *alog = NULL;
+    if (c->access_log && (err = rn_accesslog_open(&alog, c->access_log)) != 0) {
+        fprintf(stderr, "runnel: cannot open --access-log %s: %s\n", c->access_log, rn_strerror(err));
+        rn_faults_destroy(faults);
+        goto out;
+    }
     rn_api_config_t acfg = {.default_region = c->region, .account_id = c->account_id,
                             .enable_test_clock = c->test_clock,
                             .enforce_limits = c->enforce_limits, .base = s.base,
@@ -681,9 +700,10 @@ static int serve(const config_t *c)
                             .subscription_lifetime_ms = c->subscription_lifetime_ms,
                             .max_namespaces = (int)c->max_namespaces,
                             .kms_strict = c->kms_strict, .faults = faults,
-                            .metrics_max_streams = (size_t)c->metrics_max_streams};
+                            .metrics_max_streams = (size_t)c->metrics_max_streams, .accesslog = alog};
     if (rn_api_create(&s.api, s.reg, &acfg) != 0) {
         rn_faults_destroy(faults);
+        rn_accesslog_close(alog);
         goto out;
     }
     if (admin_attach(&s.admin, s.base, s.api) != 0)
@@ -881,5 +901,6 @@ int main(int argc, char **argv)
     if (load_config(&c, argc - 2, argv + 2) != 0)
         return 2;
     rn_log_set_level((rn_log_level_t)rn_log_level_parse(c.log_level));
+    rn_log_set_json(c.log_json);
     return serve(&c);
 }

@@ -25,6 +25,7 @@
 #include "api/auth.h"
 #include "api/ident.h"
 #include "api/kms.h"
+#include "api/accesslog.h"
 #include "api/faults.h"
 #include "api/limits.h"
 #include "api/sts.h"
@@ -100,6 +101,7 @@ static void api_tick(evutil_socket_t fd, short what, void *ud)
     rn_api_t *api = ud;
     if (rn_registry_tick(api->reg, rn_now_ms()) > 0)
         rn_subs_poke(api);
+    rn_accesslog_flush(api->accesslog);
 }
 
 int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg)
@@ -144,6 +146,7 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
         }
     }
     api->faults = cfg->faults; /* owned from here on */
+    api->accesslog = cfg->accesslog;
     *out = api;
     return 0;
 }
@@ -193,6 +196,7 @@ void rn_api_destroy(rn_api_t *api)
         rn_limits_destroy(api->limits);
         rn_faults_destroy(api->faults);
         rn_metrics_destroy(api->metrics);
+        rn_accesslog_close(api->accesslog);
         rn_kms_destroy(api->kms);
         rn_auth_release(api->auth);
         rn_sigv4_cache_destroy(api->sigcache);
@@ -252,9 +256,28 @@ static rn_call_t *call_new(rn_api_t *api)
     return c;
 }
 
+/* The call's line in the access log (before its auth reference goes). */
+static void access_line(rn_call_t *c, int status, const char *err, int64_t latency_us)
+{
+    rn_api_t *api = c->api;
+    char root[64];
+    snprintf(root, sizeof root, "arn:aws:iam::%s:root", c->account);
+    rn_access_entry_t e = {.request_id = c->request_id, .principal = c->who ? c->who->id->arn : root,
+                           .account = c->account, .region = c->region,
+                           .operation = c->op == RN_OP_NONE ? "unknown" : rn_op_name(c->op),
+                           .stream = c->m.stream, .error = err, .peer = c->peer_buf, .http2 = c->http2,
+                           .cbor = c->proto == RN_PROTO_CBOR, .status = status,
+                           .request_bytes = c->request_bytes, .data_bytes = c->m.bytes,
+                           .records = c->m.records, .latency_us = latency_us};
+    rn_accesslog_write(api->accesslog, &e);
+}
+
 static void call_free(rn_call_t *c)
 {
     rn_api_t *api = c->api;
+    if (api->accesslog)
+        access_line(c, c->status ? c->status : 500, c->status == 200 ? NULL : rn_aws_error_type(c->err.code),
+                    rn_mono_us() - c->t0_us);
     rn_metrics_request(api->metrics, c->op, c->http2, c->proto == RN_PROTO_CBOR, c->status ? c->status : 500,
                        c->status == 200 ? NULL : rn_aws_error_type(c->err.code), rn_mono_us() - c->t0_us,
                        c->account, c->region, c->m.stream[0] ? &c->m : NULL);
@@ -735,6 +758,15 @@ static int delay_call(rn_call_t *c, long delay_ms)
 static void early_error(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_request_t *req, rn_op_t op,
                         rn_proto_t proto, const rn_error_t *err, int64_t t0)
 {
+    if (api->accesslog) {
+        rn_access_entry_t e = {.request_id = req->request_id, .principal = "", .account = api->account_id,
+                               .region = api->default_region,
+                               .operation = op == RN_OP_NONE ? "unknown" : rn_op_name(op), .stream = "",
+                               .error = rn_aws_error_type(err->code), .peer = req->peer, .http2 = req->http2,
+                               .cbor = proto == RN_PROTO_CBOR, .status = rn_aws_error_status(err->code),
+                               .request_bytes = req->body_len, .latency_us = rn_mono_us() - t0};
+        rn_accesslog_write(api->accesslog, &e);
+    }
     send_error(ex, proto, err);
     rn_metrics_request(api->metrics, op, req->http2, proto == RN_PROTO_CBOR, rn_aws_error_status(err->code),
                        rn_aws_error_type(err->code), rn_mono_us() - t0, api->account_id, api->default_region, NULL);
@@ -873,7 +905,10 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
     c->proto = proto;
     c->op = op;
     c->now_ms = now_ms;
-    c->peer = req->peer;
+    snprintf(c->peer_buf, sizeof c->peer_buf, "%s", req->peer ? req->peer : "");
+    c->peer = c->peer_buf;
+    snprintf(c->request_id, sizeof c->request_id, "%s", req->request_id ? req->request_id : "");
+    c->request_bytes = req->body_len;
     c->tls = req->tls;
     c->http2 = req->http2;
     c->t0_us = t0;

@@ -28,6 +28,7 @@ typedef struct rn_api_config {
     int kms_strict;             /* --kms-strict: a KeyId the local KMS does not hold is not found (kms.h) */
     struct rn_faults *faults;   /* --inject-errors (faults.h), or NULL; the api owns it once created */
     size_t metrics_max_streams; /* --metrics-max-streams: streams with /metrics series; 0: 2000 */
+    struct rn_accesslog *accesslog; /* --access-log (accesslog.h), or NULL; owned once created */
 } rn_api_config_t;
 
 int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg);

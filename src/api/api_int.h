@@ -43,6 +43,7 @@ struct rn_api {
     struct rn_faults *faults;        /* --inject-errors (faults.h); NULL when off */
     int shutting_down;               /* rn_api_shutdown ran: /health/ready answers 503 (net/health.c) */
     struct rn_metrics *metrics;      /* GET /metrics (metrics.h) */
+    struct rn_accesslog *accesslog;  /* --access-log (accesslog.h); NULL when off */
 };
 
 #define RN_API_CALL_CACHE 128 /* calls kept for reuse: ~4.3 KiB each */
@@ -70,6 +71,9 @@ typedef struct rn_call {
     const char *peer;          /* "ip:port" (aws:SourceIp) */
     int tls;                   /* aws:SecureTransport */
     int http2;                 /* the request came over HTTP/2 (metrics) */
+    char peer_buf[64];         /* c->peer's bytes: the exchange's are gone once answered */
+    char request_id[40];       /* x-amzn-RequestId (the access log) */
+    size_t request_bytes;      /* the body's length (the access log) */
     int status;                /* the HTTP status answered (metrics) */
     int64_t t0_us;             /* rn_mono_us() when the request was handed over (metrics) */
     rn_metrics_data_t m;       /* what a record operation did (metrics.h) */

@@ -95,7 +95,7 @@ static int init_one(rn_api_t *api, const char *e, size_t len, char *err, size_t 
     size_t nl = strlen(item);
     if (nl == 0 || nl > 128 || strspn(item, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != nl)
         return snprintf(err, errlen, "--init-streams: \"%s\": a stream name is 1-128 of a-z A-Z 0-9 _ . -", item), -1;
-    snprintf(name, sizeof name, "%s", item);
+    memcpy(name, item, nl + 1); /* nl <= 128 */
     int on_demand = 1;
     long n = 4;
     if (shards && strcmp(shards, "ON_DEMAND") == 0 && !mode) {

@@ -5,6 +5,8 @@
 typedef enum { RN_LOG_DEBUG = 0, RN_LOG_INFO = 1, RN_LOG_WARN = 2, RN_LOG_ERROR = 3 } rn_log_level_t;
 
 void rn_log_set_level(rn_log_level_t lvl);
+/* 1: every line a JSON object {"time","level","msg"} (--log-format json); 0: text. */
+void rn_log_set_json(int on);
 /* "debug", "info", "warn", "error" -> level; -1 when unknown. */
 int rn_log_level_parse(const char *s);
 void rn_log(rn_log_level_t lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

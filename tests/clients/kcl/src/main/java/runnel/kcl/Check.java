@@ -92,6 +92,7 @@ final class Check {
         String parent = null;
         long killAt = -1, parentEnd = -1;
         Map<String, BigInteger> lastCkptA = new HashMap<>();
+        Map<String, BigInteger> triedCkptA = new HashMap<>();
         Map<String, List<String[]>> recordsA = new HashMap<>();
         int redeliveries = 0, total = 0;
 
@@ -158,6 +159,9 @@ final class Check {
                 case 'C' -> {
                     if (e.worker.equals("A")) lastCkptA.put(e.shard, new BigInteger(e.f[3]));
                 }
+                case 'P' -> { // a checkpoint A began: it may have reached the lease table before the kill
+                    if (e.worker.equals("A")) triedCkptA.put(e.shard, new BigInteger(e.f[3]));
+                }
                 case 'E' -> {
                     if (e.shard.equals(parent) && parentEnd < 0) parentEnd = e.t;
                     Session s = open.remove(id);
@@ -202,15 +206,17 @@ final class Check {
                 if (ck != null && next.firstSeq.compareTo(ck) <= 0)
                     fail.add("B resumed " + en.getKey() + " at " + next.firstSeq + ", at or before A's checkpoint " + ck);
                 if (ck != null) {
-                    // The record right after A's checkpoint, if A got to it, is B's first.
-                    for (String[] r : recordsA.getOrDefault(en.getKey(), List.of())) {
-                        if (new BigInteger(r[3]).compareTo(ck) > 0) {
-                            if (new BigInteger(r[3]).compareTo(next.firstSeq) != 0)
-                                fail.add("B resumed " + en.getKey() + " at " + next.firstSeq
-                                        + ", not at the record after A's checkpoint " + r[3]);
-                            break;
-                        }
-                    }
+                    // The record right after A's checkpoint, if A got to it, is B's first; or, when
+                    // A was killed inside a later checkpoint call, the record after that one.
+                    BigInteger tried = triedCkptA.get(en.getKey());
+                    BigInteger after = afterSeq(recordsA.getOrDefault(en.getKey(), List.of()), ck);
+                    BigInteger afterTried = tried != null && tried.compareTo(ck) > 0
+                            ? afterSeq(recordsA.getOrDefault(en.getKey(), List.of()), tried) : null;
+                    if (after != null && after.compareTo(next.firstSeq) != 0
+                            && (afterTried == null || afterTried.compareTo(next.firstSeq) != 0))
+                        fail.add("B resumed " + en.getKey() + " at " + next.firstSeq
+                                + ", not at the record after A's checkpoint " + after
+                                + (afterTried != null ? " (nor after the one A was making, " + afterTried + ")" : ""));
                 } else if (next.firstSeq.compareTo(BigInteger.ZERO) <= 0) {
                     fail.add("bad first sequence number on " + en.getKey());
                 }
@@ -236,6 +242,15 @@ final class Check {
         } catch (RuntimeException e) {
             return false;
         }
+    }
+
+    /** The sequence number of the first of A's records after seq, or null. */
+    static BigInteger afterSeq(List<String[]> recs, BigInteger seq) {
+        for (String[] r : recs) {
+            BigInteger s = new BigInteger(r[3]);
+            if (s.compareTo(seq) > 0) return s;
+        }
+        return null;
     }
 
     static boolean hasRecordsAfter(List<Ev> evs, String shard, long t) {

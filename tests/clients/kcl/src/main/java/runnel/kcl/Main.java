@@ -241,6 +241,10 @@ public final class Main {
             // Periodic checkpoints: every 300 ms of processing.
             if (lastSeq != null && System.nanoTime() - lastCheckpoint > 300_000_000L) {
                 try {
+                    // P first: a kill -9 between the checkpoint and its C line must not make the
+                    // checker think the previous checkpoint is the last one (Check.java)
+                    log.line("P " + Log.now() + " " + shard + " " + lastSeq);
+                    log.flush();
                     in.checkpointer().checkpoint(lastSeq);
                     log.line("C " + Log.now() + " " + shard + " " + lastSeq);
                     log.flush();
