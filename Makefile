@@ -4,7 +4,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build run test unit integration faults hostile crash crash-campaign clients asan fuzz fuzz-campaign clean bench
+.PHONY: all deps test-deps build run test unit integration faults hostile crash crash-campaign clients cluster asan fuzz fuzz-campaign clean bench
 
 all: build
 
@@ -56,6 +56,13 @@ crash-campaign: build test-deps
 # CLIENTS="java-sdk rust" runs some. Each installs its pinned dependencies and caches them.
 clients: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) scripts/clients.sh
+
+# The NATS JetStream cluster of cluster mode (issue 13, docs/cluster.md): builds the pinned
+# nats-server into ~/.cache/runnel/nats the first time (scripts/deps.sh --cluster), then starts a
+# 3-node cluster on loopback and kills its stream leaders (tests/cluster/). Not yet in `make test`.
+cluster: build
+	@scripts/deps.sh --cluster
+	node --test --test-concurrency=1 tests/cluster/
 
 test: build test-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

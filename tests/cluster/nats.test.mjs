@@ -1,0 +1,262 @@
+// nats.test.mjs: the NATS JetStream cluster a clustered runnel will run on (issue 13,
+// docs/cluster.md), proven on its own before runnel uses it. A 3-node nats-server cluster
+// (natslib.mjs, sync_interval: always) must:
+// - form: every node healthy, one meta leader, 3 peers, sync_always in force;
+// - take an R3 file stream shaped as a runnel shard (docs/cluster.md: subjects, MaxAge,
+//   allow_direct) and appends with an expected last sequence, so each append lands exactly at the
+//   sequence the writer expects, as a shard log's counter;
+// - lose nothing acknowledged when the stream's leader is killed with kill -9, several times in a
+//   row: two writers (two "shards") keep appending through each election; a publish whose outcome
+//   is unknown (a timeout at the kill) is resolved the way the store backend will resolve it: the
+//   retry with the same expected sequence is refused with "wrong last sequence" if the first try
+//   landed, and the record at that sequence is then read to see whether it is ours.
+//   After every kill and restart every acknowledged record is read back at its sequence, intact,
+//   with no gap and no duplicate; the election stall (longest time between two acknowledgements
+//   of one writer across the kill) is measured and printed, not asserted.
+// Client: the `nats` npm package (pinned in package.json).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, DiscardPolicy, RetentionPolicy, StorageType } from 'nats';
+import { sleep } from '../integration/runnel.mjs';
+import { monitor, startNatsCluster } from './natslib.mjs';
+
+const KILLS = 3;
+const RECORDS_BETWEEN_KILLS = 150; // acknowledged appends per writer before each kill
+const WRONG_LAST_SEQ = 10071; // JetStream API error code of a failed expected-last-sequence check
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** An R3 file stream shaped as one runnel shard (docs/cluster.md "Shards"). */
+function shardStreamConfig(name) {
+  return {
+    name,
+    subjects: [`rn.t.${name}`],
+    storage: StorageType.File,
+    num_replicas: 3,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: 24 * 3600 * 1e9, // nanoseconds: the 24 h default retention period
+    allow_direct: true,
+    duplicate_window: 0,
+  };
+}
+
+/**
+ * A writer that appends payloads `<stream>#<i>` one at a time, each with the expected last
+ * sequence. acked[i] is the sequence of payload i once JetStream acknowledged it.
+ */
+function makeWriter(js, jsm, stream) {
+  const w = {
+    stream, acked: [], next: 0, last: 0, running: true, ackTimes: [], unknownResolved: 0,
+    retries: 0, error: null,
+  };
+  const subject = `rn.t.${stream}`;
+  w.done = (async () => {
+    while (w.running) {
+      const payload = `${stream}#${w.next}`;
+      try {
+        const pa = await js.publish(subject, enc.encode(payload), {
+          expect: { lastSequence: w.last, streamName: stream }, timeout: 2000,
+        });
+        assert.equal(pa.seq, w.last + 1, `${stream}: appended at ${pa.seq}, expected ${w.last + 1}`);
+        assert.equal(pa.duplicate, false);
+        w.acked.push(pa.seq);
+        w.ackTimes.push(Date.now());
+        w.last = pa.seq;
+        w.next += 1;
+      } catch (e) {
+        if (e.api_error?.err_code === WRONG_LAST_SEQ || /wrong last sequence/.test(e.message)) {
+          // The stream is past w.last: the previous try of this payload landed (its ack was lost),
+          // or something else wrote there (must not happen: one writer per stream).
+          const m = await getAt(jsm, stream, w.last + 1);
+          if (m === payload) {
+            w.unknownResolved += 1;
+            w.acked.push(w.last + 1);
+            w.ackTimes.push(Date.now());
+            w.last += 1;
+            w.next += 1;
+            continue;
+          }
+          w.error = new Error(`${stream}: sequence ${w.last + 1} holds ${m}, not ${payload} (${e.message})`);
+          w.running = false;
+          break;
+        }
+        // Timeout, no responders, connection lost: the outcome is unknown; retry the same payload
+        // with the same expectation.
+        w.retries += 1;
+        await sleep(50);
+      }
+    }
+  })();
+  return w;
+}
+
+/** The payload at seq read from the stream's leader (STREAM.MSG.GET), retried through elections. */
+async function getAt(jsm, stream, seq, attempts = 100) {
+  for (let i = 0; ; i++) {
+    try {
+      const m = await jsm.streams.getMessage(stream, { seq });
+      return dec.decode(m.data);
+    } catch (e) {
+      if (/no message found|not found/i.test(e.message)) return null;
+      if (i >= attempts) throw e;
+      await sleep(100);
+    }
+  }
+}
+
+/** Every message of the stream up to upTo, in order, through an ordered consumer (as EFO will
+ * read); fails after timeoutMs rather than hanging. */
+async function readAll(js, stream, upTo, timeoutMs = 60000) {
+  const out = [];
+  if (upTo === 0) return out;
+  const c = await js.consumers.get(stream); // ordered, from the first message
+  const msgs = await c.consume({ max_messages: 512 });
+  const timer = setTimeout(() => msgs.stop(), timeoutMs);
+  try {
+    for await (const m of msgs) {
+      out.push({ seq: m.seq, payload: dec.decode(m.data) });
+      if (m.seq >= upTo) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    await msgs.close();
+  }
+  return out;
+}
+
+/** Check a read-back against a writer: every acknowledged record at its sequence, nothing else. */
+function checkWriter(w, got) {
+  assert.equal(got.length, w.last, `${w.stream}: ${got.length} messages read, ${w.last} expected`);
+  for (let i = 0; i < got.length; i++) {
+    assert.equal(got[i].seq, i + 1, `${w.stream}: gap or disorder at position ${i}`);
+  }
+  for (let i = 0; i < w.acked.length; i++) {
+    assert.equal(got[w.acked[i] - 1].payload, `${w.stream}#${i}`,
+      `${w.stream}: acknowledged record ${i} lost or moved (seq ${w.acked[i]})`);
+  }
+}
+
+test('a 3-node JetStream cluster forms, with sync_interval: always on every node', async (t) => {
+  const t0 = Date.now();
+  const c = await startNatsCluster();
+  t.after(() => c.stop());
+  console.log(`# nats-server ${c.version}: 3-node cluster ready in ${Date.now() - t0} ms, meta leader ${c.metaLeaderAtStart}`);
+  for (let i = 0; i < 3; i++) {
+    const v = await monitor(c.nodes[i], '/varz');
+    assert.equal(v.status, 200);
+    assert.equal(v.body.version, c.version.replace(/^v/, ''));
+    assert.equal(v.body.jetstream.config.sync_always, true, `${c.nodes[i].name}: sync_always is off`);
+    const j = await monitor(c.nodes[i], '/jsz');
+    assert.equal(j.body.meta_cluster.cluster_size, 3);
+    assert.equal(j.body.meta_cluster.leader, c.metaLeaderAtStart);
+  }
+  // An R3 stream gets three replicas on three distinct nodes.
+  const nc = await connect({ servers: c.urls });
+  t.after(() => nc.close());
+  const jsm = await nc.jetstreamManager();
+  const si = await jsm.streams.add(shardStreamConfig('FORM'));
+  assert.equal(si.config.num_replicas, 3);
+  const leader = await c.waitStreamLeader('FORM');
+  const info = await jsm.streams.info('FORM');
+  const peers = [info.cluster.leader, ...(info.cluster.replicas ?? []).map((r) => r.name)];
+  assert.equal(leader, info.cluster.leader);
+  assert.deepEqual([...new Set(peers)].sort(), ['n1', 'n2', 'n3']);
+});
+
+test('kill -9 of the stream leader: writes resume, nothing acknowledged is lost', async (t) => {
+  const c = await startNatsCluster();
+  t.after(() => c.stop());
+  const nc = await connect({
+    servers: c.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100, pingInterval: 1000,
+  });
+  t.after(() => nc.close());
+  const jsm = await nc.jetstreamManager({ timeout: 2000 });
+  const js = nc.jetstream({ timeout: 2000 });
+  const streams = ['SHARD0', 'SHARD1'];
+  for (const s of streams) await jsm.streams.add(shardStreamConfig(s));
+  for (const s of streams) await c.waitStreamLeader(s);
+
+  // An append expecting the wrong last sequence is refused, and nothing is written.
+  await jsm.streams.add(shardStreamConfig('PROBE'));
+  const pa = await js.publish('rn.t.PROBE', enc.encode('probe'), { expect: { lastSequence: 0 } });
+  assert.equal(pa.seq, 1);
+  await assert.rejects(
+    js.publish('rn.t.PROBE', enc.encode('probe2'), { expect: { lastSequence: 0 } }),
+    (e) => e.api_error?.err_code === WRONG_LAST_SEQ || /wrong last sequence/.test(e.message));
+  assert.equal((await jsm.streams.info('PROBE')).state.last_seq, 1);
+  await jsm.streams.delete('PROBE');
+
+  const writers = streams.map((s) => makeWriter(js, jsm, s));
+  t.after(async () => { for (const w of writers) w.running = false; await Promise.all(writers.map((w) => w.done)); });
+  const stalls = [];
+  let directMisses = 0;
+  let directReads = 0;
+  try {
+    for (let k = 0; k < KILLS; k++) {
+      const target = writers.map((w) => w.acked.length + RECORDS_BETWEEN_KILLS);
+      while (writers.some((w, i) => w.acked.length < target[i])) {
+        for (const w of writers) if (w.error) throw w.error;
+        await sleep(20);
+      }
+      const victim = await c.waitStreamLeader(streams[0]);
+      const tKill = Date.now();
+      const ackedAtKill = writers.map((w) => w.acked.length);
+      await c.kill9(c.index(victim));
+      // Writes resume on the two survivors (a new leader is elected).
+      while (writers.some((w, i) => w.acked.length < ackedAtKill[i] + 20)) {
+        for (const w of writers) if (w.error) throw w.error;
+        if (Date.now() - tKill > 60000) throw new Error('writes did not resume within 60 s of the kill');
+        await sleep(20);
+      }
+      for (const [i, w] of writers.entries()) {
+        let gap = 0;
+        for (let j = Math.max(1, ackedAtKill[i] - 1); j < w.ackTimes.length; j++) {
+          gap = Math.max(gap, w.ackTimes[j] - w.ackTimes[j - 1]);
+        }
+        stalls.push({ kill: k + 1, stream: w.stream, stallMs: gap });
+      }
+      const newLeader = await c.waitStreamLeader(streams[0]);
+      assert.notEqual(newLeader, victim);
+      console.log(`# kill ${k + 1}: leader ${victim} of ${streams[0]} killed, new leader ${newLeader}; stalls ${stalls.slice(-2).map((s) => `${s.stream} ${s.stallMs} ms`).join(', ')}`);
+      await c.restart(c.index(victim));
+      // Direct gets of acknowledged records (any replica answers; a lagging one may not have it).
+      for (const w of writers) {
+        for (const seq of w.acked.slice(-20)) {
+          directReads += 1;
+          try {
+            await jsm.direct.getMessage(w.stream, { seq });
+          } catch {
+            directMisses += 1;
+          }
+        }
+      }
+    }
+  } finally {
+    for (const w of writers) w.running = false;
+    await Promise.all(writers.map((w) => w.done));
+  }
+  for (const w of writers) if (w.error) throw w.error;
+
+  // Wait until the restarted node caught up, then read everything back (ordered consumer).
+  for (const w of writers) {
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const si = await jsm.streams.info(w.stream);
+      const reps = si.cluster.replicas ?? [];
+      if (si.state.last_seq === w.last && reps.length === 2 && reps.every((r) => r.current)) break;
+      if (Date.now() > deadline) throw new Error(`${w.stream}: replicas not current: ${JSON.stringify(si.cluster)}`);
+      await sleep(100);
+    }
+    checkWriter(w, await readAll(js, w.stream, w.last));
+  }
+  const total = writers.reduce((n, w) => n + w.acked.length, 0);
+  const max = Math.max(...stalls.map((s) => s.stallMs));
+  console.log(`# ${KILLS} leader kills: ${total} appends acknowledged, 0 lost, 0 duplicated; ` +
+    `outcomes resolved after a lost ack: ${writers.reduce((n, w) => n + w.unknownResolved, 0)}; ` +
+    `retries: ${writers.reduce((n, w) => n + w.retries, 0)}; election stall max ${max} ms ` +
+    `(${stalls.map((s) => s.stallMs).join(', ')}); direct gets of acknowledged records that missed: ` +
+    `${directMisses}/${directReads}`);
+});
