@@ -58,10 +58,14 @@ clients: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) scripts/clients.sh
 
 # The NATS JetStream cluster of cluster mode (issue 13, docs/cluster.md): builds the pinned
-# nats-server into ~/.cache/runnel/nats the first time (scripts/deps.sh --cluster), then starts a
-# 3-node cluster on loopback and kills its stream leaders (tests/cluster/). Not yet in `make test`.
-cluster: build
+# nats-server into ~/.cache/runnel/nats the first time and installs libnats-dev
+# (scripts/deps.sh --cluster), configures again so CMake finds libnats (build/natsprobe), then
+# starts 3-node clusters on loopback and kills their stream leaders (tests/cluster/).
+# Not yet in `make test`.
+cluster: deps
 	@scripts/deps.sh --cluster
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
 	node --test --test-concurrency=1 tests/cluster/
 
 test: build test-deps

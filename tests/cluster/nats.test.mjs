@@ -13,12 +13,20 @@
 //   After every kill and restart every acknowledged record is read back at its sequence, intact,
 //   with no gap and no duplicate; the election stall (longest time between two acknowledgements
 //   of one writer across the kill) is measured and printed, not asserted.
+// - keep a shard's close marker unique, and refuse an append fenced on it once it exists
+//   (docs/cluster.md "Resharding"); how many fenced appends survive when several are in flight
+//   is printed (2.15.2 serializes them);
+// - answer tools/natsprobe.c (nats.c: expected-last-sequence publishes, direct gets, KV
+//   compare-and-set from two connections, watch), when CMake built it (build/natsprobe).
 // Client: the `nats` npm package (pinned in package.json).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, DiscardPolicy, RetentionPolicy, StorageType } from 'nats';
-import { sleep } from '../integration/runnel.mjs';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { connect, DiscardPolicy, RetentionPolicy, StorageType, headers } from 'nats';
+import { REPO_ROOT, sleep } from '../integration/runnel.mjs';
 import { monitor, startNatsCluster } from './natslib.mjs';
 
 const KILLS = 3;
@@ -259,4 +267,64 @@ test('kill -9 of the stream leader: writes resume, nothing acknowledged is lost'
     `retries: ${writers.reduce((n, w) => n + w.retries, 0)}; election stall max ${max} ms ` +
     `(${stalls.map((s) => s.stallMs).join(', ')}); direct gets of acknowledged records that missed: ` +
     `${directMisses}/${directReads}`);
+});
+
+test('a close marker is stored once, and appends fenced on it are refused after it', async (t) => {
+  const c = await startNatsCluster();
+  t.after(() => c.stop());
+  const nc = await connect({ servers: c.urls });
+  t.after(() => nc.close());
+  const jsm = await nc.jetstreamManager();
+  const js = nc.jetstream();
+  await jsm.streams.add({ ...shardStreamConfig('FENCE'), subjects: ['rn.t.FENCE.r', 'rn.t.FENCE.c'] });
+  await c.waitStreamLeader('FENCE');
+  const fenced = (i) => {
+    const h = headers();
+    h.set('Nats-Expected-Last-Subject-Sequence', '0');
+    h.set('Nats-Expected-Last-Subject-Sequence-Subject', 'rn.t.FENCE.c');
+    return js.publish('rn.t.FENCE.r', enc.encode(`r${i}`), { headers: h });
+  };
+  const counts = {};
+  for (const inFlight of [1, 8]) {
+    let stored = 0;
+    await Promise.all(Array.from({ length: inFlight }, async () => {
+      for (let i = 0; i < 64 / inFlight; i++) {
+        try { await fenced(i); stored += 1; } catch (e) {
+          assert.match(e.message, /wrong last sequence/);
+        }
+      }
+    }));
+    counts[inFlight] = stored;
+  }
+  assert.equal(counts[1], 64, 'fenced appends one at a time must all be stored');
+  console.log(`# fenced appends stored: ${counts[1]}/64 one at a time, ${counts[8]}/64 with 8 in flight`);
+  const marker = () => {
+    const h = headers();
+    h.set('Nats-Expected-Last-Subject-Sequence', '0');
+    return js.publish('rn.t.FENCE.c', new Uint8Array(0), { headers: h });
+  };
+  const m = await marker();
+  const end = m.seq - 1;
+  await assert.rejects(marker(), /wrong last sequence/, 'a second close marker was stored');
+  await assert.rejects(fenced(999), /wrong last sequence/, 'an append after the close was stored');
+  const si = await jsm.streams.info('FENCE');
+  assert.equal(si.state.last_seq, m.seq, 'something was stored after the close marker');
+  const last = await jsm.direct.getMessage('FENCE', { last_by_subj: 'rn.t.FENCE.r' });
+  assert.equal(last.seq, end, 'the last record is not just before the marker');
+});
+
+const NATSPROBE = path.join(REPO_ROOT, 'build', 'natsprobe');
+test('natsprobe (nats.c) against the cluster', { skip: !fs.existsSync(NATSPROBE) && 'build/natsprobe not built (no libnats)' }, async (t) => {
+  const c = await startNatsCluster();
+  t.after(() => c.stop());
+  const child = spawn(NATSPROBE, [c.urls.join(','), '500'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 240000);
+  const code = await new Promise((resolve) => child.on('exit', (cd) => resolve(cd)));
+  clearTimeout(timer);
+  for (const line of out.trim().split('\n')) console.log(`# ${line}`);
+  assert.equal(code, 0, out);
+  assert.match(out, /natsprobe: ok \(0 failed checks\)/);
 });
