@@ -16,6 +16,12 @@
 // - keep a shard's close marker unique, and refuse an append fenced on it once it exists
 //   (docs/cluster.md "Resharding"); how many fenced appends survive when several are in flight
 //   is printed (2.15.2 serializes them);
+// - close a shard by removing its record subject, then writing the marker: with two writers
+//   keeping 64 appends in flight each, nothing is stored after the marker, and every record
+//   before it was acknowledged (candidate 2 of docs/cluster.md "Resharding", stable leader);
+// - refuse a retried atomic batch (PutRecords) whose first try landed (error 10201, nothing
+//   stored twice), and keep the batch id and message ids with the stored messages, so the backend
+//   can find the first try's sequences;
 // - answer tools/natsprobe.c (nats.c: expected-last-sequence publishes, direct gets, KV
 //   compare-and-set from two connections, watch), when CMake built it (build/natsprobe).
 // Client: the `nats` npm package (pinned in package.json).
@@ -25,7 +31,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { connect, DiscardPolicy, RetentionPolicy, StorageType, headers } from 'nats';
+import {
+  connect, DiscardPolicy, JSONCodec, RetentionPolicy, StorageType, headers,
+} from 'nats';
 import { REPO_ROOT, sleep } from '../integration/runnel.mjs';
 import { monitor, startNatsCluster } from './natslib.mjs';
 
@@ -311,6 +319,105 @@ test('a close marker is stored once, and appends fenced on it are refused after 
   assert.equal(si.state.last_seq, m.seq, 'something was stored after the close marker');
   const last = await jsm.direct.getMessage('FENCE', { last_by_subj: 'rn.t.FENCE.r' });
   assert.equal(last.seq, end, 'the last record is not just before the marker');
+});
+
+test('closing a shard by removing its record subject, then the marker: nothing lands after it', async (t) => {
+  const c = await startNatsCluster();
+  t.after(() => c.stop());
+  const ncs = [];
+  t.after(() => Promise.all(ncs.map((nc) => nc.close())));
+  for (let i = 0; i < 3; i++) ncs.push(await connect({ servers: [c.url(i)] }));
+  const jsm = await ncs[0].jetstreamManager();
+  for (let trial = 0; trial < 3; trial++) {
+    const name = `CLOSE${trial}`;
+    const cfg = { ...shardStreamConfig(name), subjects: [`rn.t.${name}.r`, `rn.t.${name}.c`] };
+    await jsm.streams.add(cfg);
+    await c.waitStreamLeader(name);
+    let running = true;
+    const acked = [];
+    const writer = (nc) => {
+      const js = nc.jetstream({ timeout: 3000 });
+      return Promise.all(Array.from({ length: 64 }, async () => {
+        while (running) {
+          try {
+            acked.push((await js.publish(`rn.t.${name}.r`, enc.encode('x'))).seq);
+          } catch { /* refused once the subject is gone */ }
+        }
+      }));
+    };
+    const writers = [writer(ncs[1]), writer(ncs[2])];
+    while (acked.length < 500) await sleep(10);
+    await jsm.streams.update(name, { ...cfg, subjects: [`rn.t.${name}.c`] });
+    const h = headers();
+    h.set('Nats-Expected-Last-Subject-Sequence', '0');
+    const m = await ncs[0].jetstream().publish(`rn.t.${name}.c`, new Uint8Array(0), { headers: h });
+    await sleep(300); // the writers keep trying after the close
+    running = false;
+    await Promise.all(writers);
+    const si = await jsm.streams.info(name);
+    assert.equal(si.state.last_seq, m.seq, `${name}: ${si.state.last_seq - m.seq} records stored after the marker`);
+    assert.equal(acked.filter((q) => q > m.seq).length, 0);
+    assert.equal(new Set(acked).size, acked.length);
+    console.log(`# ${name}: ${acked.length} appends acknowledged, marker at ${m.seq}, 0 after it`);
+    await jsm.streams.delete(name);
+  }
+});
+
+test('a retried atomic batch whose first try landed is refused whole, and its ids are stored', async (t) => {
+  const c = await startNatsCluster();
+  t.after(() => c.stop());
+  const nc = await connect({ servers: c.urls });
+  t.after(() => nc.close());
+  const jsm = await nc.jetstreamManager();
+  const jc = JSONCodec();
+  await jsm.streams.add({ ...shardStreamConfig('BATCH'), allow_atomic: true, duplicate_window: 120e9 });
+  await c.waitStreamLeader('BATCH');
+  assert.equal((await jsm.streams.info('BATCH')).config.allow_atomic, true);
+  // Until the stream's interest has reached this connection's server a publish is answered 503
+  // (no responders); a publish expecting another stream is refused by the stream, storing nothing.
+  for (let i = 0; ; i++) {
+    const h = headers();
+    h.set('Nats-Expected-Stream', 'NOT-BATCH');
+    try {
+      await nc.request('rn.t.BATCH', enc.encode('probe'), { headers: h, timeout: 2000 });
+      break;
+    } catch (e) {
+      if (i > 100) throw e;
+      await sleep(50);
+    }
+  }
+  assert.equal((await jsm.streams.info('BATCH')).state.last_seq, 0);
+  const batch = async (batchId, ids) => {
+    for (let i = 0; i < ids.length; i++) {
+      const h = headers();
+      h.set('Nats-Batch-Id', batchId);
+      h.set('Nats-Batch-Sequence', String(i + 1));
+      h.set('Nats-Msg-Id', ids[i]);
+      if (i < ids.length - 1) {
+        nc.publish('rn.t.BATCH', enc.encode(ids[i]), { headers: h });
+      } else {
+        h.set('Nats-Batch-Commit', '1');
+        return jc.decode((await nc.request('rn.t.BATCH', enc.encode(ids[i]), { headers: h, timeout: 5000 })).data);
+      }
+    }
+    return null;
+  };
+  const first = await batch('b1', ['n1.1', 'n1.2', 'n1.3']);
+  assert.deepEqual({ seq: first.seq, count: first.count, batch: first.batch }, { seq: 3, count: 3, batch: 'b1' });
+  for (const [id, ids] of [['b1', ['n1.1', 'n1.2', 'n1.3']], ['b2', ['n1.1', 'n1.2', 'n1.3']], ['b3', ['n1.3', 'n1.4']]]) {
+    const r = await batch(id, ids);
+    assert.equal(r.error?.err_code, 10201, `retry ${id}: ${JSON.stringify(r)}`);
+    assert.equal(r.seq, 0);
+  }
+  assert.equal((await jsm.streams.info('BATCH')).state.last_seq, 3, 'a refused batch stored something');
+  for (let q = 1; q <= 3; q++) {
+    const m = await jsm.direct.getMessage('BATCH', { seq: q });
+    assert.equal(m.header.get('Nats-Batch-Id'), 'b1');
+    assert.equal(m.header.get('Nats-Msg-Id'), `n1.${q}`);
+    assert.equal(m.header.get('Nats-Batch-Sequence'), String(q));
+  }
+  const fresh = await batch('b4', ['n1.5', 'n1.6']);
+  assert.equal(fresh.seq, 5);
 });
 
 const NATSPROBE = path.join(REPO_ROOT, 'build', 'natsprobe');
