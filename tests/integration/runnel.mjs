@@ -37,6 +37,13 @@ process.on('exit', () => {
   }
 });
 
+/** Count a child among those SIGKILLed if still alive when this process exits (safety net for
+ * helpers that start other servers, e.g. tests/cluster/natslib.mjs). */
+export function trackChild(child) {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
 /** A free TCP port on 127.0.0.1 (bind port 0, read it, close). */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -74,7 +81,7 @@ function appendTail(buf, chunk) {
 }
 
 /** Wait for a child to exit, at most timeoutMs. Resolves {code, signal} or null on timeout. */
-function waitExit(child, exited, timeoutMs) {
+export function waitExit(child, exited, timeoutMs) {
   if (exited.done) return Promise.resolve(exited.result);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(null), timeoutMs);
