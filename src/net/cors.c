@@ -8,7 +8,11 @@
  *     method, target or authentication check): Access-Control-Allow-Headers
  *     and -Methods echo the request's Access-Control-Request-Headers and
  *     -Method, and Access-Control-Max-Age is 172800 (two days).
- * Everything else goes to the handler untouched. */
+ * Everything else goes to the handler untouched. Origin is noted as soon as
+ * a request's head is complete (rn_net_cors_note), and the CORS headers are
+ * added where the protocol engines write every answer head (the handler's
+ * answers, the engines' own 400/408/413/503, a streaming answer's head), so
+ * no answer to a request with Origin goes without them. */
 #include "net/net_int.h"
 
 #include "util/ascii.h"
@@ -25,24 +29,28 @@ static int name_is(const rn_http_header_t *h, const char *lit, size_t n)
     return h->name_len == n && rn_ascii_eq_ci(h->name, lit, n);
 }
 
-int rn_net_cors_dispatch(rn_http_exchange_t *ex)
+void rn_net_cors_note(rn_http_exchange_t *ex)
 {
     rn_http_server_t *srv = ex->srv;
     ex->cors = 0;
     if (!srv || !srv->cfg.cors_expose_headers)
+        return;
+    for (size_t i = 0; i < ex->req.n_headers && !ex->cors; i++)
+        ex->cors = name_is(&ex->req.headers[i], LIT("origin"));
+}
+
+int rn_net_cors_dispatch(rn_http_exchange_t *ex)
+{
+    if (!ex->cors || strcmp(ex->req.method, "OPTIONS") != 0)
         return 0;
     const rn_http_header_t *acrh = NULL, *acrm = NULL;
     for (size_t i = 0; i < ex->req.n_headers; i++) {
         const rn_http_header_t *h = &ex->req.headers[i];
-        if (name_is(h, LIT("origin")))
-            ex->cors = 1;
-        else if (!acrh && name_is(h, LIT("access-control-request-headers")))
+        if (!acrh && name_is(h, LIT("access-control-request-headers")))
             acrh = h;
         else if (!acrm && name_is(h, LIT("access-control-request-method")))
             acrm = h;
     }
-    if (!ex->cors || strcmp(ex->req.method, "OPTIONS") != 0)
-        return 0;
     rn_http_header_t h[4];
     size_t n = 0;
     if (acrh)
@@ -54,14 +62,17 @@ int rn_net_cors_dispatch(rn_http_exchange_t *ex)
     return 1;
 }
 
-size_t rn_net_cors_headers(const rn_http_exchange_t *ex, const rn_http_header_t *extra, size_t n_extra,
-                           rn_http_header_t *out, size_t cap)
+const rn_http_header_t *rn_net_cors_headers(const rn_http_exchange_t *ex, const rn_http_header_t *extra,
+                                            size_t *n_extra, rn_http_header_t *out, size_t cap)
 {
-    const char *expose = ex->srv ? ex->srv->cfg.cors_expose_headers : NULL;
-    if (!ex->cors || !expose || n_extra + 2 > cap)
-        return 0;
-    memcpy(out, extra, n_extra * sizeof *extra);
-    out[n_extra] = HDR("Access-Control-Allow-Origin", "*", 1);
-    out[n_extra + 1] = HDR("Access-Control-Expose-Headers", expose, strlen(expose));
-    return n_extra + 2;
+    const char *expose = ex && ex->srv ? ex->srv->cfg.cors_expose_headers : NULL;
+    size_t n = *n_extra;
+    if (!ex || !ex->cors || !expose || n + 2 > cap)
+        return extra;
+    if (n)
+        memcpy(out, extra, n * sizeof *extra);
+    out[n] = HDR("Access-Control-Allow-Origin", "*", 1);
+    out[n + 1] = HDR("Access-Control-Expose-Headers", expose, strlen(expose));
+    *n_extra = n + 2;
+    return out;
 }

@@ -415,12 +415,6 @@ void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_typ
     }
     if (status < 100 || status > 999)
         status = 500;
-    rn_http_header_t with_cors[16];
-    size_t n_cors = rn_net_cors_headers(ex, extra, n_extra, with_cors, sizeof with_cors / sizeof *with_cors);
-    if (n_cors) {
-        extra = with_cors;
-        n_extra = n_cors;
-    }
     if (ex->conn->proto == RN_NET_PROTO_H2)
         rn_h2_respond(ex, status, content_type, extra, n_extra, body, len);
     else

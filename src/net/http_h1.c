@@ -65,15 +65,20 @@ static void free_cleanup(const void *data, size_t len, void *extra)
 
 enum { BODY_FIXED = 0, BODY_CHUNKED, BODY_TO_CLOSE };
 
-/* Write a response to c's output: a complete one (BODY_FIXED: the head with
- * Content-Length and body), or the head of a streaming one (BODY_CHUNKED:
- * Transfer-Encoding: chunked; BODY_TO_CLOSE: HTTP/1.0, the body runs to the
- * close). Takes ownership of body. */
-static void h1_write_mode(rn_conn_t *c, int minor, int keep_alive, const char *request_id,
+/* Write the answer to ex (NULL: no request head was read) to c's output: a
+ * complete one (BODY_FIXED: the head with Content-Length and body), or the
+ * head of a streaming one (BODY_CHUNKED: Transfer-Encoding: chunked;
+ * BODY_TO_CLOSE: HTTP/1.0, the body runs to the close). Every HTTP/1.1
+ * answer head is written here, so here it gets the CORS headers. Takes
+ * ownership of body. */
+static void h1_write_mode(rn_conn_t *c, const rn_http_exchange_t *ex, int minor, int keep_alive,
                           int status, const char *ctype, const rn_http_header_t *extra,
                           size_t n_extra, uint8_t *body, size_t len, int mode)
 {
     rn_http_server_t *srv = c->srv;
+    const char *request_id = ex ? ex->request_id : "00000000-0000-4000-8000-000000000000";
+    rn_http_header_t with_cors[RN_NET_MAX_RESP_HEADERS];
+    extra = rn_net_cors_headers(ex, extra, &n_extra, with_cors, RN_NET_MAX_RESP_HEADERS);
     struct evbuffer *out = c->out;
     const char *reason = rn_net_reason(status);
     size_t ctype_len = ctype ? strlen(ctype) : 0;
@@ -154,12 +159,11 @@ static void h1_write_mode(rn_conn_t *c, int minor, int keep_alive, const char *r
     rn_conn_output_added(c);
 }
 
-static void h1_write(rn_conn_t *c, int minor, int keep_alive, const char *request_id, int status,
-                     const char *ctype, const rn_http_header_t *extra, size_t n_extra,
+static void h1_write(rn_conn_t *c, const rn_http_exchange_t *ex, int minor, int keep_alive,
+                     int status, const char *ctype, const rn_http_header_t *extra, size_t n_extra,
                      uint8_t *body, size_t len)
 {
-    h1_write_mode(c, minor, keep_alive, request_id, status, ctype, extra, n_extra, body, len,
-                  BODY_FIXED);
+    h1_write_mode(c, ex, minor, keep_alive, status, ctype, extra, n_extra, body, len, BODY_FIXED);
 }
 
 /* Answer a framing error and close; the request (if any) is dropped. */
@@ -168,9 +172,6 @@ static void h1_fail(rn_conn_t *c, int status, const char *why)
     rn_h1_state_t *h = &c->h1;
     rn_http_server_t *srv = c->srv;
     rn_debug("net: %s: HTTP/1.1 %d: %s", c->peer, status, why ? why : "");
-    char rid[40] = "00000000-0000-4000-8000-000000000000";
-    if (h->ex)
-        memcpy(rid, h->ex->request_id, sizeof rid);
     uint8_t *body = NULL;
     size_t len = 0;
     const char *ctype = NULL;
@@ -186,7 +187,7 @@ static void h1_fail(rn_conn_t *c, int status, const char *why)
         if (body)
             ctype = "application/x-amz-json-1.1";
     }
-    h1_write(c, 1, 0, rid, status, ctype, NULL, 0, body, len);
+    h1_write(c, h->ex, 1, 0, status, ctype, NULL, 0, body, len);
     if (h->ex) {
         rn_ex_release(h->ex);
         h->ex = NULL;
@@ -278,6 +279,7 @@ static int h1_read_head(rn_conn_t *c, struct evbuffer *in, size_t avail)
     ex->req.http2 = 0;
     ex->keep_alive = hd.keep_alive;
     ex->minor = (unsigned)hd.minor_version;
+    rn_net_cors_note(ex); /* before any answer, the 413 below included */
     evbuffer_drain(in, hl);
     rn_conn_served(c);
     ex->start_ms = rn_net_now_ms(); /* the body's rate counts from here */
@@ -446,8 +448,7 @@ void rn_h1_respond(rn_http_exchange_t *ex, int status, const char *content_type,
 {
     rn_conn_t *c = ex->conn;
     int keep_alive = h1_keep_alive(c, ex);
-    h1_write(c, ex->minor, keep_alive, ex->request_id, status, content_type, extra, n_extra, body,
-             len);
+    h1_write(c, ex, ex->minor, keep_alive, status, content_type, extra, n_extra, body, len);
     h1_answered(c, ex, keep_alive);
 }
 
@@ -468,7 +469,7 @@ int rn_h1_stream_start(rn_http_exchange_t *ex, int status, const char *content_t
     int keep_alive = ex->stream_chunked && h1_keep_alive(c, ex);
     if (!keep_alive)
         ex->keep_alive = 0;
-    h1_write_mode(c, ex->minor, keep_alive, ex->request_id, status, content_type, NULL, 0, NULL, 0,
+    h1_write_mode(c, ex, ex->minor, keep_alive, status, content_type, NULL, 0, NULL, 0,
                   ex->stream_chunked ? BODY_CHUNKED : BODY_TO_CLOSE);
     return c->closing ? -1 : 0;
 }

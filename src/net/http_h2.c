@@ -40,7 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_RESP_HEADERS 64
+#define MAX_RESP_HEADERS RN_NET_MAX_RESP_HEADERS
 #define LNAME_BUF 4096
 
 /* Control-frame flood guard (PING, SETTINGS, PRIORITY received): a token
@@ -354,6 +354,7 @@ static void h2_headers_done(rn_conn_t *c, rn_http_exchange_t *ex)
     ex->req.authority = ex->has_authority ? base + ex->authority_off
                         : ex->has_host    ? base + ex->host_off
                                           : "";
+    rn_net_cors_note(ex); /* before any answer, the 413 below included */
     size_t cl_len;
     const char *cl = rn_http_header_get(&ex->req, "content-length", &cl_len);
     if (cl && cl_len > 0 && cl_len <= 18) {
@@ -672,11 +673,17 @@ int rn_h2_is_idle(rn_conn_t *c)
     return !c->exchanges && evbuffer_get_length(c->in) == 0;
 }
 
-void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
-                   const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len)
+/* Submit the answer head to ex's stream: the fixed headers, Content-Length
+ * when body_len is not NULL, then extra (with the CORS headers: every
+ * HTTP/2 answer head is submitted here) and DATA from prd (NULL: none). */
+static int h2_submit(rn_http_exchange_t *ex, int status, const char *content_type,
+                     const rn_http_header_t *extra, size_t n_extra, const size_t *body_len,
+                     const nghttp2_data_provider *prd)
 {
     rn_conn_t *c = ex->conn;
     rn_http_server_t *srv = c->srv;
+    rn_http_header_t with_cors[MAX_RESP_HEADERS];
+    extra = rn_net_cors_headers(ex, extra, &n_extra, with_cors, MAX_RESP_HEADERS);
     if (n_extra > MAX_RESP_HEADERS) {
         rn_warn("net: %zu response headers; keeping %d", n_extra, MAX_RESP_HEADERS);
         n_extra = MAX_RESP_HEADERS;
@@ -687,9 +694,9 @@ void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
                   (char)('0' + status % 10), 0};
     char cl[24], id2[65];
     size_t cl_len = 0;
-    {
+    if (body_len) {
         char tmp[24];
-        size_t v = len;
+        size_t v = *body_len;
         do {
             tmp[cl_len++] = (char)('0' + v % 10);
             v /= 10;
@@ -711,7 +718,8 @@ void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
     NV("date", date, 29, 0);
     if (content_type)
         NV("content-type", content_type, strlen(content_type), 0);
-    NV("content-length", cl, cl_len, 0);
+    if (body_len)
+        NV("content-length", cl, cl_len, 0);
 #undef NV
     /* HTTP/2 header names are lower case. */
     char lname[LNAME_BUF];
@@ -731,19 +739,26 @@ void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
         nva[n++] = (nghttp2_nv){(uint8_t *)ln, (uint8_t *)h->value, h->name_len, h->value_len,
                                 NGHTTP2_NV_FLAG_NONE};
     }
+    int rv = nghttp2_submit_response(c->h2, ex->stream_id, nva, n, prd);
+    if (rv != 0)
+        rn_warn("net: %s: cannot submit a response on stream %d: %s", c->peer, ex->stream_id,
+                nghttp2_strerror(rv));
+    return rv;
+}
+
+void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
+                   const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len)
+{
+    rn_conn_t *c = ex->conn;
     free(ex->resp_body);
     ex->resp_body = body;
     ex->resp_len = body ? len : 0;
     ex->resp_off = 0;
     h2_out_added(c, ex, ex->resp_len);
     nghttp2_data_provider prd = {.source = {.ptr = ex}, .read_callback = data_read_cb};
-    int rv = nghttp2_submit_response(c->h2, ex->stream_id, nva, n, ex->resp_len ? &prd : NULL);
-    if (rv != 0) {
-        rn_warn("net: %s: cannot submit a response on stream %d: %s", c->peer, ex->stream_id,
-                nghttp2_strerror(rv));
+    if (h2_submit(ex, status, content_type, extra, n_extra, &len, ex->resp_len ? &prd : NULL) != 0)
         nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, ex->stream_id,
                                   NGHTTP2_INTERNAL_ERROR);
-    }
     /* ex is freed when nghttp2 closes the stream (stream_close_cb). */
     rn_conn_output_added(c);
 }
@@ -752,33 +767,10 @@ void rn_h2_respond(rn_http_exchange_t *ex, int status, const char *content_type,
  * (data_read_cb defers while the queue is empty). */
 int rn_h2_stream_start(rn_http_exchange_t *ex, int status, const char *content_type)
 {
-    rn_conn_t *c = ex->conn;
-    rn_http_server_t *srv = c->srv;
-    char st[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
-                  (char)('0' + status % 10), 0};
-    char id2[65];
-    rn_net_id2(srv, id2);
-    const char *date = rn_net_date(srv);
-    nghttp2_nv nva[5];
-    size_t n = 0;
-#define NV(nm, val, vlen, fl)                                                                \
-    nva[n++] = (nghttp2_nv){(uint8_t *)(nm), (uint8_t *)(val), sizeof(nm) - 1, (vlen),       \
-                            NGHTTP2_NV_FLAG_NO_COPY_NAME | (fl)}
-    NV(":status", st, 3, 0);
-    NV("x-amzn-requestid", ex->request_id, 36, NGHTTP2_NV_FLAG_NO_INDEX);
-    NV("x-amz-id-2", id2, 64, NGHTTP2_NV_FLAG_NO_INDEX);
-    NV("date", date, 29, 0);
-    if (content_type)
-        NV("content-type", content_type, strlen(content_type), 0);
-#undef NV
     nghttp2_data_provider prd = {.source = {.ptr = ex}, .read_callback = data_read_cb};
-    int rv = nghttp2_submit_response(c->h2, ex->stream_id, nva, n, &prd);
-    if (rv != 0) {
-        rn_warn("net: %s: cannot start a streaming response on stream %d: %s", c->peer,
-                ex->stream_id, nghttp2_strerror(rv));
+    if (h2_submit(ex, status, content_type, NULL, 0, NULL, &prd) != 0)
         return -1;
-    }
-    rn_conn_output_added(c);
+    rn_conn_output_added(ex->conn);
     return 0;
 }
 

@@ -31,6 +31,7 @@ struct ssl_ctx_st;
 #define RN_NET_DEFAULT_MAX_BODY ((size_t)16 * 1024 * 1024)
 #define RN_NET_MAX_HEADERS RN_H1_MAX_HEADERS
 #define RN_NET_MAX_HEAD_BYTES RN_H1_MAX_HEAD_BYTES
+#define RN_NET_MAX_RESP_HEADERS 64 /* extra headers kept in one answer */
 #define RN_NET_OUT_HIGH ((size_t)4 * 1024 * 1024) /* stop producing output above */
 #define RN_NET_OUT_LOW ((size_t)1 * 1024 * 1024)  /* resume below */
 #define RN_NET_IN_HIGH ((size_t)256 * 1024)       /* unread input: stop reading above */
@@ -282,14 +283,18 @@ rn_conn_t *rn_net_mem_conn_new(rn_http_server_t *srv);
 void rn_net_mem_conn_feed(rn_conn_t *c, const uint8_t *p, size_t n);
 
 /* ---- tls.c --------------------------------------------------------------- */
-/* cors.c. At dispatch: note whether the request has an Origin header and,
- * for a preflight (OPTIONS with Origin), answer it; 1 when answered. */
+/* cors.c. When a request's head is complete (before any answer): note
+ * whether it has an Origin header (ex->cors). */
+void rn_net_cors_note(rn_http_exchange_t *ex);
+/* At dispatch: answer a preflight (OPTIONS with Origin); 1 when answered. */
 int rn_net_cors_dispatch(rn_http_exchange_t *ex);
-/* For an answer to a request with Origin: extra plus the CORS headers into
- * out (cap entries); their count, or 0 when no CORS header applies (or they
- * would not fit: the answer then goes without). */
-size_t rn_net_cors_headers(const rn_http_exchange_t *ex, const rn_http_header_t *extra, size_t n_extra,
-                           rn_http_header_t *out, size_t cap);
+/* The headers of an answer to ex (NULL: no request known): extra itself,
+ * or, for a request with Origin, out (cap entries) holding extra plus the
+ * CORS headers, with *n_extra updated. extra is kept when they would not
+ * fit (the answer then goes without). Every answer head goes through this
+ * (http_h1.c h1_write_mode, http_h2.c h2_submit). */
+const rn_http_header_t *rn_net_cors_headers(const rn_http_exchange_t *ex, const rn_http_header_t *extra,
+                                            size_t *n_extra, rn_http_header_t *out, size_t cap);
 
 /* The server's SSL_CTX from cfg (tls_cert_file/tls_key_file or
  * tls_self_signed), with ALPN h2 and http/1.1. NULL with *errmsg when the

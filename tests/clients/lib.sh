@@ -101,3 +101,50 @@ rn_need_java() {
   command -v mvn >/dev/null || rn_apt maven || return 1
   command -v java >/dev/null && command -v mvn >/dev/null
 }
+
+# rn_moto: moto's server (DynamoDB for KCL's leases), moto[server] $RN_MOTO_VERSION with every
+# package pinned in tests/clients/kcl/moto-requirements.txt, in a venv of its own under
+# $RUNNEL_CACHE (made once, reused), started on a free 127.0.0.1 port and stopped by pid at exit.
+# Sets MOTO_ENDPOINT, MOTO_PID, MOTO_LOG.
+RN_MOTO_VERSION=5.2.5
+rn_moto() {
+  local req="$RN_REPO/tests/clients/kcl/moto-requirements.txt" venv port
+  venv="$(rn_cache "moto-$RN_MOTO_VERSION-$(sha256sum "$req" | cut -c1-12)")"
+  if ! "$venv/bin/python" -c "import moto, flask; assert moto.__version__ == '$RN_MOTO_VERSION'" 2>/dev/null; then
+    echo "clients: installing moto[server]==$RN_MOTO_VERSION into $venv"
+    rm -rf "$venv"
+    python3 -c "import ensurepip" 2>/dev/null || rn_apt python3-venv || return 1
+    python3 -m venv "$venv" || return 1
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" || return 1
+  fi
+  port="$(rn_free_port)"
+  rn_spawn moto "$venv/bin/moto_server" -H 127.0.0.1 -p "$port"
+  MOTO_PID="$RN_SPAWN_PID" MOTO_LOG="$RN_SPAWN_LOG" MOTO_ENDPOINT="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "$MOTO_ENDPOINT/moto-api/" && return 0
+    kill -0 "$MOTO_PID" 2>/dev/null || { echo "moto exited:" >&2; cat "$MOTO_LOG" >&2; return 1; }
+    sleep 0.2
+  done
+  echo "moto did not answer in 20 s" >&2
+  return 1
+}
+
+# rn_mvn STAMP POM [MVN_ARGS...]: package a suite's Maven program; the local repository is
+# $RUNNEL_CACHE/m2, offline once this pom (by hash) has built there under the name STAMP. Sets
+# RN_MVN_CP to the program's dependency class path (its own jar is under the pom's target dir).
+rn_mvn() {
+  local name="$1" pom="$2" m2 stamp cpfile
+  shift 2
+  m2="$(rn_cache m2)"
+  local args=(-q -B -Dmaven.repo.local="$m2" -f "$pom" "$@")
+  stamp="$m2/.runnel-$name-$(sha256sum "$pom" | cut -c1-16)"
+  [ -f "$stamp" ] && args+=(-o)
+  cpfile="$(mktemp /tmp/runnel-mvn-cp-XXXXXX)"
+  if ! nice mvn "${args[@]}" package dependency:build-classpath -Dmdep.outputFile="$cpfile"; then
+    rm -f "$cpfile"
+    return 1
+  fi
+  touch "$stamp"
+  RN_MVN_CP="$(cat "$cpfile")"
+  rm -f "$cpfile"
+}

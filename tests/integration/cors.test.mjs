@@ -2,14 +2,17 @@
 // (api.c, issue 11), with hand-made requests over HTTP/1.1 (node:http) and h2c (node:http2),
 // against runnel in developer mode and in verified mode (--credentials). Every request here is
 // unsigned: in verified mode an answer other than MissingAuthenticationTokenException shows the
-// check came before authentication.
+// check came before authentication. The last part checks the answers the HTTP layer makes itself
+// (413, 503, 408, 400 on bad chunked framing: raw HTTP/1.1 bytes and HTTP/2 streams) and the head
+// of a SubscribeToShard event stream (both protocols) carry the CORS headers too.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import cbor from 'cbor';
-import { startRunnel, makeTempDir, removeDir } from './runnel.mjs';
+import { startRunnel, makeTempDir, removeDir, streamArn, uniqueName, sleep } from './runnel.mjs';
 import { ADMIN, writeCredentials, signedRequest } from './auth.mjs';
 
 const T = { timeout: 60000 };
@@ -242,3 +245,162 @@ function assertBareErrorOrMsg(r, type) {
   assert.equal(r.status, 400, String(r.body));
   assert.equal(r.headers['x-amzn-errortype'], type);
 }
+
+// ---- answers the HTTP layer makes itself, and streaming heads ----
+// A developer-mode runnel with a small body budget (a 503 without sending much) and a short read
+// timeout (a 408 without waiting a minute); the 413 needs only an announced Content-Length.
+const DEV_AUTH = `AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`;
+const BUDGET = 65536;
+const OVER_MAX_BODY = 17 * 1024 * 1024; // over the default 16 MiB limit
+
+/** Raw HTTP/1.1: write head (and optional bytes after it) on a fresh socket; resolve the answer's
+ * status line and headers (lower-cased names) as soon as the head is in; the socket is left to
+ * the server (which closes it after these answers). */
+function rawH1(port, head, more = '') {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer head; got ${JSON.stringify(data)}`)); }, 30000);
+    sock.setEncoding('latin1');
+    sock.on('error', () => {}); // a reset after an early answer: keep what was read
+    sock.on('data', (d) => {
+      data += d;
+      const he = data.indexOf('\r\n\r\n');
+      if (he < 0) return;
+      clearTimeout(timer);
+      sock.destroy();
+      const [line, ...rest] = data.slice(0, he).split('\r\n');
+      const headers = {};
+      for (const l of rest) {
+        const i = l.indexOf(':');
+        headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+      }
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(line)?.[1]), headers });
+    });
+    sock.on('connect', () => sock.write(head + more));
+  });
+}
+
+const h1Head = (port, target, extra) => `POST / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`
+  + `Content-Type: ${JSON11}\r\nX-Amz-Target: Kinesis_20131202.${target}\r\nX-Amz-Date: 20261202T000000Z\r\n`
+  + `Authorization: ${DEV_AUTH}\r\n${extra}\r\n`;
+
+/** HTTP/2 on a new session (the short read timeout would end an idle one): open a stream with
+ * these headers and write body (ending the stream when end is set); resolve {status, headers} at
+ * the answer's head; then close the session. */
+async function h2Head(port, headers, body, end = false) {
+  const session = await h2connect(port);
+  try {
+    return await new Promise((resolve, reject) => {
+      const st = session.request({ ':method': 'POST', ':path': '/', ...headers }, { endStream: false });
+      st.on('response', (h) => resolve({ status: h[':status'], headers: h }));
+      st.on('error', reject);
+      if (end) st.end(body);
+      else if (body !== undefined) st.write(body);
+    });
+  } finally {
+    session.destroy();
+  }
+}
+
+describe('answers the HTTP layer makes itself, and event-stream heads, carry CORS', () => {
+  let srv;
+  let consumerArn;
+  before(async () => {
+    srv = await startRunnel({ inMemory: true, args: ['--max-buffered-bytes', String(BUDGET), '--read-timeout', '1500', '--consumer-delay', '0'] });
+    const name = uniqueName('cors');
+    const call = async (op, body) => {
+      const r = await send(srv.port, 'h1', { headers: { 'content-type': JSON11, 'x-amz-target': target(op), authorization: DEV_AUTH, 'x-amz-date': '20261202T000000Z' }, body: JSON.stringify(body) });
+      assert.equal(r.status, 200, `${op}: ${r.body}`);
+      return JSON.parse(r.body.toString() || '{}');
+    };
+    await call('CreateStream', { StreamName: name, ShardCount: 1 });
+    for (let i = 0; i < 100; i++) {
+      const d = await call('DescribeStreamSummary', { StreamName: name });
+      if (d.StreamDescriptionSummary.StreamStatus === 'ACTIVE') break;
+      await sleep(50);
+    }
+    consumerArn = (await call('RegisterStreamConsumer', { StreamARN: streamArn(name), ConsumerName: 'browser' })).Consumer.ConsumerARN;
+    for (let i = 0; i < 100; i++) {
+      const d = await call('DescribeStreamConsumer', { ConsumerARN: consumerArn });
+      if (d.ConsumerDescription.ConsumerStatus === 'ACTIVE') break;
+      await sleep(50);
+    }
+  });
+  after(async () => { await srv?.stop(); });
+
+  const subscribeBody = () => JSON.stringify({ ConsumerARN: consumerArn, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'TRIM_HORIZON' } });
+
+  for (const withOrigin of [true, false]) {
+    const origin = withOrigin ? `Origin: ${ORIGIN}\r\n` : '';
+    const check = withOrigin ? assertCors : assertNoCors;
+    const how = withOrigin ? 'with Origin: CORS headers' : 'without Origin: none';
+
+    test(`HTTP/1.1 413 (announced body over the limit), ${how}`, T, async () => {
+      const r = await rawH1(srv.port, h1Head(srv.port, 'PutRecord', `${origin}Content-Length: ${OVER_MAX_BODY}\r\n`));
+      assert.equal(r.status, 413);
+      check(r);
+    });
+
+    test(`HTTP/1.1 413 (chunked body over the limit), ${how}`, T, async () => {
+      const size = OVER_MAX_BODY.toString(16);
+      const r = await rawH1(srv.port, h1Head(srv.port, 'PutRecord', `${origin}Transfer-Encoding: chunked\r\n`), `${size}\r\n`);
+      assert.equal(r.status, 413);
+      check(r);
+    });
+
+    test(`HTTP/1.1 503 (over the server-wide body budget), ${how}`, T, async () => {
+      const r = await rawH1(srv.port, h1Head(srv.port, 'PutRecord', `${origin}Content-Length: ${BUDGET + 1}\r\n`));
+      assert.equal(r.status, 503);
+      check(r);
+    });
+
+    test(`HTTP/1.1 408 (body not received in time), ${how}`, T, async () => {
+      const r = await rawH1(srv.port, h1Head(srv.port, 'PutRecord', `${origin}Content-Length: 100\r\n`), '{"Stre');
+      assert.equal(r.status, 408);
+      check(r);
+    });
+
+    test(`HTTP/1.1 400 (bad chunked framing), ${how}`, T, async () => {
+      const r = await rawH1(srv.port, h1Head(srv.port, 'PutRecord', `${origin}Transfer-Encoding: chunked\r\n`), 'zz\r\n');
+      assert.equal(r.status, 400);
+      check(r);
+    });
+
+    test(`HTTP/1.1 SubscribeToShard event-stream head, ${how}`, T, async () => {
+      const body = subscribeBody();
+      const r = await rawH1(srv.port, h1Head(srv.port, 'SubscribeToShard', `${origin}Content-Length: ${body.length}\r\n`), body);
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['content-type'], 'application/vnd.amazon.eventstream');
+      assert.equal(r.headers['transfer-encoding'], 'chunked');
+      check(r);
+    });
+
+    const h2hs = (op, more) => ({ 'content-type': JSON11, 'x-amz-target': target(op), 'x-amz-date': '20261202T000000Z', authorization: DEV_AUTH, ...(withOrigin ? { origin: ORIGIN } : {}), ...more });
+
+    test(`HTTP/2 413 (announced body over the limit), ${how}`, T, async () => {
+      const r = await h2Head(srv.port, h2hs('PutRecord', { 'content-length': String(OVER_MAX_BODY) }));
+      assert.equal(r.status, 413);
+      check(r);
+    });
+
+    test(`HTTP/2 503 (DATA over the server-wide body budget, no Content-Length), ${how}`, T, async () => {
+      const r = await h2Head(srv.port, h2hs('PutRecord'), Buffer.alloc(BUDGET + 1, 0x61));
+      assert.equal(r.status, 503);
+      check(r);
+    });
+
+    test(`HTTP/2 503 (over the server-wide body budget), ${how}`, T, async () => {
+      const r = await h2Head(srv.port, h2hs('PutRecord', { 'content-length': String(BUDGET + 1) }));
+      assert.equal(r.status, 503);
+      check(r);
+    });
+
+    test(`HTTP/2 SubscribeToShard event-stream head, ${how}`, T, async () => {
+      const r = await h2Head(srv.port, h2hs('SubscribeToShard'), subscribeBody(), true);
+      assert.equal(r.status, 200, JSON.stringify(r.headers));
+      assert.equal(r.headers['content-type'], 'application/vnd.amazon.eventstream');
+      check(r);
+    });
+  }
+});

@@ -59,6 +59,7 @@ import software.amazon.kinesis.lifecycle.events.ShutdownRequestedInput;
 import software.amazon.kinesis.metrics.MetricsLevel;
 import software.amazon.kinesis.metrics.NullMetricsFactory;
 import software.amazon.kinesis.processor.ShardRecordProcessor;
+import software.amazon.kinesis.processor.ShardRecordProcessorFactory;
 import software.amazon.kinesis.retrieval.KinesisClientRecord;
 import software.amazon.kinesis.retrieval.fanout.FanOutConfig;
 import software.amazon.kinesis.retrieval.polling.PollingConfig;
@@ -70,6 +71,8 @@ import software.amazon.kinesis.retrieval.polling.PollingConfig;
  *                                    worker B itself, produces, splits a shard, kills A with
  *                                    SIGKILL, waits for every record, then runs Check.
  *   java runnel.kcl.Main worker ID -- one Scheduler, logging what its processors see.
+ *   java runnel.kcl.Main kpl STREAM PUTS.tsv -- the KPL suite's consumer (KplConsume): one
+ *                                    worker reads what the KPL put and checks it.
  *
  * Configuration from the environment: RN_ENDPOINT (runnel, http:// or https://), DDB_ENDPOINT
  * (moto), KCL_MODE (polling|fanout), KCL_OUT (a directory for the logs), KCL_KEYS, KCL_ROUNDS.
@@ -98,11 +101,13 @@ public final class Main {
         } else if (args.length >= 1 && args[0].equals("driver")) {
             System.exit(driver());
         } else if (args.length >= 1 && args[0].equals("selftest")) {
-            System.exit(Check.selfTest() ? 0 : 1);
+            System.exit(Check.selfTest() & KplConsume.selfTest() ? 0 : 1);
+        } else if (args.length >= 3 && args[0].equals("kpl")) {
+            System.exit(KplConsume.run(args[1], Paths.get(args[2])) ? 0 : 1);
         } else if (args.length >= 1 && args[0].equals("check")) {
             System.exit(Check.run(OUT, KEYS, ROUNDS) ? 0 : 1);
         } else {
-            System.err.println("usage: Main driver | worker ID | check");
+            System.err.println("usage: Main driver | worker ID | check | selftest | kpl STREAM PUTS.tsv");
             System.exit(2);
         }
     }
@@ -291,8 +296,8 @@ public final class Main {
         }
     }
 
-    static String streamArn(KinesisAsyncClient k) {
-        return k.describeStreamSummary(d -> d.streamName(STREAM)).join().streamDescriptionSummary().streamARN();
+    static String streamArn(KinesisAsyncClient k, String stream) {
+        return k.describeStreamSummary(d -> d.streamName(stream)).join().streamDescriptionSummary().streamARN();
     }
 
     /** KCL 3's lease assignment (a leader assigns leases from the workers' metrics; the leader
@@ -331,14 +336,28 @@ public final class Main {
         return Integer.parseInt(v.substring(0, v.indexOf('.')));
     }
 
+    /** The scenario's worker: KCL_MODE's retrieval, its processors logging to log. */
     static Scheduler scheduler(String workerId, KinesisAsyncClient kinesis, DynamoDbAsyncClient ddb,
                                CloudWatchAsyncClient cw, Log log) {
+        // AT_TIMESTAMP an hour before the stream existed: every record, as TRIM_HORIZON.
+        InitialPositionInStreamExtended start = FANOUT
+                ? InitialPositionInStreamExtended.newInitialPosition(InitialPositionInStream.TRIM_HORIZON)
+                : InitialPositionInStreamExtended.newInitialPositionAtTimestamp(
+                        new java.util.Date(System.currentTimeMillis() - 3_600_000L));
+        return scheduler(STREAM, APP, FANOUT, start, workerId, kinesis, ddb, cw, () -> new Processor(workerId, log));
+    }
+
+    /** A worker of application app on stream, tuned to be quick (the knobs below), metrics off:
+     *  fan-out (SubscribeToShard) or polling (GetRecords) retrieval from start. Also used by
+     *  KplConsume (the KPL suite's consumer). */
+    static Scheduler scheduler(String stream, String app, boolean fanout, InitialPositionInStreamExtended start,
+                               String workerId, KinesisAsyncClient kinesis, DynamoDbAsyncClient ddb,
+                               CloudWatchAsyncClient cw, ShardRecordProcessorFactory processors) {
         // Fan-out names the stream by ARN (KCL then sends StreamARN), polling by name.
-        ConfigsBuilder cb = FANOUT
-                ? new ConfigsBuilder(Arn.fromString(streamArn(kinesis)), APP, kinesis, ddb, cw, workerId,
-                        () -> new Processor(workerId, log))
-                : new ConfigsBuilder(STREAM, APP, kinesis, ddb, cw, workerId,
-                        () -> new Processor(workerId, log));
+        ConfigsBuilder cb = fanout
+                ? new ConfigsBuilder(Arn.fromString(streamArn(kinesis, stream)), app, kinesis, ddb, cw, workerId,
+                        processors)
+                : new ConfigsBuilder(stream, app, kinesis, ddb, cw, workerId, processors);
         var lease = cb.leaseManagementConfig()
                 .failoverTimeMillis(4000)
                 .shardSyncIntervalMillis(2000)
@@ -350,17 +369,12 @@ public final class Main {
                 .parentShardPollIntervalMillis(200)
                 .shardConsumerDispatchPollIntervalMillis(100)
                 .schedulerInitializationBackoffTimeMillis(500);
-        var retrieval = cb.retrievalConfig();
-        if (FANOUT) {
-            retrieval.initialPositionInStreamExtended(
-                    InitialPositionInStreamExtended.newInitialPosition(InitialPositionInStream.TRIM_HORIZON));
-            retrieval.retrievalSpecificConfig(new FanOutConfig(kinesis).streamName(STREAM)
-                    .applicationName(APP).retryBackoffMillis(200));
+        var retrieval = cb.retrievalConfig().initialPositionInStreamExtended(start);
+        if (fanout) {
+            retrieval.retrievalSpecificConfig(new FanOutConfig(kinesis).streamName(stream)
+                    .applicationName(app).retryBackoffMillis(200));
         } else {
-            // AT_TIMESTAMP an hour before the stream existed: every record, as TRIM_HORIZON.
-            retrieval.initialPositionInStreamExtended(InitialPositionInStreamExtended.newInitialPositionAtTimestamp(
-                    new java.util.Date(System.currentTimeMillis() - 3_600_000L)));
-            retrieval.retrievalSpecificConfig(new PollingConfig(STREAM, kinesis)
+            retrieval.retrievalSpecificConfig(new PollingConfig(stream, kinesis)
                     .idleTimeBetweenReadsInMillis(200).maxRecords(1000));
         }
         return new Scheduler(cb.checkpointConfig(), coordinator, lease, cb.lifecycleConfig(),
@@ -546,9 +560,7 @@ public final class Main {
                 say("FAIL fan-out mode but SubscribeToShard " + sub + ", GetRecords " + get);
                 ok = false;
             }
-            var consumers = k.listStreamConsumers(r -> r.streamARN(
-                    k.describeStreamSummary(d -> d.streamName(STREAM)).join().streamDescriptionSummary().streamARN()))
-                    .join().consumers();
+            var consumers = k.listStreamConsumers(r -> r.streamARN(streamArn(k, STREAM))).join().consumers();
             say("registered consumers: " + consumers);
             if (consumers.stream().noneMatch(c -> c.consumerName().equals(APP)
                     && c.consumerStatusAsString().equals("ACTIVE"))) {
