@@ -285,6 +285,8 @@ public final class Main {
         public void shutdownRequested(ShutdownRequestedInput in) {
             try {
                 if (lastSeq != null) {
+                    log.line("P " + Log.now() + " " + shard + " " + lastSeq);
+                    log.flush();
                     in.checkpointer().checkpoint(lastSeq);
                     log.line("C " + Log.now() + " " + shard + " " + lastSeq);
                 }
