@@ -16,6 +16,7 @@ BENCH_OUT=FILE for the JSON results (default build-bench/bench-results.json).
 import atexit
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -60,7 +61,7 @@ AUTH_SCENARIOS = [
 AUTH_KEY = "AKIDBENCH00000001"
 AUTH_SECRET = "bench/secret+key"
 RUN_AUTH = ONLY is None or "auth" in ONLY
-RUN_CEILINGS = ONLY is None or bool(TARGETS) or "ceilings" in ONLY
+RUN_CEILINGS = ONLY is None or bool(TARGETS) or "ceilings" in ONLY or "shards" in ONLY
 H1_ONLY = {"kinesalite": "unable (HTTP/1.1 only)",
            "moto": "unable (HTTP/1.1 only: werkzeug)"}
 
@@ -70,6 +71,40 @@ SUB_SCN = "Put-to-receive latency, SubscribeToShard"
 SUB_RATE = 1000
 NO_SUBSCRIBE = {"kinesalite": "unable (no SubscribeToShard: kinesalite has no enhanced fan-out)",
                 "moto": "unable (no SubscribeToShard in moto's Kinesis; HTTP/1.1 only: werkzeug)"}
+
+# Shard-count rows (issue 12): the same loads on streams of 1 to 1,024 shards, both fsync
+# policies side by side, runs interleaved (run i measures every count and target before run
+# i+1), so that the machine's noise falls on every column alike. Every load uses the same
+# SHARD_KEYS partition keys (kload --keys): MD5 routing spreads them over every shard (16 a
+# shard at 1,024), and the client's work is the same at every count.
+# BENCH_ONLY=shards runs these (and the ceilings they are compared with), =rss the RSS rows,
+# =recovery the kill -9 recovery rows. RUNNEL_BIN_OLD=/path/to/runnel adds the same rows for
+# another build (runnel-old-*; bench/run.sh's BENCH_OLD=<commit> builds one), e.g. the engine
+# before the commit journal (8fcdf34^).
+OLD_BIN = os.environ.get("RUNNEL_BIN_OLD") or None
+SHARD_COUNTS = [1, 4, 64, 256, 1024]
+SHARD_KEYS = 16384
+SHARD_SCENARIOS = [
+    # name, proto, op, records, size, in flight
+    ("PutRecord 100 B, h1", "h1", "PutRecord", 1, 100, 64),
+    ("PutRecord 100 B, h2c", "h2", "PutRecord", 1, 100, 64),
+    ("PutRecords 500x100 B", "h1", "PutRecords", 500, 100, 8),
+]
+SHARD_TARGETS = ["runnel-always", "runnel-never"] + (["runnel-old-always", "runnel-old-never"] if OLD_BIN else [])
+RUN_SHARDS = ONLY is None or "shards" in ONLY
+RUN_RSS = ONLY is None or "rss" in ONLY
+RUN_RECOVERY = ONLY is None or "recovery" in ONLY
+# RSS flat in the shard count: idle, then after one record written to every shard of
+# RSS_STREAMS streams of 4 shards, and of one stream of RSS_SHARDS shards (fresh server each)
+RSS_STREAMS = 100 if QUICK else 1000
+RSS_SHARDS = 1000 if QUICK else 10000
+RSS_CACHE_MIB = 64  # the "bounded cache" allowed on top of 120% of idle (as for RSS after N records)
+# Recovery after kill -9 with RECOVERY_BYTES of journal not yet folded into the shards' segments:
+# --checkpoint-bytes and --checkpoint-interval far above the load keep any checkpoint from running
+RECOVERY_BYTES = (128 if QUICK else 1024) << 20
+RECOVERY_SHARDS = 64
+RECOVERY_ARGS = ["--checkpoint-bytes", str(64 << 30), "--checkpoint-interval", str(86_400_000)]
+RECOVERY_TARGET_MS = 2000
 
 live = {}  # pid -> Popen
 
@@ -179,14 +214,21 @@ def call(port, target, body, sign=None):
 
 
 # ---- servers -----------------------------------------------------------------
-def server_cmd(kind, port, data_dir, shard_limit=100):
+def runnel_bin(kind):
+    """runnel-old-* run RUNNEL_BIN_OLD (the engine before the journal), the others this build."""
+    if kind.startswith("runnel-old"):
+        return OLD_BIN
+    return os.environ.get("BENCH_RUNNEL", os.path.join(B, "runnel"))
+
+
+def server_cmd(kind, port, data_dir, shard_limit=100, args=(), log_level="warn"):
     """(argv, cwd, env) to start a target listening on 127.0.0.1:port."""
     env = dict(os.environ)
     if kind.startswith("runnel"):
-        fs = "always" if kind == "runnel-always" else "never"
+        fs = "always" if kind.endswith("-always") else "never"
         extra = ["--credentials", auth_credentials()] if kind == "runnel-verified" else []
-        return ([os.environ.get("BENCH_RUNNEL", os.path.join(B, "runnel")), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir,
-                 "--fsync", fs, "--shard-limit", "100000", "--log-level", "warn"] + extra, ROOT, env)
+        return ([runnel_bin(kind), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir,
+                 "--fsync", fs, "--shard-limit", "100000", "--log-level", log_level] + extra + list(args), ROOT, env)
     if kind == "empty200":
         return ([os.path.join(B, "empty200"), "--listen", f"127.0.0.1:{port}"], ROOT, env)
     if kind == "kinesalite":
@@ -220,11 +262,11 @@ def signing(kind):
     return f"{AUTH_KEY}:{AUTH_SECRET}" if kind in AUTH_TARGETS else None
 
 
-def start(kind, data_dir=None, shard_limit=100, timeout=30):
+def start(kind, data_dir=None, shard_limit=100, timeout=30, args=()):
     port = free_port()
     if data_dir is None and kind.startswith("runnel"):
         data_dir = tempfile.mkdtemp(prefix=kind + "-", dir=DATA_ROOT)
-    argv, cwd, env = server_cmd(kind, port, data_dir, shard_limit)
+    argv, cwd, env = server_cmd(kind, port, data_dir, shard_limit, args)
     proc = subprocess.Popen(["taskset", "-c", SRV_CPU] + argv, cwd=cwd, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE if False else subprocess.DEVNULL)
     live[proc.pid] = proc
@@ -491,6 +533,218 @@ def bench_auth():
             stop(srv)
 
 
+def drop_data(srv):
+    if srv is not None and getattr(srv, "data_dir", None):
+        shutil.rmtree(srv.data_dir, ignore_errors=True)
+
+
+def bench_shards():
+    """SHARD_SCENARIOS on fresh streams of each of SHARD_COUNTS shards, every target side by side."""
+    log(f"== shard count ({', '.join(SHARD_TARGETS)}; {', '.join(map(str, SHARD_COUNTS))} shards)")
+    out = results["shards"] = {"counts": SHARD_COUNTS, "keys": SHARD_KEYS, "targets": {}}
+    runs = {}
+    srvs = {}
+    try:
+        for k in SHARD_TARGETS:
+            srvs[k] = start(k)
+        for i in range(RUNS):
+            for n in SHARD_COUNTS:
+                for (scn, proto, op, recs, size, infl) in SHARD_SCENARIOS:
+                    for k, srv in srvs.items():
+                        name = f"sh{n}-{op}-{proto}-{i}"
+                        try:
+                            create_stream(srv, name, shards=n)
+                            # untimed: the first write to every shard creates its files (a log is
+                            # opened on first use); shown apart, as "first write to every shard"
+                            t0 = time.monotonic()
+                            kload("put", "--port", srv.port, "--op", "PutRecords", "--records", 500,
+                                  "--spread", n, "--total-records", n, "--inflight", 1, "--stream", name,
+                                  "--max-seconds", 120, timeout=180)
+                            open_s = time.monotonic() - t0
+                            r = measured(srv, lambda: kload(
+                                "put", "--port", srv.port, "--proto", proto, "--op", op, "--records", recs,
+                                "--size", size, "--inflight", infl, "--stream", name, "--seconds", SECS,
+                                "--keys", SHARD_KEYS))
+                            r["first_write_ms"] = open_s * 1000
+                            # keep the open logs (descriptors, stages) to the stream under test
+                            call(srv.port, "DeleteStream", {"StreamName": name})
+                            time.sleep(0.2)
+                        except Exception as e:  # shown in the table, not dropped
+                            r = {"failed": f"{e}"[:200]}
+                        runs.setdefault((k, n, scn), []).append(r)
+                        log(f"  run {i + 1}: {k:18s} {n:5d} shards  {scn:22s} "
+                            + (f"{r['req_per_s']:>10,.0f} req/s {r['records_per_s']:>11,.0f} rec/s "
+                               f"p99 {r['p99_us'] / 1000:7.2f} ms (first write to every shard "
+                               f"{r['first_write_ms']:,.0f} ms)" if "failed" not in r else r["failed"]))
+    finally:
+        for srv in srvs.values():
+            stop(srv)
+            drop_data(srv)
+    for (k, n, scn), rs in runs.items():
+        ok = [r for r in rs if "failed" not in r]
+        row = {"runs": rs}
+        if ok:
+            for key in ("req_per_s", "records_per_s", "p50_us", "p99_us", "server_cpu_share", "client_cpu_share",
+                        "first_write_ms"):
+                row[key] = statistics.median(r[key] for r in ok)
+            errs = [r.get("first_error") for r in ok if r.get("first_error")]
+            if errs:
+                row["error"] = errs[0][:200]
+        else:
+            row["unable"] = rs[0]["failed"]
+        out["targets"].setdefault(k, {}).setdefault(str(n), {})[scn] = row
+
+
+def rss_settled(pid):
+    """VmRSS once the writes behind (stages, checkpoint) have had a moment."""
+    time.sleep(1.0)
+    return rss_mib(pid)
+
+
+def rss_case(kind, row, idle_key, key, fill):
+    """A fresh server: RSS idle into row[idle_key], fill(srv) (it creates and writes), RSS into row[key]."""
+    srv = start(kind)
+    try:
+        time.sleep(0.5)
+        row[idle_key] = rss_mib(srv.pid)
+        t0 = time.monotonic()
+        fill(srv)
+        row[key] = rss_settled(srv.pid)
+        row[key + "_seconds"] = time.monotonic() - t0
+    finally:
+        stop(srv)
+        drop_data(srv)
+
+
+def put_every_shard(srv, want, *args):
+    """kload put that must store exactly `want` records (one per shard with --spread)."""
+    pr = kload("put", "--port", srv.port, "--op", "PutRecords", "--total-records", want, "--max-seconds", 120,
+               *args, timeout=180)
+    if pr.get("records_ok") != want:
+        raise RuntimeError(f"wrote {pr.get('records_ok')} of {want} records: {pr.get('first_error')}")
+
+
+def bench_rss():
+    """RSS idle, then with RSS_STREAMS x 4 shards and with one stream of RSS_SHARDS shards,
+    each after one record written to every shard (kload put --spread: ExplicitHashKeys)."""
+    log(f"== RSS in the shard count (idle, {RSS_STREAMS:,} streams x 4 shards, 1 stream x {RSS_SHARDS:,} shards)")
+    out = results["rss_shards"] = {"streams": RSS_STREAMS, "shards": RSS_SHARDS, "targets": {}}
+
+    def many(srv):
+        cr = kload("create", "--port", srv.port, "--prefix", "m", "--count", RSS_STREAMS, "--shards", 4,
+                   "--inflight", 16, "--max-seconds", 120, timeout=180)
+        if cr.get("created") != RSS_STREAMS:
+            raise RuntimeError(f"created {cr.get('created')} of {RSS_STREAMS}: {cr.get('first_error')}")
+        put_every_shard(srv, 4 * RSS_STREAMS, "--records", 4, "--spread", 4, "--streams", RSS_STREAMS,
+                        "--stream", "m", "--inflight", 16)
+
+    def wide(srv):
+        create_stream(srv, "wide", shards=RSS_SHARDS)
+        put_every_shard(srv, RSS_SHARDS, "--records", 500, "--spread", RSS_SHARDS, "--stream", "wide", "--inflight", 8)
+
+    for k in SHARD_TARGETS:
+        row = out["targets"][k] = {}
+        try:
+            rss_case(k, row, "idle", "streams", many)
+            rss_case(k, row, "idle2", "wide", wide)
+        except Exception as e:
+            row["unable"] = f"{e}"[:200]
+        log(f"  {k}: " + ", ".join(f"{x} {row[x]:.1f} MiB" for x in ("idle", "streams", "idle2", "wide") if x in row)
+            + (f"; {row['unable']}" if "unable" in row else ""))
+
+
+def journal_files(data_dir):
+    try:
+        return [f for f in os.listdir(os.path.join(data_dir, "journal")) if len(f) == 24 and f.endswith(".jnl")]
+    except OSError:
+        return []
+
+
+def startup_time(kind, data_dir, args=(), timeout_ms=120000):
+    """kload startup: exec -> the first 200 to ListStreams, with the server's info log (replay line)."""
+    port = free_port()
+    argv, cwd, env = server_cmd(kind, port, data_dir, 100, args, log_level="info")
+    r = subprocess.run(["taskset", "-c", CLI_CPU, KLOAD, "startup", "--port", str(port), "--timeout-ms", str(timeout_ms),
+                        "--", "taskset", "-c", SRV_CPU] + argv, cwd=cwd, env=env, capture_output=True, text=True,
+                       timeout=timeout_ms / 1000 + 60)
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    res["replay"] = next((ln.split("store: ", 1)[1] for ln in r.stderr.splitlines() if "journal replayed" in ln), None)
+    return res
+
+
+def stop_clean(srv, timeout=300):
+    """SIGTERM and wait for the clean close (its last checkpoint folds the journal)."""
+    srv.send_signal(signal.SIGTERM)
+    try:
+        srv.wait(timeout=timeout)
+    finally:
+        stop(srv)
+
+
+def bench_recovery():
+    """kill -9 with ~RECOVERY_BYTES of journal not folded into the segments, then the time from exec
+    to the first answered request; then the same data directory after a clean stop."""
+    kinds = [k for k in SHARD_TARGETS if k.endswith("-always")]
+    log(f"== recovery after kill -9 ({', '.join(kinds)}; {RECOVERY_BYTES >> 20} MiB of journal)")
+    out = results["recovery"] = {"bytes": RECOVERY_BYTES, "shards": RECOVERY_SHARDS, "targets": {}}
+    loaded_by_run = {}
+    for k in kinds:
+        old = k.startswith("runnel-old")
+        args = [] if old else RECOVERY_ARGS
+        row = out["targets"][k] = {"kill9": [], "clean": []}
+        try:
+            for i in range(RUNS):
+                dd = tempfile.mkdtemp(prefix="recovery-", dir=DATA_ROOT)
+                try:
+                    srv = start(k, data_dir=dd, args=args)
+                    try:
+                        create_stream(srv, "rec", shards=RECOVERY_SHARDS)
+                        loaded, t0 = 0, time.monotonic()
+                        # this build: load until the journal files hold RECOVERY_BYTES (a file is one
+                        # --journal-bytes, 64 MiB; the first is left early for a spare, the last is
+                        # being filled: n files hold at least n - 2 full ones); the old
+                        # engine: the same number of records as this build's run
+                        want = loaded_by_run.get(i) if old else None
+                        if old and want is None:
+                            raise RuntimeError("no run of this build to match the load of")
+                        while time.monotonic() - t0 < 300:
+                            if want is not None:
+                                if loaded >= want:
+                                    break
+                            elif (len(journal_files(dd)) - 2) * (64 << 20) >= RECOVERY_BYTES:
+                                break
+                            pr = kload("put", "--port", srv.port, "--op", "PutRecords", "--records", 500, "--size", 100,
+                                       "--inflight", 8, "--stream", "rec", "--keys", SHARD_KEYS,
+                                       "--seconds", 1, "--max-seconds", 1,
+                                       *(["--total-records", want - loaded] if want is not None else []))
+                            loaded += pr.get("records_ok", 0)
+                        load_s = time.monotonic() - t0
+                        if not old and os.path.exists(os.path.join(dd, "journal", "CHECKPOINT")):
+                            raise RuntimeError("a checkpoint ran during the load: the journal was folded")
+                        nfiles = len(journal_files(dd))
+                        os.kill(srv.pid, signal.SIGKILL)
+                        srv.wait()
+                    finally:
+                        stop(srv)
+                    loaded_by_run.setdefault(i, loaded)
+                    r = startup_time(k, dd, args)
+                    r.update(loaded=loaded, load_seconds=load_s, journal_files=nfiles)
+                    row["kill9"].append(r)
+                    log(f"  run {i + 1}: {k}: {loaded:,} records in {load_s:.0f} s ({nfiles} journal files), kill -9, "
+                        f"first answer after {r['startup_ms']:,.0f} ms; {r['replay'] or 'no journal replay'}")
+                    # the same data after a clean stop (the journal folded at close): the open without replay
+                    srv = start(k, data_dir=dd, args=args, timeout=120)
+                    stop_clean(srv)
+                    r = startup_time(k, dd, args)
+                    row["clean"].append(r)
+                    log(f"  run {i + 1}: {k}: clean restart on the same data: {r['startup_ms']:,.0f} ms")
+                finally:
+                    shutil.rmtree(dd, ignore_errors=True)
+        except Exception as e:
+            row["unable"] = f"{e}"[:200]
+            log(f"  {k}: {row['unable']}")
+
+
 def bench_ceilings():
     log("== ceilings")
     ceil = results["ceilings"] = {}
@@ -633,6 +887,7 @@ def report():
             P(f"| {t} | {fmt(med, metric)} | {runs} | {ratios[0]} | {ratios[1]} | "
               f"{pct(r.get('client_cpu_share'))} | {pct(r.get('server_cpu_share'))} | {'; '.join(notes)} |")
         P("")
+    lines.extend(report_shards(ceil))
     # targets (issue 3 item 4)
     P("### Targets")
     P("")
@@ -688,7 +943,187 @@ def report():
             # the growth and pass only if it is within 20% of idle + 64 MiB.
             check(f"RSS after {full.get('loaded', 0):,} records {t} within 20% of idle + 64 MiB cache",
                   full["median"] <= 1.2 * idle + 64, f"{full['median']:.1f} MiB (idle {idle:.1f} MiB)")
+    lines.extend(targets_shards(ceil))
     return "\n".join(lines)
+
+
+def _cell(row, key, metric="req_per_s"):
+    if not row or "unable" in row:
+        return "failed" if row else "-"
+    vals = [r[key] for r in row["runs"] if key in r]
+    rng = f" ({fmt(min(vals), metric)}-{fmt(max(vals), metric)})" if len(vals) > 1 else ""
+    return f"{fmt(row[key], metric)}{rng}"
+
+
+def _vs(row, base, key):
+    if not row or not base or "unable" in row or "unable" in base or not base.get(key):
+        return "-"
+    return f"{100 * row[key] / base[key]:.0f}%"
+
+
+def replay_fields(line):
+    """The numbers of the store's "journal replayed: R records, B bytes (...) in T ms" line."""
+    m = re.search(r"(\d+) records, (\d+) bytes .* in (\d+) ms", line or "")
+    return {"records": int(m[1]), "bytes": int(m[2]), "ms": int(m[3])} if m else None
+
+
+def report_shards(ceil):
+    """The tables of the shard-count, RSS and recovery rows (issue 12)."""
+    L = []
+    P = L.append
+    sh = results.get("shards")
+    if sh:
+        P(f"### Shard count: PutRecord 100 B (h1 and h2c, 64 in flight), PutRecords 500 x 100 B (h1, 8 in flight); "
+          f"{sh['keys']:,} random partition keys (every shard touched), a fresh stream per run")
+        P("")
+        P("Medians (min-max of the runs); `vs 4` = the median as a share of the same target's 4-shard median; "
+          "`of e200` = share of the empty-200 ceiling of the same protocol; srv% = server CPU (h1 / h2c / PutRecords); "
+          "each timed load follows an untimed write of one record to every shard (its files are created on first "
+          "use), whose time is `first write` (median over the runs of the three loads).")
+        P("")
+        P("| target | shards | PutRecord h1 req/s | p99 ms | vs 4 | of e200 | PutRecord h2c req/s | p99 ms | vs 4 | of e200 "
+          "| PutRecords records/s | req/s | p99 ms | vs 4 | srv% | first write, ms |")
+        P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        names = [x[0] for x in SHARD_SCENARIOS]
+        for t, counts in sh["targets"].items():
+            base = counts.get("4", {})
+            for n in sh["counts"]:
+                rows = counts.get(str(n), {})
+                cells = []
+                for scn, ck in zip(names, ("empty200 h1", "empty200 h2", None)):
+                    r, b = rows.get(scn), base.get(scn)
+                    ok = r and "unable" not in r
+                    if ck:
+                        c = ceil.get(ck, {}).get("median")
+                        cells += [_cell(r, "req_per_s"), f"{r['p99_us'] / 1000:.1f}" if ok else "-",
+                                  _vs(r, b, "req_per_s"), f"{100 * r['req_per_s'] / c:.0f}%" if ok and c else "-"]
+                    else:
+                        cells += [_cell(r, "records_per_s", "records_per_s"), fmt(r["req_per_s"], "req_per_s") if ok else "-",
+                                  f"{r['p99_us'] / 1000:.1f}" if ok else "-", _vs(r, b, "records_per_s")]
+                srv = " / ".join(pct(rows.get(x, {}).get("server_cpu_share")) for x in names)
+                fw = [r["first_write_ms"] for x in names for r in rows.get(x, {}).get("runs", []) if "first_write_ms" in r]
+                P(f"| {t} | {n:,} | {' | '.join(cells)} | {srv} | {fmt(statistics.median(fw), 'req_per_s') if fw else '-'} |")
+        errs = {f"{t} {n} {scn}": r["error"] for t, c in sh["targets"].items() for n, rs in c.items()
+                for scn, r in rs.items() if r.get("error")}
+        for k, e in list(errs.items())[:5]:
+            P(f"- errors in {k}: {' '.join(e.split())[:120]}")
+        P("")
+    rs = results.get("rss_shards")
+    if rs:
+        P(f"### RSS in the shard count (MiB; a fresh server each, after one record written to every shard)")
+        P("")
+        P(f"| target | idle | {rs['streams']:,} streams x 4 shards | vs idle | KiB/shard | idle (2nd server) "
+          f"| 1 stream x {rs['shards']:,} shards | vs idle | KiB/shard | notes |")
+        P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        for t, r in rs["targets"].items():
+            def m(k):
+                return f"{r[k]:.1f}" if k in r else "-"
+
+            def vs(k, idle, n):
+                if k not in r or idle not in r:
+                    return "-", "-"
+                return f"{100 * r[k] / r[idle]:.0f}%", f"{(r[k] - r[idle]) * 1024 / n:.1f}"
+            a, ak = vs("streams", "idle", 4 * rs["streams"])
+            w, wk = vs("wide", "idle2", rs["shards"])
+            notes = []
+            if "streams_seconds" in r:
+                notes.append(f"streams created and written in {r['streams_seconds']:.1f} s")
+            if "wide_seconds" in r:
+                notes.append(f"wide stream in {r['wide_seconds']:.1f} s")
+            if r.get("unable"):
+                notes.append(f"failed: {r['unable']}".replace("|", "/"))
+            P(f"| {t} | {m('idle')} | {m('streams')} | {a} | {ak} | {m('idle2')} | {m('wide')} | {w} | {wk} | {'; '.join(notes)} |")
+        P("")
+    rc = results.get("recovery")
+    if rc:
+        P(f"### Recovery after kill -9 (ms from exec to the first answered ListStreams; {rc['bytes'] >> 20} MiB of "
+          f"journal not folded, PutRecords 500 x 100 B into {rc['shards']} shards, --fsync always)")
+        P("")
+        P("| target | kill -9: median | runs | clean restart, same data: median | runs | notes |")
+        P("|---|---:|---|---:|---|---|")
+        for t, r in rc["targets"].items():
+            def med(k):
+                v = [x["startup_ms"] for x in r[k] if x.get("startup_ms", -1) >= 0]
+                return (f"{statistics.median(v):,.0f}", ", ".join(f"{x:,.0f}" for x in v)) if v else ("-", "")
+            k9, k9r = med("kill9")
+            cl, clr = med("clean")
+            notes = []
+            if r["kill9"]:
+                x = r["kill9"][len(r["kill9"]) // 2]
+                notes.append(f"{x['loaded']:,} records loaded in {x['load_seconds']:.0f} s")
+                if t.startswith("runnel-old"):
+                    notes.append("no journal: each log's own recovery")
+                else:
+                    notes.append(f"{x['journal_files']} journal files")
+                reps = [replay_fields(y.get("replay")) for y in r["kill9"]]
+                reps = [y for y in reps if y]
+                if reps:
+                    y = reps[len(reps) // 2]
+                    notes.append(f"replayed {y['bytes'] / (1 << 20):,.0f} MiB of journal ({y['records']:,} journal "
+                                 f"records) in {y['ms']:,} ms, runs: "
+                                 + ", ".join(f"{z['bytes'] / (1 << 20):,.0f} MiB in {z['ms']:,} ms" for z in reps))
+            if r.get("unable"):
+                notes.append(f"failed: {r['unable']}")
+            P(f"| {t} | {k9} | {k9r} | {cl} | {clr} | {'; '.join(n.replace('|', '/') for n in notes)} |")
+        P("")
+    return L
+
+
+def targets_shards(ceil):
+    """The issue-12 targets on the shard-count, RSS and recovery rows."""
+    L = []
+
+    def check(name, ok, detail):
+        L.append(f"- {'PASS' if ok else 'MISS'} {name}: {detail}")
+
+    sh = results.get("shards", {}).get("targets", {})
+    for t in ("runnel-always", "runnel-never"):
+        counts = sh.get(t)
+        if not counts:
+            continue
+        for (scn, _p, _o, _r, _s, _i) in SHARD_SCENARIOS:
+            key = "records_per_s" if _o == "PutRecords" else "req_per_s"
+            b = counts.get("4", {}).get(scn, {}).get(key)
+            for n in (256, 1024):
+                v = counts.get(str(n), {}).get(scn, {}).get(key)
+                if v and b:
+                    check(f"{scn} {t} at {n:,} shards within 10% of 4 shards", v >= 0.9 * b,
+                          f"{fmt(v, key)} vs {fmt(b, key)} = {100 * v / b:.0f}%")
+
+        def per_count(scn, key):
+            return {n: counts.get(str(n), {}).get(scn, {}).get(key) for n in SHARD_COUNTS}
+        if t == "runnel-always":
+            for scn, ck in (("PutRecord 100 B, h1", "empty200 h1"), ("PutRecord 100 B, h2c", "empty200 h2")):
+                c = ceil.get(ck, {}).get("median")
+                vals = {n: v for n, v in per_count(scn, "req_per_s").items() if v}
+                if c and vals:
+                    check(f"{scn} {t} >= 60% of empty-200 at every shard count", min(vals.values()) >= 0.6 * c,
+                          ", ".join(f"{n}: {100 * v / c:.0f}%" for n, v in vals.items()) + f" of {c:,.0f} req/s")
+            cpu = {n: v for n, v in per_count("PutRecords 500x100 B", "server_cpu_share").items() if v is not None}
+            if cpu:
+                check(f"PutRecords 500x100 B {t} limited by the disk, not the server CPU (srv% < 90%), every count",
+                      max(cpu.values()) < 0.9, ", ".join(f"{n}: {pct(v)}" for n, v in cpu.items()))
+        else:
+            vals = {n: v for n, v in per_count("PutRecords 500x100 B", "records_per_s").items() if v}
+            if vals:
+                check(f"PutRecords 500x100 B {t} >= 1,500,000 records/s at every shard count",
+                      min(vals.values()) >= 1.5e6, ", ".join(f"{n}: {v:,.0f}" for n, v in vals.items()))
+    rs = results.get("rss_shards", {})
+    for t, r in rs.get("targets", {}).items():
+        if t.startswith("runnel-old"):
+            continue
+        for k, idle, what in (("streams", "idle", f"{rs['streams']:,} streams x 4 shards"),
+                              ("wide", "idle2", f"1 stream x {rs['shards']:,} shards")):
+            if k in r and idle in r:
+                check(f"RSS {t} with {what} within 20% of idle + {RSS_CACHE_MIB} MiB cache",
+                      r[k] <= 1.2 * r[idle] + RSS_CACHE_MIB, f"{r[k]:.1f} MiB (idle {r[idle]:.1f} MiB)")
+    rc = results.get("recovery", {})
+    for t, r in rc.get("targets", {}).items():
+        v = [x["startup_ms"] for x in r.get("kill9", []) if x.get("startup_ms", -1) >= 0]
+        if v and not t.startswith("runnel-old"):
+            check(f"recovery {t} after kill -9 with {rc['bytes'] >> 20} MiB of journal < {RECOVERY_TARGET_MS / 1000:g} s "
+                  "to the first answer", statistics.median(v) < RECOVERY_TARGET_MS, f"{statistics.median(v):,.0f} ms")
+    return L
 
 
 def machine():
@@ -730,6 +1165,12 @@ def main():
             except Exception as e:
                 log(f"!! {t}: {e}")
                 results["scenarios"].setdefault("PutRecord 100 B, h1", {})[t] = {"metric": "req_per_s", "unable": f"failed to start: {e}"[:200]}
+        for run, fn in ((RUN_SHARDS, bench_shards), (RUN_RSS, bench_rss), (RUN_RECOVERY, bench_recovery)):
+            if run:
+                try:
+                    fn()
+                except Exception as e:
+                    log(f"!! {fn.__name__}: {e}")
     finally:
         for d in os.listdir(DATA_ROOT):
             shutil.rmtree(os.path.join(DATA_ROOT, d), ignore_errors=True)

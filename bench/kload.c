@@ -8,6 +8,17 @@
  *   kload put    --port P [--proto h1|h2] [--inflight 64] [--conns N] --stream S
  *                --op PutRecord|PutRecords [--records 500] [--size 100]
  *                [--seconds 5] [--total-records N] [--max-seconds 60]
+ *                [--keys N] [--spread K] [--streams M]
+ *                --keys N: partition keys pk-0..pk-N-1, one per record in turn (default: 64
+ *                bodies, keys pk-<body> for PutRecord, pk-<body>-<i> for PutRecords); N much
+ *                larger than the shard count touches every shard (MD5 routing).
+ *                --spread K: each record also carries an ExplicitHashKey, the middle of range
+ *                i mod K of K equal ranges, so K records in a row write each shard of a
+ *                K-shard stream (CreateStream's even split) exactly once.
+ *                --streams M: the bodies go to streams <stream>-0..<stream>-M-1 in turn (the
+ *                names `kload create --prefix <stream>` makes), K records each with --spread K.
+ *                The distinct bodies are sent in order, so with --total-records the first
+ *                requests cover every key/slot/stream once.
  *                [--engine epoll|uring]   (h1 only; default uring when it works, else
  *                the poll() loop, which `epoll` and `poll` both name; uring needs
  *                --conns >= --inflight: one request in flight per connection)
@@ -127,6 +138,32 @@ static void buf_printf(buf_t *b, const char *fmt, ...)
     va_end(ap2);
     b->len += (size_t)n;
 }
+/* dst = an exactly sized copy of src (many small bodies packed together, not one page each) */
+static void buf_copy_exact(buf_t *dst, const buf_t *src)
+{
+    if (!(dst->p = malloc(src->len + 1)))
+        die("out of memory");
+    memcpy(dst->p, src->p, src->len);
+    dst->p[src->len] = 0;
+    dst->len = src->len;
+    dst->cap = src->len + 1;
+}
+
+/* ---- 128-bit hash keys (ExplicitHashKey, decimal) ------------------------------ */
+typedef unsigned __int128 rn_u128_t;
+static void u128_format(rn_u128_t v, char *out) /* out: >= 40 bytes */
+{
+    char t[40];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        out[i] = t[n - 1 - i];
+    out[n] = 0;
+}
+
 static void buf_consume(buf_t *b, size_t n)
 {
     memmove(b->p, b->p + n, b->len - n);
@@ -142,6 +179,9 @@ static long opt_total_records = 0, opt_expect = 0, opt_limit = 10000, opt_count 
 static int opt_follow = 0, opt_timeout_ms = 20000;
 static double opt_rate = 1000; /* subscribe: puts per second */
 static int opt_check = 0; /* drain: also parse each shard's first answer with jansson */
+static long opt_keys = 0;    /* put: distinct partition keys pk-0..pk-N-1 (0: 64 bodies' own keys) */
+static long opt_spread = 0;  /* put: ExplicitHashKey in the middle of slot i of N equal ranges */
+static long opt_streams = 0; /* put: cycle over streams <stream>-0..<stream>-N-1 */
 static int opt_engine = 0; /* h1 put: 0 = io_uring when it works, else poll; 1 = poll; 2 = io_uring */
 static const char *opt_stream = "bench", *opt_op = "PutRecord", *opt_prefix = "bench-s";
 static const char *opt_target = NULL, *opt_body = NULL;
@@ -693,7 +733,7 @@ static void run(workload_t *w, int h2, int nconn, int nslot, double deadline)
 #define UR_RECV 1u
 #define UR_BUFSZ 4096
 #define UR_BGID 7
-#define UR_NRQ 256 /* power of 2 */
+#define UR_NRQ 65536 /* power of 2: room for --keys 32768 distinct requests */
 
 typedef struct {
     const char *target, *body;
@@ -781,7 +821,10 @@ static const buf_t *ur_request(uring_t *u, const slot_t *s, const char *authorit
             e->body = s->body;
             e->target = s->target;
             e->blen = s->blen;
-            h1_format(&e->req, authority, s);
+            static buf_t scratch;
+            scratch.len = 0;
+            h1_format(&scratch, authority, s);
+            buf_copy_exact(&e->req, &scratch);
             return &e->req;
         }
     }
@@ -1113,10 +1156,11 @@ static void b64(const uint8_t *in, size_t n, buf_t *out)
 }
 
 /* ---- put workload ------------------------------------------------------------ */
-#define NBODIES 64
+#define NBODIES 64 /* distinct request bodies, unless --keys/--spread/--streams need more */
 typedef struct {
     workload_t w;
-    buf_t bodies[NBODIES];
+    buf_t *bodies;
+    unsigned nbodies;
     int per_req;
     long sent_records, ok_records, failed_records, bytes_ok;
     long issued_records;
@@ -1128,7 +1172,7 @@ static int put_next(workload_t *w, slot_t *s)
     put_t *p = (put_t *)w;
     if (opt_total_records && p->issued_records >= opt_total_records)
         return 0;
-    buf_t *b = &p->bodies[p->next_body++ % NBODIES];
+    buf_t *b = &p->bodies[p->next_body++ % p->nbodies];
     s->target = opt_op;
     s->body = b->p;
     s->blen = b->len;
@@ -1178,26 +1222,64 @@ static int cmd_put(void)
     p.per_req = multi ? opt_records : 1;
     uint8_t *data = malloc((size_t)opt_size);
     uint64_t x = 0x9e3779b97f4a7c15ull;
-    for (int b = 0; b < NBODIES; b++) {
-        buf_t *o = &p.bodies[b];
+    /* Bodies are sent in order, so the first requests of a run cover every key,
+     * every spread slot of every stream (--streams), each once. */
+    long streams = opt_streams > 0 ? opt_streams : 1;
+    long per_stream = NBODIES;
+    if (opt_keys > 0 && (opt_keys + p.per_req - 1) / p.per_req > per_stream)
+        per_stream = (opt_keys + p.per_req - 1) / p.per_req;
+    if (opt_spread > 0 && (opt_spread + p.per_req - 1) / p.per_req > per_stream)
+        per_stream = (opt_spread + p.per_req - 1) / p.per_req;
+    if (opt_streams > 0)
+        per_stream = opt_spread > 0 ? (opt_spread + p.per_req - 1) / p.per_req : 1;
+    if (streams * per_stream > (1L << 24))
+        die("--keys/--spread/--streams: too many distinct requests (%ld)", streams * per_stream);
+    p.nbodies = (unsigned)(streams * per_stream);
+    if (!(p.bodies = calloc(p.nbodies, sizeof *p.bodies)))
+        die("out of memory");
+    rn_u128_t w = opt_spread > 0 ? ~(rn_u128_t)0 / (rn_u128_t)opt_spread : 0;
+    buf_t scratch = {0};
+    for (unsigned b = 0; b < p.nbodies; b++) {
+        buf_t *o = &scratch;
+        o->len = 0;
+        char name[256];
+        if (opt_streams > 0)
+            snprintf(name, sizeof name, "%s-%ld", opt_stream, (long)(b % streams));
+        else
+            snprintf(name, sizeof name, "%s", opt_stream);
         if (multi)
-            buf_printf(o, "{\"StreamName\":\"%s\",\"Records\":[", opt_stream);
+            buf_printf(o, "{\"StreamName\":\"%s\",\"Records\":[", name);
         for (int r = 0; r < p.per_req; r++) {
+            long g = (long)(b / streams) * p.per_req + r; /* record index within its stream */
             for (int i = 0; i < opt_size; i++) {
                 x ^= x << 13, x ^= x >> 7, x ^= x << 17;
                 data[i] = (uint8_t)x;
             }
-            if (multi)
-                buf_printf(o, "%s{\"PartitionKey\":\"pk-%d-%d\",\"Data\":\"", r ? "," : "", b, r);
+            char pk[64], ehk[80] = "";
+            if (opt_keys > 0)
+                snprintf(pk, sizeof pk, "pk-%ld", g % opt_keys);
+            else if (multi)
+                snprintf(pk, sizeof pk, "pk-%u-%d", b, r);
             else
-                buf_printf(o, "{\"StreamName\":\"%s\",\"PartitionKey\":\"pk-%d\",\"Data\":\"",
-                           opt_stream, b);
+                snprintf(pk, sizeof pk, "pk-%u", b);
+            if (opt_spread > 0) { /* the middle of slot g of --spread equal hash-key ranges */
+                char dec[48];
+                u128_format(w * (rn_u128_t)(g % opt_spread) + w / 2, dec);
+                snprintf(ehk, sizeof ehk, "\"ExplicitHashKey\":\"%s\",", dec);
+            }
+            if (multi)
+                buf_printf(o, "%s{\"PartitionKey\":\"%s\",%s\"Data\":\"", r ? "," : "", pk, ehk);
+            else
+                buf_printf(o, "{\"StreamName\":\"%s\",\"PartitionKey\":\"%s\",%s\"Data\":\"", name,
+                           pk, ehk);
             b64(data, (size_t)opt_size, o);
-            buf_add(o, multi ? "\"}" : "\"}", 2);
+            buf_add(o, "\"}", 2);
         }
         if (multi)
             buf_add(o, "]}", 2);
+        buf_copy_exact(&p.bodies[b], o);
     }
+    free(scratch.p);
     int nconn = opt_conns ? opt_conns : (opt_h2 ? 1 : opt_inflight);
     double u0, s0, u1, s1;
     cpu_times(&u0, &s0);
@@ -1948,6 +2030,12 @@ int main(int argc, char **argv)
             opt_count = atol(v);
         else if (O("--shards"))
             opt_shards = atol(v);
+        else if (O("--keys"))
+            opt_keys = atol(v);
+        else if (O("--spread"))
+            opt_spread = atol(v);
+        else if (O("--streams"))
+            opt_streams = atol(v);
         else if (O("--stream"))
             opt_stream = v;
         else if (O("--op"))

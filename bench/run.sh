@@ -7,6 +7,10 @@
 #   BENCH_ONLY=auth bench/run.sh   only the verification-cost rows (runnel with and without --credentials)
 #   BENCH_ONLY=decode bench/run.sh only the request-decoding cost per MiB (bench/decodecost.c)
 #   BENCH_SRC=head make bench     benchmark the committed HEAD rather than the working tree
+#   BENCH_ONLY=shards,rss,recovery bench/run.sh   only the shard-count, RSS and kill -9 recovery rows
+#   BENCH_OLD=8fcdf34^ bench/run.sh  also build that commit (git archive, Release, build-bench-old/)
+#                                 and run it beside this build as runnel-old-* in those rows
+#                                 (or RUNNEL_BIN_OLD=/path/to/runnel for a binary built elsewhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -51,6 +55,15 @@ mkdir -p "$B"
 export BENCH_SRC_DIR=$SRC BENCH_RUNNEL=$RB/runnel
 cmake -S "$SRC" -B "$RB" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS=$OPTW" >/dev/null
 cmake --build "$RB" -j "$(nproc)" --target runnel decodecost
+# BENCH_OLD=<commit>: another engine to compare with (the same build flags)
+if [ -n "${BENCH_OLD:-}" ]; then
+  OLD=$ROOT/build-bench-old
+  rm -rf "$OLD/src" && mkdir -p "$OLD/src"
+  git archive "$BENCH_OLD" | tar -x -C "$OLD/src"
+  cmake -S "$OLD/src" -B "$OLD/build" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS=$OPTW" >/dev/null
+  cmake --build "$OLD/build" -j "$(nproc)" --target runnel
+  export RUNNEL_BIN_OLD=$OLD/build/runnel
+fi
 
 # the helpers: load client, empty-200 ceiling, disk ceiling, loopback bind shim
 CFLAGS="-O2 -g -Wall -Wextra -Wno-unused-parameter"
