@@ -396,14 +396,6 @@ typedef struct admin {
     int done;
 } admin_t;
 
-static void admin_respond(rn_http_exchange_t *ex, int status, const char *ctype, const char *text, size_t len)
-{
-    uint8_t *body = malloc(len ? len : 1);
-    if (body)
-        memcpy(body, text, len);
-    rn_http_respond(ex, status, ctype, NULL, 0, body, body ? len : 0);
-}
-
 /* In the loop thread: render for the admin thread, which waits. */
 static void admin_render(evutil_socket_t fd, short what, void *ud)
 {
@@ -423,7 +415,7 @@ static void admin_metrics(admin_t *a, rn_http_exchange_t *ex)
     if (!a->render_ev) {
         (void)pthread_mutex_unlock(&a->mu);
         static const char nr[] = "# not ready: the store is being opened\n";
-        admin_respond(ex, 503, "text/plain; charset=utf-8", nr, sizeof nr - 1);
+        rn_http_respond_copy(ex, 503, "text/plain; charset=utf-8", nr, sizeof nr - 1);
         return;
     }
     a->done = 0;
@@ -436,7 +428,7 @@ static void admin_metrics(admin_t *a, rn_http_exchange_t *ex)
     if (!a->done || a->out.len == 0) {
         (void)pthread_mutex_unlock(&a->mu);
         static const char busy[] = "# the server did not render in time\n";
-        admin_respond(ex, 503, "text/plain; charset=utf-8", busy, sizeof busy - 1);
+        rn_http_respond_copy(ex, 503, "text/plain; charset=utf-8", busy, sizeof busy - 1);
         return;
     }
     size_t len;
@@ -456,7 +448,7 @@ static void admin_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request
         return;
     }
     static const char nf[] = "{\"message\":\"Not Found\"}\n";
-    admin_respond(ex, 404, "application/json", nf, sizeof nf - 1);
+    rn_http_respond_copy(ex, 404, "application/json", nf, sizeof nf - 1);
 }
 
 static void *admin_main(void *ud)
@@ -469,11 +461,11 @@ static void *admin_main(void *ud)
 static int admin_start(admin_t *a, const char *listen)
 {
     const char *errmsg = NULL;
-    (void)pthread_mutex_init(&a->mu, NULL);
-    (void)pthread_cond_init(&a->cv, NULL);
-    rn_buf_init(&a->out, 0);
     if (!(a->base = event_base_new()))
         return -1;
+    (void)pthread_mutex_init(&a->mu, NULL); /* admin_stop undoes these once base is set */
+    (void)pthread_cond_init(&a->cv, NULL);
+    rn_buf_init(&a->out, 0);
     rn_http_config_t cfg = {.listen = listen, .handler = admin_handle, .handler_ud = a};
     int err = rn_http_server_create(&a->http, a->base, &cfg, &a->port, &errmsg);
     if (err) {
@@ -493,17 +485,16 @@ static void admin_stop(admin_t *a)
         (void)pthread_join(a->thread, NULL);
         a->running = 0;
     }
+    if (!a->base) /* never started */
+        return;
     if (a->http)
         rn_http_server_destroy(a->http);
-    if (a->base)
-        event_base_free(a->base);
+    event_base_free(a->base);
     if (a->render_ev)
         event_free(a->render_ev);
-    if (a->base) {
-        rn_buf_dispose(&a->out);
-        (void)pthread_mutex_destroy(&a->mu);
-        (void)pthread_cond_destroy(&a->cv);
-    }
+    rn_buf_dispose(&a->out);
+    (void)pthread_mutex_destroy(&a->mu);
+    (void)pthread_cond_destroy(&a->cv);
 }
 
 /* The api exists: the admin port's /metrics can be rendered from now on. */

@@ -232,11 +232,7 @@ static void send_error(rn_http_exchange_t *ex, rn_proto_t proto, const rn_error_
 
 static void send_xml(rn_http_exchange_t *ex, int status, const char *xml)
 {
-    size_t len = strlen(xml);
-    uint8_t *body = malloc(len ? len : 1);
-    if (body)
-        memcpy(body, xml, len);
-    rn_http_respond(ex, status, NULL, NULL, 0, body, body ? len : 0); /* AWS sends no Content-Type */
+    rn_http_respond_copy(ex, status, NULL, xml, strlen(xml)); /* AWS sends no Content-Type */
 }
 
 /* A call with every field zero and no error. Calls carry a 4 KiB error
@@ -256,31 +252,32 @@ static rn_call_t *call_new(rn_api_t *api)
     return c;
 }
 
-/* The call's line in the access log (before its auth reference goes). */
-static void access_line(rn_call_t *c, int status, const char *err, int64_t latency_us)
+/* An answered request, into the metrics and the access log: the one place
+ * both learn of it (call_free, and early_error for those refused before a
+ * call exists). */
+static void note_answer(rn_api_t *api, rn_op_t op, const rn_access_entry_t *e, const rn_metrics_data_t *d)
 {
-    rn_api_t *api = c->api;
-    char root[64];
-    snprintf(root, sizeof root, "arn:aws:iam::%s:root", c->account);
-    rn_access_entry_t e = {.request_id = c->request_id, .principal = c->who ? c->who->id->arn : root,
-                           .account = c->account, .region = c->region,
-                           .operation = c->op == RN_OP_NONE ? "unknown" : rn_op_name(c->op),
-                           .stream = c->m.stream, .error = err, .peer = c->peer_buf, .http2 = c->http2,
-                           .cbor = c->proto == RN_PROTO_CBOR, .status = status,
-                           .request_bytes = c->request_bytes, .data_bytes = c->m.bytes,
-                           .records = c->m.records, .latency_us = latency_us};
-    rn_accesslog_write(api->accesslog, &e);
+    if (api->accesslog)
+        rn_accesslog_write(api->accesslog, e);
+    rn_metrics_request(api->metrics, op, e->http2, e->cbor, e->status, e->error, e->latency_us, e->account,
+                       e->region, d);
 }
 
 static void call_free(rn_call_t *c)
 {
     rn_api_t *api = c->api;
-    if (api->accesslog)
-        access_line(c, c->status ? c->status : 500, c->status == 200 ? NULL : rn_aws_error_type(c->err.code),
-                    rn_mono_us() - c->t0_us);
-    rn_metrics_request(api->metrics, c->op, c->http2, c->proto == RN_PROTO_CBOR, c->status ? c->status : 500,
-                       c->status == 200 ? NULL : rn_aws_error_type(c->err.code), rn_mono_us() - c->t0_us,
-                       c->account, c->region, c->m.stream[0] ? &c->m : NULL);
+    char root[64] = ""; /* developer mode's principal, written only for the access log */
+    if (api->accesslog && !c->who)
+        snprintf(root, sizeof root, "arn:aws:iam::%s:root", c->account);
+    int status = c->status ? c->status : 500;
+    rn_access_entry_t e = {.request_id = c->request_id, .principal = c->who ? c->who->id->arn : root,
+                           .account = c->account, .region = c->region,
+                           .operation = c->op == RN_OP_NONE ? "unknown" : rn_op_name(c->op),
+                           .stream = c->m.stream, .error = status == 200 ? NULL : rn_aws_error_type(c->err.code),
+                           .peer = c->peer_buf, .http2 = c->http2, .cbor = c->proto == RN_PROTO_CBOR,
+                           .status = status, .request_bytes = c->request_bytes, .data_bytes = c->m.bytes,
+                           .records = c->m.records, .latency_us = rn_mono_us() - c->t0_us};
+    note_answer(api, c->op, &e, c->m.stream[0] ? &c->m : NULL); /* before the auth reference goes */
     if (c->op_state_free)
         c->op_state_free(c->op_state);
     json_decref(c->in);
@@ -692,11 +689,7 @@ static int json_opens_object(const uint8_t *b, size_t n)
 
 static void send_fixed(rn_http_exchange_t *ex, int status, const char *ctype, const char *text)
 {
-    size_t len = strlen(text);
-    uint8_t *body = malloc(len ? len : 1);
-    if (body)
-        memcpy(body, text, len);
-    rn_http_respond(ex, status, ctype, NULL, 0, body, body ? len : 0);
+    rn_http_respond_copy(ex, status, ctype, text, strlen(text));
 }
 
 /* Content-Type application/json is not a Kinesis protocol: AWS's front end
@@ -758,18 +751,14 @@ static int delay_call(rn_call_t *c, long delay_ms)
 static void early_error(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_request_t *req, rn_op_t op,
                         rn_proto_t proto, const rn_error_t *err, int64_t t0)
 {
-    if (api->accesslog) {
-        rn_access_entry_t e = {.request_id = req->request_id, .principal = "", .account = api->account_id,
-                               .region = api->default_region,
-                               .operation = op == RN_OP_NONE ? "unknown" : rn_op_name(op), .stream = "",
-                               .error = rn_aws_error_type(err->code), .peer = req->peer, .http2 = req->http2,
-                               .cbor = proto == RN_PROTO_CBOR, .status = rn_aws_error_status(err->code),
-                               .request_bytes = req->body_len, .latency_us = rn_mono_us() - t0};
-        rn_accesslog_write(api->accesslog, &e);
-    }
+    rn_access_entry_t e = {.request_id = req->request_id, .principal = "", .account = api->account_id,
+                           .region = api->default_region,
+                           .operation = op == RN_OP_NONE ? "unknown" : rn_op_name(op), .stream = "",
+                           .error = rn_aws_error_type(err->code), .peer = req->peer, .http2 = req->http2,
+                           .cbor = proto == RN_PROTO_CBOR, .status = rn_aws_error_status(err->code),
+                           .request_bytes = req->body_len, .latency_us = rn_mono_us() - t0};
+    note_answer(api, op, &e, NULL); /* before the answer: req's strings are the exchange's */
     send_error(ex, proto, err);
-    rn_metrics_request(api->metrics, op, req->http2, proto == RN_PROTO_CBOR, rn_aws_error_status(err->code),
-                       rn_aws_error_type(err->code), rn_mono_us() - t0, api->account_id, api->default_region, NULL);
 }
 
 int rn_api_metrics_text(rn_api_t *api, rn_buf_t *out)

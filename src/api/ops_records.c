@@ -516,20 +516,6 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
         gr->id_len = strlen(gr->id);
     }
 
-    /* What it did, for metrics.h: entries accepted, failed, throttled. */
-    c->m.records = (uint32_t)n;
-    for (size_t i = 0; i < n; i++) {
-        if (group_of[i] == NO_GROUP && throttled[i] == INJECTED_FAILURE)
-            c->m.failed++;
-        else if (group_of[i] == NO_GROUP)
-            c->m.throttled++;
-        else if (groups[group_of[i]].failed)
-            c->m.failed++;
-        else
-            c->m.bytes += in->recs[i].data_len + in->recs[i].pk.len;
-    }
-    c->m.ok = (uint32_t)n - c->m.failed - c->m.throttled;
-
     /* The answer, in request order. */
     rn_buf_t body;
     rn_buf_init(&body, 0);
@@ -541,22 +527,30 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     w = PUT_LIT(w, "{\"FailedRecordCount\":");
     w = rn_fast_put_int(w, failed);
+    c->m.records = (uint32_t)n;
     w = PUT_LIT(w, ",\"Records\":[");
     for (size_t i = 0; i < n; i++) {
         if (i)
             *w++ = ',';
+        /* ... counting, for metrics.h, the entries failed, throttled and accepted */
         if (group_of[i] == NO_GROUP) {
-            if (throttled[i] == INJECTED_FAILURE)
+            if (throttled[i] == INJECTED_FAILURE) {
                 w = PUT_LIT(w, PUT_RECORDS_FAILED);
-            else
+                c->m.failed++;
+            } else {
                 w += rn_limits_put_entry(w, c, s, shard_of[i]);
+                c->m.throttled++;
+            }
             continue;
         }
         group_t *gr = &groups[group_of[i]];
         if (gr->failed) {
             w = PUT_LIT(w, PUT_RECORDS_FAILED);
+            c->m.failed++;
             continue;
         }
+        c->m.ok++;
+        c->m.bytes += in->recs[i].data_len + in->recs[i].pk.len;
         uint64_t counter = gr->first + gr->answered++;
         if (gr->answered > 1 && counter <= RN_SEQNUM_COUNTER_MAX)
             rn_fast_seq_step(gr->seq); /* counter + 1, same arrival: + 2^80 */
@@ -896,12 +890,12 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     }
 
-    if (c->api->limits) { /* --enforce-limits: the read's bytes */
-        size_t got = 0;
-        for (size_t i = 0; i < n; i++)
-            got += recs[i].data_len + recs[i].pk_len;
+    size_t got = 0; /* the read's bytes: --enforce-limits charges them, metrics.h counts them */
+    for (size_t i = 0; i < n; i++)
+        got += recs[i].data_len + recs[i].pk_len;
+    if (c->api->limits)
         rn_limits_got(c, sh, got);
-    }
+    c->m.bytes = got;
 
     /* Render the records straight into the body: one reservation. */
     size_t need = 64 + rn_records_json_max(recs, n);
@@ -926,8 +920,6 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
         behind = 0;
     c->m.records = (uint32_t)n;
     c->m.iterator_age_ms = behind;
-    for (size_t i = 0; i < n; i++)
-        c->m.bytes += recs[i].data_len + recs[i].pk_len;
     read_cache_put(cache);
     if (!w) {
         rn_buf_dispose(&body);

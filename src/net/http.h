@@ -131,6 +131,10 @@ int rn_http_server_reclaim_idle(rn_http_server_t *srv);
 void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_type,
                      const rn_http_header_t *extra, size_t n_extra, uint8_t *body, size_t len);
 
+/* rn_http_respond with a copy of text[0..len) as the body, no extra headers. */
+void rn_http_respond_copy(rn_http_exchange_t *ex, int status, const char *content_type, const char *text,
+                          size_t len);
+
 /* GET or HEAD of /health/live (200) or /health/ready (200 when ready, else
  * 503), a JSON status body, Cache-Control: no-store: answered, 1; any other
  * request, 0 (health.c). */

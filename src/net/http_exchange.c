@@ -421,6 +421,15 @@ void rn_http_respond(rn_http_exchange_t *ex, int status, const char *content_typ
         rn_h1_respond(ex, status, content_type, extra, n_extra, body, len);
 }
 
+void rn_http_respond_copy(rn_http_exchange_t *ex, int status, const char *content_type, const char *text,
+                          size_t len)
+{
+    uint8_t *body = malloc(len ? len : 1);
+    if (body)
+        memcpy(body, text, len);
+    rn_http_respond(ex, status, content_type, NULL, 0, body, body ? len : 0);
+}
+
 /* ---- streaming responses ------------------------------------------------ */
 
 int rn_http_stream_start(rn_http_exchange_t *ex, int status, const char *content_type,
