@@ -92,7 +92,9 @@ final class Check {
         String parent = null;
         long killAt = -1, parentEnd = -1;
         Map<String, BigInteger> lastCkptA = new HashMap<>();
-        Map<String, BigInteger> triedCkptA = new HashMap<>();
+        // every checkpoint (done: C, or begun: P) by any worker, and every record, per shard
+        Map<String, List<Object[]>> ckpts = new HashMap<>();  // shard -> [time, seq]
+        Map<String, java.util.TreeSet<BigInteger>> recs = new HashMap<>();
         Map<String, List<String[]>> recordsA = new HashMap<>();
         int redeliveries = 0, total = 0;
 
@@ -128,6 +130,7 @@ final class Check {
                     s.records++;
                     if (s.firstSeq == null) s.firstSeq = seq;
                     if (e.worker.equals("A")) recordsA.computeIfAbsent(e.shard, x -> new ArrayList<>()).add(e.f);
+                    recs.computeIfAbsent(e.shard, x -> new java.util.TreeSet<>()).add(seq);
                     if (!e.f[4].equals(e.f[5])) fail.add("record data does not carry its key: " + String.join(" ", e.f));
                     if (parent != null && !e.shard.equals(parent) && isChildOf(e.shard, parent)) {
                         if (parentEnd < 0 || e.t < parentEnd)
@@ -158,9 +161,10 @@ final class Check {
                 }
                 case 'C' -> {
                     if (e.worker.equals("A")) lastCkptA.put(e.shard, new BigInteger(e.f[3]));
+                    ckpts.computeIfAbsent(e.shard, x -> new ArrayList<>()).add(new Object[] {e.t, new BigInteger(e.f[3])});
                 }
-                case 'P' -> { // a checkpoint A began: it may have reached the lease table before the kill
-                    if (e.worker.equals("A")) triedCkptA.put(e.shard, new BigInteger(e.f[3]));
+                case 'P' -> { // a checkpoint begun: it may have reached the lease table before a kill
+                    ckpts.computeIfAbsent(e.shard, x -> new ArrayList<>()).add(new Object[] {e.t, new BigInteger(e.f[3])});
                 }
                 case 'E' -> {
                     if (e.shard.equals(parent) && parentEnd < 0) parentEnd = e.t;
@@ -206,17 +210,25 @@ final class Check {
                 if (ck != null && next.firstSeq.compareTo(ck) <= 0)
                     fail.add("B resumed " + en.getKey() + " at " + next.firstSeq + ", at or before A's checkpoint " + ck);
                 if (ck != null) {
-                    // The record right after A's checkpoint, if A got to it, is B's first; or, when
-                    // A was killed inside a later checkpoint call, the record after that one.
-                    BigInteger tried = triedCkptA.get(en.getKey());
-                    BigInteger after = afterSeq(recordsA.getOrDefault(en.getKey(), List.of()), ck);
-                    BigInteger afterTried = tried != null && tried.compareTo(ck) > 0
-                            ? afterSeq(recordsA.getOrDefault(en.getKey(), List.of()), tried) : null;
+                    // B's first record is the one right after the last checkpoint in the lease table
+                    // when B's session began: the latest done (C) or begun (P) before it, by A or by B
+                    // (B may have held the shard before the kill and checkpointed it itself).
+                    BigInteger lastDone = null, lastBegun = null;
+                    for (Object[] k : ckpts.getOrDefault(en.getKey(), List.of())) {
+                        if ((long) k[0] >= next.start) continue;
+                        lastBegun = (BigInteger) k[1]; // in log order
+                    }
+                    for (Object[] k : ckpts.getOrDefault(en.getKey(), List.of()))
+                        if ((long) k[0] < next.start && (lastDone == null || ((BigInteger) k[1]).compareTo(lastDone) > 0))
+                            lastDone = (BigInteger) k[1];
+                    java.util.TreeSet<BigInteger> all = recs.getOrDefault(en.getKey(), new java.util.TreeSet<>());
+                    BigInteger after = lastDone == null ? null : all.higher(lastDone);
+                    BigInteger afterBegun = lastBegun == null ? null : all.higher(lastBegun);
                     if (after != null && after.compareTo(next.firstSeq) != 0
-                            && (afterTried == null || afterTried.compareTo(next.firstSeq) != 0))
+                            && (afterBegun == null || afterBegun.compareTo(next.firstSeq) != 0))
                         fail.add("B resumed " + en.getKey() + " at " + next.firstSeq
-                                + ", not at the record after A's checkpoint " + after
-                                + (afterTried != null ? " (nor after the one A was making, " + afterTried + ")" : ""));
+                                + ", not at the record after the last checkpoint before it " + after
+                                + (afterBegun != null ? " (nor after the last one begun, " + afterBegun + ")" : ""));
                 } else if (next.firstSeq.compareTo(BigInteger.ZERO) <= 0) {
                     fail.add("bad first sequence number on " + en.getKey());
                 }
@@ -242,15 +254,6 @@ final class Check {
         } catch (RuntimeException e) {
             return false;
         }
-    }
-
-    /** The sequence number of the first of A's records after seq, or null. */
-    static BigInteger afterSeq(List<String[]> recs, BigInteger seq) {
-        for (String[] r : recs) {
-            BigInteger s = new BigInteger(r[3]);
-            if (s.compareTo(seq) > 0) return s;
-        }
-        return null;
     }
 
     static boolean hasRecordsAfter(List<Ev> evs, String shard, long t) {
