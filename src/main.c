@@ -39,6 +39,7 @@ typedef struct config {
     long subscription_lifetime_ms; /* --subscription-lifetime (default 5 min) */
     const char *log_level;
     int test_clock;
+    int test_counters_at_commit; /* tests only: rn_store_config_t.counters_at_commit */
     const char *tls_cert;    /* --tls-cert, --tls-key, --tls-self-signed, --tls-listen */
     const char *tls_key;
     const char *tls_listen;
@@ -102,6 +103,8 @@ static const char usage[] =
     "  --enforce-limits             throttle as AWS does: per-shard rates, control-plane TPS,\n"
     "                               on-demand stream count (default off)\n"
     "  --enable-test-clock          tests only: honour x-runnel-test-clock-offset-ms\n"
+    "  --test-counters-at-commit    tests only: the store reports counters at commit, as cluster\n"
+    "                               mode's does (docs/cluster.md)\n"
     "  --admin-listen HOST:PORT     also serve /health/live, /health/ready and /metrics here, from\n"
     "                               start-up (ready: 503 until the store is recovered and after\n"
     "                               SIGTERM); the API port serves them too (/metrics: developer mode)\n"
@@ -196,6 +199,8 @@ static int set_option(config_t *c, const char *name, const char *val)
         c->in_memory = val ? parse_bool(val) : 1;
     } else if (strcmp(name, "enable-test-clock") == 0) {
         c->test_clock = val ? parse_bool(val) : 1;
+    } else if (strcmp(name, "test-counters-at-commit") == 0) {
+        c->test_counters_at_commit = val ? parse_bool(val) : 1;
     } else if (strcmp(name, "tls-self-signed") == 0) {
         c->tls_self_signed = val ? parse_bool(val) : 1;
     } else if (strcmp(name, "tls-cert") == 0) {
@@ -357,6 +362,7 @@ static int load_config(config_t *c, int argc, char **argv)
         } else {
             snprintf(name, sizeof name, "%s", a);
             if (strcmp(name, "in-memory") == 0 || strcmp(name, "tls-self-signed") == 0 || strcmp(name, "enable-test-clock") == 0 ||
+                strcmp(name, "test-counters-at-commit") == 0 ||
                 strcmp(name, "enforce-limits") == 0 || strcmp(name, "kms-strict") == 0) {
                 val = NULL;
             } else {
@@ -635,6 +641,7 @@ static int serve(const config_t *c)
         .wake = store_wake,
         .wake_ud = s.wake,
         .defer_commit = 1, /* the loop below kicks the store after every round */
+        .counters_at_commit = c->test_counters_at_commit,
         .journal_bytes = (uint64_t)c->journal_bytes,
         .checkpoint_bytes = (uint64_t)c->checkpoint_bytes,
         .checkpoint_ms = c->checkpoint_ms > INT_MAX ? INT_MAX : (int)c->checkpoint_ms,

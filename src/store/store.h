@@ -66,6 +66,11 @@ typedef struct rn_store_config {
      * thread, never from the sync or trash threads. */
     int (*reclaim_fd)(void *ud);
     void *reclaim_ud;
+    /* 1 (runnel's own tests: --test-counters-at-commit): report the counters
+     * of appends as a cluster backend does, only when they commit (see
+     * rn_log_append), so that the callers' deferred path is exercised on one
+     * node. The records and their counters are the same either way. */
+    int counters_at_commit;
 } rn_store_config_t;
 
 /* Open (creating if needed) the store. For the disk backend this takes an
@@ -140,6 +145,12 @@ int rn_store_log_id_max(rn_store_t *s, uint64_t *max);
 /* Append n records with one arrival time (clamped so arrival times never go
  * backwards within a log). On success *first is the counter of recs[0]; the
  * others follow with no gap. The records are readable only after commit.
+ * When rn_store_counters_at_commit(s) (a backend whose counters are assigned
+ * by a replicated log when it acknowledges, docs/cluster.md), *first is 0 on
+ * return and is written later, before the done() of any rn_store_commit made
+ * after this call runs (whatever its status): *first must stay valid until
+ * then (or, if that commit cannot be made, until rn_store_commit returns).
+ * Otherwise it is set at once.
  * All-or-nothing: on error nothing was appended (RN_ENOSPC, RN_EIO, ...).
  * With cfg.defer_commit a small append may be staged rather than written;
  * if writing the stage fails later, the staged records are dropped whole
@@ -152,6 +163,9 @@ int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arr
  * per entry). */
 int rn_log_append_now(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
                       uint64_t *first);
+
+/* 1 when appends report their counters only at commit (rn_log_append). */
+int rn_store_counters_at_commit(const rn_store_t *s);
 
 /* Counter the next append will get (1 for an empty log). Writes the log's
  * staged appends first, so every counter below it is in the file. */

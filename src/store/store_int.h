@@ -315,6 +315,10 @@ struct rn_store {
     size_t trash_n, trash_cap;
     uint64_t trash_seq;       /* makes every trash name unique */
     rn_journal_t jnl;         /* on: disk store under fsync always or interval */
+    /* cfg.counters_at_commit: counters of appends not yet reported, written
+     * to their callers' *first at the next rn_store_run_completions */
+    struct rn_counter_due { uint64_t *dst, val; } *due;
+    size_t ndue, due_cap;
 };
 
 /* store_journal.c (only when s->jnl.on) */
