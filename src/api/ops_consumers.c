@@ -97,7 +97,7 @@ static void kv_key(char *buf, size_t cap, uint64_t stream_id, const char *name)
     snprintf(buf, cap, "consumer/%020llu/%s", (unsigned long long)stream_id, name);
 }
 
-static int load_one(void *ud, const char *key, const void *val, size_t len)
+static int load_one(void *ud, const char *key, const void *val, size_t len, uint64_t rev)
 {
     rn_api_t *api = ud;
     unsigned long long sid;

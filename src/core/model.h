@@ -130,6 +130,12 @@ typedef struct rn_stream {
      * nothing that changes shards has to keep it. */
     uint32_t *route;
     uint32_t n_route;
+    /* writers sharing the store (cluster mode, docs/cluster.md): the revision
+     * of the document this copy was loaded from or last wrote (0: not written
+     * yet), and whether a compare-and-set found the stored one newer, so that
+     * the next lookup takes the stored document first (model.c). */
+    uint64_t rev;
+    int stale;
 } rn_stream_t;
 
 typedef struct rn_registry rn_registry_t;

@@ -84,15 +84,28 @@ void rn_store_close(rn_store_t *s);
 
 /* ---- metadata key/value ---------------------------------------------- */
 /* Keys are NUL-terminated text; values are bytes. Writes are durable when
- * they return (synchronous=FULL under fsync always, NORMAL otherwise). */
+ * they return (synchronous=FULL under fsync always, NORMAL otherwise).
+ * Every stored value has a revision > 0, larger than that of every earlier
+ * write of any key (a deletion too takes one), so that writers sharing the
+ * store (cluster mode's nodes, docs/cluster.md) can compare and set. */
 int rn_store_kv_put(rn_store_t *s, const char *key, const void *val, size_t len);
 int rn_store_kv_del(rn_store_t *s, const char *key);
 /* *val is malloc'ed (caller frees); RN_ENOENT when missing. */
 int rn_store_kv_get(rn_store_t *s, const char *key, void **val, size_t *len);
-/* Calls fn for every key starting with prefix, in key order. A non-zero
- * return from fn stops the scan and is returned. */
-int rn_store_kv_scan(rn_store_t *s, const char *prefix,
-                     int (*fn)(void *ud, const char *key, const void *val, size_t len), void *ud);
+/* rn_store_kv_get with the value's revision (rev may be NULL). */
+int rn_store_kv_get_rev(rn_store_t *s, const char *key, void **val, size_t *len, uint64_t *rev);
+/* Write key only if its revision is expect_rev (0: only if it is absent).
+ * Returns 0 with the new revision in *new_rev (may be NULL), or RN_ECONFLICT
+ * when the key's revision is another (nothing written). */
+int rn_store_kv_put_if(rn_store_t *s, const char *key, const void *val, size_t len, uint64_t expect_rev,
+                       uint64_t *new_rev);
+/* Delete key only if its revision is expect_rev; RN_ECONFLICT otherwise
+ * (also when it is absent). */
+int rn_store_kv_del_if(rn_store_t *s, const char *key, uint64_t expect_rev);
+/* Calls fn for every key starting with prefix, in key order, with the
+ * value's revision. A non-zero return from fn stops the scan and is returned. */
+typedef int (*rn_kv_scan_fn)(void *ud, const char *key, const void *val, size_t len, uint64_t rev);
+int rn_store_kv_scan(rn_store_t *s, const char *prefix, rn_kv_scan_fn fn, void *ud);
 
 /* ---- record logs -------------------------------------------------------- */
 /* A record to append. The partition key and data are copied into the log. */

@@ -258,7 +258,8 @@ struct rn_store {
     int stage_on;             /* small appends are staged (defer_commit, disk, always/never) */
 
     sqlite3 *db;
-    sqlite3_stmt *st_put, *st_get, *st_del, *st_scan;
+    sqlite3_stmt *st_put, *st_put_new, *st_put_at, *st_get, *st_del, *st_del_at, *st_rev_note, *st_scan;
+    uint64_t kv_rev;          /* the highest metadata revision handed out (store_kv.c) */
     int scan_busy;
 
     rn_log_t *logs;           /* registry of every rn_log_t alive */
