@@ -874,6 +874,8 @@ static int claim_loaded_names(rn_registry_t *r)
     return rc == RN_ECONFLICT ? 0 : rc; /* another writer marked it first */
 }
 
+static void on_kv_changed(void *ud, const char *key, const void *val, size_t len, uint64_t rev);
+
 int rn_registry_open(rn_registry_t **out, rn_store_t *store, const rn_registry_config_t *cfg)
 {
     rn_registry_t *r = calloc(1, sizeof *r);
@@ -940,6 +942,8 @@ int rn_registry_open(rn_registry_t **out, rn_store_t *store, const rn_registry_c
         rc = rn_store_kv_scan(store, SETTINGS_PREFIX, load_settings_key, r);
     if (rc == 0)
         rc = claim_loaded_names(r);
+    if (rc == 0) /* other writers' changes (cluster mode; never called on one node) */
+        rc = rn_store_kv_watch(store, KEY_PREFIX, on_kv_changed, r);
     if (rc) {
         rn_registry_close(r);
         return rc;
@@ -952,6 +956,7 @@ void rn_registry_close(rn_registry_t *r)
 {
     if (!r)
         return;
+    rn_store_kv_unwatch(r->store, on_kv_changed, r);
     for (size_t i = 0; i < r->n; i++)
         stream_free(r->streams[i]);
     free(r->streams);
@@ -993,30 +998,18 @@ static void registry_forget(rn_registry_t *r, rn_stream_t *s)
     stream_free(s);
 }
 
-/* s is stale (a compare-and-set found the stored document newer): take the
- * stored document, in place, so pointers to s stay good; the open logs of
- * the shards that remain stay open. RN_ENOENT: the stream is gone (s was
- * forgotten and freed). On any other error s stays as it was, still stale. */
-static int stream_refresh(rn_registry_t *r, rn_stream_t *s)
+/* Take the document (val, len) at revision rev into s, in place, so that
+ * pointers to s stay good; the open logs of the shards that remain stay open.
+ * On an error s stays as it was. */
+static int stream_take(rn_registry_t *r, rn_stream_t *s, const void *val, size_t len, uint64_t rev)
 {
-    char key[64];
-    stream_key(s, key, sizeof key);
-    void *v = NULL;
-    size_t len = 0;
-    uint64_t rev = 0;
-    int rc = rn_store_kv_get_rev(r->store, key, &v, &len, &rev);
-    if (rc == RN_ENOENT) {
-        registry_forget(r, s);
-        return RN_ENOENT;
-    }
     rn_stream_t *n = NULL;
-    if (rc == 0)
-        rc = stream_load(r, v, len, &n);
-    free(v);
-    if (rc) {
-        rn_warn("stream %s: cannot take the stored metadata (%s); retried at the next call", s->name,
-                rn_strerror(rc));
+    int rc = stream_load(r, val, len, &n);
+    if (rc)
         return rc;
+    if (n->id != s->id) {
+        stream_free(n);
+        return RN_ECORRUPT;
     }
     for (uint32_t i = 0; i < n->n_shards; i++) {
         rn_shard_t *ns = &n->shards[i];
@@ -1048,6 +1041,83 @@ static int stream_refresh(rn_registry_t *r, rn_stream_t *s)
     return 0;
 }
 
+/* s is stale (a compare-and-set found the stored document newer): take the
+ * stored one (stream_take). RN_ENOENT: the stream is gone (s was forgotten
+ * and freed). On any other error s stays as it was, still stale. */
+static int stream_refresh(rn_registry_t *r, rn_stream_t *s)
+{
+    char key[64];
+    stream_key(s, key, sizeof key);
+    void *v = NULL;
+    size_t len = 0;
+    uint64_t rev = 0;
+    int rc = rn_store_kv_get_rev(r->store, key, &v, &len, &rev);
+    if (rc == RN_ENOENT) {
+        registry_forget(r, s);
+        return RN_ENOENT;
+    }
+    if (rc == 0)
+        rc = stream_take(r, s, v, len, rev);
+    free(v);
+    if (rc)
+        rn_warn("stream %s: cannot take the stored metadata (%s); retried at the next call", s->name,
+                rn_strerror(rc));
+    return rc;
+}
+
+static rn_stream_t *find_id(rn_registry_t *r, uint64_t id)
+{
+    uint64_t h = hash_id(id);
+    size_t j = SIZE_MAX;
+    for (rn_stream_t *s; (s = ptab_next(&r->by_id, h, &j)) != NULL;)
+        if (s->id == id)
+            return s;
+    return NULL;
+}
+
+int rn_registry_changed(rn_registry_t *r, const char *key, const void *val, size_t len, uint64_t rev)
+{
+    uint64_t id = strncmp(key, KEY_PREFIX, strlen(KEY_PREFIX)) == 0 ? key_id(key) : 0;
+    if (!id)
+        return 0; /* not a stream document */
+    rn_stream_t *s = find_id(r, id);
+    if (!val) {
+        if (s)
+            registry_forget(r, s);
+        return 0;
+    }
+    if (s && rev <= s->rev)
+        return 0; /* this copy is as new already (its own write, or a later one) */
+    if (s) {
+        int rc = stream_take(r, s, val, len, rev);
+        if (rc)
+            s->stale = 1; /* the next lookup reads the store */
+        return rc;
+    }
+    rn_stream_t *n;
+    note_id(r, id);
+    int rc = stream_load(r, val, len, &n);
+    if (rc)
+        return rc;
+    n->rev = rev;
+    /* A copy of another stream of that name (deleted elsewhere, the deletion
+     * not heard of yet) gives way to the newer one. */
+    for (rn_stream_t *o; (o = rn_registry_find(r, n->account, n->region, n->name)) != NULL;)
+        registry_forget(r, o);
+    rc = registry_add(r, n);
+    if (rc)
+        stream_free(n);
+    return rc;
+}
+
+static void on_kv_changed(void *ud, const char *key, const void *val, size_t len, uint64_t rev)
+{
+    rn_registry_t *r = ud;
+    int rc = rn_registry_changed(r, key, val, len, rev);
+    if (rc)
+        rn_warn("metadata %s changed elsewhere and cannot be taken (%s)", key, rn_strerror(rc));
+}
+
 /* A stream found by a lookup, refreshed first if stale; NULL when another
  * writer deleted it. A refresh that fails leaves the copy as it is. */
 static rn_stream_t *fresh(rn_registry_t *r, rn_stream_t *s)
@@ -1073,12 +1143,7 @@ rn_stream_t *rn_registry_find(rn_registry_t *r, const char *account, const char 
 
 rn_stream_t *rn_registry_find_id(rn_registry_t *r, uint64_t id)
 {
-    uint64_t h = hash_id(id);
-    size_t j = SIZE_MAX;
-    for (rn_stream_t *s; (s = ptab_next(&r->by_id, h, &j)) != NULL;)
-        if (s->id == id)
-            return fresh(r, s);
-    return NULL;
+    return fresh(r, find_id(r, id));
 }
 
 static int by_name(const void *a, const void *b)

@@ -171,6 +171,11 @@ int rn_stream_shows_shards(const rn_stream_t *s);
 rn_stream_t *rn_registry_find(rn_registry_t *r, const char *account, const char *region,
                               const char *name);
 rn_stream_t *rn_registry_find_id(rn_registry_t *r, uint64_t id);
+/* A metadata key changed by another writer sharing the store (the store's
+ * watch, docs/cluster.md; val NULL: deleted): a stream document is taken
+ * into the registry (in place, created, or forgotten), unless this copy is
+ * at rev or newer already. Other keys are ignored. 0 or an RN_E* code. */
+int rn_registry_changed(rn_registry_t *r, const char *key, const void *val, size_t len, uint64_t rev);
 
 /* All streams of an account and region sorted by name; *out is malloc'ed
  * (caller frees the array, not the streams). */

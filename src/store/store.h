@@ -106,6 +106,19 @@ int rn_store_kv_del_if(rn_store_t *s, const char *key, uint64_t expect_rev);
  * value's revision. A non-zero return from fn stops the scan and is returned. */
 typedef int (*rn_kv_scan_fn)(void *ud, const char *key, const void *val, size_t len, uint64_t rev);
 int rn_store_kv_scan(rn_store_t *s, const char *prefix, rn_kv_scan_fn fn, void *ud);
+/* Changes made by other writers sharing the store (cluster mode's other
+ * nodes): fn(ud, key, val, len, rev) runs in the loop thread, from
+ * rn_store_run_completions(), for each key starting with prefix that another
+ * writer changed (val NULL and len 0 for a deletion), in revision order,
+ * once rn_store_kv_get already returns that value or a newer one. fn may
+ * read and write the store. At most RN_KV_WATCH_MAX watches; RN_ETOOBIG past
+ * that. The disk and memory backends have no other writers and never call
+ * fn. */
+#define RN_KV_WATCH_MAX 8
+typedef void (*rn_kv_changed_fn)(void *ud, const char *key, const void *val, size_t len, uint64_t rev);
+int rn_store_kv_watch(rn_store_t *s, const char *prefix, rn_kv_changed_fn fn, void *ud);
+/* Drop every watch of (fn, ud). */
+void rn_store_kv_unwatch(rn_store_t *s, rn_kv_changed_fn fn, void *ud);
 
 /* ---- record logs -------------------------------------------------------- */
 /* A record to append. The partition key and data are copied into the log. */

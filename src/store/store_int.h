@@ -260,6 +260,8 @@ struct rn_store {
     sqlite3 *db;
     sqlite3_stmt *st_put, *st_put_new, *st_put_at, *st_get, *st_del, *st_del_at, *st_rev_note, *st_scan;
     uint64_t kv_rev;          /* the highest metadata revision handed out (store_kv.c) */
+    size_t nwatch;            /* rn_store_kv_watch registrations (kept; no other writers here) */
+    struct rn_kv_watch { char *prefix; rn_kv_changed_fn fn; void *ud; } watch[RN_KV_WATCH_MAX];
     int scan_busy;
 
     rn_log_t *logs;           /* registry of every rn_log_t alive */

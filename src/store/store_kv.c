@@ -157,6 +157,9 @@ fail:
 
 void rn_store__kv_close(rn_store_t *s)
 {
+    for (size_t i = 0; i < s->nwatch; i++)
+        free(s->watch[i].prefix);
+    s->nwatch = 0;
     sqlite3_stmt **sts[] = {&s->st_put, &s->st_put_new, &s->st_put_at, &s->st_get,
                             &s->st_del, &s->st_del_at, &s->st_rev_note, &s->st_scan};
     for (size_t i = 0; i < sizeof sts / sizeof sts[0]; i++) {
@@ -339,4 +342,27 @@ out:
         s->scan_busy = 0;
     }
     return rc;
+}
+
+int rn_store_kv_watch(rn_store_t *s, const char *prefix, rn_kv_changed_fn fn, void *ud)
+{
+    if (s->nwatch == RN_KV_WATCH_MAX)
+        return RN_ETOOBIG;
+    char *p = strdup(prefix);
+    if (!p)
+        return RN_ENOMEM;
+    s->watch[s->nwatch++] = (struct rn_kv_watch){p, fn, ud};
+    return 0;
+}
+
+void rn_store_kv_unwatch(rn_store_t *s, rn_kv_changed_fn fn, void *ud)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->nwatch; i++) {
+        if (s->watch[i].fn == fn && s->watch[i].ud == ud)
+            free(s->watch[i].prefix);
+        else
+            s->watch[k++] = s->watch[i];
+    }
+    s->nwatch = k;
 }

@@ -12,6 +12,8 @@
  *  - a transition (CREATING -> ACTIVE) made by both: one writes it, the
  *    other takes it;
  *  - both registries share one iterator key;
+ *  - what a watch delivers (rn_registry_changed) keeps a copy current: a
+ *    stream created, changed (an older revision ignored) and deleted elsewhere;
  *  - a name claim whose stream document is gone is taken back by the next
  *    create; a store from before name claims gets them at open. */
 #include "core/model.h"
@@ -145,6 +147,40 @@ int main(void)
     (void)rn_registry_tick(b, now + 100); /* and the document taken */
     tb = rn_registry_find(b, ACC, REG, "slow");
     CHECK(tb && tb->status == RN_STREAM_ACTIVE && !tb->stale);
+    rn_registry_close(a);
+    rn_registry_close(b);
+
+    /* what a watch delivers (rn_registry_changed): b's copy follows a's writes */
+    CHECK_EQ_INT(rn_registry_open(&a, st, &rcfg), 0);
+    CHECK_EQ_INT(rn_registry_open(&b, st, &rcfg), 0);
+    rn_stream_t *wa = NULL;
+    CHECK_EQ_INT(rn_registry_create(a, ACC, REG, "watched", 3, 0, now, &wa), 0);
+    CHECK(wa != NULL);
+    if (wa) {
+        char key[64];
+        snprintf(key, sizeof key, "stream/%020llu", (unsigned long long)wa->id);
+        void *doc = NULL;
+        size_t dlen = 0;
+        uint64_t rev = 0;
+        CHECK(rn_registry_find(b, ACC, REG, "watched") == NULL);
+        CHECK_EQ_INT(rn_store_kv_get_rev(st, key, &doc, &dlen, &rev), 0);
+        CHECK_EQ_INT(rn_registry_changed(b, key, doc, dlen, rev), 0); /* created elsewhere */
+        free(doc);
+        rn_stream_t *wb = rn_registry_find(b, ACC, REG, "watched");
+        CHECK(wb && wb->n_shards == 3 && wb->rev == rev);
+        CHECK_EQ_INT(add_tag(a, wa, "t1"), 0);
+        CHECK_EQ_INT(rn_store_kv_get_rev(st, key, &doc, &dlen, &rev), 0);
+        CHECK_EQ_INT(rn_registry_changed(b, key, doc, dlen, rev), 0); /* changed elsewhere */
+        CHECK_EQ_INT(rn_registry_changed(b, key, doc, dlen, rev - 1), 0); /* an older one: ignored */
+        free(doc);
+        wb = rn_registry_find(b, ACC, REG, "watched");
+        CHECK(wb && rn_tagset_find(&wb->tags, "t1") != NULL && wb->rev == rev);
+        if (wb)
+            CHECK_EQ_INT(add_tag(b, wb, "t2"), 0); /* no conflict: b's copy was current */
+        CHECK_EQ_INT(rn_registry_changed(b, "consumer/x", "{}", 2, rev + 100), 0); /* not a stream */
+        CHECK_EQ_INT(rn_registry_changed(b, key, NULL, 0, rev + 100), 0);         /* deleted elsewhere */
+        CHECK(rn_registry_find(b, ACC, REG, "watched") == NULL);
+    }
     rn_registry_close(a);
     rn_registry_close(b);
 
