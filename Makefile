@@ -41,12 +41,15 @@ hostile: build test-deps
 
 # Crash consistency (tests/crash/crash.py, docs/testing.md): a recorded run's every write and
 # fsync, and the on-disk states a power loss at CRASH_POINTS points could leave, each opened and
-# checked; first a self-test that the checker finds the loss when the fsyncs are hidden.
+# checked, CRASH_RECOVERIES of them also crashed during their own recovery; first self-tests
+# that the checker finds the loss when the fsyncs (of the run, then of recoveries) are hidden.
 CRASH_POINTS ?= 80
 CRASH_VARIANTS ?= 3
+CRASH_RECOVERIES ?= 6
 crash: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) CRASHREC_SO=$(abspath $(BUILD)/tests/crash/crashrec.so) python3 tests/crash/crash.py --points 10 --variants 1 --hide sync
-	RUNNEL_BIN=$(abspath $(BUILD)/runnel) CRASHREC_SO=$(abspath $(BUILD)/tests/crash/crashrec.so) python3 tests/crash/crash.py --points $(CRASH_POINTS) --variants $(CRASH_VARIANTS)
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) CRASHREC_SO=$(abspath $(BUILD)/tests/crash/crashrec.so) python3 tests/crash/crash.py --points 4 --variants 6 --recoveries 3 --recovery-points 16 --recovery-hide sync
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) CRASHREC_SO=$(abspath $(BUILD)/tests/crash/crashrec.so) python3 tests/crash/crash.py --points $(CRASH_POINTS) --variants $(CRASH_VARIANTS) --recoveries $(CRASH_RECOVERIES) --recovery-points 4
 
 # CRASH_RUNS recorded runs (new seeds) of CRASH_CAMPAIGN_POINTS points x 5 states each (not in CI).
 crash-campaign: build test-deps

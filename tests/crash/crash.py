@@ -22,7 +22,16 @@
      - a stream whose creation (or split) was acknowledged before c exists (with its children);
        one whose deletion was acknowledged before c does not;
      - the reopened store takes a new record on every open shard, above every sequence there.
+3. crash during recovery (--recoveries R): for R of those states (before they are checked), a
+   copy is opened again under the preload (the store's recovery: journal replay, folding, torn
+   tail truncation, SQLite's WAL recovery, the checkpoints after) and killed 0.25 s after it
+   answers; the recovery's own calls
+   are modelled the same way on top of the state (every file of it durable), and the states a
+   power loss during recovery could leave (--recovery-points K each) are checked as in 2,
+   against the same acknowledgements. `--recovery-hide sync` is its self-test: the recoveries'
+   fsyncs hidden, the loss must be found.
 Usage: crash.py [--points N] [--variants V] [--seed S] [--records-scale K] [--keep]
+                [--recoveries R] [--recovery-points K] [--recovery-hide sync|dirsync]
 Exit status 0 when every state passes; the first failures are printed with the seed and point.
 """
 import argparse
@@ -311,11 +320,28 @@ def apply_dir(ents, o, all_ents):
 class Model:
     """Sweeps the trace in end order, keeping each object's durable state and its pending ops."""
 
-    def __init__(self, ops, root_ino):
+    def __init__(self, ops, root_ino, existing=None):
         self.ops, self.i = ops, 0
         self.root = Obj(True, "")
         self.objs = {root_ino: self.root}
         self.all = [self.root]
+        if existing:
+            self.seed(existing, self.root)
+
+    def seed(self, path, d):
+        """A tree on disk before the recording began, all of it durable, keyed by inode."""
+        for name in sorted(os.listdir(path)):
+            q = os.path.join(path, name)
+            st = os.lstat(q)
+            o = Obj(os.path.isdir(q), name)
+            if o.dir:
+                self.seed(q, o)
+            else:
+                with open(q, "rb") as f:
+                    o.durable = bytearray(f.read())
+            self.objs[st.st_ino] = o
+            self.all.append(o)
+            d.durable[name] = o
 
     def flush(self, obj, before):
         k = 0
@@ -538,6 +564,64 @@ def check_state(state_dir, c_point, run, work):
         errlog.close()
 
 
+def record_recovery(state_dir, work, hide=None):
+    """Open a copy of state_dir under the preload and kill -9 runnel a little after it has
+    answered (its recovery done, and the checkpoints after it). Returns a Model of the recovery's calls on top of the state as it was (every
+    file of it durable), and the counter at the kill."""
+    rdir = os.path.join(work, "recovery")
+    shutil.rmtree(rdir, ignore_errors=True)
+    shutil.copytree(state_dir, rdir)
+    trace, ctr = os.path.join(work, "trace-recovery"), os.path.join(work, "ctr-recovery")
+    if os.path.exists(trace):
+        os.unlink(trace)
+    with open(ctr, "wb") as f:
+        f.write(b"\0" * 4096)
+    root_ino = os.stat(rdir).st_ino
+    seeded = Model([], root_ino, existing=rdir)  # read before the recovery changes anything
+    port = free_port()
+    env = dict(os.environ, LD_PRELOAD=PRELOAD, CRASHREC_ROOT=rdir, CRASHREC_TRACE=trace,
+               CRASHREC_CTR=ctr, CRASHREC_HIDE=hide or "")
+    proc = subprocess.Popen([RUNNEL, "serve", "--data-dir", rdir, "--listen", f"127.0.0.1:{port}"]
+                            + SERVE_FLAGS, env=env, stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(work, "recovery.log"), "w"))
+    try:
+        if wait_port(port, proc):
+            try:
+                client(port).list_streams()
+            except Exception:  # noqa: BLE001 - an answer is all that is waited for
+                pass
+            time.sleep(0.25)  # and the checkpoints that follow the replay (--checkpoint-interval 40)
+    finally:
+        kill(proc)
+    with open(ctr, "rb") as f:
+        end = struct.unpack_from("<Q", f.read(8), 0)[0]
+    seeded.ops = read_trace(trace) if os.path.exists(trace) else []
+    shutil.rmtree(rdir, ignore_errors=True)
+    return seeded, end
+
+
+def check_recovery_crashes(state_dir, cp, run, work, rnd, k, modes, hide=None, stop_early=False):
+    """States a power loss during the recovery of state_dir (a state a crash at cp could leave)
+    could leave, checked against the acknowledgements of the run up to cp. Returns (states
+    checked, recovery calls recorded, [(recovery point, mode, failures)])."""
+    model, end = record_recovery(state_dir, work, hide)
+    points = choose_points(model.ops, end, k, rnd) if end else [1]
+    states, failed = 0, []
+    for rp in points:
+        model.advance(rp)
+        for mode in modes:
+            sd = os.path.join(work, "state-recovery")
+            shutil.rmtree(sd, ignore_errors=True)
+            model.materialize(sd, rp, mode, rnd)
+            fails = check_state(sd, cp, run, work)
+            states += 1
+            if fails:
+                failed.append((rp, mode, fails))
+                if stop_early:
+                    return states, len(model.ops), failed
+    return states, len(model.ops), failed
+
+
 def choose_points(ops, end, n, rnd):
     """Crash points: just after durability-relevant calls (syncs, renames, unlinks, creates)
     and uniformly at random, always including the end."""
@@ -560,6 +644,13 @@ def main():
     ap.add_argument("--hide", choices=["sync", "dirsync"],
                     help="self-test: record as if runnel made no fsyncs (or no directory fsyncs); "
                          "the run must then find acknowledged data lost, and exits 0 only if it does")
+    ap.add_argument("--recoveries", type=int, default=int(os.environ.get("CRASH_RECOVERIES", "0")),
+                    help="states whose recovery is recorded and crashed in too")
+    ap.add_argument("--recovery-points", type=int, default=int(os.environ.get("CRASH_RECOVERY_POINTS", "4")),
+                    help="crash points in each recorded recovery")
+    ap.add_argument("--recovery-hide", choices=["sync", "dirsync"],
+                    help="self-test of the recovery crashes: hide the recoveries' fsyncs (the first run's "
+                         "are kept); exits 0 only if a loss is found")
     a = ap.parse_args()
     for p in (RUNNEL, PRELOAD):
         if not os.path.exists(p):
@@ -588,13 +679,32 @@ def main():
         modes = (["synced", "all"] + ["random"] * max(0, a.variants - 2))[:max(1, a.variants)]
         states = failed = torn = 0
         first_fail = []
+        # the states whose recovery is crashed in too: evenly spread over the run, "all" writes
+        # (the most journal left to replay) when the variants have it
+        rmode = "all" if "all" in modes else modes[0]
+        rpoints = set(points[len(points) * (i + 1) // (a.recoveries + 1)] for i in range(a.recoveries)) \
+            if a.recoveries and len(points) else set()
+        rstates = rcalls = 0
+        selftest = a.hide or a.recovery_hide
         for cp in points:
+            if selftest and failed:
+                break  # a self-test needs one loss found, not all of them
             model.advance(cp)
             for v, mode in enumerate(modes):
                 sd = os.path.join(work, "state")
                 shutil.rmtree(sd, ignore_errors=True)
                 before = rnd.getstate()
                 torn += model.materialize(sd, cp, mode, rnd)
+                if cp in rpoints and mode == rmode:
+                    n, calls, rfails = check_recovery_crashes(sd, cp, run, work, rnd, a.recovery_points,
+                                                              modes, a.recovery_hide, bool(selftest))
+                    rstates += n
+                    rcalls += calls
+                    states += n
+                    failed += len(rfails)
+                    for rp, rm, fl in rfails[:2]:
+                        if len(first_fail) < 5:
+                            first_fail.append((f"{cp}, then in its recovery at {rp}", rm, fl[:6], "(not kept)"))
                 fails = check_state(sd, cp, run, work)
                 states += 1
                 if fails:
@@ -609,19 +719,22 @@ def main():
         dt = time.monotonic() - t0
         log(f"{states} crash states ({len(points)} points over {len(ops)} recorded calls, "
             f"{torn} torn writes), {failed} failed, {dt:.1f} s")
-        for cp, mode, fails, keep in first_fail[:2] if a.hide else first_fail:
-            if a.hide:
+        if rpoints:
+            log(f"of them {rstates} during {len(rpoints)} recoveries ({rcalls} recorded calls)")
+        for cp, mode, fails, keep in first_fail[:2] if selftest else first_fail:
+            if selftest:
                 log(f"(expected with the syncs hidden) at point {cp} ({mode}):")
             else:
                 log(f"FAILED at point {cp} ({mode}), seed {a.seed}, state kept in {keep}:")
             for f in fails:
                 log(f"    {f}")
         rc = 0 if failed == 0 else 1
-        if a.hide:
-            log(f"self-test ({a.hide} hidden): " + ("the loss was found" if failed else "NOTHING FOUND"))
+        if selftest:
+            what = a.hide or f"recovery {a.recovery_hide}"
+            log(f"self-test ({what} hidden): " + ("the loss was found" if failed else "NOTHING FOUND"))
             rc = 0 if failed else 1
     finally:
-        if a.keep or (rc and not a.hide):
+        if a.keep or (rc and not selftest):
             log(f"work directory kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)

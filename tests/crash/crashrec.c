@@ -3,7 +3,9 @@
  * (tests/crash/crash.py, docs/testing.md "Crash consistency").
  *
  * Environment:
- *   CRASHREC_ROOT   the directory to watch (must exist, empty, before start)
+ *   CRASHREC_ROOT   the directory to watch (must exist before start; what it
+ *                   holds then is tracked too: crash.py's crashes during
+ *                   recovery start from a state already there)
  *   CRASHREC_TRACE  the trace file to append to
  *   CRASHREC_CTR    a file of at least 8 bytes holding the shared op counter
  *                   (mapped MAP_SHARED; the driver reads it to date its acks)
@@ -40,6 +42,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -110,6 +113,17 @@ static void set_add(uint64_t ino)
         g_set[h] = ino;
         g_n++;
     }
+}
+
+/* nftw callback: every file and directory under the root at start is tracked. */
+static int track_existing(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+    (void)path;
+    (void)type;
+    (void)f;
+    if (st->st_dev == g_dev)
+        set_add(st->st_ino);
+    return 0;
 }
 
 static int set_has(uint64_t ino)
@@ -198,6 +212,8 @@ __attribute__((constructor)) static void cr_init(void)
     g_dev = st.st_dev;
     g_root = st.st_ino;
     set_add(g_root);
+    if (nftw(root, track_existing, 16, FTW_PHYS | FTW_MOUNT) != 0)
+        die("CRASHREC_ROOT walk");
     g_trace = (int)syscall(SYS_openat, AT_FDCWD, trace, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (g_trace < 0)
         die("CRASHREC_TRACE");
