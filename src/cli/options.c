@@ -246,7 +246,7 @@ static int parse_entry(file_parse_t *p, yaml_event_t *ev)
              event_shape(val.type));
         goto out;
     }
-    rn_opt_value_t *slot = &p->vals[p->n];
+    rn_opt_value_t *slot = &p->vals[p->n]; /* n < the option count: a repeated key stopped above */
     slot->opt = opt;
     slot->source = RN_SRC_FILE;
     slot->line = (int)line;
