@@ -40,6 +40,7 @@ typedef struct config {
     long subscription_lifetime_ms; /* --subscription-lifetime (default 5 min) */
     const char *log_level;
     int test_clock;
+    int test_counters_at_commit; /* tests only: rn_store_config_t.counters_at_commit */
     const char *tls_cert;    /* --tls-cert, --tls-key, --tls-self-signed, --tls-listen */
     const char *tls_key;
     const char *tls_listen;
@@ -147,6 +148,8 @@ static int set_option(void *ud, const rn_opt_t *opt, const char *val, char *err,
         c->in_memory = rn_opt_parse_bool(val);
     } else if (strcmp(name, "enable-test-clock") == 0) {
         c->test_clock = rn_opt_parse_bool(val);
+    } else if (strcmp(name, "test-counters-at-commit") == 0) {
+        c->test_counters_at_commit = rn_opt_parse_bool(val);
     } else if (strcmp(name, "tls-self-signed") == 0) {
         c->tls_self_signed = rn_opt_parse_bool(val);
     } else if (strcmp(name, "tls-cert") == 0) {
@@ -526,6 +529,7 @@ static int serve(const config_t *c)
         .wake = store_wake,
         .wake_ud = s.wake,
         .defer_commit = 1, /* the loop below kicks the store after every round */
+        .counters_at_commit = c->test_counters_at_commit,
         .journal_bytes = (uint64_t)c->journal_bytes,
         .checkpoint_bytes = (uint64_t)c->checkpoint_bytes,
         .checkpoint_ms = c->checkpoint_ms > INT_MAX ? INT_MAX : (int)c->checkpoint_ms,

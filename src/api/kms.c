@@ -312,7 +312,7 @@ static int copy_field(char *dst, size_t cap, json_t *v)
     return 0;
 }
 
-static int load_one(void *ud, const char *skey, const void *val, size_t len)
+static int load_one(void *ud, const char *skey, const void *val, size_t len, uint64_t rev)
 {
     rn_kms_t *k = ud;
     json_t *doc = json_loadb(val, len, 0, NULL);

@@ -60,6 +60,7 @@ typedef struct rn_consumer {
     int64_t gone_ms; /* DELETING until then; 0 while registered */
     rn_tagset_t tags;
     char *policy;    /* resource policy document, NULL when none */
+    uint64_t rev;    /* metadata revision of its entry (0: not written yet): compare-and-set */
     struct rn_consumer *next;
 } rn_consumer_t;
 
@@ -97,36 +98,50 @@ static void kv_key(char *buf, size_t cap, uint64_t stream_id, const char *name)
     snprintf(buf, cap, "consumer/%020llu/%s", (unsigned long long)stream_id, name);
 }
 
-static int load_one(void *ud, const char *key, const void *val, size_t len)
+/* Set k's fields (not its stream id and name) from its entry. */
+static int consumer_parse(rn_consumer_t *k, const char *key, const void *val, size_t len, uint64_t rev)
+{
+    json_t *j = json_loadb(val, len, 0, NULL);
+    if (!j)
+        return RN_ECORRUPT;
+    k->created_ms = json_integer_value(json_object_get(j, "created_ms"));
+    k->active_ms = json_integer_value(json_object_get(j, "active_ms"));
+    rn_tagset_dispose(&k->tags);
+    const char *tk;
+    json_t *tv;
+    json_object_foreach(json_object_get(j, "tags"), tk, tv)
+    {
+        if (json_is_string(tv) && rn_tagset_put(&k->tags, tk, json_string_value(tv)) != 0)
+            rn_warn("cannot load the tags of consumer %s", key);
+    }
+    free(k->policy);
+    k->policy = NULL;
+    const char *pol = json_string_value(json_object_get(j, "policy"));
+    if (pol && !(k->policy = strdup(pol)))
+        rn_warn("cannot load the policy of consumer %s", key);
+    k->rev = rev;
+    json_decref(j);
+    return 0;
+}
+
+static int load_one(void *ud, const char *key, const void *val, size_t len, uint64_t rev)
 {
     rn_api_t *api = ud;
     unsigned long long sid;
     int off = 0;
     if (sscanf(key, "consumer/%20llu/%n", &sid, &off) != 1 || off <= 0)
         return 0;
-    json_t *j = json_loadb(val, len, 0, NULL);
-    if (!j)
-        return 0;
     rn_consumer_t *k = calloc(1, sizeof *k);
-    if (k) {
-        k->stream_id = sid;
-        snprintf(k->name, sizeof k->name, "%s", key + off);
-        k->created_ms = json_integer_value(json_object_get(j, "created_ms"));
-        k->active_ms = json_integer_value(json_object_get(j, "active_ms"));
-        const char *tk;
-        json_t *tv;
-        json_object_foreach(json_object_get(j, "tags"), tk, tv)
-        {
-            if (json_is_string(tv) && rn_tagset_put(&k->tags, tk, json_string_value(tv)) != 0)
-                rn_warn("cannot load the tags of consumer %s", key);
-        }
-        const char *pol = json_string_value(json_object_get(j, "policy"));
-        if (pol && !(k->policy = strdup(pol)))
-            rn_warn("cannot load the policy of consumer %s", key);
-        k->next = api->consumers;
-        api->consumers = k;
+    if (!k)
+        return 0;
+    k->stream_id = sid;
+    snprintf(k->name, sizeof k->name, "%s", key + off);
+    if (consumer_parse(k, key, val, len, rev) != 0) {
+        free(k);
+        return 0;
     }
-    json_decref(j);
+    k->next = api->consumers;
+    api->consumers = k;
     return 0;
 }
 
@@ -139,7 +154,7 @@ static void consumers_load(rn_api_t *api)
         rn_warn("cannot load the stream consumers");
 }
 
-static int consumer_save(rn_api_t *api, const rn_consumer_t *k)
+static int consumer_save(rn_api_t *api, rn_consumer_t *k)
 {
     char key[200];
     kv_key(key, sizeof key, k->stream_id, k->name);
@@ -159,9 +174,27 @@ static int consumer_save(rn_api_t *api, const rn_consumer_t *k)
     json_decref(doc);
     if (!val)
         return -1;
-    int rc = rn_store_kv_put(rn_registry_store(api->reg), key, val, strlen(val));
+    /* at the revision this copy holds: a lost write changes nothing (model.c) */
+    int rc = rn_store_kv_put_if(rn_registry_store(api->reg), key, val, strlen(val), k->rev, &k->rev);
     free(val);
     return rc;
+}
+
+/* Another node sharing the store changed k's entry first (RN_ECONFLICT):
+ * take the stored one; a deleted entry makes k DELETING from now on. */
+static void consumer_reload(rn_api_t *api, rn_consumer_t *k, int64_t now)
+{
+    char key[200];
+    kv_key(key, sizeof key, k->stream_id, k->name);
+    void *v = NULL;
+    size_t len = 0;
+    uint64_t rev = 0;
+    int rc = rn_store_kv_get_rev(rn_registry_store(api->reg), key, &v, &len, &rev);
+    if (rc == RN_ENOENT && !k->gone_ms)
+        k->gone_ms = now;
+    else if (rc == 0 && consumer_parse(k, key, v, len, rev) == 0)
+        k->gone_ms = 0;
+    free(v);
 }
 
 static void consumer_free(rn_consumer_t *k)
@@ -380,7 +413,10 @@ int rn_consumer_save(rn_api_t *api, struct rn_consumer *k)
 {
     if (k->gone_ms) /* its entry is gone: never bring it back */
         return -1;
-    return consumer_save(api, k);
+    int rc = consumer_save(api, k);
+    if (rc == RN_ECONFLICT)
+        consumer_reload(api, k, rn_now_ms());
+    return rc;
 }
 
 /* ---- the four control operations ------------------------------------------------------ */
@@ -445,6 +481,16 @@ int rn_op_RegisterStreamConsumer(rn_call_t *c)
         }
     }
     int rc = consumer_save(c->api, k);
+    if (rc == RN_ECONFLICT) { /* registered meanwhile through another node: take that one */
+        consumer_reload(c->api, k, c->now_ms);
+        if (!k->gone_ms) {
+            k->next = c->api->consumers;
+            c->api->consumers = k;
+            snprintf(msg, sizeof msg, "Consumer %s under stream %s already exists for account %s.", name,
+                     s->name, c->account);
+            return rn_error_set(&c->err, RN_AWS_RESOURCE_IN_USE, msg);
+        }
+    }
     if (rc) {
         consumer_free(k);
         return rn_fail_persist(c, rc);
@@ -466,7 +512,9 @@ int rn_op_DeregisterStreamConsumer(rn_call_t *c)
     if (!k->gone_ms) {
         char key[200];
         kv_key(key, sizeof key, k->stream_id, k->name);
-        int rc = rn_store_kv_del(rn_registry_store(c->api->reg), key);
+        int rc = rn_store_kv_del_if(rn_registry_store(c->api->reg), key, k->rev);
+        if (rc == RN_ECONFLICT)
+            consumer_reload(c->api, k, c->now_ms); /* changed, or deregistered, elsewhere */
         if (rc)
             return rn_fail_persist(c, rc);
         k->gone_ms = c->now_ms + (c->api->consumer_delay_ms > 0 ? c->api->consumer_delay_ms : 0);

@@ -68,6 +68,9 @@ int rn_fail_persist(rn_call_t *c, int rc)
 {
     if (rc == RN_ENOMEM)
         return fail_internal(c);
+    if (rc == RN_ECONFLICT) /* another node sharing the store changed it first (model.c) */
+        return rn_error_set(&c->err, RN_AWS_RESOURCE_IN_USE,
+                            "The resource was changed by another request at the same time; retry the call.");
     return rn_error_set(&c->err, RN_AWS_SERVICE_UNAVAILABLE,
                         rc == RN_ENOSPC ? "The server is out of disk space."
                                         : "The server cannot write its metadata.");

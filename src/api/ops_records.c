@@ -246,15 +246,6 @@ static int missing_pk(rn_call_t *c, const char *path)
     return rn_error_set(&c->err, RN_AWS_VALIDATION, msg);
 }
 
-/* Write the 56 digits of a record's sequence number (and a NUL). */
-static void put_seq(char *w, const rn_shard_t *sh, uint64_t counter, int64_t arrival_ms)
-{
-    rn_seqnum_t sn = {.shard_created_s = (uint64_t)(sh->created_ms / 1000),
-                      .shard_index = sh->index,
-                      .counter = counter,
-                      .arrival_s = (uint64_t)(arrival_ms / 1000)};
-    rn_seqnum_format(&sn, w);
-}
 
 static char *put_lit(char *w, const char *s, size_t n)
 {
@@ -278,6 +269,84 @@ static void done_at(rn_buf_t *b, char *w)
     b->data[b->len] = 0;
 }
 
+/* ---- counters reported at commit (rn_store_counters_at_commit) ---------------
+ * A cluster backend learns an append's counters only when the replicated log
+ * acknowledges it. The answer is rendered as usual, with placeholder digits,
+ * and each sequence number is written over them in write_done, from the
+ * counter the store has set by then. */
+typedef struct seq_group {
+    uint64_t first;       /* the store writes the group's first counter here */
+    uint64_t created_ms;  /* the shard's: a reshard during the wait moves rn_shard_t */
+    uint32_t index;
+} seq_group_t;
+
+typedef struct seq_slot {
+    uint32_t off;   /* of the 56 digits in the answer */
+    uint32_t group;
+    uint32_t k;     /* the record's place in its group */
+} seq_slot_t;
+
+typedef struct seq_fix {
+    int64_t arrival_ms;
+    size_t nslots;
+    seq_group_t *groups; /* both in this allocation */
+    seq_slot_t *slots;
+} seq_fix_t;
+
+static void seq_fix_free(void *p) { free(p); }
+
+/* The call's fix-up for ngroups groups and up to nslots sequence numbers, or
+ * NULL when the store reports counters at once (or out of memory: *oom). */
+static seq_fix_t *seq_fix_new(rn_call_t *c, size_t ngroups, size_t nslots, int *oom)
+{
+    *oom = 0;
+    if (!rn_store_counters_at_commit(rn_registry_store(c->api->reg)))
+        return NULL;
+    seq_fix_t *f = calloc(1, sizeof *f + ngroups * sizeof(seq_group_t) + nslots * sizeof(seq_slot_t));
+    if (!f) {
+        *oom = 1;
+        return NULL;
+    }
+    f->groups = (seq_group_t *)(f + 1);
+    f->slots = (seq_slot_t *)(f->groups + ngroups);
+    f->arrival_ms = c->now_ms;
+    c->op_state = f;
+    c->op_state_free = seq_fix_free;
+    return f;
+}
+
+static void seq_fix_group(seq_fix_t *f, size_t g, const rn_shard_t *sh)
+{
+    f->groups[g].created_ms = (uint64_t)sh->created_ms;
+    f->groups[g].index = sh->index;
+}
+
+/* Write the 56 digits of a record's sequence number (and a NUL). */
+static void put_seq_of(char *w, uint64_t created_ms, uint32_t index, uint64_t counter, int64_t arrival_ms)
+{
+    rn_seqnum_t sn = {.shard_created_s = created_ms / 1000,
+                      .shard_index = index,
+                      .counter = counter,
+                      .arrival_s = (uint64_t)(arrival_ms / 1000)};
+    rn_seqnum_format(&sn, w);
+}
+
+static void put_seq(char *w, const rn_shard_t *sh, uint64_t counter, int64_t arrival_ms)
+{
+    put_seq_of(w, (uint64_t)sh->created_ms, sh->index, counter, arrival_ms);
+}
+
+static void seq_fix_apply(const seq_fix_t *f, rn_buf_t *body)
+{
+    for (size_t i = 0; i < f->nslots; i++) {
+        const seq_slot_t *sl = &f->slots[i];
+        const seq_group_t *g = &f->groups[sl->group];
+        char digits[RN_SEQNUM_LEN + 1];
+        put_seq_of(digits, g->created_ms, g->index, g->first + sl->k, f->arrival_ms);
+        memcpy(body->data + sl->off, digits, RN_SEQNUM_LEN);
+    }
+}
+
 /* Completion of a write: answer with the prepared body or fail. */
 static void write_done(void *ud, int status)
 {
@@ -288,6 +357,8 @@ static void write_done(void *ud, int status)
         rn_call_fail(c);
         return;
     }
+    if (c->op_state_free == seq_fix_free)
+        seq_fix_apply(c->op_state, &c->reply);
     rn_call_reply_raw(c, &c->reply);
 }
 
@@ -344,26 +415,37 @@ static int put_record(rn_call_t *c, rn_fast_put_record_t *in, const uint8_t *are
                           .pk_len = r->pk.len,
                           .data = arena + r->data_off,
                           .data_len = r->data_len};
-    uint64_t counter;
-    int rc = s->encrypted ? rn_records_seal(s, sh->index, &rec, 1) : 0;
-    if (rc == 0)
-        rc = rn_log_append(log, &rec, 1, c->now_ms, &counter);
-    if (rc) {
-        rn_error("append to %s failed: %s", s->name, rn_strerror(rc));
-        return rn_fail_store(c, rc);
-    }
+    /* Nothing may fail between the append and the commit: the answer's room
+     * and the fix-up of a counter reported at commit come first. */
     char id[SHARD_ID_MAX];
     rn_format_shard_id(sh->index, id, sizeof id);
     rn_buf_t body;
     rn_buf_init(&body, 0);
+    int oom = 0;
     char *w = room(&body, 128 + RN_SEQNUM_LEN + sizeof id);
-    if (!w) {
+    seq_fix_t *fix = w ? seq_fix_new(c, 1, 1, &oom) : NULL;
+    if (!w || oom) {
         rn_buf_dispose(&body);
         return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
+    uint64_t counter;
+    int rc = s->encrypted ? rn_records_seal(s, sh->index, &rec, 1) : 0;
+    if (rc == 0)
+        rc = rn_log_append(log, &rec, 1, c->now_ms, fix ? &fix->groups[0].first : &counter);
+    if (rc) {
+        rn_buf_dispose(&body);
+        rn_error("append to %s failed: %s", s->name, rn_strerror(rc));
+        return rn_fail_store(c, rc);
+    }
+    if (fix) {
+        seq_fix_group(fix, 0, sh);
+        counter = 0; /* placeholder digits */
     }
     w = PUT_LIT(w, "{\"ShardId\":\"");
     w = put_lit(w, id, strlen(id));
     w = PUT_LIT(w, "\",\"SequenceNumber\":\"");
+    if (fix)
+        fix->slots[fix->nslots++] = (seq_slot_t){.off = (uint32_t)(w - (char *)body.data)};
     put_seq(w, sh, counter, c->now_ms); /* its NUL is overwritten next: the buffer has room */
     w += RN_SEQNUM_LEN;
     w = s->encrypted ? PUT_LIT(w, "\",\"EncryptionType\":\"KMS\"}") : PUT_LIT(w, "\"}");
@@ -497,6 +579,20 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
                                                              .data = arena + r->data_off,
                                                              .data_len = r->data_len};
     }
+    /* The answer's room and the fix-up of counters reported at commit come
+     * before the appends: nothing may fail between them and the commit. */
+    rn_buf_t body;
+    rn_buf_init(&body, 0);
+    size_t per = PUT_RECORDS_OK_MAX > sizeof PUT_RECORDS_FAILED ? PUT_RECORDS_OK_MAX : sizeof PUT_RECORDS_FAILED;
+    if (n_throttled && per < RN_LIMITS_PUT_ENTRY_MAX)
+        per = RN_LIMITS_PUT_ENTRY_MAX;
+    int oom = 0;
+    char *w = room(&body, 96 + n * (per + 1)); /* 96: the frame, EncryptionType included */
+    seq_fix_t *fix = w ? seq_fix_new(c, ng, n, &oom) : NULL;
+    if (!w || oom) {
+        rn_buf_dispose(&body);
+        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
+    }
     int failed = n_throttled;
     for (size_t g = 0; g < ng; g++) {
         group_t *gr = &groups[g];
@@ -505,7 +601,12 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
         if (rc == 0 && s->encrypted)
             rc = rn_records_seal(s, gr->sh->index, batch + gr->start, gr->count);
         if (rc == 0) /* written now: a write error is these entries' failure (never staged) */
-            rc = rn_log_append_now(log, batch + gr->start, gr->count, c->now_ms, &gr->first);
+            rc = rn_log_append_now(log, batch + gr->start, gr->count, c->now_ms,
+                                   fix ? &fix->groups[g].first : &gr->first);
+        if (rc == 0 && fix) {
+            seq_fix_group(fix, g, gr->sh);
+            gr->first = 0; /* placeholder digits */
+        }
         if (rc) {
             rn_error("append to %s failed: %s", s->name, rn_strerror(rc));
             gr->failed = 1;
@@ -517,14 +618,6 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
     }
 
     /* The answer, in request order. */
-    rn_buf_t body;
-    rn_buf_init(&body, 0);
-    size_t per = PUT_RECORDS_OK_MAX > sizeof PUT_RECORDS_FAILED ? PUT_RECORDS_OK_MAX : sizeof PUT_RECORDS_FAILED;
-    if (n_throttled && per < RN_LIMITS_PUT_ENTRY_MAX)
-        per = RN_LIMITS_PUT_ENTRY_MAX;
-    char *w = room(&body, 96 + n * (per + 1)); /* 96: the frame, EncryptionType included */
-    if (!w)
-        return rn_error_set(&c->err, RN_AWS_INTERNAL_FAILURE);
     w = PUT_LIT(w, "{\"FailedRecordCount\":");
     w = rn_fast_put_int(w, failed);
     c->m.records = (uint32_t)n;
@@ -557,6 +650,10 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
         else
             put_seq(gr->seq, gr->sh, counter, c->now_ms);
         w = PUT_LIT(w, "{\"SequenceNumber\":\"");
+        if (fix)
+            fix->slots[fix->nslots++] = (seq_slot_t){.off = (uint32_t)(w - (char *)body.data),
+                                                     .group = group_of[i],
+                                                     .k = gr->answered - 1};
         w = put_lit(w, gr->seq, RN_SEQNUM_LEN);
         w = PUT_LIT(w, "\",\"ShardId\":\"");
         w = put_lit(w, gr->id, gr->id_len);

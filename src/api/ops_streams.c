@@ -71,6 +71,8 @@ int rn_op_CreateStream(rn_call_t *c)
     rn_stream_t *s;
     int rc = rn_registry_create_with(reg, c->account, c->region, name, (uint32_t)shard_count, on_demand,
                                      c->now_ms, create_prep, c, &s);
+    if (rc == RN_EEXIST) /* created meanwhile through another node sharing the store */
+        return rn_error_set(&c->err, RN_AWS_STREAM_EXISTS, name, c->account);
     if (rc)
         return rn_fail_persist(c, rc);
     rn_call_reply(c, NULL);

@@ -44,6 +44,9 @@ const rn_opt_t rn_serve_options[] = {
      "throttle as AWS does: per-shard rates, control-plane TPS,\n"
      "on-demand stream count (default off)"},
     {"enable-test-clock", NULL, B, "false", "tests only: honour x-runnel-test-clock-offset-ms"},
+    {"test-counters-at-commit", NULL, B, "false",
+     "tests only: the store reports counters at commit, as cluster\n"
+     "mode's does (docs/cluster.md)"},
     {"admin-listen", "HOST:PORT", S, NULL,
      "also serve /health/live, /health/ready and /metrics here, from\n"
      "start-up (ready: 503 until the store is recovered and after\n"

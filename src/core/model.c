@@ -3,6 +3,7 @@
  * document in the store's metadata table. */
 #include "core/model.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -20,6 +21,8 @@
 #define KEY_PREFIX "stream/"
 #define ITER_KEY "meta/iterator-key"
 #define ID_HWM_KEY "meta/stream-id-next" /* every stream id ever used is below it */
+#define NAME_PREFIX "name/"                /* name/<account>/<region>/<name> -> id */
+#define NAMES_KEY "meta/names-claimed"     /* every stream's name claimed (once, at upgrade) */
 #define RETRY_MS 1000 /* a transition that could not be persisted is retried after this */
 #define SWEEP_EVERY_MS 60000 /* retention sweep over open logs (rn_registry_tick) */
 
@@ -189,8 +192,12 @@ static int stream_doc(const rn_registry_t *r, const rn_stream_t *s, int64_t drop
     return 0;
 }
 
-/* Write the stream's document as it is in memory. Nothing in memory changes. */
-static int stream_put(rn_registry_t *r, const rn_stream_t *s, int64_t drop_now)
+/* Write the stream's document as it is in memory, if the stored one is
+ * still the one this copy holds (compare-and-set on s->rev). Nothing else in
+ * memory changes. RN_ECONFLICT: another writer sharing the store changed it
+ * first; nothing was written and s is marked stale (the caller undoes its
+ * change; the next lookup takes the stored document). */
+static int stream_put(rn_registry_t *r, rn_stream_t *s, int64_t drop_now)
 {
     char *text;
     int rc = stream_doc(r, s, drop_now, &text);
@@ -198,8 +205,10 @@ static int stream_put(rn_registry_t *r, const rn_stream_t *s, int64_t drop_now)
         return rc;
     char key[64];
     stream_key(s, key, sizeof key);
-    rc = rn_store_kv_put(r->store, key, text, strlen(text));
+    rc = rn_store_kv_put_if(r->store, key, text, strlen(text), s->rev, &s->rev);
     free(text);
+    if (rc == RN_ECONFLICT)
+        s->stale = 1;
     return rc;
 }
 
@@ -485,7 +494,7 @@ static void group_mark_settings(rn_registry_t *r, rn_group_t *g)
 
 /* "account/<acct>/<region>/settings" entries, read at open: their pairs hold state. */
 #define SETTINGS_PREFIX "account/"
-static int load_settings_key(void *ud, const char *key, const void *val, size_t len)
+static int load_settings_key(void *ud, const char *key, const void *val, size_t len, uint64_t rev)
 {
     rn_registry_t *r = ud;
     (void)val;
@@ -641,7 +650,7 @@ static void note_id(rn_registry_t *r, uint64_t id)
         r->next_id = id + 1;
 }
 
-static int load_one(void *ud, const char *key, const void *val, size_t len)
+static int load_one(void *ud, const char *key, const void *val, size_t len, uint64_t rev)
 {
     rn_registry_t *r = ud;
     rn_stream_t *s;
@@ -659,6 +668,8 @@ static int load_one(void *ud, const char *key, const void *val, size_t len)
         stream_free(s);
         rc = RN_EEXIST;
     }
+    if (rc == 0)
+        s->rev = rev;
     if (rc) {
         rn_warn("metadata entry %s is unreadable (%s): its stream is not loaded; the entry is kept "
                 "as it is and its id (%" PRIu64 ") is never given to another stream",
@@ -671,19 +682,199 @@ static int load_one(void *ud, const char *key, const void *val, size_t len)
     return rc;
 }
 
+/* ---- writers sharing the store ------------------------------------------------
+ * In cluster mode several runnel nodes keep a registry each over one store
+ * (docs/cluster.md). Every metadata write is a compare-and-set on the
+ * revision the writer last saw, so that two changes made at once never lose
+ * one: the loser's write is refused (RN_ECONFLICT), its copy is refreshed
+ * from the store at the next lookup, and its caller answers "retry".
+ *   ID_HWM_KEY          every stream id ever handed out is below it: raised
+ *                       with compare-and-set when a stream is created, so
+ *                       two writers never hand out one id;
+ *   NAME_PREFIX a/r/n   the id of the stream named n in account a, region r:
+ *                       claimed (written only if absent) before the stream's
+ *                       document, so one name is one stream. A claim whose
+ *                       stream document is gone (a writer stopped between
+ *                       the two deletions) is taken back by the next claim.
+ * On one node nothing ever conflicts and all of it costs two small writes per
+ * CreateStream and one per DeleteStream. */
+
+static int parse_u64_text(const void *v, size_t len, uint64_t *out)
+{
+    char text[32];
+    if (len == 0 || len >= sizeof text)
+        return RN_ECORRUPT;
+    memcpy(text, v, len);
+    text[len] = 0;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(text, &end, 10);
+    if (errno || *end)
+        return RN_ECORRUPT;
+    *out = x;
+    return 0;
+}
+
+/* A stored decimal number and its revision (RN_ENOENT when absent). */
+static int kv_get_u64(rn_registry_t *r, const char *key, uint64_t *val, uint64_t *rev)
+{
+    void *v = NULL;
+    size_t len = 0;
+    *val = 0;
+    int rc = rn_store_kv_get_rev(r->store, key, &v, &len, rev);
+    if (rc == 0)
+        rc = parse_u64_text(v, len, val);
+    free(v);
+    return rc;
+}
+
+/* Raise the stored id high-water mark to at least `want` (alloc: to one past
+ * max(stored, r->next_id), handing that id out in *id). */
+static int hwm_raise(rn_registry_t *r, uint64_t want, uint64_t *id)
+{
+    for (int attempt = 0; attempt < 64; attempt++) {
+        uint64_t rev = 0, stored = 0;
+        int rc = kv_get_u64(r, ID_HWM_KEY, &stored, &rev);
+        if (rc && rc != RN_ENOENT)
+            return rc;
+        uint64_t next = want;
+        if (id) {
+            uint64_t base = stored > r->next_id ? stored : r->next_id;
+            if (base == UINT64_MAX)
+                return RN_ETOOBIG;
+            next = base + 1;
+        } else if (stored >= want) {
+            r->hwm_saved = stored;
+            return 0;
+        }
+        char text[32];
+        int n = snprintf(text, sizeof text, "%" PRIu64, next);
+        rc = rn_store_kv_put_if(r->store, ID_HWM_KEY, text, (size_t)n, rev, NULL);
+        if (rc == 0) {
+            r->hwm_saved = next;
+            if (id) {
+                *id = next - 1;
+                r->next_id = next;
+            }
+            return 0;
+        }
+        if (rc != RN_ECONFLICT)
+            return rc;
+    }
+    return RN_ECONFLICT;
+}
+
 /* Persist "every id below next_id is taken" before an id can disappear from
  * the metadata (a stream's entry is deleted). */
 static int save_hwm(rn_registry_t *r, uint64_t next)
 {
     if (next <= r->hwm_saved)
         return 0;
-    char text[32];
-    int n = snprintf(text, sizeof text, "%" PRIu64, next);
-    int rc = rn_store_kv_put(r->store, ID_HWM_KEY, text, (size_t)n);
-    if (rc == 0)
-        r->hwm_saved = next;
+    return hwm_raise(r, next, NULL);
+}
+
+static void name_key(const char *account, const char *region, const char *name, char *buf, size_t cap)
+{
+    snprintf(buf, cap, NAME_PREFIX "%s/%s/%s", account, region, name);
+}
+
+/* The stream named by a claim, loaded from the store into the registry
+ * (another writer created it). RN_ENOENT when its document is gone. */
+static int load_claimed(rn_registry_t *r, uint64_t id)
+{
+    char key[64];
+    snprintf(key, sizeof key, KEY_PREFIX "%020" PRIu64, id);
+    void *v = NULL;
+    size_t len = 0;
+    uint64_t rev = 0;
+    int rc = rn_store_kv_get_rev(r->store, key, &v, &len, &rev);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    rn_stream_t *s;
+    note_id(r, id);
+    rc = stream_load(r, v, len, &s);
+    free(v);
+    if (rc)
+        return rc;
+    s->rev = rev;
+    if (rn_registry_find(r, s->account, s->region, s->name)) { /* known here already */
+        stream_free(s);
+        return 0;
+    }
+    rc = registry_add(r, s);
+    if (rc)
+        stream_free(s);
     return rc;
 }
+
+/* Claim s's name for s->id. RN_EEXIST when another stream holds it (that
+ * stream is then loaded into the registry, so it can be described). */
+static int claim_name(rn_registry_t *r, const rn_stream_t *s)
+{
+    char key[256], text[32];
+    name_key(s->account, s->region, s->name, key, sizeof key);
+    int n = snprintf(text, sizeof text, "%" PRIu64, s->id);
+    for (int attempt = 0; attempt < 4; attempt++) {
+        int rc = rn_store_kv_put_if(r->store, key, text, (size_t)n, 0, NULL);
+        if (rc != RN_ECONFLICT)
+            return rc;
+        uint64_t rev = 0, holder = 0;
+        rc = kv_get_u64(r, key, &holder, &rev);
+        if (rc == RN_ENOENT)
+            continue; /* released meanwhile */
+        if (rc)
+            return rc;
+        if (holder == s->id)
+            return 0; /* ours already */
+        rc = load_claimed(r, holder);
+        if (rc == 0)
+            return RN_EEXIST;
+        if (rc != RN_ENOENT)
+            return rc;
+        /* the claim outlived its stream: take it back, then claim again */
+        rc = rn_store_kv_del_if(r->store, key, rev);
+        if (rc && rc != RN_ECONFLICT)
+            return rc;
+    }
+    return RN_ECONFLICT;
+}
+
+/* Give s's name back, if s holds it. */
+static void release_name(rn_registry_t *r, const rn_stream_t *s)
+{
+    char key[256];
+    name_key(s->account, s->region, s->name, key, sizeof key);
+    uint64_t rev = 0, holder = 0;
+    int rc = kv_get_u64(r, key, &holder, &rev);
+    if (rc == 0 && holder == s->id)
+        rc = rn_store_kv_del_if(r->store, key, rev);
+    if (rc && rc != RN_ENOENT && rc != RN_ECONFLICT)
+        rn_warn("stream %s: its name claim stays (%s); the next CreateStream of the name takes it back",
+                s->name, rn_strerror(rc));
+}
+
+/* Every loaded stream's name claimed: done once for a store written before
+ * claims existed (NAMES_KEY marks it done). */
+static int claim_loaded_names(rn_registry_t *r)
+{
+    void *v = NULL;
+    size_t len = 0;
+    int rc = rn_store_kv_get(r->store, NAMES_KEY, &v, &len);
+    free(v);
+    if (rc != RN_ENOENT)
+        return rc;
+    for (size_t i = 0; i < r->n; i++) {
+        rc = claim_name(r, r->streams[i]);
+        if (rc && rc != RN_EEXIST)
+            return rc;
+    }
+    rc = rn_store_kv_put_if(r->store, NAMES_KEY, "1", 1, 0, NULL);
+    return rc == RN_ECONFLICT ? 0 : rc; /* another writer marked it first */
+}
+
+static void on_kv_changed(void *ud, const char *key, const void *val, size_t len, uint64_t rev);
 
 int rn_registry_open(rn_registry_t **out, rn_store_t *store, const rn_registry_config_t *cfg)
 {
@@ -705,10 +896,22 @@ int rn_registry_open(rn_registry_t **out, rn_store_t *store, const rn_registry_c
     int rc = rn_store_kv_get(store, ITER_KEY, &key, &klen);
     if (rc == 0 && klen == sizeof r->iter_key.key) {
         memcpy(r->iter_key.key, key, klen);
-    } else if (rc == 0 || rc == RN_ENOENT) {
+    } else if (rc == RN_ENOENT) {
+        /* written only if absent: writers sharing the store share one key */
         rc = rn_iter_key_generate(&r->iter_key);
         if (rc == 0)
-            rc = rn_store_kv_put(store, ITER_KEY, r->iter_key.key, sizeof r->iter_key.key);
+            rc = rn_store_kv_put_if(store, ITER_KEY, r->iter_key.key, sizeof r->iter_key.key, 0, NULL);
+        if (rc == RN_ECONFLICT) {
+            free(key);
+            key = NULL;
+            rc = rn_store_kv_get(store, ITER_KEY, &key, &klen);
+            if (rc == 0 && klen == sizeof r->iter_key.key)
+                memcpy(r->iter_key.key, key, klen);
+            else if (rc == 0)
+                rc = RN_ECORRUPT;
+        }
+    } else if (rc == 0) {
+        rc = RN_ECORRUPT; /* a key of another size: refuse rather than replace it */
     }
     free(key);
     key = NULL;
@@ -737,6 +940,10 @@ int rn_registry_open(rn_registry_t **out, rn_store_t *store, const rn_registry_c
         rc = rn_store_kv_scan(store, KEY_PREFIX, load_one, r);
     if (rc == 0)
         rc = rn_store_kv_scan(store, SETTINGS_PREFIX, load_settings_key, r);
+    if (rc == 0)
+        rc = claim_loaded_names(r);
+    if (rc == 0) /* other writers' changes (cluster mode; never called on one node) */
+        rc = rn_store_kv_watch(store, KEY_PREFIX, on_kv_changed, r);
     if (rc) {
         rn_registry_close(r);
         return rc;
@@ -749,6 +956,7 @@ void rn_registry_close(rn_registry_t *r)
 {
     if (!r)
         return;
+    rn_store_kv_unwatch(r->store, on_kv_changed, r);
     for (size_t i = 0; i < r->n; i++)
         stream_free(r->streams[i]);
     free(r->streams);
@@ -782,6 +990,143 @@ rn_store_t *rn_registry_store(rn_registry_t *r)
     return r->store;
 }
 
+/* Take s out of the registry and free it, its logs closed but their files
+ * kept: another writer deleted the stream (and removes them). */
+static void registry_forget(rn_registry_t *r, rn_stream_t *s)
+{
+    registry_unlink(r, s);
+    stream_free(s);
+}
+
+/* Take the document (val, len) at revision rev into s, in place, so that
+ * pointers to s stay good; the open logs of the shards that remain stay open.
+ * On an error s stays as it was. */
+static int stream_take(rn_registry_t *r, rn_stream_t *s, const void *val, size_t len, uint64_t rev)
+{
+    rn_stream_t *n = NULL;
+    int rc = stream_load(r, val, len, &n);
+    if (rc)
+        return rc;
+    if (n->id != s->id) {
+        stream_free(n);
+        return RN_ECORRUPT;
+    }
+    for (uint32_t i = 0; i < n->n_shards; i++) {
+        rn_shard_t *ns = &n->shards[i];
+        for (uint32_t j = 0; j < s->n_shards; j++) {
+            rn_shard_t *os = &s->shards[j];
+            if (os->index == ns->index) {
+                ns->log = os->log;
+                ns->rates = os->rates;
+                os->log = NULL;
+                break;
+            }
+        }
+    }
+    pend_del(r, s);
+    rn_stream_t old = *s;
+    *s = *n;
+    s->rev = rev;
+    s->stale = 0;
+    s->group = old.group;
+    s->group_pos = old.group_pos;
+    s->reg_pos = old.reg_pos;
+    s->open_counted = old.open_counted;
+    s->pend_pos = -1;
+    *n = old;
+    stream_free(n); /* the old copy: its shards, tags, policy; logs of shards gone closed */
+    rn_registry_recount(r, s);
+    if (s->status != RN_STREAM_ACTIVE)
+        pend_add(r, s);
+    return 0;
+}
+
+/* s is stale (a compare-and-set found the stored document newer): take the
+ * stored one (stream_take). RN_ENOENT: the stream is gone (s was forgotten
+ * and freed). On any other error s stays as it was, still stale. */
+static int stream_refresh(rn_registry_t *r, rn_stream_t *s)
+{
+    char key[64];
+    stream_key(s, key, sizeof key);
+    void *v = NULL;
+    size_t len = 0;
+    uint64_t rev = 0;
+    int rc = rn_store_kv_get_rev(r->store, key, &v, &len, &rev);
+    if (rc == RN_ENOENT) {
+        registry_forget(r, s);
+        return RN_ENOENT;
+    }
+    if (rc == 0)
+        rc = stream_take(r, s, v, len, rev);
+    free(v);
+    if (rc)
+        rn_warn("stream %s: cannot take the stored metadata (%s); retried at the next call", s->name,
+                rn_strerror(rc));
+    return rc;
+}
+
+static rn_stream_t *find_id(rn_registry_t *r, uint64_t id)
+{
+    uint64_t h = hash_id(id);
+    size_t j = SIZE_MAX;
+    for (rn_stream_t *s; (s = ptab_next(&r->by_id, h, &j)) != NULL;)
+        if (s->id == id)
+            return s;
+    return NULL;
+}
+
+int rn_registry_changed(rn_registry_t *r, const char *key, const void *val, size_t len, uint64_t rev)
+{
+    uint64_t id = strncmp(key, KEY_PREFIX, strlen(KEY_PREFIX)) == 0 ? key_id(key) : 0;
+    if (!id)
+        return 0; /* not a stream document */
+    rn_stream_t *s = find_id(r, id);
+    if (!val) {
+        if (s)
+            registry_forget(r, s);
+        return 0;
+    }
+    if (s && rev <= s->rev)
+        return 0; /* this copy is as new already (its own write, or a later one) */
+    if (s) {
+        int rc = stream_take(r, s, val, len, rev);
+        if (rc)
+            s->stale = 1; /* the next lookup reads the store */
+        return rc;
+    }
+    rn_stream_t *n;
+    note_id(r, id);
+    int rc = stream_load(r, val, len, &n);
+    if (rc)
+        return rc;
+    n->rev = rev;
+    /* A copy of another stream of that name (deleted elsewhere, the deletion
+     * not heard of yet) gives way to the newer one. */
+    for (rn_stream_t *o; (o = rn_registry_find(r, n->account, n->region, n->name)) != NULL;)
+        registry_forget(r, o);
+    rc = registry_add(r, n);
+    if (rc)
+        stream_free(n);
+    return rc;
+}
+
+static void on_kv_changed(void *ud, const char *key, const void *val, size_t len, uint64_t rev)
+{
+    rn_registry_t *r = ud;
+    int rc = rn_registry_changed(r, key, val, len, rev);
+    if (rc)
+        rn_warn("metadata %s changed elsewhere and cannot be taken (%s)", key, rn_strerror(rc));
+}
+
+/* A stream found by a lookup, refreshed first if stale; NULL when another
+ * writer deleted it. A refresh that fails leaves the copy as it is. */
+static rn_stream_t *fresh(rn_registry_t *r, rn_stream_t *s)
+{
+    if (s && s->stale && stream_refresh(r, s) == RN_ENOENT)
+        return NULL;
+    return s;
+}
+
 /* ---- lookups ---------------------------------------------------------------- */
 
 rn_stream_t *rn_registry_find(rn_registry_t *r, const char *account, const char *region,
@@ -792,18 +1137,13 @@ rn_stream_t *rn_registry_find(rn_registry_t *r, const char *account, const char 
     for (rn_stream_t *s; (s = ptab_next(&r->by_name, h, &j)) != NULL;)
         if (strcmp(s->name, name) == 0 && strcmp(s->account, account) == 0 &&
             strcmp(s->region, region) == 0)
-            return s;
+            return fresh(r, s);
     return NULL;
 }
 
 rn_stream_t *rn_registry_find_id(rn_registry_t *r, uint64_t id)
 {
-    uint64_t h = hash_id(id);
-    size_t j = SIZE_MAX;
-    for (rn_stream_t *s; (s = ptab_next(&r->by_id, h, &j)) != NULL;)
-        if (s->id == id)
-            return s;
-    return NULL;
+    return fresh(r, find_id(r, id));
 }
 
 static int by_name(const void *a, const void *b)
@@ -860,7 +1200,12 @@ int rn_registry_create_with(rn_registry_t *r, const char *account, const char *r
         free(s);
         return RN_ENOMEM;
     }
-    s->id = r->next_id;
+    int rc = hwm_raise(r, 0, &s->id); /* an id no other writer hands out */
+    if (rc) {
+        free(s->shards);
+        free(s);
+        return rc;
+    }
     snprintf(s->account, sizeof s->account, "%s", account);
     snprintf(s->region, sizeof s->region, "%s", region);
     snprintf(s->name, sizeof s->name, "%s", name);
@@ -882,10 +1227,17 @@ int rn_registry_create_with(rn_registry_t *r, const char *account, const char *r
     } else {
         s->status = RN_STREAM_ACTIVE;
     }
-    /* Built whole aside, persisted, then registered: a failure leaves no trace. */
-    int rc = prep ? prep(ud, s) : 0;
+    /* Built whole aside, its name claimed, persisted, then registered: a
+     * failure leaves no trace (but a used id). RN_EEXIST: another writer
+     * sharing the store holds the name (that stream is now registered). */
+    rc = prep ? prep(ud, s) : 0;
     if (rc == 0)
+        rc = claim_name(r, s);
+    if (rc == 0) {
         rc = stream_put(r, s, 0);
+        if (rc)
+            release_name(r, s);
+    }
     if (rc == 0) {
         rc = registry_add(r, s);
         if (rc) { /* the entry is written: take it back (its id stays used) */
@@ -893,6 +1245,7 @@ int rn_registry_create_with(rn_registry_t *r, const char *account, const char *r
             stream_key(s, key, sizeof key);
             if (rn_store_kv_del(r->store, key) != 0)
                 rn_error("stream %s: cannot take back its metadata after running out of memory", name);
+            release_name(r, s);
         }
     }
     if (rc) {
@@ -918,11 +1271,16 @@ static int registry_remove(rn_registry_t *r, rn_stream_t *s)
     stream_key(s, key, sizeof key);
     int rc = save_hwm(r, r->next_id > s->id + 1 ? r->next_id : s->id + 1);
     if (rc == 0)
-        rc = rn_store_kv_del(r->store, key);
+        rc = rn_store_kv_del_if(r->store, key, s->rev);
+    if (rc == RN_ECONFLICT) {
+        s->stale = 1; /* changed (or deleted) by another writer: taken at the next lookup */
+        return rc;
+    }
     if (rc) {
         rn_error("cannot delete the metadata of stream %s: %s", s->name, rn_strerror(rc));
         return rc;
     }
+    release_name(r, s);
     /* The stream is gone for good; its records go without opening (and
      * recovering) each log: the logs open now are let go unsynced, then one
      * walk of the stream's directory removes every file. */
@@ -1058,6 +1416,13 @@ int rn_registry_tick(rn_registry_t *r, int64_t now_ms)
         retention_sweep(r, now_ms);
     for (size_t i = 0; i < r->npend;) {
         rn_stream_t *s = r->pend[i];
+        if (s->stale) { /* another writer may have made the transition: take its document */
+            int rc = stream_refresh(r, s);
+            if (rc == 0 || rc == RN_ENOENT)
+                continue; /* slot i holds another stream now, or s again at the end */
+            i++;
+            continue;
+        }
         if (s->transition_at_ms > now_ms || s->status == RN_STREAM_ACTIVE) {
             if (s->status == RN_STREAM_ACTIVE)
                 pend_del(r, s); /* moves the last one into slot i */
@@ -1078,7 +1443,8 @@ int rn_registry_tick(rn_registry_t *r, int64_t now_ms)
         if (old == RN_STREAM_UPDATING && s->pending.kind != RN_PENDING_NONE) {
             int rc = apply_pending(r, s, old_at, now_ms);
             if (rc) {
-                rn_error("cannot apply the resharding of %s: %s (retried)", s->name, rn_strerror(rc));
+                rn_log(rc == RN_ECONFLICT ? RN_LOG_DEBUG : RN_LOG_ERROR, /* another node did it */
+                       "cannot apply the resharding of %s: %s (retried)", s->name, rn_strerror(rc));
                 s->transition_at_ms = now_ms + RETRY_MS;
                 i++;
                 continue;
@@ -1091,7 +1457,8 @@ int rn_registry_tick(rn_registry_t *r, int64_t now_ms)
         s->transition_at_ms = 0;
         int rc = stream_put(r, s, 0);
         if (rc) {
-            rn_error("cannot persist stream %s becoming ACTIVE: %s (retried)", s->name, rn_strerror(rc));
+            rn_log(rc == RN_ECONFLICT ? RN_LOG_DEBUG : RN_LOG_ERROR, /* another node did it */
+                   "cannot persist stream %s becoming ACTIVE: %s (retried)", s->name, rn_strerror(rc));
             s->status = old;
             s->transition_at_ms = old_at > now_ms + RETRY_MS ? old_at : now_ms + RETRY_MS;
             i++;

@@ -130,6 +130,12 @@ typedef struct rn_stream {
      * nothing that changes shards has to keep it. */
     uint32_t *route;
     uint32_t n_route;
+    /* writers sharing the store (cluster mode, docs/cluster.md): the revision
+     * of the document this copy was loaded from or last wrote (0: not written
+     * yet), and whether a compare-and-set found the stored one newer, so that
+     * the next lookup takes the stored document first (model.c). */
+    uint64_t rev;
+    int stale;
 } rn_stream_t;
 
 typedef struct rn_registry rn_registry_t;
@@ -165,6 +171,11 @@ int rn_stream_shows_shards(const rn_stream_t *s);
 rn_stream_t *rn_registry_find(rn_registry_t *r, const char *account, const char *region,
                               const char *name);
 rn_stream_t *rn_registry_find_id(rn_registry_t *r, uint64_t id);
+/* A metadata key changed by another writer sharing the store (the store's
+ * watch, docs/cluster.md; val NULL: deleted): a stream document is taken
+ * into the registry (in place, created, or forgotten), unless this copy is
+ * at rev or newer already. Other keys are ignored. 0 or an RN_E* code. */
+int rn_registry_changed(rn_registry_t *r, const char *key, const void *val, size_t len, uint64_t rev);
 
 /* All streams of an account and region sorted by name; *out is malloc'ed
  * (caller frees the array, not the streams). */

@@ -100,6 +100,7 @@ static void store_free(rn_store_t *s)
     rn_buf_dispose(&s->tmp);
     rn_buf_dispose(&s->app_hdrs);
     free(s->app_iov);
+    free(s->due);
     if (s->lock_fd >= 0)
         (void)close(s->lock_fd); /* releases the flock */
     (void)pthread_cond_destroy(&s->cond);

@@ -66,6 +66,11 @@ typedef struct rn_store_config {
      * thread, never from the sync or trash threads. */
     int (*reclaim_fd)(void *ud);
     void *reclaim_ud;
+    /* 1 (runnel's own tests: --test-counters-at-commit): report the counters
+     * of appends as a cluster backend does, only when they commit (see
+     * rn_log_append), so that the callers' deferred path is exercised on one
+     * node. The records and their counters are the same either way. */
+    int counters_at_commit;
 } rn_store_config_t;
 
 /* Open (creating if needed) the store. For the disk backend this takes an
@@ -79,15 +84,41 @@ void rn_store_close(rn_store_t *s);
 
 /* ---- metadata key/value ---------------------------------------------- */
 /* Keys are NUL-terminated text; values are bytes. Writes are durable when
- * they return (synchronous=FULL under fsync always, NORMAL otherwise). */
+ * they return (synchronous=FULL under fsync always, NORMAL otherwise).
+ * Every stored value has a revision > 0, larger than that of every earlier
+ * write of any key (a deletion too takes one), so that writers sharing the
+ * store (cluster mode's nodes, docs/cluster.md) can compare and set. */
 int rn_store_kv_put(rn_store_t *s, const char *key, const void *val, size_t len);
 int rn_store_kv_del(rn_store_t *s, const char *key);
 /* *val is malloc'ed (caller frees); RN_ENOENT when missing. */
 int rn_store_kv_get(rn_store_t *s, const char *key, void **val, size_t *len);
-/* Calls fn for every key starting with prefix, in key order. A non-zero
- * return from fn stops the scan and is returned. */
-int rn_store_kv_scan(rn_store_t *s, const char *prefix,
-                     int (*fn)(void *ud, const char *key, const void *val, size_t len), void *ud);
+/* rn_store_kv_get with the value's revision (rev may be NULL). */
+int rn_store_kv_get_rev(rn_store_t *s, const char *key, void **val, size_t *len, uint64_t *rev);
+/* Write key only if its revision is expect_rev (0: only if it is absent).
+ * Returns 0 with the new revision in *new_rev (may be NULL), or RN_ECONFLICT
+ * when the key's revision is another (nothing written). */
+int rn_store_kv_put_if(rn_store_t *s, const char *key, const void *val, size_t len, uint64_t expect_rev,
+                       uint64_t *new_rev);
+/* Delete key only if its revision is expect_rev; RN_ECONFLICT otherwise
+ * (also when it is absent). */
+int rn_store_kv_del_if(rn_store_t *s, const char *key, uint64_t expect_rev);
+/* Calls fn for every key starting with prefix, in key order, with the
+ * value's revision. A non-zero return from fn stops the scan and is returned. */
+typedef int (*rn_kv_scan_fn)(void *ud, const char *key, const void *val, size_t len, uint64_t rev);
+int rn_store_kv_scan(rn_store_t *s, const char *prefix, rn_kv_scan_fn fn, void *ud);
+/* Changes made by other writers sharing the store (cluster mode's other
+ * nodes): fn(ud, key, val, len, rev) runs in the loop thread, from
+ * rn_store_run_completions(), for each key starting with prefix that another
+ * writer changed (val NULL and len 0 for a deletion), in revision order,
+ * once rn_store_kv_get already returns that value or a newer one. fn may
+ * read and write the store. At most RN_KV_WATCH_MAX watches; RN_ETOOBIG past
+ * that. The disk and memory backends have no other writers and never call
+ * fn. */
+#define RN_KV_WATCH_MAX 8
+typedef void (*rn_kv_changed_fn)(void *ud, const char *key, const void *val, size_t len, uint64_t rev);
+int rn_store_kv_watch(rn_store_t *s, const char *prefix, rn_kv_changed_fn fn, void *ud);
+/* Drop every watch of (fn, ud). */
+void rn_store_kv_unwatch(rn_store_t *s, rn_kv_changed_fn fn, void *ud);
 
 /* ---- record logs -------------------------------------------------------- */
 /* A record to append. The partition key and data are copied into the log. */
@@ -140,6 +171,12 @@ int rn_store_log_id_max(rn_store_t *s, uint64_t *max);
 /* Append n records with one arrival time (clamped so arrival times never go
  * backwards within a log). On success *first is the counter of recs[0]; the
  * others follow with no gap. The records are readable only after commit.
+ * When rn_store_counters_at_commit(s) (a backend whose counters are assigned
+ * by a replicated log when it acknowledges, docs/cluster.md), *first is 0 on
+ * return and is written later, before the done() of any rn_store_commit made
+ * after this call runs (whatever its status): *first must stay valid until
+ * then (or, if that commit cannot be made, until rn_store_commit returns).
+ * Otherwise it is set at once.
  * All-or-nothing: on error nothing was appended (RN_ENOSPC, RN_EIO, ...).
  * With cfg.defer_commit a small append may be staged rather than written;
  * if writing the stage fails later, the staged records are dropped whole
@@ -152,6 +189,9 @@ int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arr
  * per entry). */
 int rn_log_append_now(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
                       uint64_t *first);
+
+/* 1 when appends report their counters only at commit (rn_log_append). */
+int rn_store_counters_at_commit(const rn_store_t *s);
 
 /* Counter the next append will get (1 for an empty log). Writes the log's
  * staged appends first, so every counter below it is in the file. */

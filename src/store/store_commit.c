@@ -586,14 +586,24 @@ static void hand_off_dirty_locked(rn_store_t *s)
     }
 }
 
+/* cfg.counters_at_commit: report every counter not yet reported. */
+static void report_counters(rn_store_t *s)
+{
+    for (size_t i = 0; i < s->ndue; i++)
+        *s->due[i].dst = s->due[i].val;
+    s->ndue = 0;
+}
+
 int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
 {
     /* With defer_commit under fsync always the waiter is only gathered:
      * rn_store_kick hands the logs over. */
     int gather = s->durable && s->cfg.defer_commit;
     int rc = citem_reserve(s, 2 + (s->sync_thread && !gather ? dirty_count(s) : 0));
-    if (rc)
+    if (rc) {
+        report_counters(s); /* no done() will come: the callers' *first are theirs again */
         return rc;
+    }
     rn_citem_t *w = citem_take(s, RN_CITEM_WAITER);
     w->done = done;
     w->ud = ud;
@@ -693,6 +703,9 @@ void rn_store_kick(rn_store_t *s)
 
 void rn_store_run_completions(rn_store_t *s)
 {
+    /* Before any done() runs, so each commit made after an append finds its
+     * counter set. */
+    report_counters(s);
     /* Fsync never: waiters are queued at commit, their records maybe only
      * staged. Write the stages first: a failure marks the waiters it drops.
      * (Under the journal the commit made them readable: written behind.) */

@@ -258,7 +258,10 @@ struct rn_store {
     int stage_on;             /* small appends are staged (defer_commit, disk, always/never) */
 
     sqlite3 *db;
-    sqlite3_stmt *st_put, *st_get, *st_del, *st_scan;
+    sqlite3_stmt *st_put, *st_put_new, *st_put_at, *st_get, *st_del, *st_del_at, *st_rev_note, *st_scan;
+    uint64_t kv_rev;          /* the highest metadata revision handed out (store_kv.c) */
+    size_t nwatch;            /* rn_store_kv_watch registrations (kept; no other writers here) */
+    struct rn_kv_watch { char *prefix; rn_kv_changed_fn fn; void *ud; } watch[RN_KV_WATCH_MAX];
     int scan_busy;
 
     rn_log_t *logs;           /* registry of every rn_log_t alive */
@@ -315,6 +318,10 @@ struct rn_store {
     size_t trash_n, trash_cap;
     uint64_t trash_seq;       /* makes every trash name unique */
     rn_journal_t jnl;         /* on: disk store under fsync always or interval */
+    /* cfg.counters_at_commit: counters of appends not yet reported, written
+     * to their callers' *first at the next rn_store_run_completions */
+    struct rn_counter_due { uint64_t *dst, val; } *due;
+    size_t ndue, due_cap;
 };
 
 /* store_journal.c (only when s->jnl.on) */

@@ -1361,17 +1361,44 @@ static int log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t
     return 0;
 }
 
+/* cfg.counters_at_commit: room for one more due counter is made before the
+ * append, so that an append that succeeded always has its counter reported. */
+static int append_reported(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
+                           uint64_t *first, int may_stage)
+{
+    rn_store_t *s = l->store;
+    if (!s->cfg.counters_at_commit)
+        return log_append(l, recs, n, arrival_ms, first, may_stage);
+    if (s->ndue == s->due_cap) {
+        size_t cap = s->due_cap ? s->due_cap * 2 : 64;
+        void *p = realloc(s->due, cap * sizeof *s->due);
+        if (!p)
+            return RN_ENOMEM;
+        s->due = p;
+        s->due_cap = cap;
+    }
+    uint64_t val;
+    int rc = log_append(l, recs, n, arrival_ms, &val, may_stage);
+    if (rc == 0) {
+        s->due[s->ndue++] = (struct rn_counter_due){first, val};
+        *first = 0;
+    }
+    return rc;
+}
+
 int rn_log_append(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
                   uint64_t *first)
 {
-    return log_append(l, recs, n, arrival_ms, first, 1);
+    return append_reported(l, recs, n, arrival_ms, first, 1);
 }
 
 int rn_log_append_now(rn_log_t *l, const rn_record_in_t *recs, size_t n, int64_t arrival_ms,
                       uint64_t *first)
 {
-    return log_append(l, recs, n, arrival_ms, first, 0);
+    return append_reported(l, recs, n, arrival_ms, first, 0);
 }
+
+int rn_store_counters_at_commit(const rn_store_t *s) { return s->cfg.counters_at_commit; }
 
 /* ---- accessors ------------------------------------------------------------------- */
 

@@ -19,7 +19,8 @@
     X(RN_EAGAIN, -10, "try again")                           \
     X(RN_EPROTO, -11, "protocol error")                      \
     X(RN_ECLOSED, -12, "closed")                             \
-    X(RN_EMFILE, -13, "too many open files")
+    X(RN_EMFILE, -13, "too many open files")                 \
+    X(RN_ECONFLICT, -14, "changed by another writer")
 
 enum {
 #define X(name, val, text) name = val,

@@ -213,7 +213,7 @@ typedef struct scan_acc {
     int n;
 } scan_acc_t;
 
-static int scan_fn(void *ud, const char *key, const void *val, size_t len)
+static int scan_fn(void *ud, const char *key, const void *val, size_t len, uint64_t rev)
 {
     scan_acc_t *a = ud;
     size_t k = strlen(a->keys);
