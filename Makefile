@@ -4,7 +4,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build run test unit integration faults hostile crash crash-campaign clients cluster asan fuzz fuzz-campaign clean bench
+.PHONY: all deps test-deps build run test unit integration faults hostile crash crash-campaign clients cluster asan fuzz fuzz-campaign clean bench deb packaging
 
 all: build
 
@@ -71,8 +71,17 @@ cluster: deps
 	cmake --build $(BUILD) -j $(JOBS)
 	node --test --test-concurrency=1 tests/cluster/
 
+# The Debian package (scripts/deb.sh, packaging/deb/): $(BUILD)/runnel_VERSION_ARCH.deb.
+deb: build
+	scripts/deb.sh $(BUILD)
+
+# Builds the package and checks it in a scratch root (tests/packaging/deb.sh; a few seconds).
+packaging: build
+	tests/packaging/deb.sh $(BUILD)
+
 test: build test-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	tests/packaging/deb.sh $(BUILD)
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) node --test --test-concurrency=1 tests/integration/ tests/faults/ tests/hostile/
 	$(MAKE) --no-print-directory crash
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_boto3.py

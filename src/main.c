@@ -15,6 +15,7 @@
 #include "api/accesslog.h"
 #include "api/faults.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "core/errors.h"
 #include "core/model.h"
 #include "core/recordcrypt.h"
@@ -66,78 +67,29 @@ typedef struct config {
 } config_t;
 
 static const char usage[] =
-    "usage: runnel serve [options]\n"
-    "       runnel cert [--out-cert FILE] [--out-key FILE] [--days N]\n"
-    "       runnel health [URL] [--timeout MS]   (exit 0 when URL, default\n"
-    "                    http://127.0.0.1:4567/health/ready, answers 200)\n"
-    "       runnel --help | --version\n"
+    "Usage: runnel serve [--config FILE] [options]\n"
+    "  or:  runnel cert [--out-cert FILE] [--out-key FILE] [--days N]\n"
+    "  or:  runnel health [URL] [--timeout MS]\n"
+    "  or:  runnel --help | --version\n"
     "\n"
     "runnel serves the Amazon Kinesis Data Streams API (AWS JSON 1.1 and CBOR over HTTP/1.1,\n"
     "HTTP/2 and TLS on one port) from an embedded on-disk log or from memory.\n"
+    "runnel health exits 0 when URL (default http://127.0.0.1:4567/health/ready) answers 200.\n"
     "\n"
-    "options (each also an environment variable RUNNEL_<OPTION>, e.g. RUNNEL_DATA_DIR):\n"
-    "  --listen HOST:PORT           address to serve on (default 127.0.0.1:4567)\n"
-    "  --data-dir DIR               where streams and records live (default ./runnel-data)\n"
-    "  --in-memory                  keep everything in memory; nothing survives a restart\n"
-    "  --fsync always|interval:MS|never\n"
-    "                               when a write is acknowledged (default always: after fdatasync)\n"
-    "  --region REGION              region when a request names none (default us-east-1)\n"
-    "  --account-id ID              12-digit account id (default 000000000000)\n"
-    "  --create-stream-delay MS     time a new stream stays CREATING (default 0)\n"
-    "  --delete-stream-delay MS     time a stream stays DELETING (default 0)\n"
-    "  --update-stream-delay MS     time a changing stream stays UPDATING (default 0)\n"
-    "  --shard-limit N              open shards per account and region (default 500)\n"
-    "  --journal-bytes N            size of a commit journal file (default 64 MiB, at least 1 MiB)\n"
-    "  --checkpoint-bytes N         journal bytes between checkpoints, which write the shards'\n"
-    "                               data behind and recycle the journal (default half a file)\n"
-    "  --checkpoint-interval MS     and at least this often while writes come (default 2000)\n"
-    "  --consumer-delay MS          time a new consumer stays CREATING (default 0)\n"
-    "  --subscription-lifetime MS   how long a SubscribeToShard stream lasts (default 300000)\n"
-    "  --log-level debug|info|warn|error (default info)\n"
-    "  --log-format text|json       stderr lines as text or as JSON objects (default text)\n"
-    "  --access-log FILE            one JSON line per request (- for stderr; never record data)\n"
-    "  --master-key-file FILE       wrap encrypted streams' data keys under SHA-256(FILE)\n"
-    "  --kms-strict                 a KMS KeyId runnel's KMS does not hold is KMSNotFoundException\n"
-    "  --credentials FILE           verify SigV4 and IAM policies against FILE (SIGHUP reloads);\n"
-    "                               without it: developer mode (well-formed signatures accepted)\n"
-    "  --enforce-limits             throttle as AWS does: per-shard rates, control-plane TPS,\n"
-    "                               on-demand stream count (default off)\n"
-    "  --enable-test-clock          tests only: honour x-runnel-test-clock-offset-ms\n"
-    "  --test-counters-at-commit    tests only: the store reports counters at commit, as cluster\n"
-    "                               mode's does (docs/cluster.md)\n"
-    "  --admin-listen HOST:PORT     also serve /health/live, /health/ready and /metrics here, from\n"
-    "                               start-up (ready: 503 until the store is recovered and after\n"
-    "                               SIGTERM); the API port serves them too (/metrics: developer mode)\n"
-    "  --metrics-max-streams N      streams with /metrics series (default 2000; more are counted\n"
-    "                               in runnel_metrics_dropped_total)\n"
-    "  --init-streams LIST          streams to create (ACTIVE) before serving, if missing:\n"
-    "                               NAME[:SHARDS[:PROVISIONED]] or NAME[:ON_DEMAND],...\n"
-    "  --inject-errors RULES        tests of client retries: OPERATION=FAULT[@PROBABILITY],...\n"
-    "                               FAULT: an error type (ProvisionedThroughputExceededException,\n"
-    "                               InternalFailure, ServiceUnavailable, KMSThrottlingException,\n"
-    "                               ...), records:TYPE (PutRecords entries) or latency:MS;\n"
-    "                               OPERATION may be * (default: off)\n"
-    "  --tls-cert FILE              PEM certificate (chain): serve TLS too, on the same port\n"
-    "  --tls-key FILE               PEM private key for --tls-cert (default: the cert file)\n"
-    "  --tls-self-signed            make a development certificate in memory at start-up\n"
-    "  --tls-listen HOST:PORT       also serve TLS only on this address\n"
-    "  --idle-timeout MS            close a connection with no request in progress, and reset an\n"
-    "                               HTTP/2 answer the peer's window does not let out (default 300000)\n"
-    "  --read-timeout MS            a request head (the first one counted from the accept) or a\n"
-    "                               stalled body or output gets this long (default 60000)\n"
-    "  --max-connections N          connections served at once; more wait in the backlog\n"
-    "                               (default: the fd limit less a quarter for files, 32 to 1024)\n"
-    "  --max-buffered-bytes N       request body bytes buffered at once, all connections; beyond\n"
-    "                               it 503 ServiceUnavailable (default 268435456); over as many\n"
-    "                               unsent HTTP/2 answer bytes, connections behind wait\n"
-    "  --min-body-rate BYTES        a body arriving for longer than the read timeout must average\n"
-    "                               this many bytes per second (default 1024)\n"
-    /* identity, accounts and regions (docs/limits.md) */
-    "  --max-namespaces N           (account, region) pairs that may hold streams or settings\n"
-    "                               (default 64)\n"
+    "options (each also an environment variable RUNNEL_<OPTION>, e.g. RUNNEL_DATA_DIR, and a key\n"
+    "of the --config file, e.g. data-dir: /var/lib/runnel; flag > environment > file > default):\n";
+
+static const char usage_tail[] =
     "\n"
     "runnel cert writes a development certificate (EC P-256, for localhost, 127.0.0.1, ::1;\n"
     "default runnel-cert.pem and runnel-key.pem, 365 days) for --tls-cert and for clients to trust.\n";
+
+static void print_usage(FILE *out)
+{
+    fputs(usage, out);
+    rn_options_usage(out);
+    fputs(usage_tail, out);
+}
 
 /* ---- option parsing -------------------------------------------------------- */
 
@@ -152,22 +104,16 @@ static int parse_long(const char *s, long *out)
     return 0;
 }
 
-static int parse_bool(const char *s)
-{
-    return strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0 ||
-           strcasecmp(s, "on") == 0;
-}
-
 /* ---- identity, accounts and regions (docs/limits.md) ---------------------------
  * --region must be short lowercase text (it becomes part of every ARN and of
  * the metadata keys); --max-namespaces bounds the (account, region) pairs
  * holding state. Returns 1 when name is not one of these options. */
-static int set_ident_option(config_t *c, const char *name, const char *val)
+static int set_ident_option(config_t *c, const char *name, const char *val, char *err, size_t errlen)
 {
     if (strcmp(name, "region") == 0) {
         size_t n = strlen(val);
         if (n == 0 || n > 32 || strspn(val, "abcdefghijklmnopqrstuvwxyz0123456789-") != n) {
-            fprintf(stderr, "runnel: --region must be 1 to 32 characters of a-z, 0-9 and '-', not '%s'\n",
+            snprintf(err, errlen, "--region must be 1 to 32 characters of a-z, 0-9 and '-', not '%s'",
                     val);
             return -1;
         }
@@ -177,7 +123,7 @@ static int set_ident_option(config_t *c, const char *name, const char *val)
     if (strcmp(name, "max-namespaces") == 0) {
         long v;
         if (parse_long(val, &v) != 0 || v < 1 || v > 1000000) {
-            fprintf(stderr, "runnel: --max-namespaces needs an integer from 1 to 1000000, not '%s'\n", val);
+            snprintf(err, errlen, "--max-namespaces needs an integer from 1 to 1000000, not '%s'", val);
             return -1;
         }
         c->max_namespaces = v;
@@ -186,9 +132,12 @@ static int set_ident_option(config_t *c, const char *name, const char *val)
     return 1;
 }
 
-static int set_option(config_t *c, const char *name, const char *val)
+/* The options' rn_opt_apply_fn (cli/options.h): checks one value and stores it in the config_t. */
+static int set_option(void *ud, const rn_opt_t *opt, const char *val, char *err, size_t errlen)
 {
-    int ident = set_ident_option(c, name, val);
+    config_t *c = ud;
+    const char *name = opt->name;
+    int ident = set_ident_option(c, name, val, err, errlen);
     if (ident <= 0)
         return ident;
     if (strcmp(name, "listen") == 0) {
@@ -196,13 +145,13 @@ static int set_option(config_t *c, const char *name, const char *val)
     } else if (strcmp(name, "data-dir") == 0) {
         c->data_dir = val;
     } else if (strcmp(name, "in-memory") == 0) {
-        c->in_memory = val ? parse_bool(val) : 1;
+        c->in_memory = rn_opt_parse_bool(val);
     } else if (strcmp(name, "enable-test-clock") == 0) {
-        c->test_clock = val ? parse_bool(val) : 1;
+        c->test_clock = rn_opt_parse_bool(val);
     } else if (strcmp(name, "test-counters-at-commit") == 0) {
-        c->test_counters_at_commit = val ? parse_bool(val) : 1;
+        c->test_counters_at_commit = rn_opt_parse_bool(val);
     } else if (strcmp(name, "tls-self-signed") == 0) {
-        c->tls_self_signed = val ? parse_bool(val) : 1;
+        c->tls_self_signed = rn_opt_parse_bool(val);
     } else if (strcmp(name, "tls-cert") == 0) {
         c->tls_cert = val;
     } else if (strcmp(name, "tls-key") == 0) {
@@ -210,7 +159,7 @@ static int set_option(config_t *c, const char *name, const char *val)
     } else if (strcmp(name, "tls-listen") == 0) {
         c->tls_listen = val;
     } else if (strcmp(name, "enforce-limits") == 0) {
-        c->enforce_limits = val ? parse_bool(val) : 1;
+        c->enforce_limits = rn_opt_parse_bool(val);
     } else if (strcmp(name, "fsync") == 0) {
         long ms;
         if (strcmp(val, "always") == 0)
@@ -222,12 +171,12 @@ static int set_option(config_t *c, const char *name, const char *val)
             c->fsync_mode = RN_FSYNC_INTERVAL;
             c->fsync_interval_ms = (int)ms;
         } else {
-            fprintf(stderr, "runnel: --fsync must be always, interval:<ms> or never, not '%s'\n", val);
+            snprintf(err, errlen, "--fsync must be always, interval:<ms> or never, not '%s'", val);
             return -1;
         }
     } else if (strcmp(name, "account-id") == 0) {
         if (strlen(val) != 12 || strspn(val, "0123456789") != 12) {
-            fprintf(stderr, "runnel: --account-id must be 12 digits, not '%s'\n", val);
+            snprintf(err, errlen, "--account-id must be 12 digits, not '%s'", val);
             return -1;
         }
         c->account_id = val;
@@ -235,7 +184,7 @@ static int set_option(config_t *c, const char *name, const char *val)
                strcmp(name, "update-stream-delay") == 0 || strcmp(name, "shard-limit") == 0) {
         long v;
         if (parse_long(val, &v) != 0) {
-            fprintf(stderr, "runnel: --%s needs a non-negative integer, not '%s'\n", name, val);
+            snprintf(err, errlen, "--%s needs a non-negative integer, not '%s'", name, val);
             return -1;
         }
         if (name[0] == 'c')
@@ -249,7 +198,7 @@ static int set_option(config_t *c, const char *name, const char *val)
     } else if (strcmp(name, "consumer-delay") == 0 || strcmp(name, "subscription-lifetime") == 0) {
         long v;
         if (parse_long(val, &v) != 0) {
-            fprintf(stderr, "runnel: --%s needs a non-negative integer, not '%s'\n", name, val);
+            snprintf(err, errlen, "--%s needs a non-negative integer, not '%s'", name, val);
             return -1;
         }
         if (name[0] == 'c')
@@ -264,7 +213,7 @@ static int set_option(config_t *c, const char *name, const char *val)
         long v;
         int ms = strstr(name, "timeout") != NULL;
         if (parse_long(val, &v) != 0 || v < 1 || (ms && v > INT_MAX)) {
-            fprintf(stderr, "runnel: --%s needs a positive integer, not '%s'\n", name, val);
+            snprintf(err, errlen, "--%s needs a positive integer, not '%s'", name, val);
             return -1;
         }
         if (strcmp(name, "idle-timeout") == 0)
@@ -299,82 +248,21 @@ static int set_option(config_t *c, const char *name, const char *val)
         c->access_log = val;
     } else if (strcmp(name, "log-format") == 0) {
         if (strcmp(val, "text") != 0 && strcmp(val, "json") != 0) {
-            fprintf(stderr, "runnel: --log-format must be text or json\n");
+            snprintf(err, errlen, "--log-format must be text or json");
             return -1;
         }
         c->log_json = strcmp(val, "json") == 0;
     } else if (strcmp(name, "kms-strict") == 0) {
-        c->kms_strict = val ? parse_bool(val) : 1;
+        c->kms_strict = rn_opt_parse_bool(val);
     } else if (strcmp(name, "log-level") == 0) {
         if (rn_log_level_parse(val) < 0) {
-            fprintf(stderr, "runnel: --log-level must be debug, info, warn or error\n");
+            snprintf(err, errlen, "--log-level must be debug, info, warn or error");
             return -1;
         }
         c->log_level = val;
     } else {
-        fprintf(stderr, "runnel: unknown option --%s\n%s", name, usage);
+        snprintf(err, errlen, "--%s: an option main.c does not wire", name);
         return -1;
-    }
-    return 0;
-}
-
-static const char *const option_names[] = {"listen", "data-dir", "in-memory", "fsync", "region",
-                                           "account-id", "create-stream-delay", "delete-stream-delay",
-                                           "update-stream-delay", "consumer-delay",
-                                           "subscription-lifetime",
-                                           "shard-limit", "log-level", "enforce-limits",
-                                           "master-key-file", "kms-strict", "credentials",
-                                           "inject-errors", "init-streams", "admin-listen",
-                                           "metrics-max-streams", "access-log", "log-format",
-                                           "tls-cert", "tls-key", "tls-self-signed", "tls-listen",
-                                           "idle-timeout", "read-timeout", "max-connections",
-                                           "max-buffered-bytes", "min-body-rate",
-                                           "journal-bytes", "checkpoint-bytes", "checkpoint-interval",
-                                           /* identity block */
-                                           "max-namespaces"};
-
-/* Environment first, then the command line (which wins). */
-static int load_config(config_t *c, int argc, char **argv)
-{
-    for (size_t i = 0; i < sizeof option_names / sizeof *option_names; i++) {
-        char env[64] = "RUNNEL_";
-        size_t k = 7;
-        for (const char *p = option_names[i]; *p && k < sizeof env - 1; p++)
-            env[k++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-        env[k] = 0;
-        const char *v = getenv(env);
-        if (v && *v && set_option(c, option_names[i], v) != 0)
-            return -1;
-    }
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "runnel: unexpected argument '%s'\n%s", a, usage);
-            return -1;
-        }
-        a += 2;
-        const char *eq = strchr(a, '=');
-        char name[64];
-        const char *val;
-        if (eq) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
-            val = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", a);
-            if (strcmp(name, "in-memory") == 0 || strcmp(name, "tls-self-signed") == 0 || strcmp(name, "enable-test-clock") == 0 ||
-                strcmp(name, "test-counters-at-commit") == 0 ||
-                strcmp(name, "enforce-limits") == 0 || strcmp(name, "kms-strict") == 0) {
-                val = NULL;
-            } else {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "runnel: --%s needs a value\n", name);
-                    return -1;
-                }
-                val = argv[++i];
-            }
-        }
-        if (set_option(c, name, val) != 0)
-            return -1;
     }
     return 0;
 }
@@ -829,7 +717,8 @@ static int cert_command(int argc, char **argv)
         char name[32];
         const char *val;
         if (strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "runnel: unexpected argument '%s'\n%s", a, usage);
+            fprintf(stderr, "runnel: unexpected argument '%s'\n", a);
+            print_usage(stderr);
             return 2;
         }
         if (eq) {
@@ -853,7 +742,8 @@ static int cert_command(int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "runnel: unknown option --%s\n%s", name, usage);
+            fprintf(stderr, "runnel: unknown option --%s\n", name);
+            print_usage(stderr);
             return 2;
         }
     }
@@ -872,7 +762,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
+        print_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
@@ -884,21 +774,29 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "cert") == 0)
         return cert_command(argc - 2, argv + 2);
     if (strcmp(argv[1], "serve") != 0) {
-        fprintf(stderr, "runnel: unknown command '%s'\n%s", argv[1], usage);
+        fprintf(stderr, "runnel: unknown command '%s'\n", argv[1]);
+        print_usage(stderr);
         return 2;
     }
-    config_t c = {
-        .listen = "127.0.0.1:4567",
-        .data_dir = "./runnel-data",
-        .fsync_mode = RN_FSYNC_ALWAYS,
-        .region = "us-east-1",
-        .account_id = "000000000000",
-        .shard_limit = 500,
-        .log_level = "info",
-    };
-    if (load_config(&c, argc - 2, argv + 2) != 0)
+    config_t c = {0}; /* every option's default comes from the table (cli/options.c) */
+    rn_options_t opts;
+    char err[1024];
+    int lrc = rn_options_load(&opts, argc - 2, argv + 2, set_option, &c, err, sizeof err);
+    if (lrc != RN_OPTIONS_OK) {
+        fprintf(stderr, "runnel: %s\n", err);
+        if (lrc == RN_OPTIONS_USAGE)
+            print_usage(stderr);
+        rn_options_free(&opts);
         return 2;
+    }
+    if (opts.print_config) {
+        rn_options_print(&opts, stdout);
+        rn_options_free(&opts);
+        return 0;
+    }
     rn_log_set_level((rn_log_level_t)rn_log_level_parse(c.log_level));
     rn_log_set_json(c.log_json);
-    return serve(&c);
+    int rc = serve(&c);
+    rn_options_free(&opts);
+    return rc;
 }

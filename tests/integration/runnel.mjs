@@ -96,6 +96,8 @@ export function waitExit(child, exited, timeoutMs) {
  * opts.dataDir   use this data dir (caller owns it); otherwise a temp dir removed by stop()
  * opts.inMemory  pass --in-memory and no --data-dir (cwd is a temp dir)
  * opts.port      listen port (default: a free one)
+ * opts.bare      pass no --listen, --data-dir or --in-memory: the caller's args, environment or
+ *                --config file say where (srv.port is then the printed port; cwd is a temp dir)
  * opts.startTimeoutMs  how long to wait for the endpoint line (default 15 s)
  */
 export async function startRunnel(opts = {}) {
@@ -104,9 +106,12 @@ export async function startRunnel(opts = {}) {
   const port = opts.port ?? await freePort();
   const ownDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? makeTempDir();
-  const argv = ['serve', '--listen', `127.0.0.1:${port}`];
-  if (inMemory) argv.push('--in-memory');
-  else argv.push('--data-dir', dataDir);
+  const argv = ['serve'];
+  if (!opts.bare) {
+    argv.push('--listen', `127.0.0.1:${port}`);
+    if (inMemory) argv.push('--in-memory');
+    else argv.push('--data-dir', dataDir);
+  }
   argv.push(...args);
 
   const child = spawn(RUNNEL_BIN, argv, {
