@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libevent-dev libnghttp2-dev libjansson-dev libssl-dev
-      libsqlite3-dev clang)
+      libsqlite3-dev clang libcurl4-openssl-dev libinih-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

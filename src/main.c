@@ -69,6 +69,12 @@ static const char usage[] =
     "       runnel cert [--out-cert FILE] [--out-key FILE] [--days N]\n"
     "       runnel health [URL] [--timeout MS]   (exit 0 when URL, default\n"
     "                    http://127.0.0.1:4567/health/ready, answers 200)\n"
+    "       runnel streams ls|create|describe|delete ...   runnel consumers ls STREAM\n"
+    "       runnel put STREAM [--key K] DATA|-     runnel bench STREAM [--seconds S] ...\n"
+    "       runnel tail STREAM [--from trim-horizon|latest|TIMESTAMP|SEQ] [--follow]\n"
+    "                    [--format text|json|hex] [--decode-kpl]\n"
+    "                    (Kinesis clients of runnel or AWS: AWS_ENDPOINT_URL, AWS_REGION,\n"
+    "                    AWS_PROFILE, --endpoint-url ...; docs/cli.md)\n"
     "       runnel --help | --version\n"
     "\n"
     "runnel serves the Amazon Kinesis Data Streams API (AWS JSON 1.1 and CBOR over HTTP/1.1,\n"
@@ -876,6 +882,16 @@ int main(int argc, char **argv)
         return rn_cli_health(argc - 2, argv + 2);
     if (strcmp(argv[1], "cert") == 0)
         return cert_command(argc - 2, argv + 2);
+    if (strcmp(argv[1], "streams") == 0)
+        return rn_cli_streams(argc - 2, argv + 2);
+    if (strcmp(argv[1], "consumers") == 0)
+        return rn_cli_consumers(argc - 2, argv + 2);
+    if (strcmp(argv[1], "put") == 0)
+        return rn_cli_put(argc - 2, argv + 2);
+    if (strcmp(argv[1], "tail") == 0)
+        return rn_cli_tail(argc - 2, argv + 2);
+    if (strcmp(argv[1], "bench") == 0)
+        return rn_cli_bench(argc - 2, argv + 2);
     if (strcmp(argv[1], "serve") != 0) {
         fprintf(stderr, "runnel: unknown command '%s'\n%s", argv[1], usage);
         return 2;
