@@ -27,10 +27,10 @@
 
 static const char tail_usage[] =
     "usage: runnel tail STREAM [--from trim-horizon|latest|TIMESTAMP|SEQ] [--follow]\n"
-    "                   [--format text|json|hex] [--decode-kpl]\n"
+    "                   [--format text|json|hex] [--decode-kpl] [--limit N]\n"
     "  TIMESTAMP: ISO 8601 (2026-12-03T12:00:00Z, 2026-12-03T12:00:00.250+01:00) or seconds since\n"
     "  the epoch; SEQ: a sequence number (20 digits or more): its shard from that record on, then\n"
-    "  that shard's descendants\n" RN_KC_OPTS_USAGE;
+    "  that shard's descendants; --limit: records per GetRecords (1..10000, default 10000)\n" RN_KC_OPTS_USAGE;
 
 enum { FROM_TRIM, FROM_LATEST, FROM_TS, FROM_SEQ };
 enum { FMT_TEXT, FMT_JSON, FMT_HEX };
@@ -53,6 +53,7 @@ typedef struct tail {
     rn_kc_t *kc;
     const char *stream;
     int from, format, kpl, follow;
+    long limit;       /* --limit: records per GetRecords */
     double ts;
     const char *seq;
     shard_t *shards;
@@ -370,7 +371,7 @@ static int init_shards(tail_t *t)
 /* One GetRecords of s. 0, or 1 on a failure to report. */
 static int poll_shard(tail_t *t, shard_t *s, int64_t now)
 {
-    json_t *req = json_pack("{s:s,s:i}", "ShardIterator", s->iter, "Limit", 10000), *res = NULL;
+    json_t *req = json_pack("{s:s,s:I}", "ShardIterator", s->iter, "Limit", (json_int_t)t->limit), *res = NULL;
     int rc = rn_kc_call(t->kc, "GetRecords", req, &res);
     json_decref(req);
     if (rc) {
@@ -512,7 +513,7 @@ int rn_cli_tail(int argc, char **argv)
     int rc = rn_kc_open_args(&kc, &argc, argv);
     if (rc)
         return rc;
-    tail_t t = {.kc = &kc, .from = FROM_TRIM, .format = FMT_TEXT};
+    tail_t t = {.kc = &kc, .from = FROM_TRIM, .format = FMT_TEXT, .limit = 10000};
     for (int i = 0; i < argc && !rc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--from") == 0 && i + 1 < argc) {
@@ -531,6 +532,11 @@ int rn_cli_tail(int argc, char **argv)
             const char *v = argv[++i];
             t.format = strcmp(v, "text") == 0 ? FMT_TEXT : strcmp(v, "json") == 0 ? FMT_JSON : strcmp(v, "hex") == 0 ? FMT_HEX : -1;
             if (t.format < 0)
+                rc = 2;
+        } else if (strcmp(a, "--limit") == 0 && i + 1 < argc) {
+            char *end;
+            t.limit = strtol(argv[++i], &end, 10);
+            if (*end || t.limit < 1 || t.limit > 10000)
                 rc = 2;
         } else if (strcmp(a, "--follow") == 0 || strcmp(a, "-f") == 0) {
             t.follow = 1;
