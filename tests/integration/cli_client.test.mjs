@@ -33,54 +33,43 @@ function cliEnv(home, extra) {
   return { ...env, HOME: home, ...extra };
 }
 
-/** Run `runnel ARGS` to completion (killed by pid after timeoutMs). Resolves {code, stdout, stderr}. */
-function runCli(args, { env, input, timeoutMs = 60000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(RUNNEL_BIN, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
+/** Start `runnel ARGS` (stdin: input, or nothing); lines() gives stdout's complete lines so far,
+ * closed resolves {code, signal} (killed by pid after timeoutMs). */
+function startCli(args, { env, input, timeoutMs = 60000 }) {
+  const child = spawn(RUNNEL_BIN, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  for (const k of ['stdout', 'stderr']) {
+    child[k].setEncoding('utf8');
+    child[k].on('data', (d) => { out[k] += d; });
+  }
+  const timer = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
+  const closed = new Promise((resolve, reject) => {
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
-    child.stdin.end(input ?? '');
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, ...out }); });
   });
-}
-
-/** Start `runnel ARGS` and keep it running; lines() gives stdout's complete lines so far. */
-function startCli(args, { env }) {
-  const child = spawn(RUNNEL_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  const closed = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  child.stdin.end(input ?? '');
   return {
-    child,
-    lines: () => stdout.split('\n').slice(0, -1),
-    get stderr() { return stderr; },
+    closed,
+    lines: () => out.stdout.split('\n').slice(0, -1),
+    get stderr() { return out.stderr; },
     /** Wait until pred(lines) holds (polling stdout; fails after timeoutMs). */
-    async until(pred, what, timeoutMs = 30000) {
-      for (const end = Date.now() + timeoutMs; Date.now() < end;) {
+    async until(pred, what, waitMs = 30000) {
+      for (const end = Date.now() + waitMs; Date.now() < end;) {
         if (pred(this.lines())) return;
         await sleep(50);
       }
-      assert.fail(`tail never printed ${what}; stdout:\n${stdout}\nstderr:\n${stderr}`);
+      assert.fail(`tail never printed ${what}; stdout:\n${out.stdout}\nstderr:\n${out.stderr}`);
     },
-    async stop() {
+    /** SIGINT, and the exit. */
+    stop() {
       try { process.kill(child.pid, 'SIGINT'); } catch { /* gone */ }
-      const timer = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }, 10000);
-      const r = await closed;
-      clearTimeout(timer);
-      return r;
+      return closed;
     },
   };
 }
+
+/** Run `runnel ARGS` to completion. Resolves {code, signal, stdout, stderr}. */
+const runCli = (args, opts = {}) => startCli(args, opts).closed;
 
 /** Every record of a stream through the SDK, shard by shard. */
 async function readAll(client, stream) {

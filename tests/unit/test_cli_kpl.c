@@ -73,6 +73,17 @@ static rn_kpl_status_t decode(const pb_t *m, int bad_md5, rn_kpl_record_t **recs
     return rn_kpl_decode(buf, len, recs, n);
 }
 
+/* The status alone (the records freed). */
+static rn_kpl_status_t status_of(const pb_t *m)
+{
+    rn_kpl_record_t *recs;
+    size_t n;
+    rn_kpl_status_t st = decode(m, 0, &recs, &n);
+    free(recs);
+    return st;
+}
+#define MALFORMED(m) CHECK_EQ_INT(status_of(m), RN_KPL_MALFORMED)
+
 static int view_is(const uint8_t *p, size_t n, const char *s)
 {
     return p && n == strlen(s) && memcmp(p, s, n) == 0;
@@ -136,52 +147,52 @@ static void test_malformed(void)
     pb_t m = {.n = 0};
     pb_bytes(&m, 1, "k", 1);
     add_record(&m, record(1, -1, "x"));
-    CHECK_EQ_INT(decode(&m, 0, &recs, &n), RN_KPL_MALFORMED);
+    MALFORMED(&m);
     /* an explicit hash key index with no table */
     m.n = 0;
     pb_bytes(&m, 1, "k", 1);
     add_record(&m, record(0, 0, "x"));
-    CHECK_EQ_INT(decode(&m, 0, &recs, &n), RN_KPL_MALFORMED);
+    MALFORMED(&m);
     /* a record without data, and one without its key index */
     m.n = 0;
     pb_bytes(&m, 1, "k", 1);
     pb_t r = {.n = 0};
     pb_uint(&r, 1, 0);
     add_record(&m, r);
-    CHECK_EQ_INT(decode(&m, 0, &recs, &n), RN_KPL_MALFORMED);
+    MALFORMED(&m);
     m.n = 0;
     pb_bytes(&m, 1, "k", 1);
     r.n = 0;
     pb_bytes(&r, 3, "x", 1);
     add_record(&m, r);
-    CHECK_EQ_INT(decode(&m, 0, &recs, &n), RN_KPL_MALFORMED);
+    MALFORMED(&m);
     /* a length past the end */
     m.n = 0;
     pb_varint(&m, 1 << 3 | 2);
     pb_varint(&m, 50);
-    CHECK_EQ_INT(decode(&m, 0, &recs, &n), RN_KPL_MALFORMED);
+    MALFORMED(&m);
     /* a varint that does not end, an 11-byte varint, a group, field number 0 */
     m.n = 0;
     pb_uint(&m, 7, 1);
     m.b[m.n - 1] |= 0x80;
-    CHECK_EQ_INT(decode(&m, 0, &recs, &n), RN_KPL_MALFORMED);
+    MALFORMED(&m);
     m.n = 0;
     pb_varint(&m, 7 << 3);
     for (int i = 0; i < 10; i++)
         m.b[m.n++] = 0xff;
     m.b[m.n++] = 0x01;
-    CHECK_EQ_INT(decode(&m, 0, &recs, &n), RN_KPL_MALFORMED);
+    MALFORMED(&m);
     m.n = 0;
     pb_varint(&m, 5 << 3 | 3);
-    CHECK_EQ_INT(decode(&m, 0, &recs, &n), RN_KPL_MALFORMED);
+    MALFORMED(&m);
     m.n = 0;
     pb_varint(&m, 0 << 3 | 0);
     pb_varint(&m, 0);
-    CHECK_EQ_INT(decode(&m, 0, &recs, &n), RN_KPL_MALFORMED);
+    MALFORMED(&m);
     /* a key table entry as a varint (wrong wire type) */
     m.n = 0;
     pb_uint(&m, 1, 5);
-    CHECK_EQ_INT(decode(&m, 0, &recs, &n), RN_KPL_MALFORMED);
+    MALFORMED(&m);
     /* fixed32 / fixed64 unknown fields are skipped; truncated ones are not */
     m.n = 0;
     pb_bytes(&m, 1, "k", 1);
@@ -196,7 +207,7 @@ static void test_malformed(void)
     CHECK_EQ_INT(n, 1);
     free(recs);
     m.n -= 8 + 2 + 3 + 2; /* cut inside the fixed64 */
-    CHECK_EQ_INT(decode(&m, 0, &recs, &n), RN_KPL_MALFORMED);
+    MALFORMED(&m);
 }
 
 int main(void)
