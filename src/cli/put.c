@@ -1,8 +1,9 @@
 /* put.c: `runnel put STREAM [--key K] DATA|-` (cli.h, docs/cli.md). DATA is one
  * record (PutRecord); `-` reads standard input, one record per line (the line
  * without its "\n" or "\r\n"), sent with PutRecords in batches of at most 500
- * records and 5 MiB, the entries a batch failed retried with backoff. Without
- * --key each record gets a random partition key. */
+ * records and 5 MiB, the entries a batch failed retried with backoff (50 ms
+ * doubling to 2 s, jittered; 10 tries), so a retried entry lands after the
+ * entries sent after it. Without --key each record gets a random partition key. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,7 @@ static int put_batch(rn_kc_t *kc, const char *stream, json_t *entries, long *put
         json_decref(entries);
         entries = failed;
         if (json_array_size(entries) > 0)
-            rn_kc_sleep_ms(rn_kc_backoff_ms(n, 100, 5000));
+            rn_kc_sleep_ms(rn_kc_backoff_ms(n, 50, 2000));
     }
     json_decref(entries);
     return rc;
