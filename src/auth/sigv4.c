@@ -850,11 +850,27 @@ typedef struct piece {
  * lives as long as its thread (EVP_DigestInit_ex resets it; nothing secret
  * survives a Final). */
 static __thread EVP_MD_CTX *tl_ctx;
+static pthread_key_t g_ctx_key; /* frees a thread's context when the thread ends (the CLI's bench threads) */
+static pthread_once_t g_ctx_key_once = PTHREAD_ONCE_INIT;
+
+static void ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
+static void ctx_key_create(void)
+{
+    (void)pthread_key_create(&g_ctx_key, ctx_free);
+}
 
 static EVP_MD_CTX *digest_ctx(void)
 {
-    if (!tl_ctx)
+    if (!tl_ctx) {
         tl_ctx = EVP_MD_CTX_new();
+        pthread_once(&g_ctx_key_once, ctx_key_create);
+        if (tl_ctx)
+            (void)pthread_setspecific(g_ctx_key, tl_ctx);
+    }
     return tl_ctx;
 }
 

@@ -305,7 +305,9 @@ static int retryable(const rn_kc_t *kc)
     static const char *const types[] = {"ProvisionedThroughputExceededException", "LimitExceededException",
                                         "ThrottlingException", "InternalFailure", "ServiceUnavailable",
                                         "KMSThrottlingException"};
-    if (!kc->err_type[0] || kc->status >= 500)
+    if (!kc->err_type[0])
+        return kc->status == 0; /* a transport failure, unless status -1: one not worth a retry */
+    if (kc->status >= 500)
         return 1;
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(kc->err_type, types[i]) == 0)
@@ -388,6 +390,12 @@ static int call_once(rn_kc_t *kc, const char *op, const char *body, size_t len, 
         char m[1024];
         snprintf(m, sizeof m, "cannot reach %.900s: %s", kc->endpoint, curl_easy_strerror(cc));
         set_error(kc, 0, "", m);
+        /* a certificate or a URL does not get better by trying again */
+        kc->status = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+                             cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_URL_MALFORMAT ||
+                             cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_COULDNT_RESOLVE_HOST
+                         ? -1
+                         : 0;
     } else {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         if (status == 200) {

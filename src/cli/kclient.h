@@ -53,7 +53,8 @@ typedef struct rn_kc {
     int attempts;        /* tries per call for retryable answers (default 6; 1: none) */
     void *curl;          /* CURL *, one connection kept alive */
     /* the last failure: err_type "" for a transport failure */
-    int status;          /* HTTP status, 0 when nothing answered */
+    int status;          /* HTTP status; 0 when nothing answered, -1 when no retry can help
+                          * (certificate, URL, host name) */
     char err_type[128];
     char err_msg[1024];
 } rn_kc_t;

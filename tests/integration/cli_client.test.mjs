@@ -439,3 +439,36 @@ describe('runnel CLI against injected throttling (--inject-errors)', () => {
     assert.notDeepEqual(got, lines, 'some entries were retried (injected failures)');
   });
 });
+
+describe('runnel CLI over HTTPS (runnel --tls-cert)', () => {
+  let srv;
+  let dir;
+  let cert;
+  before(async () => {
+    dir = makeTempDir('runnel-cli-tls-');
+    cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    const r = await runCli(['cert', '--out-cert', cert, '--out-key', key, '--days', '2'], { env: process.env });
+    assert.equal(r.code, 0, r.stderr);
+    srv = await startRunnel({ inMemory: true, args: ['--tls-cert', cert, '--tls-key', key] });
+  });
+  after(async () => {
+    await srv?.stop();
+    if (dir) removeDir(dir);
+  });
+
+  test('--ca FILE verifies runnel\'s certificate, --no-verify-ssl skips it, the system store refuses it', T, async () => {
+    const env = cliEnv(dir, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+    const ep = ['--endpoint-url', `https://127.0.0.1:${srv.port}`];
+    const name = uniqueName('cli-tls');
+    let r = await runCli(['streams', 'create', name, ...ep, '--ca', cert], { env });
+    assert.equal(r.code, 0, r.stderr);
+    r = await runCli(['put', name, 'over tls', '--key', 'k', ...ep, '--no-verify-ssl'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    r = await runCli(['tail', name, ...ep], { env: { ...env, AWS_CA_BUNDLE: cert } });
+    assert.equal(r.stdout, 'over tls\n');
+    r = await runCli(['streams', 'ls', ...ep], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^runnel: cannot reach https:\/\/127\.0\.0\.1:\d+: (SSL peer certificate|Peer certificate|SSL certificate)/);
+  });
+});
