@@ -22,7 +22,7 @@ import {
   RUNNEL_BIN, kinesisClient, makeTempDir, removeDir, sleep, startRunnel, uniqueName,
 } from './runnel.mjs';
 import { HASH_MAX, describeAllShards, readShard, shardId } from './kinesis.mjs';
-import { ADMIN, writeCredentials } from './auth.mjs';
+import { ACCT, ADMIN, writeCredentials } from './auth.mjs';
 
 const T = { timeout: 120000 };
 
@@ -33,10 +33,10 @@ function cliEnv(home, extra) {
   return { ...env, HOME: home, ...extra };
 }
 
-/** Start `runnel ARGS` (stdin: input, or nothing); lines() gives stdout's complete lines so far,
+/** Start `runnel ARGS` (or bin ARGS; stdin: input, or nothing); lines() gives stdout's complete lines so far,
  * closed resolves {code, signal} (killed by pid after timeoutMs). */
-function startCli(args, { env, input, timeoutMs = 60000 }) {
-  const child = spawn(RUNNEL_BIN, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+function startCli(args, { env, input, timeoutMs = 60000, bin = RUNNEL_BIN }) {
+  const child = spawn(bin, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   for (const k of ['stdout', 'stderr']) {
     child[k].setEncoding('utf8');
@@ -345,15 +345,25 @@ describe('runnel CLI against a developer-mode runnel', () => {
     const got = await readAll(client, name);
     assert.equal(got.length, records);
     assert.ok(got.every((g) => g.Data.length === 100));
+    assert.doesNotMatch(r.stderr, /records\/s/, 'no progress line when stderr is not a terminal');
+    // under a terminal (script(1) gives it a pty): the live progress line, redrawn with \r
+    const tty = await runCli(['-qec', `${RUNNEL_BIN} bench ${name} --seconds 2 --concurrency 1 --batch 5`, '/dev/null'],
+      { env, bin: 'script' });
+    assert.equal(tty.code, 0, tty.stdout);
+    assert.match(tty.stdout, /\r +\d+\.\ds\/2s +\d+ records +\d+ records\/s +\d+\.\d\d MiB\/s +0 errors/);
+    assert.match(tty.stdout, /^records\/s +\d+/m);
   });
 });
 
 describe('runnel CLI against a verified-mode runnel (--credentials)', () => {
   let srv;
   let dir;
+  const TEMP = { access_key_id: 'ASIATEMPCLI0000001', secret_access_key: 'temp/secret', session_token: 'FwoGZXIvYXdzCLI==',
+    account_id: ACCT, arn: `arn:aws:sts::${ACCT}:assumed-role/writer/cli`,
+    policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kinesis:*', Resource: '*' }] }] };
   before(async () => {
     dir = makeTempDir('runnel-cli-auth-');
-    srv = await startRunnel({ inMemory: true, args: ['--credentials', writeCredentials(dir, [ADMIN])] });
+    srv = await startRunnel({ inMemory: true, args: ['--credentials', writeCredentials(dir, [ADMIN, TEMP])] });
   });
   after(async () => {
     await srv?.stop();
@@ -378,13 +388,22 @@ describe('runnel CLI against a verified-mode runnel (--credentials)', () => {
     r = await runCli(['streams', 'ls'], { env: env('AKIDUNKNOWN0000', 'x') });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^runnel: UnrecognizedClientException: /);
+    // temporary keys: AWS_SESSION_TOKEN sent (and signed); without it the key is refused
+    const temp = env(TEMP.access_key_id, TEMP.secret_access_key);
+    r = await runCli(['streams', 'ls'], { env: { ...temp, AWS_SESSION_TOKEN: TEMP.session_token } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.split('\n').includes(name));
+    r = await runCli(['streams', 'ls'], { env: temp });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'runnel: UnrecognizedClientException: The security token included in the request is invalid.\n');
   });
 
   test('keys and region from a profile in the shared files (AWS_PROFILE, --profile), endpoint from --endpoint-url', T, async () => {
     const home = path.join(dir, 'home');
     fs.mkdirSync(path.join(home, '.aws'), { recursive: true });
     fs.writeFileSync(path.join(home, '.aws', 'credentials'),
-      `[default]\naws_access_key_id = AKIDNOBODY\naws_secret_access_key = nope\n\n[admin]\naws_access_key_id = ${ADMIN.access_key_id}\naws_secret_access_key = ${ADMIN.secret_access_key}\n`);
+      `[default]\naws_access_key_id = AKIDNOBODY\naws_secret_access_key = nope\n\n[admin]\naws_access_key_id = ${ADMIN.access_key_id}\naws_secret_access_key = ${ADMIN.secret_access_key}\n`
+      + `\n[temp]\naws_access_key_id = ${TEMP.access_key_id}\naws_secret_access_key = ${TEMP.secret_access_key}\naws_session_token = ${TEMP.session_token}\n`);
     fs.writeFileSync(path.join(home, '.aws', 'config'), '[default]\nregion = us-east-1\n\n[profile admin]\nregion = eu-west-1\n');
     const base = cliEnv(home, {});
     const ep = ['--endpoint-url', srv.endpoint];
@@ -398,6 +417,11 @@ describe('runnel CLI against a verified-mode runnel (--credentials)', () => {
     r = await runCli(['streams', 'ls', ...ep], { env: base });
     assert.equal(r.code, 1, 'the default profile has unknown keys');
     assert.match(r.stderr, /^runnel: UnrecognizedClientException: /);
+    r = await runCli(['streams', 'ls', '--profile', 'temp', ...ep], { env: base });
+    assert.equal(r.code, 0, `the profile's aws_session_token: ${r.stderr}`);
+    // --profile wins over keys in the environment
+    r = await runCli(['streams', 'ls', '--profile', 'admin', ...ep], { env: { ...base, AWS_ACCESS_KEY_ID: 'AKIDNOBODY', AWS_SECRET_ACCESS_KEY: 'x' } });
+    assert.equal(r.code, 0, r.stderr);
     r = await runCli(['streams', 'ls', '--profile', 'nobody', ...ep], { env: base });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /the profile nobody is in neither/);
