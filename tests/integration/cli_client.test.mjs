@@ -19,7 +19,7 @@ import {
   PutRecordCommand, SplitShardCommand,
 } from '@aws-sdk/client-kinesis';
 import {
-  RUNNEL_BIN, kinesisClient, makeTempDir, removeDir, sleep, startRunnel, uniqueName,
+  RUNNEL_BIN, freePort, kinesisClient, makeTempDir, removeDir, sleep, startRunnel, uniqueName,
 } from './runnel.mjs';
 import { HASH_MAX, describeAllShards, readShard, shardId } from './kinesis.mjs';
 import { ACCT, ADMIN, writeCredentials } from './auth.mjs';
@@ -329,6 +329,33 @@ describe('runnel CLI against a developer-mode runnel', () => {
     assert.equal((await tailJson([name])).length, 3);
     const text = (await ok(['tail', name, '--decode-kpl'])).stdout.split('\n');
     assert.deepEqual(text.slice(0, 4), ['first', 'second', 'third', 'not aggregated']);
+  });
+
+  test('configuration: --endpoint-url > AWS_ENDPOINT_URL_KINESIS > AWS_ENDPOINT_URL; AWS_REGION > AWS_DEFAULT_REGION', T, async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const keys = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+    const name = uniqueName('cli-config');
+    // the service-specific variable wins over the general one
+    let r = await runCli(['streams', 'create', name], { env: cliEnv(home, { ...keys, AWS_ENDPOINT_URL: dead, AWS_ENDPOINT_URL_KINESIS: srv.endpoint, AWS_DEFAULT_REGION: 'eu-west-2' }) });
+    assert.equal(r.code, 0, r.stderr);
+    r = await runCli(['streams', 'describe', name, '--json'], { env: cliEnv(home, { ...keys, AWS_ENDPOINT_URL: dead, AWS_DEFAULT_REGION: 'eu-west-2' }), timeoutMs: 60000 });
+    assert.equal(r.code, 1, 'AWS_ENDPOINT_URL alone points at nothing');
+    assert.match(r.stderr, /^runnel: cannot reach http:\/\/127\.0\.0\.1:\d+: /);
+    r = await runCli(['streams', 'describe', name, '--json', '--endpoint-url', srv.endpoint],
+      { env: cliEnv(home, { ...keys, AWS_ENDPOINT_URL_KINESIS: dead, AWS_DEFAULT_REGION: 'eu-west-2', AWS_REGION: 'eu-west-2' }) });
+    assert.equal(r.code, 0, r.stderr);
+    // created under AWS_DEFAULT_REGION's region: the stream lives there
+    assert.match(JSON.parse(r.stdout).StreamDescriptionSummary.StreamARN, /^arn:aws:kinesis:eu-west-2:/);
+    r = await runCli(['streams', 'describe', name], { env: cliEnv(home, { ...keys, AWS_ENDPOINT_URL: srv.endpoint, AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'eu-west-2' }) });
+    assert.equal(r.code, 1, 'AWS_REGION wins: the stream is not in us-east-1');
+    assert.match(r.stderr, /^runnel: ResourceNotFoundException: /);
+    // nothing names a region or an endpoint; no keys
+    r = await runCli(['streams', 'ls'], { env: cliEnv(home, keys) });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'runnel: no region: set AWS_REGION, a profile\'s region or --region\n');
+    r = await runCli(['streams', 'ls'], { env: cliEnv(home, { AWS_ENDPOINT_URL: srv.endpoint }) });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^runnel: no credentials: /);
   });
 
   test('bench: a summary with records/s, MiB/s, p50 and p99, and the records in the stream', T, async () => {
