@@ -34,7 +34,7 @@ static const char tail_usage[] =
 
 enum { FROM_TRIM, FROM_LATEST, FROM_TS, FROM_SEQ };
 enum { FMT_TEXT, FMT_JSON, FMT_HEX };
-enum { WAIT, READ, DONE };
+enum { WAIT, READ, DONE, OUTSIDE /* --from SEQ: not (yet known to be) in the lineage */ };
 
 typedef struct shard {
     char id[128];
@@ -350,21 +350,21 @@ static int init_shards(tail_t *t)
     }
     for (size_t k = 0; k < t->n; k++)
         if (&t->shards[k] != hit)
-            t->shards[k].state = DONE + 1; /* not a descendant (yet) */
+            t->shards[k].state = OUTSIDE;
     for (int grew = 1; grew;) {
         grew = 0;
         for (size_t k = 0; k < t->n; k++) {
             shard_t *s = &t->shards[k];
             const shard_t *p = s->parent[0] ? find(t, s->parent) : NULL, *a = s->adjacent[0] ? find(t, s->adjacent) : NULL;
-            if (s->state == DONE + 1 && ((p && p->state <= DONE) || (a && a->state <= DONE))) {
+            if (s->state == OUTSIDE && ((p && p->state != OUTSIDE) || (a && a->state != OUTSIDE))) {
                 s->state = WAIT;
                 grew = 1;
             }
         }
     }
     for (size_t k = 0; k < t->n; k++)
-        if (t->shards[k].state == DONE + 1)
-            t->shards[k].state = DONE;
+        if (t->shards[k].state == OUTSIDE)
+            t->shards[k].state = DONE; /* skipped: counts as finished for its children */
     return 0;
 }
 
