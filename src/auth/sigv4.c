@@ -856,6 +856,7 @@ static pthread_once_t g_ctx_key_once = PTHREAD_ONCE_INIT;
 static void ctx_free(void *ctx)
 {
     EVP_MD_CTX_free(ctx);
+    tl_ctx = NULL; /* (this thread's) a later hash in another destructor makes a new one */
 }
 
 static void ctx_key_create(void)
