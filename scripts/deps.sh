@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 # help2man and dpkg-dev: `make deb`'s man page and Depends (scripts/deb.sh).
 pkgs=(build-essential cmake pkg-config libevent-dev libnghttp2-dev libjansson-dev libssl-dev
-      libsqlite3-dev libyaml-dev clang help2man dpkg-dev)
+      libsqlite3-dev libyaml-dev clang help2man dpkg-dev libcurl4-openssl-dev libinih-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

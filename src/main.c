@@ -70,7 +70,16 @@ static const char usage[] =
     "Usage: runnel serve [--config FILE] [options]\n"
     "  or:  runnel cert [--out-cert FILE] [--out-key FILE] [--days N]\n"
     "  or:  runnel health [URL] [--timeout MS]\n"
+    "  or:  runnel streams ls|create|describe|delete ...\n"
+    "  or:  runnel consumers ls STREAM\n"
+    "  or:  runnel put STREAM [--key K] DATA|-\n"
+    "  or:  runnel tail STREAM [--from trim-horizon|latest|TIMESTAMP|SEQ] [--follow]\n"
+    "                          [--format text|json|hex] [--decode-kpl]\n"
+    "  or:  runnel bench STREAM [--seconds S] [--size B] [--concurrency N]\n"
     "  or:  runnel --help | --version\n"
+    "\n"
+    "The client commands (streams, consumers, put, tail, bench) talk to runnel or to AWS with the\n"
+    "standard AWS configuration: AWS_ENDPOINT_URL, AWS_REGION, AWS_PROFILE, --endpoint-url (docs/cli.md).\n"
     "\n"
     "runnel serves the Amazon Kinesis Data Streams API (AWS JSON 1.1 and CBOR over HTTP/1.1,\n"
     "HTTP/2 and TLS on one port) from an embedded on-disk log or from memory.\n"
@@ -773,6 +782,16 @@ int main(int argc, char **argv)
         return rn_cli_health(argc - 2, argv + 2);
     if (strcmp(argv[1], "cert") == 0)
         return cert_command(argc - 2, argv + 2);
+    if (strcmp(argv[1], "streams") == 0)
+        return rn_cli_streams(argc - 2, argv + 2);
+    if (strcmp(argv[1], "consumers") == 0)
+        return rn_cli_consumers(argc - 2, argv + 2);
+    if (strcmp(argv[1], "put") == 0)
+        return rn_cli_put(argc - 2, argv + 2);
+    if (strcmp(argv[1], "tail") == 0)
+        return rn_cli_tail(argc - 2, argv + 2);
+    if (strcmp(argv[1], "bench") == 0)
+        return rn_cli_bench(argc - 2, argv + 2);
     if (strcmp(argv[1], "serve") != 0) {
         fprintf(stderr, "runnel: unknown command '%s'\n", argv[1]);
         print_usage(stderr);

@@ -850,11 +850,28 @@ typedef struct piece {
  * lives as long as its thread (EVP_DigestInit_ex resets it; nothing secret
  * survives a Final). */
 static __thread EVP_MD_CTX *tl_ctx;
+static pthread_key_t g_ctx_key; /* frees a thread's context when the thread ends (the CLI's bench threads) */
+static pthread_once_t g_ctx_key_once = PTHREAD_ONCE_INIT;
+
+static void ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+    tl_ctx = NULL; /* (this thread's) a later hash in another destructor makes a new one */
+}
+
+static void ctx_key_create(void)
+{
+    (void)pthread_key_create(&g_ctx_key, ctx_free);
+}
 
 static EVP_MD_CTX *digest_ctx(void)
 {
-    if (!tl_ctx)
+    if (!tl_ctx) {
         tl_ctx = EVP_MD_CTX_new();
+        pthread_once(&g_ctx_key_once, ctx_key_create);
+        if (tl_ctx)
+            (void)pthread_setspecific(g_ctx_key, tl_ctx);
+    }
     return tl_ctx;
 }
 
@@ -994,6 +1011,69 @@ int rn_sigv4_signature(const uint8_t key[32], const char *sts, size_t sts_len, c
     int rc = hmac(key, 32, sts, sts_len, mac);
     if (!rc)
         hex_encode(mac, sizeof mac, hex);
+    return rc;
+}
+
+/* ---- signing (the client side) ----------------------------------------------------- */
+
+static int hdr_name_cmp(const void *x, const void *y)
+{
+    const rn_sigv4_header_t *a = *(const rn_sigv4_header_t *const *)x, *b = *(const rn_sigv4_header_t *const *)y;
+    size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
+    int c = memcmp(a->name, b->name, n);
+    return c ? c : (a->name_len > b->name_len) - (a->name_len < b->name_len);
+}
+
+int rn_sigv4_sign(const rn_sigv4_request_t *req, const char *access_key, const char *secret,
+                  const char *region, const char *service, int64_t now, rn_buf_t *out)
+{
+    if (req->n_headers == 0 || req->n_headers > 64)
+        return RN_EINVAL;
+    const rn_sigv4_header_t *sorted[64];
+    for (size_t i = 0; i < req->n_headers; i++)
+        sorted[i] = &req->headers[i];
+    qsort(sorted, req->n_headers, sizeof sorted[0], hdr_name_cmp);
+    rn_buf_t list, cq, st;
+    rn_buf_init(&list, CANON_MAX);
+    rn_buf_init(&cq, CANON_MAX);
+    rn_buf_init(&st, CANON_MAX);
+    int rc = 0;
+    for (size_t i = 0; i < req->n_headers && !rc; i++) {
+        if (i)
+            rc = rn_buf_append(&list, ";", 1);
+        if (!rc)
+            rc = rn_buf_append(&list, sorted[i]->name, sorted[i]->name_len);
+    }
+    rn_sigv4_auth_t a;
+    memset(&a, 0, sizeof a);
+    rn_sigv4_format_amz_date(now, a.amz_date);
+    a.date = (rn_sigv4_str_t){a.amz_date, 8};
+    a.region = (rn_sigv4_str_t){region, strlen(region)};
+    a.service = (rn_sigv4_str_t){service, strlen(service)};
+    a.signed_headers = (rn_sigv4_str_t){(const char *)list.data, list.len};
+    rn_sigv4_options_t o;
+    rn_sigv4_options_default(&o);
+    o.service = service;
+    rn_sigv4_failure_t f;
+    char ph[65], sig[65];
+    uint8_t key[32];
+    if (!rc && rn_sigv4_payload_hash(req, &a, &o, ph, &f))
+        rc = RN_EINVAL;
+    if (!rc)
+        rc = rn_sigv4_canonical_request(req, &a, &o, ph, &cq);
+    if (!rc)
+        rc = rn_sigv4_string_to_sign(&a, (const char *)cq.data, cq.len, &st);
+    if (!rc)
+        rc = rn_sigv4_signing_key(secret, strlen(secret), a.date, a.region, a.service, key);
+    if (!rc)
+        rc = rn_sigv4_signature(key, (const char *)st.data, st.len, sig);
+    if (!rc)
+        rc = rn_buf_printf(out, ALGORITHM " Credential=%s/%.8s/%s/%s/" TERMINATOR ", SignedHeaders=%s, Signature=%s",
+                           access_key, a.amz_date, region, service, (const char *)list.data, sig);
+    OPENSSL_cleanse(key, sizeof key);
+    rn_buf_dispose(&list);
+    rn_buf_dispose(&cq);
+    rn_buf_dispose(&st);
     return rc;
 }
 

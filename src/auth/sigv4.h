@@ -235,6 +235,19 @@ int rn_sigv4_signing_key(const char *secret, size_t secret_len, rn_sigv4_str_t d
 /* hex(HMAC(key, sts)) into hex[65]. */
 int rn_sigv4_signature(const uint8_t key[32], const char *sts, size_t sts_len, char hex[65]);
 
+/* ---- the client side (runnel's CLI, src/cli/) ------------------------------------ */
+
+/* Sign req (header form) as access_key/secret for region/service at time
+ * now: the signed headers are every header of req (it must carry "host"
+ * and "x-amz-date" = rn_sigv4_format_amz_date(now); names lower case, each
+ * once), the payload hash SHA-256 of the payload. The Authorization value
+ * ("AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...") is
+ * appended to out. The same canonical request, string to sign and key
+ * derivation as rn_sigv4_verify. Returns 0 or RN_ENOMEM / RN_EINVAL. */
+int rn_sigv4_sign(const rn_sigv4_request_t *req, const char *access_key, const char *secret,
+                  const char *region, const char *service, int64_t now, rn_buf_t *out)
+    __attribute__((warn_unused_result));
+
 /* Time helpers: parse yyyymmddThhmmssZ (0, or -1) and format it (out[17]). */
 int rn_sigv4_parse_amz_date(const char *s, size_t len, int64_t *t);
 void rn_sigv4_format_amz_date(int64_t t, char out[17]);

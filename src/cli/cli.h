@@ -12,4 +12,14 @@
  * For container health checks. */
 int rn_cli_health(int argc, char **argv);
 
+/* The Kinesis client subcommands (docs/cli.md), against runnel or AWS with
+ * the standard AWS configuration (cli/kclient.h). Each returns 0, 1 on a
+ * failure (a service error printed as "runnel: <ErrorType>: <message>") or
+ * 2 on a usage error. */
+int rn_cli_streams(int argc, char **argv);   /* streams ls|create|describe|delete */
+int rn_cli_consumers(int argc, char **argv); /* consumers ls STREAM */
+int rn_cli_put(int argc, char **argv);       /* put STREAM [--key K] DATA|- */
+int rn_cli_tail(int argc, char **argv);      /* tail STREAM [--from ..] [--follow] [--format ..] [--decode-kpl] */
+int rn_cli_bench(int argc, char **argv);     /* bench STREAM [--seconds S] [--size B] [--concurrency C] */
+
 #endif
