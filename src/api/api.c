@@ -278,6 +278,8 @@ static void call_free(rn_call_t *c)
                            .status = status, .request_bytes = c->request_bytes, .data_bytes = c->m.bytes,
                            .records = c->m.records, .latency_us = rn_mono_us() - c->t0_us};
     note_answer(api, c->op, &e, c->m.stream[0] ? &c->m : NULL); /* before the auth reference goes */
+    if (c->m.shards != &c->m.one)
+        free(c->m.shards);
     if (c->op_state_free)
         c->op_state_free(c->op_state);
     json_decref(c->in);

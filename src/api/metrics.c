@@ -36,9 +36,21 @@ typedef struct req_series {
     uint64_t n;
 } req_series_t;
 
+/* What names a series: the stream, and the shard for shard-level ones. */
+typedef struct skey {
+    char account[16], region[40], stream[129];
+    uint32_t index; /* the shard; UINT32_MAX for a stream's series */
+} skey_t;
+
+/* A table of series by key: open addressing, at most max of them. */
+typedef struct stab {
+    skey_t **v;
+    size_t cap, n, max;
+} stab_t;
+
 /* One stream's CloudWatch metrics. */
 typedef struct sstat {
-    char account[16], region[40], stream[129];
+    skey_t k;
     uint64_t in_bytes, in_records;
     uint64_t pr_bytes, pr_req, pr_ok;
     hist_t pr_lat;
@@ -52,26 +64,48 @@ typedef struct sstat {
     int64_t sub_behind;
 } sstat_t;
 
+/* One shard's enhanced monitoring series. */
+typedef struct shstat {
+    skey_t k;
+    uint32_t mask; /* what the stream asked for at the last update: what is shown */
+    uint64_t in_bytes, in_records, out_bytes, out_records, write_exceeded, read_exceeded;
+    int64_t age;
+} shstat_t;
+
 struct rn_metrics {
     req_series_t req[RN_METRICS_MAX_REQ];
     size_t n_req;
     hist_t op_lat[RN_OP_COUNT];
-    sstat_t **streams; /* open addressing, cap slots */
-    size_t cap, n_streams, max_streams;
+    stab_t streams; /* of sstat_t */
+    stab_t shards;  /* of shstat_t */
     uint64_t dropped;
 };
+
+static int stab_init(stab_t *t, size_t max)
+{
+    t->max = max;
+    t->cap = 16;
+    while (t->cap < max * 2)
+        t->cap *= 2;
+    t->v = calloc(t->cap, sizeof *t->v);
+    return t->v ? 0 : RN_ENOMEM;
+}
+
+static void stab_free(stab_t *t)
+{
+    for (size_t i = 0; t->v && i < t->cap; i++)
+        free(t->v[i]);
+    free(t->v);
+}
 
 int rn_metrics_create(rn_metrics_t **out, size_t max_streams)
 {
     rn_metrics_t *m = calloc(1, sizeof *m);
     if (!m)
         return RN_ENOMEM;
-    m->max_streams = max_streams ? max_streams : RN_METRICS_MAX_STREAMS_DEFAULT;
-    m->cap = 16;
-    while (m->cap < m->max_streams * 2)
-        m->cap *= 2;
-    if (!(m->streams = calloc(m->cap, sizeof *m->streams))) {
-        free(m);
+    size_t ms = max_streams ? max_streams : RN_METRICS_MAX_STREAMS_DEFAULT;
+    if (stab_init(&m->streams, ms) || stab_init(&m->shards, ms * RN_METRICS_SHARDS_PER_STREAM)) {
+        rn_metrics_destroy(m);
         return RN_ENOMEM;
     }
     *out = m;
@@ -82,9 +116,8 @@ void rn_metrics_destroy(rn_metrics_t *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->streams[i]);
-    free(m->streams);
+    stab_free(&m->streams);
+    stab_free(&m->shards);
     free(m);
 }
 
@@ -95,34 +128,84 @@ static uint64_t fnv(uint64_t h, const char *s)
     return (h ^ 0xff) * 0x100000001b3ull;
 }
 
+/* The series of key (account, region, stream, index) in t, made (zeroed, of
+ * size bytes, *made set) when new; NULL past the bound (counted). */
+static skey_t *series(rn_metrics_t *m, stab_t *t, size_t size, const char *account, const char *region,
+                      const char *stream, uint32_t index, int *made)
+{
+    *made = 0;
+    uint64_t h = fnv(fnv(fnv(0xcbf29ce484222325ull, account), region), stream) ^ ((uint64_t)index * 0x9E3779B97F4A7C15ull);
+    size_t i = (size_t)(h ^ (h >> 29)) & (t->cap - 1);
+    while (t->v[i]) {
+        skey_t *k = t->v[i];
+        if (k->index == index && strcmp(k->stream, stream) == 0 && strcmp(k->account, account) == 0 &&
+            strcmp(k->region, region) == 0)
+            return k;
+        i = (i + 1) & (t->cap - 1);
+    }
+    skey_t *k = t->n < t->max ? calloc(1, size) : NULL;
+    if (!k) {
+        m->dropped++;
+        return NULL;
+    }
+    snprintf(k->account, sizeof k->account, "%s", account);
+    snprintf(k->region, sizeof k->region, "%s", region);
+    snprintf(k->stream, sizeof k->stream, "%s", stream);
+    k->index = index;
+    t->v[i] = k;
+    t->n++;
+    *made = 1;
+    return k;
+}
+
 static sstat_t *stream_of(rn_metrics_t *m, const char *account, const char *region, const char *stream)
 {
     if (!stream || !*stream)
         return NULL;
-    uint64_t h = fnv(fnv(fnv(0xcbf29ce484222325ull, account), region), stream);
-    size_t i = (size_t)h & (m->cap - 1);
-    while (m->streams[i]) {
-        sstat_t *s = m->streams[i];
-        if (strcmp(s->stream, stream) == 0 && strcmp(s->account, account) == 0 && strcmp(s->region, region) == 0)
-            return s;
-        i = (i + 1) & (m->cap - 1);
-    }
-    if (m->n_streams >= m->max_streams) {
-        m->dropped++;
-        return NULL;
-    }
-    sstat_t *s = calloc(1, sizeof *s);
-    if (!s) {
-        m->dropped++;
-        return NULL;
-    }
-    snprintf(s->account, sizeof s->account, "%s", account);
-    snprintf(s->region, sizeof s->region, "%s", region);
-    snprintf(s->stream, sizeof s->stream, "%s", stream);
-    s->gr_age = s->sub_behind = -1;
-    m->streams[i] = s;
-    m->n_streams++;
+    int made;
+    sstat_t *s = (sstat_t *)series(m, &m->streams, sizeof(sstat_t), account, region, stream, UINT32_MAX, &made);
+    if (made)
+        s->gr_age = s->sub_behind = -1;
     return s;
+}
+
+static shstat_t *shard_of(rn_metrics_t *m, const char *account, const char *region, const char *stream,
+                          uint32_t index)
+{
+    int made;
+    shstat_t *s = (shstat_t *)series(m, &m->shards, sizeof(shstat_t), account, region, stream, index, &made);
+    if (made)
+        s->age = -1;
+    return s;
+}
+
+/* The shard-level part of a record operation (enhanced monitoring). */
+static void count_shards(rn_metrics_t *m, rn_op_t op, int ok, int throttled, const char *account,
+                         const char *region, const rn_metrics_data_t *d)
+{
+    for (uint32_t k = 0; k < d->n_shards; k++) {
+        const rn_metrics_shard_t *x = &d->shards[k];
+        shstat_t *s = shard_of(m, account, region, d->stream, x->index);
+        if (!s)
+            continue;
+        s->mask = d->shard_mask;
+        if (op == RN_OP_GetRecords) {
+            if (ok) {
+                s->out_bytes += x->bytes;
+                s->out_records += x->records;
+                if (d->iterator_age_ms >= 0)
+                    s->age = d->iterator_age_ms;
+            } else if (throttled) {
+                s->read_exceeded++;
+            }
+        } else if (ok) { /* PutRecord, PutRecords: the entries each shard accepted or refused */
+            s->in_bytes += x->bytes;
+            s->in_records += x->records;
+            s->write_exceeded += x->throttled;
+        } else if (throttled) {
+            s->write_exceeded += x->records + x->throttled;
+        }
+    }
 }
 
 static void count_request(rn_metrics_t *m, rn_op_t op, int http2, int cbor, int status, const char *err)
@@ -163,6 +246,8 @@ void rn_metrics_request(rn_metrics_t *m, rn_op_t op, int http2, int cbor, int st
     int throttled = !ok && error_type && strcmp(error_type, "ProvisionedThroughputExceededException") == 0;
     if (op != RN_OP_PutRecord && op != RN_OP_PutRecords && op != RN_OP_GetRecords)
         return;
+    if (d->shard_mask)
+        count_shards(m, op, ok, throttled, account, region, d);
     sstat_t *s = stream_of(m, account, region, d->stream);
     if (!s)
         return;
@@ -291,6 +376,25 @@ static const fam_t fams[] = {
     {"kinesis_subscribe_to_shard_event_millis_behind_latest", "gauge", "CloudWatch SubscribeToShardEvent.MillisBehindLatest, of the last event", I(sub_behind)},
 };
 
+/* The shard-level families (shown for the metrics the stream asked for). */
+typedef struct shard_fam {
+    const char *name, *type, *help;
+    uint32_t bit;
+    int kind;
+    size_t off;
+} shard_fam_t;
+#define SU(field) V_U64, offsetof(shstat_t, field)
+#define SI(field) V_I64, offsetof(shstat_t, field)
+static const shard_fam_t shard_fams[] = {
+    {"kinesis_shard_incoming_bytes_total", "counter", "CloudWatch shard-level IncomingBytes", RN_SHARD_M_IN_BYTES, SU(in_bytes)},
+    {"kinesis_shard_incoming_records_total", "counter", "CloudWatch shard-level IncomingRecords", RN_SHARD_M_IN_RECORDS, SU(in_records)},
+    {"kinesis_shard_outgoing_bytes_total", "counter", "CloudWatch shard-level OutgoingBytes (GetRecords)", RN_SHARD_M_OUT_BYTES, SU(out_bytes)},
+    {"kinesis_shard_outgoing_records_total", "counter", "CloudWatch shard-level OutgoingRecords (GetRecords)", RN_SHARD_M_OUT_RECORDS, SU(out_records)},
+    {"kinesis_shard_write_provisioned_throughput_exceeded_total", "counter", "CloudWatch shard-level WriteProvisionedThroughputExceeded: records throttled", RN_SHARD_M_WRITE_EXCEEDED, SU(write_exceeded)},
+    {"kinesis_shard_read_provisioned_throughput_exceeded_total", "counter", "CloudWatch shard-level ReadProvisionedThroughputExceeded: GetRecords calls throttled", RN_SHARD_M_READ_EXCEEDED, SU(read_exceeded)},
+    {"kinesis_shard_iterator_age_ms", "gauge", "CloudWatch shard-level IteratorAgeMilliseconds, of the last GetRecords", RN_SHARD_M_ITER_AGE, SI(age)},
+};
+
 int rn_metrics_render(const rn_metrics_t *m, const rn_metrics_gauges_t *g, rn_buf_t *b)
 {
     int rc = head(b, "runnel_requests_total", "counter",
@@ -314,12 +418,12 @@ int rn_metrics_render(const rn_metrics_t *m, const rn_metrics_gauges_t *g, rn_bu
     }
     for (size_t f = 0; f < sizeof fams / sizeof fams[0] && !rc; f++) {
         rc = head(b, fams[f].name, fams[f].type, fams[f].help);
-        for (size_t i = 0; i < m->cap && !rc; i++) {
-            const sstat_t *s = m->streams[i];
+        for (size_t i = 0; i < m->streams.cap && !rc; i++) {
+            const sstat_t *s = (const sstat_t *)m->streams.v[i];
             if (!s)
                 continue;
             char l[256];
-            snprintf(l, sizeof l, "account=\"%s\",region=\"%s\",stream=\"%s\"", s->account, s->region, s->stream);
+            snprintf(l, sizeof l, "account=\"%s\",region=\"%s\",stream=\"%s\"", s->k.account, s->k.region, s->k.stream);
             const char *p = (const char *)s + fams[f].off;
             if (fams[f].kind == V_HIST) {
                 rc = hist_out(b, fams[f].name, l, (const hist_t *)(const void *)p);
@@ -332,13 +436,31 @@ int rn_metrics_render(const rn_metrics_t *m, const rn_metrics_gauges_t *g, rn_bu
             }
         }
     }
+    for (size_t f = 0; f < sizeof shard_fams / sizeof shard_fams[0] && !rc; f++) {
+        rc = head(b, shard_fams[f].name, shard_fams[f].type, shard_fams[f].help);
+        for (size_t i = 0; i < m->shards.cap && !rc; i++) {
+            const shstat_t *s = (const shstat_t *)m->shards.v[i];
+            if (!s || !(s->mask & shard_fams[f].bit))
+                continue;
+            const char *p = (const char *)s + shard_fams[f].off;
+            int64_t v = shard_fams[f].kind == V_I64 ? *(const int64_t *)(const void *)p
+                                                   : (int64_t) * (const uint64_t *)(const void *)p;
+            if (v < 0)
+                continue;
+            rc = rn_buf_printf(b, "%s{account=\"%s\",region=\"%s\",stream=\"%s\",shard_id=\"shardId-%012u\"} %lld\n",
+                               shard_fams[f].name, s->k.account, s->k.region, s->k.stream, s->k.index, (long long)v);
+        }
+    }
     if (!rc)
         rc = rn_buf_printf(b, "# HELP runnel_metrics_dropped_total Updates dropped by the series bounds (--metrics-max-streams)\n"
                       "# TYPE runnel_metrics_dropped_total counter\nrunnel_metrics_dropped_total %llu\n",
                    (unsigned long long)m->dropped);
     if (!rc)
         rc = rn_buf_printf(b, "# HELP runnel_metrics_streams Streams with series\n# TYPE runnel_metrics_streams gauge\n"
-                      "runnel_metrics_streams %zu\n", m->n_streams);
+                      "runnel_metrics_streams %zu\n", m->streams.n);
+    if (!rc)
+        rc = rn_buf_printf(b, "# HELP runnel_metrics_shards Shards with enhanced monitoring series\n"
+                      "# TYPE runnel_metrics_shards gauge\nrunnel_metrics_shards %zu\n", m->shards.n);
     if (!rc && g && g->subscriptions >= 0)
         rc = rn_buf_printf(b, "# HELP runnel_subscriptions Open SubscribeToShard streams\n# TYPE runnel_subscriptions gauge\n"
                       "runnel_subscriptions %ld\n", g->subscriptions);

@@ -7,10 +7,13 @@
  *  - Kinesis's CloudWatch stream metrics (IncomingBytes, PutRecord.Bytes,
  *    GetRecords.IteratorAgeMilliseconds, ...), per (account, region,
  *    stream), named after the CloudWatch name in snake case with the
- *    CloudWatch name in each family's HELP line.
- * Series are bounded: at most max_streams streams and RN_METRICS_MAX_REQ
- * request series; beyond, the update is dropped and counted
- * (runnel_metrics_dropped_total), never an allocation.
+ *    CloudWatch name in each family's HELP line; and the shard-level ones
+ *    (kinesis_shard_*, with a shard_id label) of the metrics a stream's
+ *    EnableEnhancedMonitoring asked for, from then on.
+ * Series are bounded: at most max_streams streams, RN_METRICS_SHARDS_PER_STREAM
+ * x max_streams shards and RN_METRICS_MAX_REQ request series; beyond, the
+ * update is dropped and counted (runnel_metrics_dropped_total), never an
+ * allocation.
  *
  * Loop thread only: the api records from its handlers' completions and
  * renders for GET /metrics; the admin port asks the loop to render. */
@@ -25,8 +28,30 @@
 
 typedef struct rn_metrics rn_metrics_t;
 
-#define RN_METRICS_MAX_REQ 4096
+#define RN_METRICS_MAX_REQ 4096 /* request series */
 #define RN_METRICS_MAX_STREAMS_DEFAULT 2000
+
+/* Shard-level metrics (EnableEnhancedMonitoring, as AWS): the bits of
+ * rn_stream_t.metrics over core's rn_metric_names, in that order. */
+enum {
+    RN_SHARD_M_IN_BYTES = 1u << 0,      /* IncomingBytes */
+    RN_SHARD_M_IN_RECORDS = 1u << 1,    /* IncomingRecords */
+    RN_SHARD_M_OUT_BYTES = 1u << 2,     /* OutgoingBytes (GetRecords) */
+    RN_SHARD_M_OUT_RECORDS = 1u << 3,   /* OutgoingRecords */
+    RN_SHARD_M_WRITE_EXCEEDED = 1u << 4, /* WriteProvisionedThroughputExceeded */
+    RN_SHARD_M_READ_EXCEEDED = 1u << 5, /* ReadProvisionedThroughputExceeded */
+    RN_SHARD_M_ITER_AGE = 1u << 6,      /* IteratorAgeMilliseconds */
+};
+/* Shard series: at most this many per stream series allowed (--metrics-max-streams). */
+#define RN_METRICS_SHARDS_PER_STREAM 4
+
+/* What one shard took in a record operation. */
+typedef struct rn_metrics_shard {
+    uint32_t index;
+    uint32_t records;   /* accepted (put) or returned (get) */
+    uint32_t throttled; /* records refused for the shard's rate (put), or 1 (a throttled get) */
+    uint64_t bytes;
+} rn_metrics_shard_t;
 
 /* What a record operation did, filled by its handler (api_int.h rn_call_t.m). */
 typedef struct rn_metrics_data {
@@ -35,6 +60,12 @@ typedef struct rn_metrics_data {
     uint32_t records;           /* PutRecords: entries; GetRecords: records returned */
     uint32_t ok, failed, throttled; /* PutRecords entries */
     int64_t iterator_age_ms;    /* GetRecords: MillisBehindLatest of the answer, -1 when none */
+    /* shard-level series: the stream's mask (0: none asked for, shards unused) and what each
+     * shard took; shards is one (one) or the call's own array (freed with the call) */
+    uint32_t shard_mask;
+    uint32_t n_shards;
+    rn_metrics_shard_t *shards;
+    rn_metrics_shard_t one;
 } rn_metrics_data_t;
 
 int rn_metrics_create(rn_metrics_t **out, size_t max_streams);

@@ -373,6 +373,18 @@ static int commit_then_reply(rn_call_t *c, rn_buf_t *body)
     return RN_CALL_PENDING;
 }
 
+/* Enhanced monitoring (metrics.h): the one shard a PutRecord or GetRecords
+ * touches, when the stream asks for shard-level metrics. */
+static void metrics_one_shard(rn_call_t *c, const rn_stream_t *s, const rn_shard_t *sh, uint64_t bytes)
+{
+    if (!s->metrics)
+        return;
+    c->m.shard_mask = s->metrics;
+    c->m.one = (rn_metrics_shard_t){.index = sh->index, .records = 1, .bytes = bytes};
+    c->m.shards = &c->m.one;
+    c->m.n_shards = 1;
+}
+
 /* ---- PutRecord ------------------------------------------------------------------- */
 
 static int put_record(rn_call_t *c, rn_fast_put_record_t *in, const uint8_t *arena)
@@ -406,6 +418,7 @@ static int put_record(rn_call_t *c, rn_fast_put_record_t *in, const uint8_t *are
     }
     if (rn_encryption_key_check(c, s, 1) != 0) /* the stream's KMS key (kms.h) */
         return -1;
+    metrics_one_shard(c, s, sh, size);
     int lrc = rn_shard_log(c->api->reg, s, sh, &log);
     if (lrc)
         return rn_fail_store(c, lrc);
@@ -491,6 +504,38 @@ typedef struct group {
 #define INJECTED_FAILURE 2  /* throttled[] of an entry --inject-errors fails as InternalFailure */
 #define PUT_RECORDS_OK_MAX (64 + RN_SEQNUM_LEN + SHARD_ID_MAX)
 #define PUT_RECORDS_FAILED "{\"ErrorCode\":\"InternalFailure\",\"ErrorMessage\":\"Internal Service Failure\"}"
+
+/* Enhanced monitoring: what each shard a PutRecords touched accepted and
+ * had throttled (a failed group counts nothing). Without memory for it, the
+ * shard-level series miss this call (the stream-level ones do not). */
+static void metrics_put_records(rn_call_t *c, const rn_stream_t *s, const rn_fast_put_records_t *in, size_t n,
+                                rn_shard_t *const *shard_of, const uint16_t *group_of, const group_t *groups,
+                                const uint8_t *throttled)
+{
+    rn_metrics_shard_t *v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        return;
+    uint32_t nv = 0;
+    for (size_t i = 0; i < n; i++) {
+        int refused = group_of[i] == NO_GROUP;
+        if (refused ? throttled[i] != 1 : groups[group_of[i]].failed)
+            continue; /* an injected failure or a failed append: neither accepted nor throttled */
+        uint32_t idx = shard_of[i]->index, k = 0;
+        while (k < nv && v[k].index != idx)
+            k++;
+        if (k == nv)
+            v[nv++] = (rn_metrics_shard_t){.index = idx};
+        if (refused) {
+            v[k].throttled++;
+        } else {
+            v[k].records++;
+            v[k].bytes += in->recs[i].data_len + in->recs[i].pk.len;
+        }
+    }
+    c->m.shard_mask = s->metrics;
+    c->m.shards = v;
+    c->m.n_shards = nv;
+}
 
 static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *arena)
 {
@@ -661,6 +706,8 @@ static int put_records(rn_call_t *c, rn_fast_put_records_t *in, const uint8_t *a
     }
     w = s->encrypted ? PUT_LIT(w, "],\"EncryptionType\":\"KMS\"}") : PUT_LIT(w, "]}");
     done_at(&body, w);
+    if (s->metrics)
+        metrics_put_records(c, s, in, n, shard_of, group_of, groups, throttled);
     return commit_then_reply(c, &body);
 }
 
@@ -957,6 +1004,7 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
         rn_encryption_key_check(c, s, 0) != 0) /* the stream's KMS key (kms.h) */
         return -1;
     snprintf(c->m.stream, sizeof c->m.stream, "%s", s->name); /* metrics.h */
+    metrics_one_shard(c, s, sh, 0);
     if (c->api->limits && rn_limits_get(c, s, sh) != 0) /* --enforce-limits */
         return -1;
 
@@ -1017,6 +1065,8 @@ static int get_records(rn_call_t *c, const char *tok, size_t tok_len, int64_t li
         behind = 0;
     c->m.records = (uint32_t)n;
     c->m.iterator_age_ms = behind;
+    c->m.one.records = (uint32_t)n; /* the shard-level series (metrics_one_shard), when asked for */
+    c->m.one.bytes = got;
     read_cache_put(cache);
     if (!w) {
         rn_buf_dispose(&body);

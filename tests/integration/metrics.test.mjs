@@ -214,3 +214,65 @@ test('verified mode: /metrics stays off the API port (403 as AWS) and is served 
   const p = parse(adm.body);
   assert.equal(value(p, 'kinesis_incoming_records_total', { account: '123456789012', stream: name }), 1);
 });
+
+test('shard-level series appear for the metrics EnableEnhancedMonitoring asks for, per shard', T, async (t) => {
+  const srv = await startRunnel({ inMemory: true, args: ['--enforce-limits'] });
+  const client = kinesisClient(srv.endpoint);
+  t.after(async () => { client.destroy(); await srv.stop(); });
+  const watched = uniqueName('mon');
+  const plain = uniqueName('plain');
+  await client.send(new CreateStreamCommand({ StreamName: watched, ShardCount: 2 }));
+  await client.send(new CreateStreamCommand({ StreamName: plain, ShardCount: 2 }));
+  const { EnableEnhancedMonitoringCommand } = await import('@aws-sdk/client-kinesis');
+  await client.send(new EnableEnhancedMonitoringCommand({
+    StreamName: watched,
+    ShardLevelMetrics: ['IncomingBytes', 'IncomingRecords', 'OutgoingRecords', 'IteratorAgeMilliseconds',
+      'WriteProvisionedThroughputExceeded'],
+  }));
+  const low = '0';
+  const high = (2n ** 127n + 5n).toString(); // shard 1 of 2
+  // shard 0: 3 PutRecord of 10 B (key "k", 1 B); shard 1: one PutRecords of 4 x 20 B
+  for (let i = 0; i < 3; i++) {
+    await client.send(new PutRecordCommand({ StreamName: watched, PartitionKey: 'k', ExplicitHashKey: low, Data: Buffer.alloc(10, 1) }));
+    await client.send(new PutRecordCommand({ StreamName: plain, PartitionKey: 'k', Data: Buffer.alloc(10, 1) }));
+  }
+  const pr = await client.send(new PutRecordsCommand({
+    StreamName: watched,
+    Records: Array.from({ length: 4 }, () => ({ PartitionKey: 'k', ExplicitHashKey: high, Data: Buffer.alloc(20, 2) })),
+  }));
+  assert.equal(pr.FailedRecordCount, 0);
+  // shard 1 over its 1,000 records/s: PutRecords of 500 twice in a row throttles some entries
+  let throttledEntries = 0;
+  for (let k = 0; k < 3; k++) {
+    const big = await client.send(new PutRecordsCommand({
+      StreamName: watched,
+      Records: Array.from({ length: 500 }, () => ({ PartitionKey: 'k', ExplicitHashKey: high, Data: Buffer.alloc(1, 3) })),
+    }));
+    throttledEntries += big.Records.filter((e) => e.ErrorCode === 'ProvisionedThroughputExceededException').length;
+  }
+  assert.ok(throttledEntries > 0, 'the workload throttles shard 1');
+  const it = await client.send(new GetShardIteratorCommand({ StreamName: watched, ShardId: shardId(0), ShardIteratorType: 'TRIM_HORIZON' }));
+  const got = await client.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }));
+  assert.equal(got.Records.length, 3);
+
+  const p = parse((await get(srv.port, '/metrics')).body);
+  checkHistograms(p);
+  const at = (shard) => ({ ...sid, stream: watched, shard_id: shardId(shard) });
+  assert.equal(value(p, 'kinesis_shard_incoming_records_total', at(0)), 3);
+  assert.equal(value(p, 'kinesis_shard_incoming_bytes_total', at(0)), 33);
+  const accepted1 = 4 + 1500 - throttledEntries;
+  assert.equal(value(p, 'kinesis_shard_incoming_records_total', at(1)), accepted1);
+  assert.equal(value(p, 'kinesis_shard_incoming_bytes_total', at(1)), 4 * 21 + (1500 - throttledEntries) * 2);
+  assert.equal(value(p, 'kinesis_shard_write_provisioned_throughput_exceeded_total', at(1)), throttledEntries);
+  assert.equal(value(p, 'kinesis_shard_write_provisioned_throughput_exceeded_total', at(0)), 0);
+  assert.equal(value(p, 'kinesis_shard_outgoing_records_total', at(0)), 3);
+  assert.ok(p.samples.some((s) => s.name === 'kinesis_shard_iterator_age_ms' && s.labels.shard_id === shardId(0)
+    && s.labels.stream === watched));
+  // not asked for: OutgoingBytes, ReadProvisionedThroughputExceeded; and nothing for the plain stream
+  assert.ok(!p.samples.some((s) => s.name === 'kinesis_shard_outgoing_bytes_total'));
+  assert.ok(!p.samples.some((s) => s.name === 'kinesis_shard_read_provisioned_throughput_exceeded_total'));
+  assert.ok(!p.samples.some((s) => s.name.startsWith('kinesis_shard_') && s.labels.stream === plain));
+  assert.equal(value(p, 'runnel_metrics_shards'), 2);
+  // the stream-level series still count everything
+  assert.equal(value(p, 'kinesis_incoming_records_total', { ...sid, stream: watched }), 3 + accepted1);
+});
