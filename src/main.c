@@ -429,6 +429,13 @@ typedef struct server {
     int drain_ticks;
 } server_t;
 
+/* GET /metrics: the series of the layers below the api (rn_api_set_metrics_extra). */
+static int metrics_extra(void *ud, rn_buf_t *out)
+{
+    server_t *s = ud;
+    return s->http ? rn_http_server_metrics(s->http, out) : 0;
+}
+
 static void on_wake(evutil_socket_t fd, short what, void *ud)
 {
     server_t *s = ud;
@@ -601,6 +608,7 @@ static int serve(const config_t *c)
         rn_accesslog_close(alog);
         goto out;
     }
+    rn_api_set_metrics_extra(s.api, metrics_extra, &s); /* s.http once it listens */
     if (admin_attach(&s.admin, s.base, s.api) != 0)
         goto out;
     if (c->init_streams) {

@@ -766,7 +766,16 @@ static void early_error(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_req
 int rn_api_metrics_text(rn_api_t *api, rn_buf_t *out)
 {
     rn_metrics_gauges_t g = {.subscriptions = api->n_subs, .pending = api->pending, .streams = -1};
-    return rn_metrics_render(api->metrics, &g, out);
+    int rc = rn_metrics_render(api->metrics, &g, out);
+    if (rc == 0 && api->metrics_extra)
+        rc = api->metrics_extra(api->metrics_extra_ud, out) ? RN_ENOMEM : 0;
+    return rc;
+}
+
+void rn_api_set_metrics_extra(rn_api_t *api, int (*fn)(void *ud, rn_buf_t *out), void *ud)
+{
+    api->metrics_extra = fn;
+    api->metrics_extra_ud = ud;
 }
 
 /* GET /metrics (path exact, a query string allowed): 1 when answered. */

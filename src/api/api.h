@@ -60,6 +60,9 @@ int rn_api_init_streams(rn_api_t *api, const char *spec, char *err, size_t errle
  * out; loop thread only. Returns 0 or RN_ENOMEM. */
 #define RN_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 int rn_api_metrics_text(rn_api_t *api, rn_buf_t *out);
+/* Series of the layers the api does not know (the HTTP server's, main wires
+ * them): fn appends its own families to out, after the api's; 0 or RN_ENOMEM. */
+void rn_api_set_metrics_extra(rn_api_t *api, int (*fn)(void *ud, rn_buf_t *out), void *ud);
 
 /* Requests still waiting for the store (for a clean shutdown). */
 int rn_api_pending(const rn_api_t *api);

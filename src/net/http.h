@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/buf.h"
+
 struct event_base;
 
 typedef struct rn_http_server rn_http_server_t;
@@ -124,6 +126,17 @@ void rn_http_server_destroy(rn_http_server_t *srv);
  * Returns 1 if it closed one, 0 if no connection is idle. For a caller that
  * got EMFILE/ENFILE and wants to retry. */
 int rn_http_server_reclaim_idle(rn_http_server_t *srv);
+
+/* What the server holds now (loop thread). */
+typedef struct rn_http_stats {
+    size_t connections, max_connections;
+    uint64_t accepted;                   /* ever */
+    size_t buffered_bytes, max_buffered_bytes; /* request bytes held (the budget) */
+    size_t h2_out_bytes;                 /* HTTP/2 answer bytes queued */
+} rn_http_stats_t;
+void rn_http_server_stats(const rn_http_server_t *srv, rn_http_stats_t *st);
+/* The same, appended to out as Prometheus text (GET /metrics): 0 or RN_ENOMEM. */
+int rn_http_server_metrics(const rn_http_server_t *srv, rn_buf_t *out);
 
 /* Answer an exchange exactly once. The headers are copied; body ownership
  * passes to the server (it will free() it); body may be NULL when len is 0.

@@ -567,6 +567,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
+    srv->accepted++;
     if (!c->in || !c->out || !c->read_ev || !c->write_ev || !c->flush_ev || !c->timer_ev ||
         !c->kill_ev) {
         conn_free(c);
@@ -799,6 +800,7 @@ rn_conn_t *rn_net_mem_conn_new(rn_http_server_t *srv)
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
+    srv->accepted++;
     if (!c->in || !c->out || !c->read_ev || !c->write_ev || !c->flush_ev || !c->timer_ev ||
         !c->kill_ev) {
         conn_free(c);
@@ -1015,4 +1017,35 @@ int rn_http_server_reclaim_idle(rn_http_server_t *srv)
     c->fd = -1;
     event_active(c->kill_ev, EV_TIMEOUT, 0);
     return 1;
+}
+
+void rn_http_server_stats(const rn_http_server_t *srv, rn_http_stats_t *st)
+{
+    *st = (rn_http_stats_t){.connections = srv->n_conns,
+                            .max_connections = srv->max_conns,
+                            .accepted = srv->accepted,
+                            .buffered_bytes = srv->buffered,
+                            .max_buffered_bytes = srv->max_buffered,
+                            .h2_out_bytes = srv->h2_out_total};
+}
+
+int rn_http_server_metrics(const rn_http_server_t *srv, rn_buf_t *out)
+{
+    rn_http_stats_t st;
+    rn_http_server_stats(srv, &st);
+    return rn_buf_printf(out,
+                         "# HELP runnel_connections Open client connections\n# TYPE runnel_connections gauge\n"
+                         "runnel_connections %zu\n"
+                         "# HELP runnel_connections_max Connections at which accepting stops (--max-connections)\n"
+                         "# TYPE runnel_connections_max gauge\nrunnel_connections_max %zu\n"
+                         "# HELP runnel_connections_accepted_total Connections accepted\n"
+                         "# TYPE runnel_connections_accepted_total counter\nrunnel_connections_accepted_total %llu\n"
+                         "# HELP runnel_request_bytes_buffered Request bytes held in memory now (--max-buffered-bytes)\n"
+                         "# TYPE runnel_request_bytes_buffered gauge\nrunnel_request_bytes_buffered %zu\n"
+                         "# HELP runnel_request_bytes_buffered_max The bound on request bytes held in memory\n"
+                         "# TYPE runnel_request_bytes_buffered_max gauge\nrunnel_request_bytes_buffered_max %zu\n"
+                         "# HELP runnel_http2_out_bytes HTTP/2 answer bytes queued to clients\n"
+                         "# TYPE runnel_http2_out_bytes gauge\nrunnel_http2_out_bytes %zu\n",
+                         st.connections, st.max_connections, (unsigned long long)st.accepted, st.buffered_bytes,
+                         st.max_buffered_bytes, st.h2_out_bytes);
 }

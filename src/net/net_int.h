@@ -203,6 +203,7 @@ struct rn_http_server {
     uint64_t min_body_rate;         /* bytes/s */
     int shutting_down;
     size_t n_conns;
+    uint64_t accepted;              /* connections taken, ever (rn_http_server_stats) */
     size_t max_conns;               /* accepting stops at this many connections */
     int accept_full;                /* listeners disabled: max_conns reached */
     int accept_backoff;             /* listeners disabled: accept failed (EMFILE...) */

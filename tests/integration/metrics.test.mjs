@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import {
   CreateStreamCommand, DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand,
   PutRecordsCommand, RegisterStreamConsumerCommand, SubscribeToShardCommand,
@@ -275,4 +276,29 @@ test('shard-level series appear for the metrics EnableEnhancedMonitoring asks fo
   assert.equal(value(p, 'runnel_metrics_shards'), 2);
   // the stream-level series still count everything
   assert.equal(value(p, 'kinesis_incoming_records_total', { ...sid, stream: watched }), 3 + accepted1);
+});
+
+test('the HTTP layer\'s series: connections open and accepted, request bytes buffered and their bound', T, async (t) => {
+  const srv = await startRunnel({ inMemory: true, args: ['--max-connections', '50', '--max-buffered-bytes', '1048576'] });
+  t.after(() => srv.stop());
+  const p1 = parse((await get(srv.port, '/metrics')).body);
+  assert.equal(p1.types.get('runnel_connections'), 'gauge');
+  assert.equal(p1.types.get('runnel_connections_accepted_total'), 'counter');
+  assert.ok(value(p1, 'runnel_connections') >= 1, 'the scrape\'s own connection is open');
+  assert.equal(value(p1, 'runnel_connections_max'), 50);
+  assert.equal(value(p1, 'runnel_request_bytes_buffered_max'), 1048576);
+  const before = value(p1, 'runnel_connections_accepted_total');
+  // three more connections held open while scraping
+  const sockets = [];
+  for (let i = 0; i < 3; i++) {
+    sockets.push(await new Promise((resolve, reject) => {
+      const s = net.connect(srv.port, '127.0.0.1', () => resolve(s));
+      s.on('error', reject);
+    }));
+  }
+  t.after(() => { for (const s of sockets) s.destroy(); });
+  await sleep(100);
+  const p2 = parse((await get(srv.port, '/metrics')).body);
+  assert.ok(value(p2, 'runnel_connections') >= 4, `open: ${value(p2, 'runnel_connections')}`);
+  assert.ok(value(p2, 'runnel_connections_accepted_total') >= before + 4);
 });
