@@ -425,6 +425,7 @@ typedef struct server {
     rn_registry_t *reg;
     rn_api_t *api;
     rn_http_server_t *http;
+    rn_accesslog_t *alog; /* the api's (owned by it): reopened on SIGHUP */
     int stopping;
     int drain_ticks;
 } server_t;
@@ -494,6 +495,14 @@ static void on_sighup(evutil_socket_t sig, short what, void *ud)
     server_t *s = ud;
     (void)sig;
     (void)what;
+    if (s->alog) { /* logrotate moved it: write to a new file at the path */
+        int arc = rn_accesslog_reopen(s->alog);
+        if (arc)
+            rn_error("SIGHUP: access log %s not reopened (%s); still writing to the old file",
+                     rn_accesslog_path(s->alog), rn_strerror(arc));
+        else
+            rn_info("SIGHUP: access log %s reopened", rn_accesslog_path(s->alog));
+    }
     if (!s->credentials_file) {
         rn_info("SIGHUP: no --credentials file to reload (developer mode)");
         return;
@@ -608,6 +617,7 @@ static int serve(const config_t *c)
         rn_accesslog_close(alog);
         goto out;
     }
+    s.alog = alog;
     rn_api_set_metrics_extra(s.api, metrics_extra, &s); /* s.http once it listens */
     if (admin_attach(&s.admin, s.base, s.api) != 0)
         goto out;

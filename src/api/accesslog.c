@@ -12,7 +12,21 @@
 struct rn_accesslog {
     FILE *f;
     int own;
+    char *path; /* own: reopened by rn_accesslog_reopen */
 };
+
+static int open_err(int e)
+{
+    return e == ENOENT ? RN_ENOENT : e == ENOSPC ? RN_ENOSPC : e == ENOMEM ? RN_ENOMEM : RN_EIO;
+}
+
+static FILE *open_file(const char *path)
+{
+    FILE *f = fopen(path, "ae");
+    if (f)
+        (void)setvbuf(f, NULL, _IOFBF, 1 << 16);
+    return f;
+}
 
 int rn_accesslog_open(rn_accesslog_t **out, const char *path)
 {
@@ -21,16 +35,33 @@ int rn_accesslog_open(rn_accesslog_t **out, const char *path)
         return RN_ENOMEM;
     if (strcmp(path, "-") == 0) {
         l->f = stderr;
-    } else if (!(l->f = fopen(path, "ae"))) {
-        int e = errno;
+    } else if (!(l->path = strdup(path)) || !(l->f = open_file(path))) {
+        int e = l->path ? errno : ENOMEM;
+        free(l->path);
         free(l);
-        return e == ENOENT ? RN_ENOENT : e == ENOSPC ? RN_ENOSPC : RN_EIO;
+        return open_err(e);
     } else {
         l->own = 1;
-        (void)setvbuf(l->f, NULL, _IOFBF, 1 << 16);
     }
     *out = l;
     return 0;
+}
+
+int rn_accesslog_reopen(rn_accesslog_t *l)
+{
+    if (!l || !l->own)
+        return 0;
+    FILE *f = open_file(l->path);
+    if (!f)
+        return open_err(errno);
+    (void)fclose(l->f); /* flushes what the old file was owed */
+    l->f = f;
+    return 0;
+}
+
+const char *rn_accesslog_path(const rn_accesslog_t *l)
+{
+    return l && l->own ? l->path : "-";
 }
 
 void rn_accesslog_close(rn_accesslog_t *l)
@@ -41,6 +72,7 @@ void rn_accesslog_close(rn_accesslog_t *l)
         fclose(l->f);
     else
         fflush(l->f);
+    free(l->path);
     free(l);
 }
 

@@ -2,8 +2,8 @@
  * (docs/operations.md, "Logs"): time, request id, principal, account,
  * region, operation, stream, HTTP version, protocol, status, error type,
  * request and data bytes, latency, peer. Never record data or keys.
- * Buffered; flushed by the api's tick (every 100 ms) and at close. Loop
- * thread only. */
+ * Buffered; flushed by the api's tick (every 100 ms) and at close; reopened
+ * on SIGHUP (rotation). Loop thread only. */
 #ifndef RN_ACCESSLOG_H
 #define RN_ACCESSLOG_H
 
@@ -28,5 +28,10 @@ int rn_accesslog_open(rn_accesslog_t **out, const char *path);
 void rn_accesslog_close(rn_accesslog_t *l);
 void rn_accesslog_write(rn_accesslog_t *l, const rn_access_entry_t *e);
 void rn_accesslog_flush(rn_accesslog_t *l);
+/* SIGHUP, after logrotate moved the file: open the path again (appending, or
+ * creating it) and write there from now on. On failure the old file stays in
+ * use and an RN_E* code is returned. A no-op for stderr. */
+int rn_accesslog_reopen(rn_accesslog_t *l);
+const char *rn_accesslog_path(const rn_accesslog_t *l); /* "-" for stderr */
 
 #endif

@@ -115,3 +115,31 @@ test('--log-format json: every stderr line is a JSON object; bad values are refu
   assert.notEqual(nofile.code, 0);
   assert.match(nofile.stderr, /cannot open --access-log \/nonexistent-dir\/a\.log/);
 });
+
+test('SIGHUP reopens the access log: after a rotation (rename), new lines go to a new file at the path', T, async (t) => {
+  const dir = makeTempDir();
+  t.after(() => removeDir(dir));
+  const file = path.join(dir, 'access.log');
+  const srv = await startRunnel({ inMemory: true, args: ['--access-log', file] });
+  t.after(() => srv.stop());
+  const client = kinesisClient(srv.endpoint);
+  const name = uniqueName('rot');
+  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
+  await lines(file, 1);
+  fs.renameSync(file, `${file}.1`); // what logrotate does
+  await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('before') }));
+  // not reopened yet: the line goes to the renamed file
+  for (let i = 0; i < 100 && fs.readFileSync(`${file}.1`, 'utf8').split('\n').filter(Boolean).length < 2; i++) await sleep(20);
+  assert.equal(fs.existsSync(file), false);
+  process.kill(srv.pid, 'SIGHUP');
+  for (let i = 0; i < 100 && !fs.existsSync(file); i++) await sleep(20);
+  assert.ok(fs.existsSync(file), 'SIGHUP created a new file at the path');
+  await client.send(new DescribeStreamCommand({ StreamName: name }));
+  const fresh = await lines(file, 1);
+  assert.deepEqual(fresh.map((l) => l.operation), ['DescribeStream']);
+  const old = fs.readFileSync(`${file}.1`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  assert.deepEqual(old.map((l) => l.operation), ['CreateStream', 'PutRecord']);
+  for (let i = 0; i < 50 && !/SIGHUP: access log .* reopened/.test(srv.stderr); i++) await sleep(20);
+  assert.match(srv.stderr, /SIGHUP: access log .* reopened/);
+  client.destroy();
+});
