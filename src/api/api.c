@@ -124,6 +124,7 @@ int rn_api_create(rn_api_t **out, rn_registry_t *reg, const rn_api_config_t *cfg
     api->base = cfg->base;
     api->consumer_delay_ms = cfg->consumer_delay_ms > 0 ? cfg->consumer_delay_ms : 0;
     api->sub_lifetime_ms = cfg->subscription_lifetime_ms > 0 ? cfg->subscription_lifetime_ms : 300000;
+    api->metrics_max_streams = cfg->metrics_max_streams ? cfg->metrics_max_streams : RN_METRICS_MAX_STREAMS_DEFAULT;
     if ((cfg->enforce_limits && rn_limits_create(&api->limits) != 0) ||
         rn_kms_create(&api->kms, rn_registry_store(reg), cfg->kms_strict) != 0 ||
         rn_metrics_create(&api->metrics, cfg->metrics_max_streams) != 0) {
@@ -766,7 +767,21 @@ static void early_error(rn_api_t *api, rn_http_exchange_t *ex, const rn_http_req
 int rn_api_metrics_text(rn_api_t *api, rn_buf_t *out)
 {
     rn_metrics_gauges_t g = {.subscriptions = api->n_subs, .pending = api->pending, .streams = -1};
+    g.streams = (long)rn_registry_count(api->reg);
     int rc = rn_metrics_render(api->metrics, &g, out);
+    rn_store_t *store = rn_registry_store(api->reg);
+    rn_store_stats_t st;
+    rn_store_stats(store, &st);
+    if (rc == 0)
+        rc = rn_metrics_render_store(&st, out);
+    /* a walk of each stream's directory: bounded like the stream series */
+    size_t n = rn_registry_count(api->reg), cap = api->metrics_max_streams;
+    for (size_t i = 0; i < n && i < cap && rc == 0; i++) {
+        const rn_stream_t *s = rn_registry_at(api->reg, i);
+        uint64_t bytes = 0;
+        (void)rn_store_log_disk_bytes(store, s->id, &bytes);
+        rc = rn_metrics_render_disk(out, i == 0, s->account, s->region, s->name, bytes);
+    }
     if (rc == 0 && api->metrics_extra)
         rc = api->metrics_extra(api->metrics_extra_ud, out) ? RN_ENOMEM : 0;
     return rc;

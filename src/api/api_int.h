@@ -43,6 +43,7 @@ struct rn_api {
     struct rn_faults *faults;        /* --inject-errors (faults.h); NULL when off */
     int shutting_down;               /* rn_api_shutdown ran: /health/ready answers 503 (net/health.c) */
     struct rn_metrics *metrics;      /* GET /metrics (metrics.h) */
+    size_t metrics_max_streams;      /* cfg's, default applied: also bounds runnel_stream_disk_bytes */
     int (*metrics_extra)(void *ud, rn_buf_t *out); /* other layers' series (rn_api_set_metrics_extra) */
     void *metrics_extra_ud;
     struct rn_accesslog *accesslog;  /* --access-log (accesslog.h); NULL when off */

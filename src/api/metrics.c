@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store.h"
 #include "util/status.h"
 
 /* Latency buckets, milliseconds (le), then +Inf. */
@@ -470,5 +471,62 @@ int rn_metrics_render(const rn_metrics_t *m, const rn_metrics_gauges_t *g, rn_bu
     if (!rc && g && g->streams >= 0)
         rc = rn_buf_printf(b, "# HELP runnel_streams Streams in the registry\n# TYPE runnel_streams gauge\nrunnel_streams %ld\n",
                    g->streams);
+    return rc ? RN_ENOMEM : 0;
+}
+
+/* A histogram of per-bucket counts over integer bounds, scaled to the unit shown. */
+static int ihist_out(rn_buf_t *b, const char *name, const uint64_t *per, const uint64_t *bounds, size_t n,
+                     double scale, double sum)
+{
+    uint64_t cum = 0;
+    int rc = 0;
+    for (size_t i = 0; i <= n && !rc; i++) {
+        cum += per[i];
+        if (i < n)
+            rc = rn_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, (double)bounds[i] * scale, (unsigned long long)cum);
+        else
+            rc = rn_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+    }
+    if (!rc)
+        rc = rn_buf_printf(b, "%s_sum %.3f\n%s_count %llu\n", name, sum, name, (unsigned long long)cum);
+    return rc;
+}
+
+int rn_metrics_render_store(const rn_store_stats_t *st, rn_buf_t *b)
+{
+    int rc = head(b, "runnel_store_sync_duration_ms", "histogram",
+                  "Group commits made durable: the fdatasync of one batch, milliseconds");
+    if (!rc)
+        rc = ihist_out(b, "runnel_store_sync_duration_ms", st->sync_us, rn_store_sync_bounds_us,
+                       RN_STORE_SYNC_BUCKETS - 1, 0.001, (double)st->sync_us_sum / 1000.0);
+    if (!rc)
+        rc = head(b, "runnel_store_group_commit_size", "histogram", "Commits (write requests) one synced batch answered");
+    if (!rc)
+        rc = ihist_out(b, "runnel_store_group_commit_size", st->commits, rn_store_batch_bounds,
+                       RN_STORE_BATCH_BUCKETS - 1, 1.0, (double)st->commits_sum);
+    if (!rc)
+        rc = rn_buf_printf(b,
+                           "# HELP runnel_store_fdatasync_total Descriptors fdatasynced by group commits\n"
+                           "# TYPE runnel_store_fdatasync_total counter\nrunnel_store_fdatasync_total %llu\n"
+                           "# HELP runnel_store_open_logs Shard logs open\n"
+                           "# TYPE runnel_store_open_logs gauge\nrunnel_store_open_logs %llu\n"
+                           "# HELP runnel_store_journal_bytes The commit journal's files on disk (allocated)\n"
+                           "# TYPE runnel_store_journal_bytes gauge\nrunnel_store_journal_bytes %llu\n"
+                           "# HELP runnel_store_metadata_bytes The metadata database and its WAL on disk\n"
+                           "# TYPE runnel_store_metadata_bytes gauge\nrunnel_store_metadata_bytes %llu\n",
+                           (unsigned long long)st->fds_synced, (unsigned long long)st->open_logs,
+                           (unsigned long long)st->journal_bytes, (unsigned long long)st->metadata_bytes);
+    return rc ? RN_ENOMEM : 0;
+}
+
+int rn_metrics_render_disk(rn_buf_t *b, int first, const char *account, const char *region, const char *stream,
+                           uint64_t bytes)
+{
+    int rc = first ? head(b, "runnel_stream_disk_bytes", "gauge",
+                          "A stream's segment files on disk (records folded from the journal), bytes")
+                   : 0;
+    if (!rc)
+        rc = rn_buf_printf(b, "runnel_stream_disk_bytes{account=\"%s\",region=\"%s\",stream=\"%s\"} %llu\n", account,
+                           region, stream, (unsigned long long)bytes);
     return rc ? RN_ENOMEM : 0;
 }

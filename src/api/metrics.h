@@ -93,4 +93,13 @@ typedef struct rn_metrics_gauges {
 /* Append the whole exposition to out. Returns 0 or RN_ENOMEM. */
 int rn_metrics_render(const rn_metrics_t *m, const rn_metrics_gauges_t *g, rn_buf_t *out);
 
+/* The store's series (store.h rn_store_stats): group-commit fdatasync latency
+ * and size histograms, descriptors synced, open logs, journal and metadata
+ * bytes. Then, per stream, its segment files' bytes on disk: call
+ * rn_metrics_render_disk with first = 1 for the first stream. */
+struct rn_store_stats;
+int rn_metrics_render_store(const struct rn_store_stats *st, rn_buf_t *out);
+int rn_metrics_render_disk(rn_buf_t *out, int first, const char *account, const char *region, const char *stream,
+                           uint64_t bytes);
+
 #endif

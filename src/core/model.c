@@ -1141,6 +1141,16 @@ rn_stream_t *rn_registry_find(rn_registry_t *r, const char *account, const char 
     return NULL;
 }
 
+size_t rn_registry_count(const rn_registry_t *r)
+{
+    return r->n;
+}
+
+rn_stream_t *rn_registry_at(rn_registry_t *r, size_t i)
+{
+    return i < r->n ? r->streams[i] : NULL;
+}
+
 rn_stream_t *rn_registry_find_id(rn_registry_t *r, uint64_t id)
 {
     return fresh(r, find_id(r, id));

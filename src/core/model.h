@@ -171,6 +171,9 @@ int rn_stream_shows_shards(const rn_stream_t *s);
 rn_stream_t *rn_registry_find(rn_registry_t *r, const char *account, const char *region,
                               const char *name);
 rn_stream_t *rn_registry_find_id(rn_registry_t *r, uint64_t id);
+/* Every stream, in no order: i in [0, rn_registry_count(r)). */
+size_t rn_registry_count(const rn_registry_t *r);
+rn_stream_t *rn_registry_at(rn_registry_t *r, size_t i);
 /* A metadata key changed by another writer sharing the store (the store's
  * watch, docs/cluster.md; val NULL: deleted): a stream document is taken
  * into the registry (in place, created, or forgotten), unless this copy is

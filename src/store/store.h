@@ -261,4 +261,31 @@ typedef struct rn_log_waiter {
 void rn_log_watch(rn_log_t *l, rn_log_waiter_t *w);
 void rn_log_unwatch(rn_log_waiter_t *w); /* no-op when not watched */
 
+/* ---- statistics (GET /metrics) ----------------------------------------------- */
+/* Group commits the sync thread made durable: their fdatasync time (one batch:
+ * the journal's, or every dirty segment's without it) and how many commits
+ * each answered. Buckets are per bucket, not cumulative; the last is +Inf. */
+#define RN_STORE_SYNC_BUCKETS 12
+#define RN_STORE_BATCH_BUCKETS 10
+extern const uint64_t rn_store_sync_bounds_us[RN_STORE_SYNC_BUCKETS - 1]; /* 100 us .. 500 ms */
+extern const uint64_t rn_store_batch_bounds[RN_STORE_BATCH_BUCKETS - 1];   /* 1 .. 256 commits */
+typedef struct rn_store_stats {
+    uint64_t batches;                              /* group commits synced */
+    uint64_t sync_us[RN_STORE_SYNC_BUCKETS];       /* their latency, per bucket */
+    uint64_t sync_us_sum;
+    uint64_t commits[RN_STORE_BATCH_BUCKETS];      /* commits answered per batch, per bucket */
+    uint64_t commits_sum;
+    uint64_t fds_synced;                           /* descriptors fdatasynced */
+    uint64_t open_logs;                            /* rn_log_t handles open */
+    uint64_t journal_bytes;                        /* the commit journal's files on disk (0: none) */
+    uint64_t metadata_bytes;                       /* the metadata database and its WAL (0: in memory) */
+} rn_store_stats_t;
+/* Loop thread; the sync thread's counters are read atomically (a batch in
+ * progress may show in one counter and not yet in another). */
+void rn_store_stats(rn_store_t *s, rn_store_stats_t *out);
+/* Bytes the segment files of log_id (every shard) hold on disk, by one walk
+ * of its directory (records still only in the journal are not in them); 0 in
+ * memory or when it has none. Loop thread. */
+int rn_store_log_disk_bytes(rn_store_t *s, uint64_t log_id, uint64_t *bytes);
+
 #endif

@@ -251,7 +251,7 @@ static int sync_batch(rn_store_t *s, rn_citem_t *head, uint64_t batch)
     size_t n = 0;
     for (rn_citem_t *it = head; it; it = it->next) {
         it->batch = batch;
-        s->st_fds += it->nfds + (it->dirfd >= 0);
+        s->st_fds += it->nfds + (it->dirfd >= 0) + (it->jfd >= 0) + (it->jdirfd >= 0);
         n++;
     }
     s->st_batches++;
@@ -284,6 +284,31 @@ static int sync_batch(rn_store_t *s, rn_citem_t *head, uint64_t batch)
             if (!it->status)
                 it->status = first_err;
     return first_err;
+}
+
+const uint64_t rn_store_sync_bounds_us[RN_STORE_SYNC_BUCKETS - 1] = {100, 250, 500, 1000, 2500, 5000,
+                                                                     10000, 25000, 50000, 100000, 500000};
+const uint64_t rn_store_batch_bounds[RN_STORE_BATCH_BUCKETS - 1] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+
+static size_t bucket_of(const uint64_t *bounds, size_t n, uint64_t v)
+{
+    size_t i = 0;
+    while (i < n && v > bounds[i])
+        i++;
+    return i;
+}
+
+/* Sync thread: one synced batch into rn_store_stats' counters. */
+static void note_batch(rn_store_t *s, uint64_t us, uint64_t commits)
+{
+    size_t b = bucket_of(rn_store_sync_bounds_us, RN_STORE_SYNC_BUCKETS - 1, us);
+    __atomic_fetch_add(&s->stat_sync_us[b], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&s->stat_sync_us_sum, us, __ATOMIC_RELAXED);
+    b = bucket_of(rn_store_batch_bounds, RN_STORE_BATCH_BUCKETS - 1, commits);
+    __atomic_fetch_add(&s->stat_commits[b], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&s->stat_commits_sum, commits, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->stat_fds, s->st_fds, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&s->stat_batches, 1, __ATOMIC_RELAXED);
 }
 
 static void *sync_main(void *arg)
@@ -323,11 +348,15 @@ static void *sync_main(void *arg)
         (void)clock_gettime(CLOCK_MONOTONIC, &t0);
         int st = sync_batch(s, syncs.head, batch);
         (void)clock_gettime(CLOCK_MONOTONIC, &t1);
-        s->st_sync_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+        uint64_t ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+        s->st_sync_ns += ns;
+        uint64_t nw = 0;
         for (rn_citem_t *w = waiters.head; w; w = w->next) {
             w->batch = batch;
             w->status = st;
+            nw++;
         }
+        note_batch(s, ns / 1000, nw);
 
         (void)pthread_mutex_lock(&s->mu);
         s->inflight.head = s->inflight.tail = NULL;

@@ -302,6 +302,9 @@ struct rn_store {
     rn_citem_t *wnext;        /* next unclaimed SYNC item of the current batch */
     size_t wleft;             /* countdown latch: items of the batch not yet synced */
     uint64_t st_batches, st_items, st_fds, st_sync_ns; /* sync thread only: logged at stop */
+    /* rn_store_stats: written by the sync thread, read by the loop (atomics) */
+    uint64_t stat_sync_us[RN_STORE_SYNC_BUCKETS], stat_sync_us_sum;
+    uint64_t stat_commits[RN_STORE_BATCH_BUCKETS], stat_commits_sum, stat_batches, stat_fds;
     rn_citem_t *freelist;     /* loop thread only */
     rn_citem_t *jpending;     /* the journal's not-yet-taken sync item (jpending_gen) */
     uint64_t jpending_gen;

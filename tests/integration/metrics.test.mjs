@@ -302,3 +302,42 @@ test('the HTTP layer\'s series: connections open and accepted, request bytes buf
   assert.ok(value(p2, 'runnel_connections') >= 4, `open: ${value(p2, 'runnel_connections')}`);
   assert.ok(value(p2, 'runnel_connections_accepted_total') >= before + 4);
 });
+
+test('the store\'s series: group-commit fdatasync latency and size, open logs, journal, metadata and per-stream disk bytes', T, async (t) => {
+  const srv = await startRunnel({ args: ['--fsync', 'always'] });
+  const client = kinesisClient(srv.endpoint);
+  t.after(async () => { client.destroy(); await srv.stop(); });
+  const a = uniqueName('disk');
+  const b = uniqueName('idle');
+  await client.send(new CreateStreamCommand({ StreamName: a, ShardCount: 2 }));
+  await client.send(new CreateStreamCommand({ StreamName: b, ShardCount: 1 }));
+  const p0 = parse((await get(srv.port, '/metrics')).body);
+  const commits0 = value(p0, 'runnel_store_group_commit_size_sum');
+  const puts = 12;
+  await Promise.all(Array.from({ length: puts }, (_, i) => client.send(new PutRecordCommand({
+    StreamName: a, PartitionKey: `k${i}`, Data: Buffer.alloc(3000, i),
+  }))));
+  const p = parse((await get(srv.port, '/metrics')).body);
+  checkHistograms(p);
+  assert.equal(p.types.get('runnel_store_sync_duration_ms'), 'histogram');
+  assert.equal(p.types.get('runnel_store_group_commit_size'), 'histogram');
+  assert.ok(value(p, 'runnel_store_sync_duration_ms_count') >= 1);
+  // every PutRecord under fsync always waited for one synced batch: the batches answered them all
+  assert.ok(value(p, 'runnel_store_group_commit_size_sum') - commits0 >= puts,
+    `commits answered: ${value(p, 'runnel_store_group_commit_size_sum') - commits0}`);
+  assert.ok(value(p, 'runnel_store_fdatasync_total') >= 1);
+  assert.ok(value(p, 'runnel_store_open_logs') >= 1);
+  assert.ok(value(p, 'runnel_store_journal_bytes') > 0);
+  assert.ok(value(p, 'runnel_store_metadata_bytes') > 0);
+  assert.equal(value(p, 'runnel_streams'), 2);
+  const disk = p.samples.filter((s) => s.name === 'runnel_stream_disk_bytes');
+  assert.deepEqual(disk.map((s) => s.labels.stream).sort(), [a, b].sort());
+  assert.equal(value(p, 'runnel_stream_disk_bytes', { stream: b }), 0);
+
+  const mem = await startRunnel({ inMemory: true });
+  t.after(() => mem.stop());
+  const pm = parse((await get(mem.port, '/metrics')).body);
+  assert.equal(value(pm, 'runnel_store_journal_bytes'), 0);
+  assert.equal(value(pm, 'runnel_store_metadata_bytes'), 0);
+  assert.equal(value(pm, 'runnel_store_sync_duration_ms_count'), 0); // no sync thread in memory
+});
