@@ -339,6 +339,12 @@ void rn_store__journal_unwrite(rn_store_t *s, size_t mark);
 /* Room in the journal for a record of `payload` bytes (rolling to a new file
  * if needed): the next record of at most that size cannot fail. */
 int rn_store__journal_reserve(rn_store_t *s, size_t payload);
+/* A due checkpoint made rn_store__journal_kick write every stage: request it
+ * now, while none is left, covering the journal as written so far. (The
+ * hand-off at the next commit would find that round's new stages and could
+ * not: under steady load a due checkpoint was never requested, and every
+ * round wrote every stage.) */
+void rn_store__journal_ckpt_flushed(rn_store_t *s);
 /* Journal the bytes of l's stage not yet journaled (one WRITE record at the
  * offset they will have in the active segment). */
 int rn_store__journal_stage(rn_log_t *l);

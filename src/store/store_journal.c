@@ -404,6 +404,13 @@ static void ckpt_request(rn_store_t *s, uint64_t jseq, uint64_t off)
     j->last_ckpt_ms = now_ms();
 }
 
+void rn_store__journal_ckpt_flushed(rn_store_t *s)
+{
+    rn_journal_t *j = &s->jnl;
+    if (!s->staged && !j->ckpt_blocked && j->thr_started && j->fd >= 0 && j->since_ckpt)
+        ckpt_request(s, j->jseq, j->off);
+}
+
 int rn_store__journal_handoff(rn_store_t *s, int **fds, size_t *nfds, int *jfd, int *jdirfd)
 {
     rn_journal_t *j = &s->jnl;

@@ -1159,8 +1159,13 @@ int rn_store__flush_all(rn_store_t *s)
 
 void rn_store__journal_kick(rn_store_t *s)
 {
-    if (s->staged && (s->staged_bytes > RN_STAGE_BUDGET || rn_store__journal_ckpt_due(s)))
+    if (!s->staged)
+        return;
+    int due = rn_store__journal_ckpt_due(s);
+    if (s->staged_bytes > RN_STAGE_BUDGET || due)
         (void)rn_store__flush_all(s);
+    if (due)
+        rn_store__journal_ckpt_flushed(s);
 }
 
 
