@@ -1,0 +1,87 @@
+// console.test.mjs: the web console's files on the API port (src/net/console.c, docs/console.md):
+// their headers (Content-Type, Cache-Control, nosniff, a same-origin-only CSP), 404 for a file it
+// does not have, the same in verified mode (static bytes, no data), and AWS's answers to every other
+// non-POST path unchanged. The pages themselves are driven in Chromium by tests/console/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { REPO_ROOT, freePort, makeTempDir, removeDir, startRunnel } from './runnel.mjs';
+import { ADMIN, writeCredentials } from './auth.mjs';
+
+const T = { timeout: 60000 };
+
+function get(port, p, method = 'GET') {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: p, method, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const file = (name) => fs.readFileSync(path.join(REPO_ROOT, 'console', name));
+
+function assertServed(r, type, body) {
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], type);
+  assert.equal(r.headers['cache-control'], 'no-cache');
+  assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  assert.equal(r.headers['content-security-policy'],
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+  assert.equal(r.headers['referrer-policy'], 'no-referrer');
+  if (body) assert.ok(r.body.equals(body), 'the bytes of the file under console/');
+}
+
+async function checkServed(port) {
+  const html = file('index.html');
+  for (const p of ['/console', '/console/', '/console?x=1', '/console/index.html', '/console/#/streams']) {
+    assertServed(await get(port, p), 'text/html; charset=utf-8', html);
+  }
+  for (const [name, type] of [['app.js', 'text/javascript; charset=utf-8'], ['sigv4.js', 'text/javascript; charset=utf-8'],
+    ['kinesis.js', 'text/javascript; charset=utf-8'], ['console.css', 'text/css; charset=utf-8'], ['favicon.svg', 'image/svg+xml']]) {
+    assertServed(await get(port, `/console/${name}`), type, file(name));
+  }
+  const head = await get(port, '/console/app.js', 'HEAD');
+  assert.equal(head.status, 200);
+  assert.equal(head.body.length, 0);
+  for (const p of ['/console/nope.js', '/console/../README.md', '/console/app.js/x', '/console//app.js']) {
+    const r = await get(port, p);
+    assert.equal(r.status, 404, p);
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+    assert.match(r.body.toString(), /^Not Found/);
+  }
+}
+
+async function checkAwsAnswers(port) {
+  for (const [p, method] of [['/', 'GET'], ['/consoles', 'GET'], ['/consolex/app.js', 'GET'], ['/Console', 'GET'],
+    ['/console', 'PUT'], ['/console', 'DELETE'], ['/console/app.js', 'PATCH']]) {
+    const r = await get(port, p, method);
+    assert.equal(r.status, 403, `${method} ${p}`);
+    assert.equal(r.headers['content-type'], undefined, `${method} ${p}: AWS sends no Content-Type`);
+    assert.match(r.body.toString(), /<AccessDeniedException>/, `${method} ${p}`);
+  }
+}
+
+test('developer mode: /console and its files are served with their headers; other non-POST paths answer as AWS', T, async (t) => {
+  const adminPort = await freePort();
+  const srv = await startRunnel({ inMemory: true, args: ['--admin-listen', `127.0.0.1:${adminPort}`] });
+  t.after(() => srv.stop());
+  await checkServed(srv.port);
+  await checkAwsAnswers(srv.port);
+  // not on the admin port: it has no Kinesis API for the page to call on its origin
+  assert.equal((await get(adminPort, '/console')).status, 404);
+});
+
+test('verified mode: the same static files (they hold no data), and AWS\'s answers elsewhere', T, async (t) => {
+  const dir = makeTempDir();
+  const srv = await startRunnel({ inMemory: true, args: ['--credentials', writeCredentials(dir, [ADMIN])] });
+  t.after(async () => { await srv.stop(); removeDir(dir); });
+  await checkServed(srv.port);
+  await checkAwsAnswers(srv.port);
+  assert.equal((await get(srv.port, '/metrics')).status, 403, '/metrics stays developer-mode only');
+});
