@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { makeTempDir, removeDir, startRunnel } from '../integration/runnel.mjs';
-import { ADMIN, writeCredentials } from '../integration/auth.mjs';
+import { PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { ADMIN, clientAs, writeCredentials } from '../integration/auth.mjs';
 
 const T = { timeout: 120000 };
 const WAIT = { timeout: 30000 };
@@ -103,6 +104,17 @@ describe('developer mode', () => {
     assert.equal(await page.locator('#tail .rec .rec-data').first().textContent(), JSON.stringify(payload, null, 2));
     await page.click('#decode button[data-decode=hex]');
     assert.match(await page.locator('#tail .rec .rec-data').first().textContent(), /^000000 {2}7b 22 6f 72 64 65 72 22/);
+    // record data is text, never markup
+    await page.click('#decode button[data-decode=utf8]');
+    const markup = '<img id="xss" src="/nope" onerror="window.__xss = 1"><b>bold</b>';
+    await page.fill('#put-form input[name=key]', 'markup');
+    await page.fill('#put-form textarea[name=data]', markup);
+    await page.click('#put-form button[type=submit]');
+    const m = page.locator('#tail .rec').filter({ hasText: 'markup' });
+    await m.waitFor(WAIT);
+    assert.equal(await m.locator('.rec-data').textContent(), markup);
+    assert.equal(await page.locator('#xss, #tail b').count(), 0);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
     await page.click('#decode button[data-decode=json]');
     for (let i = 0; i < 3; i++) {
       await page.fill('#put-form input[name=key]', `customer-${i}`);
@@ -212,6 +224,17 @@ describe('verified mode (--credentials)', () => {
     await page.click('#create-stream button[type=submit]');
     await page.locator('#streams-table tr[data-stream="signed"]').waitFor(WAIT);
     await page.waitForFunction(() => document.querySelector('tr[data-stream="signed"] td:nth-child(4)')?.textContent === '2', null, WAIT);
+    // no /metrics here: the list's rates come from its own GetRecords polling; writes from another
+    // client show up there (a bounded loop: one put every 500 ms until the cell is above 0)
+    const writer = clientAs(srv.endpoint, ADMIN);
+    t.after(() => writer.destroy());
+    const rate = () => page.locator('tr[data-stream="signed"] td.rate-records').textContent().then(Number);
+    for (let i = 0; i < 60 && !(await rate() > 0); i++) {
+      await writer.send(new PutRecordCommand({ StreamName: 'signed', PartitionKey: `k${i}`, Data: Buffer.from('tick') }));
+      await page.waitForTimeout(500);
+    }
+    assert.ok(await rate() > 0, 'records/s sampled by polling');
+    assert.match(await page.locator('tr[data-stream="signed"] td.rate-bytes').textContent(), /^\d+(\.\d)? B\/s$/);
     await page.click('#streams-table tr[data-stream="signed"] a.stream-link');
     await page.locator('#put-form').waitFor(WAIT);
     await page.fill('#put-form input[name=key]', 'signed-key');
