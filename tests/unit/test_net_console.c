@@ -10,20 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = malloc(n > 0 ? (size_t)n : 1);
-    *len = p && fread(p, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
-    fclose(f);
-    return p;
-}
-
 int main(void)
 {
     const char *src = getenv("RUNNEL_SOURCE_DIR");
@@ -39,7 +25,7 @@ int main(void)
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", dir, a->name);
         size_t len = 0;
-        unsigned char *want = slurp(path, &len);
+        char *want = rn_test_slurp(path, &len);
         CHECK(want != NULL);
         CHECK_EQ_INT(a->len, len);
         CHECK(want && a->len == len && memcmp(a->data, want, len) == 0);
