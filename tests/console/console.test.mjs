@@ -153,6 +153,11 @@ describe('developer mode', () => {
     await page.waitForFunction(() => document.querySelectorAll('#merge-form option').length === 1, null, WAIT);
     await page.click('#merge-form button[type=submit]');
     await page.waitForFunction(() => document.querySelectorAll('#lineage .edge[data-child="shardId-000000000003"]').length === 2, null, WAIT);
+    // and UpdateShardCount from its form: the one open shard becomes two
+    await page.fill('#count-form input[name=count]', '2');
+    await page.click('#count-form button[type=submit]');
+    await page.waitForFunction(() => document.querySelectorAll('#lineage .shard-node.open').length === 2, null, WAIT);
+    assert.equal(await page.locator('#shards-table tr:has(.badge-open)').count(), 2);
     await shot(page, 'lineage');
 
     await page.click('nav.tabs a:has-text("Consumers")');
@@ -175,7 +180,7 @@ describe('developer mode', () => {
 
     await page.goto(`${srv.endpoint}/console/#/streams`);
     await page.locator(`#streams-table tr[data-stream="${name}"]`).waitFor(WAIT);
-    await page.waitForFunction((n) => document.querySelector(`tr[data-stream="${n}"] td:nth-child(4)`)?.textContent === '1', name, WAIT);
+    await page.waitForFunction((n) => document.querySelector(`tr[data-stream="${n}"] td:nth-child(4)`)?.textContent === '2', name, WAIT);
     await shot(page, 'streams');
     await page.click(`#streams-table tr[data-stream="clicks-${process.pid}"] button.danger`);
     await page.waitForFunction((n) => !document.querySelector(`tr[data-stream="${n}"]`), `clicks-${process.pid}`, WAIT);

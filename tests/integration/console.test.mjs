@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import path from 'node:path';
 import { REPO_ROOT, freePort, makeTempDir, removeDir, startRunnel } from './runnel.mjs';
 import { ADMIN, writeCredentials } from './auth.mjs';
@@ -75,6 +76,24 @@ test('developer mode: /console and its files are served with their headers; othe
   await checkAwsAnswers(srv.port);
   // not on the admin port: it has no Kinesis API for the page to call on its origin
   assert.equal((await get(adminPort, '/console')).status, 404);
+});
+
+test('over HTTP/2 (h2c, prior knowledge) too', T, async (t) => {
+  const srv = await startRunnel({ inMemory: true });
+  t.after(() => srv.stop());
+  const s = http2.connect(srv.endpoint);
+  t.after(() => s.close());
+  const r = await new Promise((resolve, reject) => {
+    const q = s.request({ ':method': 'GET', ':path': '/console/app.js' });
+    const chunks = [];
+    let headers;
+    q.on('response', (h) => { headers = h; });
+    q.on('data', (d) => chunks.push(d));
+    q.on('end', () => resolve({ status: headers[':status'], headers, body: Buffer.concat(chunks) }));
+    q.on('error', reject);
+    q.end();
+  });
+  assertServed(r, 'text/javascript; charset=utf-8', file('app.js'));
 });
 
 test('verified mode: the same static files (they hold no data), and AWS\'s answers elsewhere', T, async (t) => {
