@@ -138,8 +138,11 @@ function field(label, input, hint) {
 
 const metrics = new MetricsRates();
 let metricsOnOrigin = null; // null until the first scrape
+let metricsSkips = 0;
 
 async function refreshMetrics() {
+  // an origin without /metrics (verified mode) is asked again only every 30th time, not every 2 s
+  if (metricsOnOrigin === false && ++metricsSkips % 30) return;
   metricsOnOrigin = await metrics.update(['kinesis_incoming_records_total', 'kinesis_incoming_bytes_total']);
   $('#mode').textContent = metricsOnOrigin
     ? 'rates from /metrics (developer mode)'
@@ -270,7 +273,7 @@ function decode(bytes, how) {
   return text;
 }
 
-function lineage(shards) {
+function lineage(shards, onPick) {
   const byId = new Map(shards.map((s) => [s.ShardId, s]));
   const depth = new Map();
   const depthOf = (s) => {
@@ -301,7 +304,7 @@ function lineage(shards) {
   for (const s of shards) {
     const x0 = x(s.HashKeyRange.StartingHashKey), x1 = x(s.HashKeyRange.EndingHashKey);
     const open = !s.SequenceNumberRange?.EndingSequenceNumber;
-    const g = h('g', { class: `shard-node ${open ? 'open' : 'closed'}`, 'data-shard': s.ShardId },
+    const g = h('g', { class: `shard-node ${open ? 'open' : 'closed'}`, 'data-shard': s.ShardId, onclick: open ? () => onPick(s.ShardId) : undefined },
       h('title', {}, `${s.ShardId}\n${s.HashKeyRange.StartingHashKey} – ${s.HashKeyRange.EndingHashKey}`),
       h('rect', { x: x0 + 1, y: y(s), width: Math.max(2, x1 - x0 - 2), height: BOX, rx: 5 }),
       x1 - x0 > 44 && h('text', { x: (x0 + x1) / 2, y: y(s) + BOX / 2 + 4, 'text-anchor': 'middle' }, short(s.ShardId)));
@@ -393,7 +396,7 @@ async function streamPage(name) {
   }
 
   render(head,
-    h('div', { class: 'cols' }, section('Summary', summaryBox), section('Lineage', lineageBox, h('p', { class: 'hint' }, 'The hash key space left to right, a generation a row; dashed: closed.'))),
+    h('div', { class: 'cols' }, section('Summary', summaryBox), section('Lineage', lineageBox, h('p', { class: 'hint' }, 'The hash key space left to right, a generation a row; dashed: closed. Click an open shard to pick it for a split.'))),
     section('Shards', shardTable, h('p', { class: 'hint' }, 'Per-shard rates and iterator age from the console\'s own GetRecords polling (every second, from LATEST): MillisBehindLatest of its last answer.')),
     h('div', { class: 'cols' }, section('Reshard', splitForm, mergeForm, countForm), section('Put a test record', putForm)),
     section('Live tail', h('div', { class: 'toolbar' }, decodeSel, fromSel, pauseBtn, tailCount), tailBox));
@@ -462,7 +465,7 @@ async function streamPage(name) {
     const changed = JSON.stringify(got.map((x) => [x.ShardId, x.SequenceNumberRange?.EndingSequenceNumber])) !== JSON.stringify(shards.map((x) => [x.ShardId, x.SequenceNumberRange?.EndingSequenceNumber]));
     shards = got;
     if (changed || reshaped) {
-      lineageBox.replaceChildren(lineage(shards));
+      lineageBox.replaceChildren(lineage(shards, (id) => { splitShard.value = id; splitShard.focus(); }));
       const open = shards.filter((x) => !x.SequenceNumberRange?.EndingSequenceNumber)
         .sort((a, b) => (BigInt(a.HashKeyRange.StartingHashKey) < BigInt(b.HashKeyRange.StartingHashKey) ? -1 : 1));
       splitShard.replaceChildren(...open.map((x) => h('option', { value: x.ShardId }, x.ShardId)));

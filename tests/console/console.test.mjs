@@ -135,7 +135,8 @@ describe('developer mode', () => {
     await page.locator('#tail .rec').filter({ hasText: 'while-paused' }).waitFor(WAIT);
 
     // split shard 0 at its midpoint: the lineage shows its two children
-    await page.selectOption('#split-form select[name=shard]', 'shardId-000000000000');
+    await page.click('#lineage .shard-node[data-shard="shardId-000000000000"]'); // picks it in the split form
+    assert.equal(await page.inputValue('#split-form select[name=shard]'), 'shardId-000000000000');
     await page.click('#split-form button[type=submit]');
     await page.waitForFunction(() => document.querySelectorAll('#lineage .edge[data-parent="shardId-000000000000"]').length === 2, null, WAIT);
     const children = await page.$$eval('#lineage .edge[data-parent="shardId-000000000000"]', (es) => es.map((e) => e.dataset.child).sort());
