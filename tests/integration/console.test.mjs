@@ -1,15 +1,19 @@
 // console.test.mjs: the web console's files on the API port (src/net/console.c, docs/console.md):
 // their headers (Content-Type, Cache-Control, nosniff, a same-origin-only CSP), 404 for a file it
 // does not have, the same in verified mode (static bytes, no data), and AWS's answers to every other
-// non-POST path unchanged. The pages themselves are driven in Chromium by tests/console/.
+// non-POST path unchanged; and the page's SigV4 (console/sigv4.js, WebCrypto, which node has too)
+// against the SDK's signer. The pages themselves are driven in Chromium by tests/console/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import path from 'node:path';
 import { REPO_ROOT, freePort, makeTempDir, removeDir, startRunnel } from './runnel.mjs';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { ADMIN, writeCredentials } from './auth.mjs';
+import { sign } from '../../console/sigv4.js';
 
 const T = { timeout: 60000 };
 
@@ -103,4 +107,26 @@ test('verified mode: the same static files (they hold no data), and AWS\'s answe
   await checkServed(srv.port);
   await checkAwsAnswers(srv.port);
   assert.equal((await get(srv.port, '/metrics')).status, 403, '/metrics stays developer-mode only');
+});
+
+test('console/sigv4.js signs as the SDK\'s SignatureV4 does, with and without a session token', T, async () => {
+  class Sha256 {
+    constructor(secret) { this.h = secret ? crypto.createHmac('sha256', secret) : crypto.createHash('sha256'); }
+    update(d) { this.h.update(typeof d === 'string' ? Buffer.from(d) : d); }
+    async digest() { return new Uint8Array(this.h.digest()); }
+  }
+  const when = new Date('2026-12-03T12:34:56.789Z');
+  for (const [body, sessionToken, region] of [['{}', undefined, 'us-east-1'], ['{"StreamName":"a b","Limit":5}', 'tok/en+=', 'eu-west-3'],
+    ['', undefined, 'us-west-2']]) {
+    const bytes = new TextEncoder().encode(body);
+    const headers = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.ListStreams' };
+    const cred = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalr/XUtnFEMI+K7MDENG', sessionToken, region };
+    const ours = await sign({ method: 'POST', host: '127.0.0.1:4567', path: '/', headers, body: bytes }, cred, 'kinesis', when);
+    const sdk = await new SignatureV4({ service: 'kinesis', region, sha256: Sha256, credentials: cred, applyChecksum: false })
+      .sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port: 4567, path: '/', query: {},
+        headers: { ...headers, host: '127.0.0.1:4567' }, body: bytes }, { signingDate: when });
+    assert.equal(ours.authorization, sdk.headers.authorization, body);
+    assert.equal(ours['x-amz-date'], '20261203T123456Z');
+    assert.equal(ours['x-amz-security-token'], sessionToken);
+  }
 });
