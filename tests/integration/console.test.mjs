@@ -5,14 +5,13 @@
 // against the SDK's signer. The pages themselves are driven in Chromium by tests/console/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import path from 'node:path';
 import { REPO_ROOT, freePort, makeTempDir, removeDir, startRunnel } from './runnel.mjs';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { ADMIN, writeCredentials } from './auth.mjs';
+import { ADMIN, Sha256, writeCredentials } from './auth.mjs';
 import { sign } from '../../console/sigv4.js';
 
 const T = { timeout: 60000 };
@@ -110,11 +109,6 @@ test('verified mode: the same static files (they hold no data), and AWS\'s answe
 });
 
 test('console/sigv4.js signs as the SDK\'s SignatureV4 does, with and without a session token', T, async () => {
-  class Sha256 {
-    constructor(secret) { this.h = secret ? crypto.createHmac('sha256', secret) : crypto.createHash('sha256'); }
-    update(d) { this.h.update(typeof d === 'string' ? Buffer.from(d) : d); }
-    async digest() { return new Uint8Array(this.h.digest()); }
-  }
   const when = new Date('2026-12-03T12:34:56.789Z');
   for (const [body, sessionToken, region] of [['{}', undefined, 'us-east-1'], ['{"StreamName":"a b","Limit":5}', 'tok/en+=', 'eu-west-3'],
     ['', undefined, 'us-west-2']]) {
