@@ -125,11 +125,16 @@ describe('developer mode', () => {
     await shot(page, 'stream');
 
     // pause: a record put while paused is not drawn until Resume
+    const kept = () => page.locator('#tail-count').textContent().then((x) => Number(/^(\d+) records? kept/.exec(x)?.[1]));
+    const before = await kept();
+    assert.equal(before, await page.locator('#tail .rec').count());
     await page.click('#pause');
     await page.fill('#put-form input[name=key]', 'while-paused');
     await page.click('#put-form button[type=submit]');
-    await page.locator('.notice').filter({ hasText: 'Put to shardId-000000000000' }).last().waitFor(WAIT);
-    await page.waitForFunction(() => /, paused/.test(document.querySelector('#tail-count').textContent), null, WAIT);
+    // the record arrives (counted as kept) but is not drawn while paused
+    await page.waitForFunction((n) => document.querySelector('#tail-count').textContent.startsWith(`${n + 1} records kept`), before, WAIT);
+    assert.match(await page.locator('#tail-count').textContent(), /, paused$/);
+    assert.equal(await page.locator('#tail .rec').count(), before);
     assert.equal(await page.locator('#tail .rec').filter({ hasText: 'while-paused' }).count(), 0);
     await page.click('#pause');
     await page.locator('#tail .rec').filter({ hasText: 'while-paused' }).waitFor(WAIT);
