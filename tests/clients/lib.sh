@@ -23,7 +23,7 @@ rn_cache() {
 }
 
 rn_cleanup() {
-  local p d
+  local rc=$? p d # the script's own status, kept whatever the cleanup's last test says
   for p in "${RN_PIDS[@]:-}"; do
     [ -n "$p" ] || continue
     kill -TERM "$p" 2>/dev/null || true
@@ -33,6 +33,7 @@ rn_cleanup() {
   for d in "${RN_DIRS[@]:-}"; do
     [ -n "$d" ] && case "$d" in /tmp/*) rm -rf "$d" ;; esac
   done
+  return "$rc"
 }
 trap rn_cleanup EXIT
 
