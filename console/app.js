@@ -181,8 +181,8 @@ async function streamsPage() {
   render(h('div', { class: 'page-head' }, h('h1', {}, 'Streams')),
     section('All streams', table, empty), section('Create a stream', form));
 
-  let rows = new Map(); // name -> {summary, tr, rate cells}
-  const samplers = new Map(); // name -> {follower, records, bytes, since}
+  let rows = new Map(); // name -> its ListStreams summary with OpenShardCount and status from DescribeStreamSummary
+  const samplers = new Map(); // name -> {follower, records, bytes, since, window, timer}: polling mode only
 
   function rateOf(nameOfStream) {
     if (metricsOnOrigin) { // a stream without series has had no write: 0 once two scrapes are in
