@@ -4,7 +4,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build run test unit integration faults hostile crash crash-campaign clients cluster asan fuzz fuzz-campaign clean bench deb packaging
+.PHONY: all deps test-deps build run test unit integration faults hostile crash crash-campaign clients console console-screenshots cluster asan fuzz fuzz-campaign clean bench deb packaging
 
 all: build
 
@@ -60,6 +60,14 @@ crash-campaign: build test-deps
 clients: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) scripts/clients.sh
 
+# The web console (/console, docs/console.md) in headless Chromium (tests/console/run.sh);
+# console-screenshots also retakes docs/console/*.png.
+console: build test-deps
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) tests/console/run.sh
+
+console-screenshots: build test-deps
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) tests/console/run.sh --screenshots
+
 # The NATS JetStream cluster of cluster mode (issue 13, docs/cluster.md): builds the pinned
 # nats-server into ~/.cache/runnel/nats the first time and installs libnats-dev
 # (scripts/deps.sh --cluster), configures again so CMake finds libnats (build/natsprobe), then
@@ -87,6 +95,7 @@ test: build test-deps
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_boto3.py
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_cli_control.py
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) python3 tests/integration/test_auth_boto3.py
+	RUNNEL_BIN=$(abspath $(BUILD)/runnel) tests/console/run.sh
 	RUNNEL_BIN=$(abspath $(BUILD)/runnel) scripts/clients.sh
 
 # Unit tests and fuzz-corpus replays under AddressSanitizer + UndefinedBehaviorSanitizer.

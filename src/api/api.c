@@ -821,9 +821,10 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
 
     /* (CORS preflights were answered by the HTTP layer: net/cors.c.) */
     if (strcmp(req->method, "POST") != 0) {
-        /* /health/live, /health/ready and (developer mode) /metrics (docs/operations.md);
-         * the rest as AWS */
-        if (!rn_http_health(ex, req, !api->shutting_down) && !(!api->auth && metrics_get(api, ex, req)))
+        /* /health/live, /health/ready, (developer mode) /metrics (docs/operations.md) and
+         * the console's static files (docs/console.md); the rest as AWS */
+        if (!rn_http_health(ex, req, !api->shutting_down) && !rn_http_console(ex, req) &&
+            !(!api->auth && metrics_get(api, ex, req)))
             send_xml(ex, 403, XML_ACCESS_DENIED);
         return;
     }

@@ -153,6 +153,13 @@ void rn_http_respond_copy(rn_http_exchange_t *ex, int status, const char *conten
  * request, 0 (health.c). */
 int rn_http_health(rn_http_exchange_t *ex, const rn_http_request_t *req, int ready);
 
+/* GET or HEAD of /console, /console/ (the page) or /console/<file> (its
+ * assets): the web console embedded in the binary (console.c, net/console.h),
+ * 200 with its Content-Type, Cache-Control: no-cache, nosniff and a
+ * same-origin-only Content-Security-Policy; a file it does not have, 404:
+ * answered, 1; any other request, 0. */
+int rn_http_console(rn_http_exchange_t *ex, const rn_http_request_t *req);
+
 /* ---- streaming responses (HTTP/2 and HTTP/1.1) ----------------------------
  * For answers that run long (SubscribeToShard's event stream): headers now,
  * DATA as the application pushes it, END_STREAM when it ends. Instead of

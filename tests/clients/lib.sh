@@ -23,7 +23,7 @@ rn_cache() {
 }
 
 rn_cleanup() {
-  local p d
+  local rc=$? p d # the script's own status, kept whatever the cleanup's last test says
   for p in "${RN_PIDS[@]:-}"; do
     [ -n "$p" ] || continue
     kill -TERM "$p" 2>/dev/null || true
@@ -33,6 +33,7 @@ rn_cleanup() {
   for d in "${RN_DIRS[@]:-}"; do
     [ -n "$d" ] && case "$d" in /tmp/*) rm -rf "$d" ;; esac
   done
+  return "$rc"
 }
 trap rn_cleanup EXIT
 
@@ -93,6 +94,20 @@ rn_apt() {
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "clients: installing ${missing[*]}"
   $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+}
+
+# rn_need_chromium: Debian's /usr/bin/chromium (for playwright-core's executablePath), installed
+# when missing.
+rn_need_chromium() {
+  [ -x /usr/bin/chromium ] || rn_apt chromium || return 1
+  [ -x /usr/bin/chromium ] || { echo "/usr/bin/chromium missing after installing chromium" >&2; return 1; }
+}
+
+# rn_npm_ci DIR: DIR's own node_modules from its package-lock.json (exact pins), unless the installed
+# tree already matches the lock; npm's cache (~/.npm) keeps the tarballs between runs.
+rn_npm_ci() {
+  (cd "$1" && { [ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.runnel-lock; } || {
+    npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.runnel-lock; })
 }
 
 # rn_need_java: java (17+) and mvn on PATH, from Debian's packages when the machine has none.

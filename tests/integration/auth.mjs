@@ -32,7 +32,8 @@ export function clientAs(endpoint, id, { http1 = false, secret, token, requestHa
   return new KinesisClient(cfg);
 }
 
-class Sha256 {
+/** The SDK signer's hash constructor, on node:crypto. */
+export class Sha256 {
   constructor(secret) { this.h = secret ? crypto.createHmac('sha256', secret) : crypto.createHash('sha256'); }
   update(d) { this.h.update(typeof d === 'string' ? Buffer.from(d) : d); }
   async digest() { return new Uint8Array(this.h.digest()); }

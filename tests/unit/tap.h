@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int rn_test_failures;
@@ -41,6 +42,29 @@ static int rn_test_checks;
                     #a, #b, _a ? _a : "(null)", _b ? _b : "(null)");                                 \
         }                                                                                            \
     } while (0)
+
+/* A whole file, NUL-terminated (the NUL not counted in *len); NULL when it
+ * cannot be read. The caller frees it. */
+static inline char *rn_test_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    if (p)
+        p[n] = 0;
+    if (p && len)
+        *len = (size_t)n;
+    return p;
+}
 
 static inline int rn_test_done(const char *name)
 {

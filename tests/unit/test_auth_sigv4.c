@@ -45,27 +45,6 @@ typedef struct vreq {
     rn_sigv4_request_t req;
 } vreq_t;
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    if (p)
-        p[n] = 0;
-    if (len)
-        *len = (size_t)n;
-    return p;
-}
-
 static void vreq_free(vreq_t *v)
 {
     for (size_t i = 0; i < v->nh; i++)
@@ -77,7 +56,7 @@ static int vreq_parse(vreq_t *v, const char *file)
 {
     memset(v, 0, sizeof *v);
     size_t len;
-    v->text = slurp(file, &len);
+    v->text = rn_test_slurp(file, &len);
     if (!v->text)
         return -1;
     char *p = v->text, *end = v->text + len;
@@ -184,7 +163,7 @@ static int file_eq(const char *dir, const char *name, const rn_buf_t *got)
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     size_t len;
-    char *want = slurp(path, &len);
+    char *want = rn_test_slurp(path, &len);
     int ok = want && len == got->len && memcmp(want, got->data, len) == 0;
     if (!ok)
         fprintf(stderr, "  %s differs:\n--- want\n%s\n--- got\n%s\n", path, want ? want : "(missing)",

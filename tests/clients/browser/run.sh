@@ -6,20 +6,9 @@
 . "$(dirname "$0")/../lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "browser: installing Debian's chromium" >&2
-  if [ "$(id -u)" = 0 ]; then APT=(apt-get); else APT=(sudo -n apt-get); fi
-  { "${APT[@]}" install -y chromium || { "${APT[@]}" update && "${APT[@]}" install -y chromium; }; } >&2 \
-    || { echo "browser: cannot install chromium (apt-get install -y chromium)" >&2; exit 1; }
-fi
-[ -x /usr/bin/chromium ] || { echo "browser: /usr/bin/chromium missing after install" >&2; exit 1; }
-
+rn_need_chromium
+rn_npm_ci "$HERE"
 cd "$HERE"
-# Own node_modules under this dir; npm's cache (~/.npm) keeps the tarballs between runs.
-if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.runnel-lock; then
-  npm ci --no-audit --no-fund --loglevel=error
-  cp package-lock.json node_modules/.runnel-lock
-fi
 
 OUT="$(rn_tmpdir)"
 node_modules/.bin/esbuild page.mjs --bundle --platform=browser --format=esm --target=es2022 \
