@@ -22,6 +22,7 @@
 #include "net/http.h"
 #include "net/tls.h"
 #include "store/store.h"
+#include "util/fdlimit.h"
 #include "util/log.h"
 
 typedef struct config {
@@ -57,6 +58,7 @@ typedef struct config {
     long idle_timeout_ms;    /* --idle-timeout, --read-timeout (0: net's defaults) */
     long read_timeout_ms;
     long max_connections;    /* --max-connections (0: from the fd limit) */
+    long max_open_files;     /* --max-open-files (0: from the fd limit) */
     long max_buffered_bytes; /* --max-buffered-bytes (0: 256 MiB) */
     long min_body_rate;      /* --min-body-rate (0: 1024 bytes/s) */
     long max_namespaces;         /* --max-namespaces (identity block below) */
@@ -216,6 +218,7 @@ static int set_option(void *ud, const rn_opt_t *opt, const char *val, char *err,
             c->subscription_lifetime_ms = v;
     } else if (strcmp(name, "idle-timeout") == 0 || strcmp(name, "read-timeout") == 0 ||
                strcmp(name, "max-connections") == 0 || strcmp(name, "max-buffered-bytes") == 0 ||
+               strcmp(name, "max-open-files") == 0 ||
                strcmp(name, "min-body-rate") == 0 || strcmp(name, "journal-bytes") == 0 ||
                strcmp(name, "checkpoint-bytes") == 0 || strcmp(name, "checkpoint-interval") == 0 ||
                strcmp(name, "metrics-max-streams") == 0) {
@@ -231,6 +234,8 @@ static int set_option(void *ud, const rn_opt_t *opt, const char *val, char *err,
             c->read_timeout_ms = v;
         else if (strcmp(name, "max-connections") == 0)
             c->max_connections = v;
+        else if (strcmp(name, "max-open-files") == 0)
+            c->max_open_files = v;
         else if (strcmp(name, "max-buffered-bytes") == 0)
             c->max_buffered_bytes = v;
         else if (strcmp(name, "journal-bytes") == 0)
@@ -560,6 +565,7 @@ static int serve(const config_t *c)
         .checkpoint_ms = c->checkpoint_ms > INT_MAX ? INT_MAX : (int)c->checkpoint_ms,
         .reclaim_fd = reclaim_fd,
         .reclaim_ud = &s,
+        .max_open_files = (size_t)c->max_open_files,
     };
     int err = rn_store_open(&s.store, &scfg, &errmsg);
     if (err) {
@@ -640,13 +646,18 @@ static int serve(const config_t *c)
                 "yet the server listens beyond loopback; give --credentials FILE to verify requests");
     }
     int tls_port = 0;
+    /* Both share the fd limit's reserve (util/fdlimit.h): a cap on files set
+     * alone moves the default connection limit with it. */
+    size_t max_conns = (size_t)c->max_connections;
+    if (!max_conns && c->max_open_files)
+        max_conns = rn_fd_conns_default(rn_fd_limit(), (size_t)c->max_open_files);
     rn_http_config_t hcfg = {.listen = c->listen, .handler = rn_api_handle, .handler_ud = s.api,
                              .tls_cert_file = c->tls_cert, .tls_key_file = c->tls_key,
                              .tls_self_signed = c->tls_self_signed, .tls_listen = c->tls_listen,
                              .tls_bound_port = &tls_port,
                              .idle_timeout_ms = (unsigned)c->idle_timeout_ms,
                              .read_timeout_ms = (unsigned)c->read_timeout_ms,
-                             .max_connections = (size_t)c->max_connections,
+                             .max_connections = max_conns,
                              .max_buffered_bytes = (size_t)c->max_buffered_bytes,
                              .min_body_rate = (size_t)c->min_body_rate,
                              .cors_expose_headers = RN_API_CORS_EXPOSE_HEADERS};

@@ -75,7 +75,14 @@ const rn_opt_t rn_serve_options[] = {
      "stalled body or output gets this long (default 60000)"},
     {"max-connections", "N", I, NULL,
      "connections served at once; more wait in the backlog\n"
-     "(default: the fd limit less a quarter for files, 32 to 1024)"},
+     "(default: the fd limit less a reserve for files: a quarter\n"
+     "of the first 4096, at least 32, and half of the rest)"},
+    {"max-open-files", "N", I, NULL,
+     "shard segment files kept open; past it the least recently\n"
+     "used shards' are closed and reopened on use (default: half\n"
+     "that quarter plus half of the rest: 512 at a limit of 4096,\n"
+     "8464 at 20000; given alone, connections default to the fd\n"
+     "limit less N and the quarter's other half)"},
     {"max-buffered-bytes", "N", I, NULL,
      "request body bytes buffered at once, all connections; beyond\n"
      "it 503 ServiceUnavailable (default 268435456); over as many\n"

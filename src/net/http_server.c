@@ -47,6 +47,7 @@
  */
 #include "net/net_int.h"
 
+#include "util/fdlimit.h"
 #include "util/status.h"
 #include "util/log.h"
 
@@ -61,7 +62,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -700,20 +700,13 @@ static int listener_port(struct evconnlistener *l)
 }
 
 /* The default connection limit: RLIMIT_NOFILE less a reserve for the
- * store's files (logs, segments, SQLite) and the process's own. */
+ * store's files (its open-file cache, SQLite, the journal) and the process's
+ * own; util/fdlimit.h shares the reserve out, so the store's default cap
+ * agrees with it. */
 static size_t default_max_conns(void)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
-        rl.rlim_cur > (rlim_t)1 << 20)
-        rl.rlim_cur = (rlim_t)1 << 20;
-    size_t lim = (size_t)rl.rlim_cur;
-    size_t reserve = lim / 4;
-    if (reserve < RN_NET_FD_RESERVE_MIN)
-        reserve = RN_NET_FD_RESERVE_MIN;
-    if (reserve > RN_NET_FD_RESERVE_MAX)
-        reserve = RN_NET_FD_RESERVE_MAX;
-    return lim > reserve + 16 ? lim - reserve : 16;
+    size_t lim = rn_fd_limit();
+    return rn_fd_conns_default(lim, rn_fd_files_default(lim));
 }
 
 /* Defaults and the error bodies, for both kinds of server. */

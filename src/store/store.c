@@ -8,6 +8,7 @@
  * The memory backend has none of these: metadata in SQLite ":memory:",
  * segments in RAM chunks. See docs/storage.md. */
 #include "store/store_int.h"
+#include "util/fdlimit.h"
 #include "util/status.h"
 #include "util/log.h"
 
@@ -148,6 +149,9 @@ int rn_store_open(rn_store_t **out, const rn_store_config_t *cfg, const char **e
         /* Interval mode hands logs to the sync thread at commit, before a
          * kick would write them: it writes at once. */
         s->stage_on = cfg->defer_commit && cfg->fsync_mode != RN_FSYNC_INTERVAL;
+        s->max_files = cfg->max_open_files ? cfg->max_open_files : rn_fd_files_default(rn_fd_limit());
+        if (s->max_files < 2)
+            s->max_files = 2;
         if (!(s->data_dir = strdup(cfg->data_dir))) {
             rc = RN_ENOMEM;
             goto fail;
@@ -202,6 +206,9 @@ void rn_store_close(rn_store_t *s)
         rn_store__journal_close(s, s->staged == NULL);
     }
     rn_store_run_completions(s);
+    if (s->data_dir)
+        rn_debug("store: open-file cache: at most %zu segment files, %llu logs' files closed for it",
+                 s->max_files, (unsigned long long)s->files_evicted);
     store_free(s);
 }
 

@@ -71,6 +71,12 @@ typedef struct rn_store_config {
      * rn_log_append), so that the callers' deferred path is exercised on one
      * node. The records and their counters are the same either way. */
     int counters_at_commit;
+    /* Segment files the disk backend keeps open across all its logs (the
+     * open-file cache, docs/storage.md): past it the least recently used
+     * log's files are closed and reopened when next read, written or
+     * trimmed. 0: half of the descriptor reserve util/fdlimit.h keeps from
+     * connections (rn_fd_files_default). Minimum 2. */
+    size_t max_open_files;
 } rn_store_config_t;
 
 /* Open (creating if needed) the store. For the disk backend this takes an

@@ -51,6 +51,7 @@
 #include "util/status.h"
 #include "util/log.h"
 
+#include <fcntl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -493,7 +494,9 @@ static void handoff_log(rn_store_t *s, rn_log_t *l)
         it->nfds += l->nhandoff;
         l->nhandoff = 0;
         if (l->unsynced && it->active_base != act->base) {
-            int d = dup(act->fd);
+            /* (open: the open-file cache keeps a log's files while it has
+             * appends not handed over) */
+            int d = act->fd >= 0 ? dup(act->fd) : -1;
             if (d >= 0) {
                 it->fds[it->nfds++] = d;
                 it->active_base = act->base;
@@ -501,9 +504,15 @@ static void handoff_log(rn_store_t *s, rn_log_t *l)
                 ok = 0;
             }
         }
-        if (ok && l->dir_dirty && it->dirfd < 0) {
-            if ((it->dirfd = dup(l->dirfd)) < 0)
+        if (ok && l->dir_dirty) {
+            /* The descriptor opened when the entry changed goes to the item. */
+            if (it->dirfd < 0 && l->dirfd >= 0)
+                it->dirfd = l->dirfd;
+            else if (l->dirfd >= 0)
+                (void)close(l->dirfd);
+            else if (it->dirfd < 0)
                 ok = 0;
+            l->dirfd = -1;
         }
     }
     if (ok) {
@@ -516,6 +525,19 @@ static void handoff_log(rn_store_t *s, rn_log_t *l)
         if (rc && !it->status)
             it->status = rc;
     }
+}
+
+/* Without the journal: open the directory of each log about to be handed
+ * over with a directory entry to sync, before s->mu is taken (the item takes
+ * the descriptor; no log holds one otherwise). One that cannot be opened
+ * makes handoff_log sync that log inline. */
+static void dirs_prepare(rn_store_t *s)
+{
+    if (s->jnl.on || !s->sync_thread)
+        return;
+    for (rn_log_t *l = s->dirty; l; l = l->dirty_next)
+        if (l->dir_dirty && l->dirfd < 0 && l->dir)
+            l->dirfd = rn_store__open(s, l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 }
 
 static size_t dirty_count(const rn_store_t *s)
@@ -644,6 +666,7 @@ int rn_store_commit(rn_store_t *s, void (*done)(void *ud, int status), void *ud)
 
     jhand_t jh;
     journal_prepare(s, &jh);
+    dirs_prepare(s);
     (void)pthread_mutex_lock(&s->mu);
     int was_idle = !s->pend_syncs.head;
     hand_off_dirty_locked(s);
@@ -698,8 +721,10 @@ void rn_store_kick(rn_store_t *s)
         return;
     int handoff = citem_reserve(s, dirty_count(s) + 1) == 0;
     jhand_t jh = {NULL, 0, -1, -1, 0};
-    if (handoff)
+    if (handoff) {
         journal_prepare(s, &jh);
+        dirs_prepare(s);
+    }
 
     rn_citem_list_t failed = {NULL, NULL}, ok = {NULL, NULL};
     for (rn_citem_t *w = s->unkicked.head, *nx; w; w = nx) {

@@ -204,6 +204,10 @@ struct rn_log {
     rn_seg_t *segs;           /* ascending base; the last one is active */
     size_t nsegs, segs_cap;
     ssize_t cached;           /* sealed segment whose fd is open, or -1 */
+    /* open-file cache (store_segio.c), loop thread only: logs holding segment
+     * descriptors, most recently used first */
+    int nfiles;               /* segment descriptors open: the active's, the cached one's */
+    struct rn_log *lru_prev, *lru_next;
 
     uint64_t next;            /* counter of the next append */
     uint64_t committed;       /* one past the last readable counter */
@@ -216,7 +220,9 @@ struct rn_log {
     int failed;               /* 0, or the RN_E* every append now returns */
 
     char *dir;                /* disk: DATA_DIR/logs/<id>/<shard> */
-    int dirfd;                /* disk: that directory, for fsync */
+    int dirfd;                /* disk without the journal under fsync always/interval: that
+                                 directory, opened just before a commit hands a log with
+                                 dir_dirty over (the item takes it), else -1 */
 
     /* group commit, loop thread only */
     int dirty;                /* on the store's dirty list */
@@ -265,6 +271,11 @@ struct rn_store {
     int scan_busy;
 
     rn_log_t *logs;           /* registry of every rn_log_t alive */
+    /* open-file cache (store_segio.c): logs holding segment descriptors,
+     * most recently used first; files open in all; the cap */
+    rn_log_t *lru_head, *lru_tail;
+    size_t nfiles, max_files;
+    uint64_t files_evicted;   /* logs whose files were closed for the cap */
     rn_log_t *dirty;          /* logs appended since the last commit */
     rn_log_t *staged;         /* logs with staged appends (maybe already written) */
     rn_buf_t *stage_pool[RN_STAGE_POOL]; /* spare stage buffers */
@@ -399,6 +410,24 @@ void rn_store__citem_free_all(rn_store_t *s);
 void rn_store__notify_queue(rn_store_t *s, rn_log_t *l);
 /* The log is going away: drop it from the notify list, tell its waiters. */
 void rn_store__notify_forget(rn_store_t *s, rn_log_t *l);
+
+/* store_segio.c: the open-file cache. Every segment descriptor a log holds
+ * (its active segment's, its one cached sealed segment's) is counted; past
+ * s->max_files the least recently used log's are closed (never the most
+ * recent one's, nor, without the journal under fsync always/interval, those
+ * of a log with appends not yet handed to the sync thread). They are reopened
+ * when next needed (rn_store__seg_open). Loop thread only: the sync thread
+ * syncs dup'ed descriptors, the checkpoint thread syncfs()es, replay has its
+ * own. */
+/* seg->fd, opened if closed (O_RDWR for the active segment, else O_RDONLY
+ * and cached); marks l most recently used. 0 or an RN_E* code. */
+int rn_store__seg_open(rn_log_t *l, rn_seg_t *seg);
+/* Count fd as seg's (open), then keep the cap. */
+void rn_store__seg_fd_set(rn_log_t *l, rn_seg_t *seg, int fd);
+/* Close seg's descriptor, if open. */
+void rn_store__seg_fd_close(rn_log_t *l, rn_seg_t *seg);
+/* Take seg's descriptor out of the cache (the caller owns it now); -1 if closed. */
+int rn_store__seg_fd_take(rn_log_t *l, rn_seg_t *seg);
 
 /* store_kv.c */
 int rn_store__kv_open(rn_store_t *s, const char **errmsg);

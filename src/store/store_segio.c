@@ -5,10 +5,13 @@
  * writes with pwritev at the segment's end; the memory backend keeps it in a
  * list of fixed-size chunks. store_log.c sees only this vtable.
  *
- * Descriptors: the active segment's fd stays open (O_RDWR). A sealed
- * segment is opened O_RDONLY on first read and stays open until another
- * sealed segment of the same log is read (one cached fd per log: readers of
- * a shard move forward, so this hits almost always and bounds open files). */
+ * Descriptors: a log holds at most two, its active segment's (O_RDWR) and
+ * one cached sealed segment's (O_RDONLY, opened on first read and kept until
+ * another sealed segment of the same log is read: readers of a shard move
+ * forward, so this hits almost always). Across logs they are an LRU cache
+ * bounded by s->max_files (the open-file cache below): past it the least
+ * recently used log's descriptors are closed, and reopened lazily by the
+ * next read, write, fold of a stage or trim (rn_store__seg_open). */
 #include "store/store_int.h"
 #include "util/status.h"
 #include "util/log.h"
@@ -52,6 +55,109 @@ int rn_store__errno(int e)
     }
 }
 
+/* ---- the open-file cache ------------------------------------------------------------ */
+
+static void lru_unlink(rn_store_t *s, rn_log_t *l)
+{
+    if (l->lru_prev)
+        l->lru_prev->lru_next = l->lru_next;
+    else
+        s->lru_head = l->lru_next;
+    if (l->lru_next)
+        l->lru_next->lru_prev = l->lru_prev;
+    else
+        s->lru_tail = l->lru_prev;
+    l->lru_prev = l->lru_next = NULL;
+}
+
+/* l (holding descriptors, or about to) becomes the most recently used. */
+static void lru_touch(rn_store_t *s, rn_log_t *l)
+{
+    if (s->lru_head == l)
+        return;
+    if (l->lru_prev || l->lru_next || s->lru_tail == l)
+        lru_unlink(s, l);
+    l->lru_next = s->lru_head;
+    if (s->lru_head)
+        s->lru_head->lru_prev = l;
+    s->lru_head = l;
+    if (!s->lru_tail)
+        s->lru_tail = l;
+}
+
+static int on_lru(const rn_store_t *s, const rn_log_t *l)
+{
+    return l->lru_prev || l->lru_next || s->lru_head == l;
+}
+
+/* Without the journal, a commit hand-off dup()s the active segment's
+ * descriptor of every log appended since the last one: keep those open. */
+static int evictable(const rn_store_t *s, const rn_log_t *l)
+{
+    return !(s->sync_thread && !s->jnl.on && l->unsynced);
+}
+
+static void fd_release(rn_log_t *l, rn_seg_t *seg)
+{
+    rn_store_t *s = l->store;
+    seg->fd = -1;
+    l->nfiles--;
+    s->nfiles--;
+    if (l->nfiles == 0 && on_lru(s, l))
+        lru_unlink(s, l);
+}
+
+/* Close every segment descriptor of l (its active and cached segments). */
+static void files_close_log(rn_log_t *l)
+{
+    if (l->nsegs && l->segs[l->nsegs - 1].fd >= 0)
+        rn_store__seg_fd_close(l, &l->segs[l->nsegs - 1]);
+    if (l->cached >= 0 && (size_t)l->cached < l->nsegs)
+        rn_store__seg_fd_close(l, &l->segs[l->cached]);
+    l->cached = -1;
+}
+
+/* Close the least recently used evictable log's descriptors (never the most
+ * recent log's: it is the one being read or written). 1 if any were. */
+static int files_shed_one(rn_store_t *s)
+{
+    for (rn_log_t *v = s->lru_tail; v && v != s->lru_head; v = v->lru_prev) {
+        if (!evictable(s, v))
+            continue;
+        files_close_log(v);
+        s->files_evicted++;
+        return 1;
+    }
+    return 0;
+}
+
+void rn_store__seg_fd_set(rn_log_t *l, rn_seg_t *seg, int fd)
+{
+    rn_store_t *s = l->store;
+    seg->fd = fd;
+    l->nfiles++;
+    s->nfiles++;
+    lru_touch(s, l);
+    while (s->nfiles > s->max_files && files_shed_one(s))
+        ;
+}
+
+void rn_store__seg_fd_close(rn_log_t *l, rn_seg_t *seg)
+{
+    if (seg->fd < 0)
+        return;
+    (void)close(seg->fd);
+    fd_release(l, seg);
+}
+
+int rn_store__seg_fd_take(rn_log_t *l, rn_seg_t *seg)
+{
+    int fd = seg->fd;
+    if (fd >= 0)
+        fd_release(l, seg);
+    return fd;
+}
+
 #define RECLAIM_TRIES 8
 
 static int fd_shortage(int e)
@@ -59,11 +165,19 @@ static int fd_shortage(int e)
     return e == EMFILE || e == ENFILE;
 }
 
+/* Out of descriptors: close an idle log's files first, else ask cfg.reclaim_fd. */
+static int reclaim(rn_store_t *s)
+{
+    if (files_shed_one(s))
+        return 1;
+    return s->cfg.reclaim_fd && s->cfg.reclaim_fd(s->cfg.reclaim_ud);
+}
+
 int rn_store__open(rn_store_t *s, const char *path, int flags, mode_t mode)
 {
     int fd, tries = 0;
     while ((fd = open(path, flags, mode)) < 0 && fd_shortage(errno) && tries++ < RECLAIM_TRIES &&
-           s->cfg.reclaim_fd && s->cfg.reclaim_fd(s->cfg.reclaim_ud))
+           reclaim(s))
         ;
     return fd;
 }
@@ -72,8 +186,7 @@ DIR *rn_store__opendir(rn_store_t *s, const char *path)
 {
     DIR *d;
     int tries = 0;
-    while (!(d = opendir(path)) && fd_shortage(errno) && tries++ < RECLAIM_TRIES &&
-           s->cfg.reclaim_fd && s->cfg.reclaim_fd(s->cfg.reclaim_ud))
+    while (!(d = opendir(path)) && fd_shortage(errno) && tries++ < RECLAIM_TRIES && reclaim(s))
         ;
     return d;
 }
@@ -92,12 +205,16 @@ static int file_create(rn_log_t *l, rn_seg_t *seg)
     int rc = seg_path(l, seg->base, path, sizeof path);
     if (rc)
         return rc;
+    lru_touch(l->store, l); /* a shortage below closes other logs' files, not this one's */
     int fd = rn_store__open(l->store, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         rn_error("store: create %s: %s", path, strerror(errno));
-        return rn_store__errno(errno);
+        rc = rn_store__errno(errno);
+        if (!l->nfiles)
+            lru_unlink(l->store, l);
+        return rc;
     }
-    seg->fd = fd;
+    rn_store__seg_fd_set(l, seg, fd);
     l->dir_dirty = 1;
     return 0;
 }
@@ -108,10 +225,13 @@ static int file_write(rn_log_t *l, rn_seg_t *seg, struct iovec *iov, int iovcnt,
     size_t left = total;
     int i = 0, err = 0;
     size_t jmark = 0;
+    int rc = rn_store__seg_open(l, seg); /* first: nothing is journaled if it fails */
+    if (rc)
+        return rc;
     if (l->store->jnl.on && !l->store->jnl_quiet) {
         /* The journal's copy first (the write below consumes iov); undone
          * if the write fails. */
-        int rc = rn_store__journal_write_rec(l, seg, iov, iovcnt, total, &jmark);
+        rc = rn_store__journal_write_rec(l, seg, iov, iovcnt, total, &jmark);
         if (rc)
             return rc;
     }
@@ -167,35 +287,40 @@ fail:
     return rn_store__errno(err);
 }
 
-static int file_ensure_open(rn_log_t *l, rn_seg_t *seg)
+int rn_store__seg_open(rn_log_t *l, rn_seg_t *seg)
 {
+    rn_store_t *s = l->store;
+    lru_touch(s, l); /* a shortage below closes other logs' files, not this one's */
     if (seg->fd >= 0)
         return 0;
     char path[PATH_MAX];
     int rc = seg_path(l, seg->base, path, sizeof path);
     if (rc)
-        return rc;
-    int fd = rn_store__open(l->store, path, O_RDONLY | O_CLOEXEC, 0);
+        goto fail;
+    ssize_t me = seg - l->segs;
+    int is_active = (size_t)me + 1 == l->nsegs;
+    int fd = rn_store__open(s, path, (is_active ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
     if (fd < 0) {
         rn_error("store: open %s: %s", path, strerror(errno));
-        return rn_store__errno(errno);
+        rc = rn_store__errno(errno);
+        goto fail;
     }
-    ssize_t me = seg - l->segs;
-    if (l->cached >= 0 && l->cached != me && (size_t)l->cached + 1 < l->nsegs) {
-        rn_seg_t *old = &l->segs[l->cached];
-        if (old->fd >= 0) {
-            (void)close(old->fd);
-            old->fd = -1;
-        }
+    if (!is_active) {
+        if (l->cached >= 0 && l->cached != me && (size_t)l->cached + 1 < l->nsegs)
+            rn_store__seg_fd_close(l, &l->segs[l->cached]);
+        l->cached = me;
     }
-    l->cached = me;
-    seg->fd = fd;
+    rn_store__seg_fd_set(l, seg, fd);
     return 0;
+fail:
+    if (!l->nfiles)
+        lru_unlink(s, l);
+    return rc;
 }
 
 static int file_read(rn_log_t *l, rn_seg_t *seg, uint64_t off, void *dst, size_t len)
 {
-    int rc = file_ensure_open(l, seg);
+    int rc = rn_store__seg_open(l, seg);
     if (rc)
         return rc;
     uint8_t *p = dst;
@@ -219,7 +344,7 @@ static int file_read(rn_log_t *l, rn_seg_t *seg, uint64_t off, void *dst, size_t
 
 static int file_truncate(rn_log_t *l, rn_seg_t *seg, uint64_t size)
 {
-    int rc = file_ensure_open(l, seg);
+    int rc = rn_store__seg_open(l, seg);
     if (rc)
         return rc;
     while (ftruncate(seg->fd, (off_t)size) != 0) {
@@ -231,9 +356,7 @@ static int file_truncate(rn_log_t *l, rn_seg_t *seg, uint64_t size)
 
 static void file_release(rn_log_t *l, rn_seg_t *seg)
 {
-    if (seg->fd >= 0)
-        (void)close(seg->fd);
-    seg->fd = -1;
+    rn_store__seg_fd_close(l, seg);
 }
 
 const rn_segio_ops_t rn_store__file_ops = {
