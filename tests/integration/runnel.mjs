@@ -99,6 +99,8 @@ export function waitExit(child, exited, timeoutMs) {
  * opts.bare      pass no --listen, --data-dir or --in-memory: the caller's args, environment or
  *                --config file say where (srv.port is then the printed port; cwd is a temp dir)
  * opts.startTimeoutMs  how long to wait for the endpoint line (default 15 s)
+ * opts.nofile    RLIMIT_NOFILE of the server (`ulimit -n` in a shell that then execs runnel,
+ *                so the pid is runnel's)
  */
 export async function startRunnel(opts = {}) {
   const { args = [], env = {}, inMemory = false, startTimeoutMs = 15000 } = opts;
@@ -114,7 +116,10 @@ export async function startRunnel(opts = {}) {
   }
   argv.push(...args);
 
-  const child = spawn(RUNNEL_BIN, argv, {
+  const [file, fileArgs] = opts.nofile
+    ? ['/bin/sh', ['-c', `ulimit -n ${Number(opts.nofile)} && exec "$0" "$@"`, RUNNEL_BIN, ...argv]]
+    : [RUNNEL_BIN, argv];
+  const child = spawn(file, fileArgs, {
     cwd: dataDir, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
