@@ -683,9 +683,11 @@ def bench_rss():
         row = out["targets"][k] = {}
         try:
             rss_case(k, row, "idle", "streams", many)
-            # runnel holds two descriptors per open shard log: 10,000 shards need more than 20,000
-            # (this machine's hard limit, which the container does not let root raise; then the
-            # last few shards' writes fail with EMFILE and the row says how many were written)
+            # before the open-file cache runnel held two descriptors per open shard log: 10,000
+            # shards needed more than 20,000 (this machine's hard limit, which the container does
+            # not let root raise; the last few shards' writes failed with EMFILE and the row says
+            # how many were written). Now at most --max-open-files segment files are open (512 at
+            # that limit, docs/storage.md "Open files"); a runnel-old-* row may still fall short.
             rss_case(k, row, "idle2", "wide", wide, nofile=RSS_NOFILE)
         except Exception as e:
             row["unable"] = f"{e}"[:200]
