@@ -77,8 +77,9 @@ typedef struct rn_http_config {
     /* Resource bounds; 0 means the default.
      * max_connections: connections served at once; at the limit the
      *   listener stops accepting (new clients wait in the backlog) until one
-     *   closes. Default: RLIMIT_NOFILE minus a reserve (a quarter, 32 to
-     *   1024) for logs, segments and the store.
+     *   closes. Default: RLIMIT_NOFILE minus a reserve for segments and the
+     *   store's other files (util/fdlimit.h: a quarter of the first 4096, at
+     *   least 32, and half of the rest).
      * max_buffered_bytes (256 MiB): request body bytes buffered server-wide
      *   (a Content-Length body counts in full when its head arrives); a
      *   request that would go over gets 503 (ServiceUnavailable JSON) and,

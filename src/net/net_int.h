@@ -54,8 +54,8 @@ struct ssl_ctx_st;
  * for the read timeout; cfg->min_body_rate. */
 #define RN_NET_DEFAULT_MIN_BODY_RATE 1024
 /* Connections when cfg->max_connections is 0: the fd limit minus a reserve
- * for logs, segments and the store (a quarter of it, 32 to 1024:
- * util/fdlimit.h, shared with the store's open-file cap). */
+ * for segments and the store's other files (util/fdlimit.h, shared with the
+ * store's open-file cap). */
 /* accept() failing for lack of fds (or memory): stop accepting this long. */
 #define RN_NET_ACCEPT_BACKOFF_MS 250
 /* One warning per this interval for accept failures (and for 503s of the

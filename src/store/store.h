@@ -74,8 +74,9 @@ typedef struct rn_store_config {
     /* Segment files the disk backend keeps open across all its logs (the
      * open-file cache, docs/storage.md): past it the least recently used
      * log's files are closed and reopened when next read, written or
-     * trimmed. 0: half of the descriptor reserve util/fdlimit.h keeps from
-     * connections (rn_fd_files_default). Minimum 2. */
+     * trimmed. 0: the share util/fdlimit.h keeps from connections for them
+     * (rn_fd_files_default: 32 at a limit of 256, 512 at 4096, 8464 at
+     * 20000). Minimum 2. */
     size_t max_open_files;
 } rn_store_config_t;
 

@@ -12,24 +12,28 @@ size_t rn_fd_limit(void)
     return (size_t)rl.rlim_cur;
 }
 
-size_t rn_fd_reserve(size_t lim)
+/* A quarter of the first RN_FD_SPLIT_FROM descriptors, at least 32. */
+static size_t reserve(size_t lim)
 {
-    size_t reserve = lim / 4;
-    if (reserve < RN_FD_RESERVE_MIN)
-        reserve = RN_FD_RESERVE_MIN;
-    if (reserve > RN_FD_RESERVE_MAX)
-        reserve = RN_FD_RESERVE_MAX;
-    return reserve;
+    size_t head = lim < RN_FD_SPLIT_FROM ? lim : RN_FD_SPLIT_FROM;
+    size_t r = head / 4;
+    return r < RN_FD_RESERVE_MIN ? RN_FD_RESERVE_MIN : r;
+}
+
+size_t rn_fd_other(size_t lim)
+{
+    size_t r = reserve(lim);
+    return r - r / 2;
 }
 
 size_t rn_fd_files_default(size_t lim)
 {
-    return rn_fd_reserve(lim) / 2;
+    size_t extra = lim > RN_FD_SPLIT_FROM ? (lim - RN_FD_SPLIT_FROM) / 2 : 0;
+    return reserve(lim) / 2 + extra;
 }
 
 size_t rn_fd_conns_default(size_t lim, size_t files)
 {
-    size_t reserve = rn_fd_reserve(lim);
-    size_t held = files + (reserve - reserve / 2);
+    size_t held = files + rn_fd_other(lim);
     return lim > held + RN_FD_CONNS_MIN ? lim - held : RN_FD_CONNS_MIN;
 }
