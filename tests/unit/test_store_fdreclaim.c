@@ -1,7 +1,8 @@
 /* test_store_fdreclaim.c: a store that runs out of file descriptors asks its
  * reclaim hook for one and retries, for every file the loop thread opens for
- * a log: the log's directory and segments when it is opened (recovery), a new
- * segment at a roll, a cold segment for a read. The hook stands in for main.c's
+ * a log: its segments when it is opened (recovery), a new segment at a roll, a
+ * cold segment for a read (one log only: the open-file cache has no other
+ * log's files to close first, test_store_fdcache). The hook stands in for main.c's
  * "close the longest-idle connection": it closes one of the descriptors the
  * test used to fill the table. Without a hook (or with nothing to free) the
  * call fails with RN_EMFILE and the log is unchanged. */
@@ -84,7 +85,7 @@ int main(void)
     const char *err = NULL;
     CHECK(rn_store_open(&s, &cfg, &err) == 0);
 
-    /* Opening a log (directory, first segment) with no descriptor left. */
+    /* Opening a log (its first segment) with no descriptor left. */
     fill_fds();
     CHECK(n_spare > 0);
     reclaims = 0;
