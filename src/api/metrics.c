@@ -510,11 +510,19 @@ int rn_metrics_render_store(const rn_store_stats_t *st, rn_buf_t *b)
                            "# TYPE runnel_store_fdatasync_total counter\nrunnel_store_fdatasync_total %llu\n"
                            "# HELP runnel_store_open_logs Shard logs open\n"
                            "# TYPE runnel_store_open_logs gauge\nrunnel_store_open_logs %llu\n"
+                           "# HELP runnel_store_open_files Segment files held open (the open-file cache)\n"
+                           "# TYPE runnel_store_open_files gauge\nrunnel_store_open_files %llu\n"
+                           "# HELP runnel_store_open_files_max The cap on segment files held open (--max-open-files)\n"
+                           "# TYPE runnel_store_open_files_max gauge\nrunnel_store_open_files_max %llu\n"
+                           "# HELP runnel_store_files_evicted_total Logs whose files the cap closed (reopened on use)\n"
+                           "# TYPE runnel_store_files_evicted_total counter\nrunnel_store_files_evicted_total %llu\n"
                            "# HELP runnel_store_journal_bytes The commit journal's files on disk (allocated)\n"
                            "# TYPE runnel_store_journal_bytes gauge\nrunnel_store_journal_bytes %llu\n"
                            "# HELP runnel_store_metadata_bytes The metadata database and its WAL on disk\n"
                            "# TYPE runnel_store_metadata_bytes gauge\nrunnel_store_metadata_bytes %llu\n",
                            (unsigned long long)st->fds_synced, (unsigned long long)st->open_logs,
+                           (unsigned long long)st->open_files, (unsigned long long)st->max_open_files,
+                           (unsigned long long)st->files_evicted,
                            (unsigned long long)st->journal_bytes, (unsigned long long)st->metadata_bytes);
     return rc ? RN_ENOMEM : 0;
 }

@@ -254,6 +254,9 @@ void rn_store_stats(rn_store_t *s, rn_store_stats_t *out)
     out->fds_synced = __atomic_load_n(&s->stat_fds, __ATOMIC_RELAXED);
     for (rn_log_t *l = s->logs; l; l = l->reg_next)
         out->open_logs++;
+    out->open_files = s->nfiles;
+    out->max_open_files = s->max_files;
+    out->files_evicted = s->files_evicted;
     if (!s->data_dir)
         return;
     int dfd = open(s->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -284,6 +284,8 @@ typedef struct rn_store_stats {
     uint64_t commits_sum;
     uint64_t fds_synced;                           /* descriptors fdatasynced */
     uint64_t open_logs;                            /* rn_log_t handles open */
+    uint64_t open_files, max_open_files;           /* segment files open, and the cap (--max-open-files) */
+    uint64_t files_evicted;                        /* logs whose files the cap closed */
     uint64_t journal_bytes;                        /* the commit journal's files on disk (0: none) */
     uint64_t metadata_bytes;                       /* the metadata database and its WAL (0: in memory) */
 } rn_store_stats_t;

@@ -95,6 +95,12 @@ test('1,000 shards under RLIMIT_NOFILE 256: written, read, restarted, written an
   note();
   // the cap, plus the connections of this test (8 readers) and what a write opens for a moment
   assert.ok(most <= idle + CAP + 24, `${most} descriptors open (idle ${idle}, cap ${CAP})`);
+  // and /metrics says so: files open within the cap, evictions counted
+  const metrics = await (await fetch(`${srv.endpoint}/metrics`)).text();
+  const gauge = (n) => Number((new RegExp(`^${n} (\\d+)$`, 'm').exec(metrics) || [])[1]);
+  assert.equal(gauge('runnel_store_open_files_max'), CAP);
+  assert.ok(gauge('runnel_store_open_files') <= CAP, `open files ${gauge('runnel_store_open_files')}`);
+  assert.ok(gauge('runnel_store_files_evicted_total') >= SHARDS - CAP, `evicted ${gauge('runnel_store_files_evicted_total')}`);
 
   client.destroy();
   await srv.stop();

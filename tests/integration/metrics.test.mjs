@@ -327,6 +327,9 @@ test('the store\'s series: group-commit fdatasync latency and size, open logs, j
     `commits answered: ${value(p, 'runnel_store_group_commit_size_sum') - commits0}`);
   assert.ok(value(p, 'runnel_store_fdatasync_total') >= 1);
   assert.ok(value(p, 'runnel_store_open_logs') >= 1);
+  assert.ok(value(p, 'runnel_store_open_files') >= 1);
+  assert.ok(value(p, 'runnel_store_open_files') <= value(p, 'runnel_store_open_files_max'));
+  assert.equal(p.types.get('runnel_store_files_evicted_total'), 'counter');
   assert.ok(value(p, 'runnel_store_journal_bytes') > 0);
   assert.ok(value(p, 'runnel_store_metadata_bytes') > 0);
   assert.equal(value(p, 'runnel_streams'), 2);
