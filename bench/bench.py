@@ -82,7 +82,7 @@ NO_SUBSCRIBE = {"kinesalite": "unable (no SubscribeToShard: kinesalite has no en
 # another build (runnel-old-*; bench/run.sh's BENCH_OLD=<commit> builds one), e.g. the engine
 # before the commit journal (8fcdf34^).
 OLD_BIN = os.environ.get("RUNNEL_BIN_OLD") or None
-SHARD_COUNTS = [1, 4, 64, 256, 1024]
+SHARD_COUNTS = [int(x) for x in os.environ.get("BENCH_SHARD_COUNTS", "1,4,64,256,1024").split(",")]  # e.g. 4,1024
 SHARD_KEYS = 16384
 SHARD_SCENARIOS = [
     # name, proto, op, records, size, in flight
