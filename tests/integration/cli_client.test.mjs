@@ -47,6 +47,7 @@ function startCli(args, { env, input, timeoutMs = 60000, bin = RUNNEL_BIN }) {
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
     child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, ...out }); });
   });
+  child.stdin.on('error', () => {}); // EPIPE when the command exits before reading its stdin
   child.stdin.end(input ?? '');
   return {
     closed,

@@ -214,7 +214,8 @@ function bytesUnder(dir) {
   if (!fs.existsSync(dir)) return 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
-    n += e.isDirectory() ? bytesUnder(p) : fs.statSync(p).size;
+    // a file listed may be gone by the stat (the checkpoint renames CHECKPOINT.tmp, recycles files)
+    n += e.isDirectory() ? bytesUnder(p) : (fs.statSync(p, { throwIfNoEntry: false })?.size ?? 0);
   }
   return n;
 }
