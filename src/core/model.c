@@ -94,9 +94,15 @@ static int status_parse(const char *s)
 
 /* ---- persistence ---------------------------------------------------------- */
 
+/* The metadata key of stream id's document. */
+static void id_key(uint64_t id, char *buf, size_t cap)
+{
+    snprintf(buf, cap, KEY_PREFIX "%020" PRIu64, id);
+}
+
 static void stream_key(const rn_stream_t *s, char *buf, size_t cap)
 {
-    snprintf(buf, cap, KEY_PREFIX "%020" PRIu64, s->id);
+    id_key(s->id, buf, cap);
 }
 
 static json_t *u128_json(rn_u128 v)
@@ -783,7 +789,7 @@ static void name_key(const char *account, const char *region, const char *name, 
 static int load_claimed(rn_registry_t *r, uint64_t id)
 {
     char key[64];
-    snprintf(key, sizeof key, KEY_PREFIX "%020" PRIu64, id);
+    id_key(id, key, sizeof key);
     void *v = NULL;
     size_t len = 0;
     uint64_t rev = 0;
