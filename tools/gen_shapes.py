@@ -74,8 +74,8 @@ def load_ops():
     body = text[text.index("#define RN_OPERATIONS(X)"):]
     body = body[:body.index("typedef")]
     ops = re.findall(r"X\((\w+),\s*'[CD]'[,)]", body)
-    if len(ops) != 45:
-        die("expected 45 operations in ops.h, found %d" % len(ops))
+    if len(ops) != 57:
+        die("expected 57 operations in ops.h, found %d" % len(ops))
     return ops
 
 
@@ -165,7 +165,7 @@ class Gen:
             if k in s:
                 sh[k] = s[k]
         if "pattern" in s:
-            sh["pattern"] = s["pattern"]
+            sh["pattern"] = unanchor(s["pattern"])
         if "enum" in s:
             sh["enum"] = list(s["enum"])
         if t == "list":
@@ -209,8 +209,9 @@ class Gen:
                 members.append((n, sh, n in req))
             if b:
                 for n in bmem:
-                    if n not in refs:
-                        die("%s.%s is in botocore but not in the JS model" % (name, n))
+                    if n not in refs:  # botocore is newer than the JS model here
+                        members.append((n, self.from_botocore(bmem[n]["shape"]), n in breq))
+                        self.notes.append("%s.%s: from botocore only" % (name, n))
                 for n in sorted(breq ^ req):
                     self.notes.append("%s.%s: required %s in botocore, %s in the JS model"
                                       % (name, n, n in breq, n in req))
@@ -291,6 +292,15 @@ class Gen:
 
 
 # ---------------------------------------------------------------- patterns -
+def unanchor(p):
+    """Every pattern matches the whole value, so the explicit anchors newer
+    models put around a whole pattern ("^(0|([1-9]\\d{0,38}))$" since botocore
+    1.44) say nothing more. They are dropped, which also keeps the pattern text
+    of ValidationException messages the one the service has been answering."""
+    m = re.fullmatch(r"\^\((.*)\)\$", p) or re.fullmatch(r"\^([^()|]*)\$", p)
+    return m.group(1) if m else p
+
+
 def classify_pattern(p):
     """Returns (kind, data): CHARSET (bitmap), DECIMAL (max digits), REGEX (ERE)."""
     m = re.fullmatch(r"\[([^\]\\^]+)\]\+", p)

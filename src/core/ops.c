@@ -66,6 +66,8 @@ const char *rn_op_res_name(rn_op_res_t r)
         return "stream or consumer";
     case RN_OP_RES_CHANNEL:
         return "channel";
+    case RN_OP_RES_QUEUE:
+        return "queue";
     }
     return "?";
 }

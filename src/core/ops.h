@@ -59,7 +59,19 @@
     X(DeleteChannel, 'C', DeleteChannel, CHANNEL)                                                  \
     X(DescribeChannel, 'C', DescribeChannel, CHANNEL)                                              \
     X(ListChannels, 'C', ListChannels, ANY)                                                        \
-    X(UpdateChannel, 'C', UpdateChannel, CHANNEL)
+    X(UpdateChannel, 'C', UpdateChannel, CHANNEL)                                                 \
+    X(CreateQueue, 'C', CreateQueue, QUEUE)                                                       \
+    X(DeleteQueue, 'C', DeleteQueue, QUEUE)                                                       \
+    X(DescribeQueue, 'C', DescribeQueue, QUEUE)                                                   \
+    X(ListQueues, 'C', ListQueues, ANY)                                                           \
+    X(UpdateQueue, 'C', UpdateQueue, QUEUE)                                                       \
+    X(ReceiveQueueRecords, 'D', ReceiveQueueRecords, QUEUE)                                       \
+    X(AcknowledgeQueueRecords, 'D', AcknowledgeQueueRecords, QUEUE)                               \
+    X(UpdateQueueRecordsVisibility, 'D', UpdateQueueRecordsVisibility, QUEUE)                     \
+    X(ReceiveDeadLetterQueueRecords, 'D', ReceiveDeadLetterQueueRecords, QUEUE)                   \
+    X(AcknowledgeDeadLetterQueueRecords, 'D', AcknowledgeDeadLetterQueueRecords, QUEUE)           \
+    X(RestoreDeadLetterQueueRecords, 'D', RestoreDeadLetterQueueRecords, QUEUE)                   \
+    X(UpdateDeadLetterQueueRecordsVisibility, 'D', UpdateDeadLetterQueueRecordsVisibility, QUEUE)
 
 /* The ARN an operation's IAM action is evaluated on. */
 typedef enum rn_op_res {
@@ -69,6 +81,7 @@ typedef enum rn_op_res {
     RN_OP_RES_NAMED,    /* the resource ResourceARN names: a stream or a consumer (TagResource & co.
                          * also take a channel) -- tags and resource policies */
     RN_OP_RES_CHANNEL,  /* the channel's ARN (ChannelARN; CreateChannel: the channel to be) */
+    RN_OP_RES_QUEUE,    /* the queue's ARN (QueueARN; CreateQueue: the queue to be) */
 } rn_op_res_t;
 
 typedef enum rn_op {
@@ -86,7 +99,7 @@ const char *rn_op_name(rn_op_t op);
 const char *rn_op_iam_action(rn_op_t op);
 /* RN_OP_RES_ANY when op is out of range. */
 rn_op_res_t rn_op_iam_resource(rn_op_t op);
-/* "*", "stream", "consumer", "stream or consumer", "channel". */
+/* "*", "stream", "consumer", "stream or consumer", "channel", "queue". */
 const char *rn_op_res_name(rn_op_res_t r);
 
 #endif

@@ -38,6 +38,10 @@ int main(void)
         {"StartStreamEncryption", "kinesis:StartStreamEncryption", RN_OP_RES_STREAM},
         {"ListChannels", "kinesis:ListChannels", RN_OP_RES_ANY},
         {"DescribeChannel", "kinesis:DescribeChannel", RN_OP_RES_CHANNEL},
+        {"ListQueues", "kinesis:ListQueues", RN_OP_RES_ANY},
+        {"CreateQueue", "kinesis:CreateQueue", RN_OP_RES_QUEUE},
+        {"ReceiveQueueRecords", "kinesis:ReceiveQueueRecords", RN_OP_RES_QUEUE},
+        {"RestoreDeadLetterQueueRecords", "kinesis:RestoreDeadLetterQueueRecords", RN_OP_RES_QUEUE},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         rn_op_t op = rn_op_lookup(t[i].op, strlen(t[i].op));
@@ -46,7 +50,7 @@ int main(void)
         CHECK_EQ_STR(rn_op_res_name(rn_op_iam_resource(op)), rn_op_res_name(t[i].res));
     }
     /* every operation: "kinesis:" + its own name */
-    CHECK_EQ_INT(RN_OP_COUNT, 45);
+    CHECK_EQ_INT(RN_OP_COUNT, 57);
     for (int op = 0; op < RN_OP_COUNT; op++) {
         const char *a = rn_op_iam_action((rn_op_t)op);
         CHECK(strncmp(a, "kinesis:", 8) == 0);

