@@ -3,7 +3,12 @@
 
 Inputs
   * botocore's service-2.json.gz (API 2013-12-02): shapes with types, member
-    order, required lists, min/max, patterns and enums;
+    order, required lists, min/max, patterns and enums. shapes_gen.c is made
+    from botocore 1.44.8, the first with the Queue operations (the pinned one
+    of tests/clients/kcl/moto-requirements.txt: run the generator with that
+    venv's python, ~/.cache/runnel/moto-*/bin/python). Where botocore is the
+    newer of the two models (the Queue operations, QueueCount), its members
+    are taken as they are;
   * the newer JS SDK model in node_modules/@aws-sdk/client-kinesis: the
     schemas in dist-cjs/index.js (members, member types, required count) and
     the declarations in dist-types/models/{models_0,enums}.d.ts (member order
