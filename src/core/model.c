@@ -1783,9 +1783,11 @@ int rn_account_settings_get(rn_registry_t *r, const char *account, const char *r
     settings_key(account, region, key, sizeof key);
     void *val = NULL;
     size_t len = 0;
-    int rc = rn_store_kv_get(r->store, key, &val, &len);
-    if (rc == RN_ENOENT)
+    int rc = rn_store_kv_get_rev(r->store, key, &val, &len, &out->rev);
+    if (rc == RN_ENOENT) {
+        out->rev = 0;
         return 0;
+    }
     if (rc)
         return rc;
     json_error_t jerr;
@@ -1820,7 +1822,7 @@ int rn_account_settings_put(rn_registry_t *r, const char *account, const char *r
         return RN_ENOMEM;
     char key[160];
     settings_key(account, region, key, sizeof key);
-    int rc = rn_store_kv_put(r->store, key, text, strlen(text));
+    int rc = rn_store_kv_put_if(r->store, key, text, strlen(text), in->rev, NULL);
     free(text);
     if (rc == 0) {
         rn_group_t *g = group_get(r, account, region);
@@ -1831,12 +1833,10 @@ int rn_account_settings_put(rn_registry_t *r, const char *account, const char *r
     return rc;
 }
 
-static const rn_shard_t *route_cmp_base;
-
 static int route_cmp(const void *a, const void *b)
 {
-    rn_u128 x = route_cmp_base[*(const uint32_t *)a].start_hash;
-    rn_u128 y = route_cmp_base[*(const uint32_t *)b].start_hash;
+    rn_u128 x = ((const struct rn_route_ent *)a)->start;
+    rn_u128 y = ((const struct rn_route_ent *)b)->start;
     return x < y ? -1 : x > y;
 }
 
@@ -1845,7 +1845,7 @@ static void route_build(rn_stream_t *s)
     uint32_t n = 0;
     for (uint32_t i = 0; i < s->n_shards; i++)
         n += s->shards[i].closed_ms == 0;
-    uint32_t *v = realloc(s->route, (n ? n : 1) * sizeof *v);
+    struct rn_route_ent *v = realloc(s->route, (n ? n : 1) * sizeof *v);
     if (!v) {
         free(s->route);
         s->route = NULL;
@@ -1855,8 +1855,7 @@ static void route_build(rn_stream_t *s)
     n = 0;
     for (uint32_t i = 0; i < s->n_shards; i++)
         if (s->shards[i].closed_ms == 0)
-            v[n++] = i;
-    route_cmp_base = s->shards; /* the loop thread only */
+            v[n++] = (struct rn_route_ent){.start = s->shards[i].start_hash, .pos = i};
     qsort(v, n, sizeof *v, route_cmp);
     s->route = v;
     s->n_route = n;
@@ -1869,15 +1868,14 @@ static rn_shard_t *route_lookup(rn_stream_t *s, rn_u128 h)
     uint32_t lo = 0, hi = s->n_route;
     while (lo < hi) { /* first entry starting after h */
         uint32_t mid = lo + (hi - lo) / 2;
-        uint32_t pos = s->route[mid];
-        if (pos < s->n_shards && s->shards[pos].start_hash <= h)
+        if (s->route[mid].start <= h)
             lo = mid + 1;
         else
             hi = mid;
     }
     if (lo == 0)
         return NULL;
-    uint32_t pos = s->route[lo - 1];
+    uint32_t pos = s->route[lo - 1].pos;
     if (pos >= s->n_shards)
         return NULL;
     rn_shard_t *sh = &s->shards[pos];

@@ -124,11 +124,16 @@ typedef struct rn_stream {
     size_t group_pos, reg_pos;
     int64_t pend_pos;         /* in the list of pending transitions, -1 when none */
     uint32_t open_counted;    /* open shards counted in the group */
-    /* rn_stream_route's index: the open shards by starting hash key, as
-     * positions in shards. A cache: a stale entry is detected (the shard it
-     * names is closed or does not hold the key) and the index rebuilt, so
-     * nothing that changes shards has to keep it. */
-    uint32_t *route;
+    /* rn_stream_route's index: the open shards by starting hash key, with
+     * their positions in shards (the keys side by side, so that a binary
+     * search over 1,024 shards reads a few cache lines, not a shard each
+     * step). A cache: a stale entry is detected (the shard it names is
+     * closed or does not hold the key) and the index rebuilt, so nothing
+     * that changes shards has to keep it. */
+    struct rn_route_ent {
+        rn_u128 start;
+        uint32_t pos;
+    } *route;
     uint32_t n_route;
     /* writers sharing the store (cluster mode, docs/cluster.md): the revision
      * of the document this copy was loaded from or last wrote (0: not written
@@ -308,11 +313,14 @@ typedef struct rn_account_settings {
     int64_t started_ms;
     int64_t ended_ms;
     int64_t earliest_end_ms;
+    uint64_t rev; /* the metadata entry's revision as read (0: absent) */
 } rn_account_settings_t;
 
 /* Read the settings ("account/<acct>/<region>/settings" in the metadata
  * table; defaults when absent), applying a scheduled end that is due by
- * now_ms. Returns 0 or a negative RN_E* code. */
+ * now_ms. Returns 0 or a negative RN_E* code. rn_account_settings_put
+ * writes them back only over the revision read (in->rev): RN_ECONFLICT when
+ * another writer sharing the store changed them in between (cluster mode). */
 int rn_account_settings_get(rn_registry_t *r, const char *account, const char *region, int64_t now_ms,
                             rn_account_settings_t *out);
 int rn_account_settings_put(rn_registry_t *r, const char *account, const char *region,

@@ -88,7 +88,7 @@ static void test_persistence(void)
     rn_tagset_t next = {0};
     CHECK_EQ_INT(rn_tagset_put(&next, "k", "v"), 0);
     CHECK_EQ_INT(rn_registry_save_tags(r, s, &next), 0);
-    rn_account_settings_t as = {RN_COMMITMENT_ENABLED_UNTIL_EARLIEST_ALLOWED_END, now - 10, now + 1000, now + 1000};
+    rn_account_settings_t as = {RN_COMMITMENT_ENABLED_UNTIL_EARLIEST_ALLOWED_END, now - 10, now + 1000, now + 1000, 0};
     CHECK_EQ_INT(rn_account_settings_put(r, "111111111111", "eu-west-1", &as), 0);
 
     /* A record older than the retention is trimmed by rn_shard_log. */

@@ -15,7 +15,9 @@
  *  - what a watch delivers (rn_registry_changed) keeps a copy current: a
  *    stream created, changed (an older revision ignored) and deleted elsewhere;
  *  - a name claim whose stream document is gone is taken back by the next
- *    create; a store from before name claims gets them at open. */
+ *    create; a store from before name claims gets them at open;
+ *  - account settings written through both: the write over an older read
+ *    is refused (RN_ECONFLICT) and the one after a fresh read stands. */
 #include "core/model.h"
 #include "core/errors.h"
 #include "store/store.h"
@@ -181,6 +183,26 @@ int main(void)
         CHECK_EQ_INT(rn_registry_changed(b, key, NULL, 0, rev + 100), 0);         /* deleted elsewhere */
         CHECK(rn_registry_find(b, ACC, REG, "watched") == NULL);
     }
+
+    /* account settings, read on both and written on both: the later write loses */
+    rn_account_settings_t ga, gb;
+    CHECK_EQ_INT(rn_account_settings_get(a, ACC, REG, now, &ga), 0);
+    CHECK_EQ_INT(rn_account_settings_get(b, ACC, REG, now, &gb), 0);
+    CHECK_EQ_INT(ga.rev, 0); /* absent */
+    ga.status = RN_COMMITMENT_ENABLED;
+    ga.started_ms = now;
+    CHECK_EQ_INT(rn_account_settings_put(a, ACC, REG, &ga), 0);
+    gb.status = RN_COMMITMENT_DISABLED;
+    CHECK_EQ_INT(rn_account_settings_put(b, ACC, REG, &gb), RN_ECONFLICT); /* b read it absent */
+    CHECK_EQ_INT(rn_account_settings_get(b, ACC, REG, now, &gb), 0);
+    CHECK_EQ_INT(gb.status, RN_COMMITMENT_ENABLED); /* a's write stands */
+    CHECK(gb.rev != 0);
+    gb.ended_ms = now + 1;
+    CHECK_EQ_INT(rn_account_settings_put(b, ACC, REG, &gb), 0); /* over the revision it read */
+    CHECK_EQ_INT(rn_account_settings_put(a, ACC, REG, &ga), RN_ECONFLICT);
+    CHECK_EQ_INT(rn_account_settings_get(a, ACC, REG, now, &ga), 0);
+    CHECK_EQ_INT(ga.ended_ms, now + 1);
+
     rn_registry_close(a);
     rn_registry_close(b);
 
