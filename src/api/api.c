@@ -903,13 +903,6 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
         return;
     }
 
-    rn_op_fn fn = handlers[op];
-    if (!fn) {
-        rn_error_set(&err, RN_AWS_NOT_SUPPORTED, rn_op_name(op));
-        early_error(api, ex, req, op, proto, &err, t0);
-        return;
-    }
-
     rn_call_t *c = call_new(api);
     if (!c) {
         rn_error_set(&err, RN_AWS_INTERNAL_FAILURE);
@@ -940,6 +933,11 @@ void rn_api_handle(void *ud, rn_http_exchange_t *ex, const rn_http_request_t *re
 
     if (rn_records_fast_decode(c, req->body, req->body_len) != 0 &&
         rn_wire_decode(op, proto, req->body, req->body_len, &c->in, &c->err) != 0) {
+        rn_call_fail(c);
+        return;
+    }
+    if (!handlers[op]) { /* a request of an operation not built yet is decoded and validated first */
+        rn_error_set(&c->err, RN_AWS_NOT_SUPPORTED, rn_op_name(op));
         rn_call_fail(c);
         return;
     }

@@ -222,13 +222,22 @@ const ERROR_CASES = [
     },
   })),
   {
-    // The not-supported answer comes before the body is decoded (src/api/api.c: handlers[op] is
-    // checked first), so a request outside the model gets it too, not a ValidationException.
-    name: 'ReceiveQueueRecords outside the model (WaitTimeSeconds 21) → still not supported yet',
+    // A request of an operation without a handler is decoded and validated first (src/api/api.c),
+    // as AWS would: outside the model it is a ValidationException, not "not supported".
+    name: 'ReceiveQueueRecords outside the model (WaitTimeSeconds 21) → ValidationException first',
     req: { target: 'ReceiveQueueRecords', body: '{"QueueARN":"arn:aws:kinesis:us-east-1:000000000000:queue/q","WaitTimeSeconds":21}' },
     check(r, p) {
-      assertJsonError(r, 400, 'InvalidArgumentException', p);
-      assert.equal(r.json.message, 'The operation ReceiveQueueRecords is not supported by runnel yet.');
+      assertJsonError(r, 400, 'ValidationException', p);
+      assert.equal(r.json.message, "1 validation error detected: Value '21' at 'waitTimeSeconds' failed to satisfy " +
+        'constraint: Member must have value less than or equal to 20');
+    },
+  },
+  {
+    name: 'CreateChannel without its required members → ValidationException, not "not supported"',
+    req: { target: 'CreateChannel', body: '{}' },
+    check(r, p) {
+      assertJsonError(r, 400, 'ValidationException', p);
+      assert.match(r.json.message, /^3 validation errors detected: Value null at 'channelName'/);
     },
   },
 ];
