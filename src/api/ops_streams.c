@@ -166,6 +166,13 @@ int rn_op_DeleteStream(rn_call_t *c)
         return -1;
     if (s->status == RN_STREAM_DELETING)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, s->name, c->account);
+    char sarn[512];
+    rn_stream_arn(s, sarn, sizeof sarn);
+    if (rn_channels_count_stream(c->api, sarn, c->now_ms) > 0) { /* DeleteChannel's documentation */
+        char msg[512];
+        snprintf(msg, sizeof msg, "Stream %s under account %s has active channels.", s->name, c->account);
+        return rn_error_set(&c->err, RN_AWS_RESOURCE_IN_USE, msg);
+    }
     int drop = 0;
     if (rn_consumers_count(c->api, s, c->now_ms) > 0) {
         if (!rn_arg_bool(c, "EnforceConsumerDeletion")) {
