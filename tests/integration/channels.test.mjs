@@ -14,7 +14,7 @@ import {
 import { expectError } from './kinesis.mjs';
 
 const T = { timeout: 60000 };
-const ROLE = `arn:aws:iam::${ACCOUNT}:role/ChannelWriter`;
+const ROLE = `arn:aws:iam::${ACCOUNT}:role/channel-writer`;
 const BUCKET = 'arn:aws:s3:::delivery-bucket';
 
 function createInput(name, stream, extra = {}) {
