@@ -265,6 +265,11 @@ int rn_op_DescribeStreamSummary(rn_call_t *c)
             open += s->shards[i].closed_ms == 0;
     json_object_set_new(d, "OpenShardCount", json_integer(open));
     json_object_set_new(d, "ConsumerCount", json_integer(rn_consumers_count(c->api, s, c->now_ms)));
+    char sarn[512];
+    rn_stream_arn(s, sarn, sizeof sarn);
+    int channels = rn_channels_count_stream(c->api, sarn, c->now_ms);
+    if (channels > 0) /* shown only when there are (AWS's choice could not be confirmed) */
+        json_object_set_new(d, "ChannelCount", json_integer(channels));
     json_object_set_new(d, "MaxRecordSizeInKiB", json_integer(s->max_record_kib));
     if (s->on_demand) {
         json_object_set_new(d, "RecordDistributionStrategy",

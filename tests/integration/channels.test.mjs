@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CreateChannelCommand, CreateStreamCommand, DeleteChannelCommand, DeleteStreamCommand, DescribeChannelCommand,
+  CreateChannelCommand, CreateStreamCommand, DeleteChannelCommand, DeleteStreamCommand,
+  DescribeStreamSummaryCommand, DescribeChannelCommand,
   ListChannelsCommand, UpdateChannelCommand,
 } from '@aws-sdk/client-kinesis';
 import {
@@ -86,6 +87,8 @@ test('channel lifecycle: create (CREATING then ACTIVE), describe, list, update (
   await new Promise((r) => setTimeout(r, 400));
   assert.equal((await client.send(new DescribeChannelCommand({ ChannelARN: arn }))).ChannelDescription.ChannelStatus, 'ACTIVE');
 
+  const { StreamDescriptionSummary: sum } = await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+  assert.equal(sum.ChannelCount, 1);
   await expectError(client.send(new DeleteStreamCommand({ StreamName: stream })),
     { name: 'ResourceInUseException', message: /has active channels/ });
   await client.send(new DeleteChannelCommand({ ChannelARN: arn }));
