@@ -333,6 +333,7 @@ def java_to_ere(p):
     if p.startswith("^"):
         p = p[1:]
     out, i, inbr = "", 0, False
+    hyphen = False  # an escaped '-' in the open bracket: literal, so put last (POSIX)
     while i < len(p):
         c = p[i]
         if c == "\\":
@@ -346,6 +347,8 @@ def java_to_ere(p):
                 out += "[:space:]" if inbr else "[[:space:]]"
             elif n == "w":
                 out += "A-Za-z0-9_" if inbr else "[A-Za-z0-9_]"
+            elif n == "-" and inbr:
+                hyphen = True
             elif n in "/-_:":
                 out += n
             elif n in ".()[]{}*+?|^$\\":
@@ -356,6 +359,9 @@ def java_to_ere(p):
         if inbr:
             if c == "]":
                 inbr = False
+                if hyphen:
+                    out += "-"
+                    hyphen = False
             out += c
         elif c == "[":
             inbr = True

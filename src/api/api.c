@@ -80,6 +80,11 @@ static const rn_op_fn handlers[RN_OP_COUNT] = {
     [RN_OP_DeleteResourcePolicy] = rn_op_DeleteResourcePolicy,
     [RN_OP_StartStreamEncryption] = rn_op_StartStreamEncryption,
     [RN_OP_StopStreamEncryption] = rn_op_StopStreamEncryption,
+    [RN_OP_CreateChannel] = rn_op_CreateChannel,
+    [RN_OP_DeleteChannel] = rn_op_DeleteChannel,
+    [RN_OP_DescribeChannel] = rn_op_DescribeChannel,
+    [RN_OP_ListChannels] = rn_op_ListChannels,
+    [RN_OP_UpdateChannel] = rn_op_UpdateChannel,
     [RN_OP_RegisterStreamConsumer] = rn_op_RegisterStreamConsumer,
     [RN_OP_DeregisterStreamConsumer] = rn_op_DeregisterStreamConsumer,
     [RN_OP_DescribeStreamConsumer] = rn_op_DescribeStreamConsumer,
@@ -194,6 +199,7 @@ void rn_api_destroy(rn_api_t *api)
             event_free(api->tick_ev);
         rn_subs_end_all(api);
         rn_consumers_free(api);
+        rn_channels_free(api);
         rn_limits_destroy(api->limits);
         rn_faults_destroy(api->faults);
         rn_metrics_destroy(api->metrics);

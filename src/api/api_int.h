@@ -30,6 +30,8 @@ struct rn_api {
     int64_t sub_lifetime_ms;
     struct rn_consumer *consumers; /* every registered consumer, loaded on first use */
     int consumers_loaded;
+    struct rn_channel *channels;   /* every channel, loaded on first use (ops_channels.c) */
+    int channels_loaded;
     struct rn_sub *subs;           /* open SubscribeToShard streams */
     long n_subs;                   /* how many (metrics) */
     struct event *tick_ev;         /* due state transitions without a request (api.c) */
@@ -193,6 +195,11 @@ int rn_op_ListTagsForResource(rn_call_t *c);
 int rn_op_PutResourcePolicy(rn_call_t *c);
 int rn_op_GetResourcePolicy(rn_call_t *c);
 int rn_op_DeleteResourcePolicy(rn_call_t *c);
+int rn_op_CreateChannel(rn_call_t *c);
+int rn_op_DeleteChannel(rn_call_t *c);
+int rn_op_DescribeChannel(rn_call_t *c);
+int rn_op_ListChannels(rn_call_t *c);
+int rn_op_UpdateChannel(rn_call_t *c);
 int rn_op_RegisterStreamConsumer(rn_call_t *c);
 int rn_op_DeregisterStreamConsumer(rn_call_t *c);
 int rn_op_DescribeStreamConsumer(rn_call_t *c);
@@ -210,6 +217,11 @@ void rn_subs_end_all(rn_api_t *api);
 /* Wake every subscription to look at its shard again (after resharding). */
 void rn_subs_poke(rn_api_t *api);
 void rn_consumers_free(rn_api_t *api);
+
+/* ---- channels (ops_channels.c) ------------------------------------------------------- */
+/* How many channels read from the stream of that ARN. */
+int rn_channels_count_stream(rn_api_t *api, const char *stream_arn, int64_t now_ms);
+void rn_channels_free(rn_api_t *api);
 /* The consumer <name> of s created at created_s (epoch seconds, as in its
  * ARN), DELETING ones included; NULL when there is none. */
 struct rn_consumer *rn_consumer_lookup(rn_call_t *c, const rn_stream_t *s, const char *name,

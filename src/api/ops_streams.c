@@ -166,6 +166,13 @@ int rn_op_DeleteStream(rn_call_t *c)
         return -1;
     if (s->status == RN_STREAM_DELETING)
         return rn_error_set(&c->err, RN_AWS_STREAM_NOT_FOUND, s->name, c->account);
+    char sarn[512];
+    rn_stream_arn(s, sarn, sizeof sarn);
+    if (rn_channels_count_stream(c->api, sarn, c->now_ms) > 0) { /* DeleteChannel's documentation */
+        char msg[512];
+        snprintf(msg, sizeof msg, "Stream %s under account %s has active channels.", s->name, c->account);
+        return rn_error_set(&c->err, RN_AWS_RESOURCE_IN_USE, msg);
+    }
     int drop = 0;
     if (rn_consumers_count(c->api, s, c->now_ms) > 0) {
         if (!rn_arg_bool(c, "EnforceConsumerDeletion")) {
@@ -258,6 +265,11 @@ int rn_op_DescribeStreamSummary(rn_call_t *c)
             open += s->shards[i].closed_ms == 0;
     json_object_set_new(d, "OpenShardCount", json_integer(open));
     json_object_set_new(d, "ConsumerCount", json_integer(rn_consumers_count(c->api, s, c->now_ms)));
+    char sarn[512];
+    rn_stream_arn(s, sarn, sizeof sarn);
+    int channels = rn_channels_count_stream(c->api, sarn, c->now_ms);
+    if (channels > 0) /* shown only when there are (AWS's choice could not be confirmed) */
+        json_object_set_new(d, "ChannelCount", json_integer(channels));
     json_object_set_new(d, "MaxRecordSizeInKiB", json_integer(s->max_record_kib));
     if (s->on_demand) {
         json_object_set_new(d, "RecordDistributionStrategy",

@@ -47,7 +47,7 @@ const rn_wire_pattern_t rn_wire_patterns[] = {
     [7] = {
         .model = "arn:aws[-a-z0-9]*:iam::\\d{12}:role/[a-zA-Z_0-9+=,.@\\-_/]+",
         .kind = RN_PAT_REGEX,
-        .ere = "^(arn:aws[-a-z0-9]*:iam::[0-9]{12}:role/[a-zA-Z_0-9+=,.@-_/]+)$",
+        .ere = "^(arn:aws[-a-z0-9]*:iam::[0-9]{12}:role/[a-zA-Z_0-9+=,.@_/-]+)$",
         .regex_slot = 4,
     },
     [8] = {
@@ -71,13 +71,13 @@ const rn_wire_pattern_t rn_wire_patterns[] = {
     [11] = {
         .model = "[0-9A-Za-z!\\-_'.*()\\/]+",
         .kind = RN_PAT_REGEX,
-        .ere = "^([0-9A-Za-z!-_'.*()/]+)$",
+        .ere = "^([0-9A-Za-z!_'.*()/-]+)$",
         .regex_slot = 8,
     },
     [12] = {
         .model = "[0-9A-Za-z!\\-_'.*()\\/=:{}]+",
         .kind = RN_PAT_REGEX,
-        .ere = "^([0-9A-Za-z!-_'.*()/=:{}]+)$",
+        .ere = "^([0-9A-Za-z!_'.*()/=:{}-]+)$",
         .regex_slot = 9,
     },
     [13] = {
@@ -100,7 +100,7 @@ const rn_wire_pattern_t rn_wire_patterns[] = {
     [16] = {
         .model = "[\\.\\-_/#A-Za-z0-9]+",
         .kind = RN_PAT_REGEX,
-        .ere = "^([.-_/#A-Za-z0-9]+)$",
+        .ere = "^([._/#A-Za-z0-9-]+)$",
         .regex_slot = 12,
     },
     [17] = {

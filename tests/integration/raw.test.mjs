@@ -198,11 +198,11 @@ const ERROR_CASES = [
     check(r, p) { assertJsonError(r, 400, 'SerializationException', p); },
   },
   {
-    name: 'unsupported operation with valid auth → InvalidArgumentException naming it',
+    name: 'a Channel operation with valid auth on a missing channel → ResourceNotFoundException',
     req: { target: 'UpdateChannel', body: '{"ChannelARN":"arn:aws:kinesis:us-east-1:000000000000:channel/x"}' },
     check(r, p) {
-      assertJsonError(r, 400, 'InvalidArgumentException', p);
-      assert.equal(r.json.message, 'The operation UpdateChannel is not supported by runnel yet.');
+      assertJsonError(r, 400, 'ResourceNotFoundException', p);
+      assert.equal(r.json.message, 'Channel x under account 000000000000 not found.');
     },
   },
   // Queues (botocore 1.44.8): known operations without handlers, answered not supported yet

@@ -776,6 +776,9 @@ static void test_tables(void)
         {"arn:aws.*:kinesis:.*:\\d{12}:channel/\\S+", "arn:aws:kinesis:r:123456789012:channel/c", "channel/c"},
         {"arn:aws[-a-z0-9]*:s3:::[a-z0-9._-]{3,63}", "arn:aws:s3:::my-bucket", "arn:aws:s3:::B"},
         {"[a-z0-9]+", "abc123", "ab-c"},
+        /* an escaped '-' in a bracket is a literal hyphen, not a range */
+        {"arn:aws[-a-z0-9]*:iam::\\d{12}:role/[a-zA-Z_0-9+=,.@\\-_/]+", "arn:aws:iam::123456789012:role/a-b",
+         "arn:aws:iam::123456789012:role/a[b"},
         {"[a-z0-9]{20}-[a-z0-9]{3}", "aaaaaaaaaaaaaaaaaaaa-123", "aaaaaaaaaaaaaaaaaaaa-1234"},
         {"^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+", CARN,
          CARN "x"},
