@@ -68,8 +68,10 @@ static int load_one(void *ud, const char *key, const void *val, size_t len, uint
     if (!h)
         return 0;
     if (sscanf(key, "channel/%15[^/]/%31[^/]/%128s", h->account, h->region, h->name) != 3 ||
-        !(h->doc = json_loadb(val, len, 0, NULL))) {
+        !(h->doc = json_loadb(val, len, 0, NULL)) || !json_is_string(json_object_get(h->doc, "stream_arn")) ||
+        !json_is_object(json_object_get(h->doc, "s3"))) { /* what the answers dereference */
         rn_warn("cannot load channel %s", key);
+        json_decref(h->doc);
         free(h);
         return 0;
     }
@@ -97,11 +99,13 @@ static void channels_load(rn_api_t *api, int64_t now)
     }
 }
 
-static int channel_save(rn_api_t *api, rn_channel_t *h)
+/* Writes doc as h's entry over the revision h was read at (h->rev moves on
+ * success). h->doc is not touched: the caller takes doc once it is stored. */
+static int channel_save(rn_api_t *api, rn_channel_t *h, const json_t *doc)
 {
     char key[300];
     kv_key(key, sizeof key, h);
-    char *val = json_dumps(h->doc, JSON_COMPACT);
+    char *val = json_dumps(doc, JSON_COMPACT);
     if (!val)
         return -1;
     int rc = rn_store_kv_put_if(rn_registry_store(api->reg), key, val, strlen(val), h->rev, &h->rev);
@@ -299,7 +303,7 @@ int rn_op_CreateChannel(rn_call_t *c)
     }
     if (enc)
         json_object_set_new(h->doc, "encryption", json_deep_copy(enc));
-    int rc = channel_save(c->api, h);
+    int rc = channel_save(c->api, h, h->doc);
     if (rc) {
         channel_free(h);
         if (rc == RN_ECONFLICT) { /* created meanwhile through another node */
@@ -352,21 +356,24 @@ int rn_op_UpdateChannel(rn_call_t *c)
     json_int_t freshness = 0;
     if (s3 && check_freshness(c, s3, &freshness) != 0)
         return -1;
-    json_t *old = json_deep_copy(h->doc);
+    /* the new document is stored first, and only then is it the channel's */
+    json_t *next = json_deep_copy(h->doc);
+    if (!next)
+        return rn_fail_persist(c, RN_ENOMEM);
     if (s3)
-        json_object_set_new(json_object_get(h->doc, "s3"), "DataFreshnessInSeconds", json_integer(freshness));
+        json_object_set_new(json_object_get(next, "s3"), "DataFreshnessInSeconds", json_integer(freshness));
     if (logging)
-        json_object_set_new(h->doc, "logging", json_deep_copy(logging));
-    json_object_set_new(h->doc, "updated_ms", json_integer(c->now_ms + c->api->consumer_delay_ms));
-    int rc = channel_save(c->api, h);
+        json_object_set_new(next, "logging", json_deep_copy(logging));
+    json_object_set_new(next, "updated_ms", json_integer(c->now_ms + c->api->consumer_delay_ms));
+    int rc = channel_save(c->api, h, next);
     if (rc) {
-        json_decref(h->doc);
-        h->doc = old;
+        json_decref(next);
         if (rc == RN_ECONFLICT) /* changed elsewhere: read everything again next time */
             rn_channels_free(c->api), c->api->channels_loaded = 0;
         return rn_fail_persist(c, rc);
     }
-    json_decref(old);
+    json_decref(h->doc);
+    h->doc = next;
     json_t *out = json_object();
     json_object_set_new(out, "ChannelDescription", channel_json(h, c->now_ms, 0));
     rn_call_reply(c, out);
